@@ -1,0 +1,116 @@
+#include "common/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace dmtcp::log {
+namespace {
+
+std::atomic<int> g_level{-1};
+const char* g_tag = "dmtcp";
+
+int level_from_env() {
+  // getenv is safe before main and does not allocate.
+  const char* quiet = getenv("DMTCP_QUIET");
+  if (quiet != nullptr && quiet[0] == '1') {
+    return kError;
+  }
+  const char* v = getenv("DMTCP_LOG_LEVEL");
+  if (v != nullptr && v[0] >= '0' && v[0] <= '9') {
+    return atoi(v);
+  }
+  return kWarn;
+}
+
+const char* basename_of(const char* path) {
+  const char* slash = strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+void emit(char* buf, size_t used, size_t cap) {
+  if (used >= cap - 1) {
+    used = cap - 2;
+  }
+  buf[used++] = '\n';
+  size_t off = 0;
+  while (off < used) {
+    ssize_t n = ::write(STDERR_FILENO, buf + off, used - off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+int level() {
+  int l = g_level.load(std::memory_order_relaxed);
+  if (l < 0) {
+    l = level_from_env();
+    g_level.store(l, std::memory_order_relaxed);
+  }
+  return l;
+}
+
+void set_level(int l) { g_level.store(l, std::memory_order_relaxed); }
+
+void set_tag(const char* tag) { g_tag = tag; }
+
+void vwrite_line(int lvl, const char* file, int line, const char* fmt,
+                 va_list ap) {
+  int saved = errno;
+  char buf[1024];
+  static const char* const kNames[] = {"error", "warning", "info", "debug",
+                                       "trace"};
+  const char* name = (lvl >= 0 && lvl <= kTrace) ? kNames[lvl] : "log";
+  int n;
+  if (lvl >= kDebug) {
+    n = snprintf(buf, sizeof buf, "[%s %d] %s:%d: ", g_tag,
+                 static_cast<int>(getpid()), basename_of(file), line);
+  } else {
+    n = snprintf(buf, sizeof buf, "%s: %s: ", g_tag, name);
+  }
+  if (n < 0) {
+    n = 0;
+  }
+  size_t used = static_cast<size_t>(n);
+  if (used < sizeof buf) {
+    int m = vsnprintf(buf + used, sizeof buf - used, fmt, ap);
+    if (m > 0) {
+      used += static_cast<size_t>(m);
+    }
+  }
+  emit(buf, used < sizeof buf ? used : sizeof buf - 1, sizeof buf);
+  errno = saved;
+}
+
+void write_line(int lvl, const char* file, int line, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vwrite_line(lvl, file, line, fmt, ap);
+  va_end(ap);
+}
+
+void assert_failed(const char* file, int line, const char* expr,
+                   int saved_errno, const char* fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  write_line(kError, file, line,
+             "assertion failed at %s:%d: %s: %s (errno %d: %s)",
+             basename_of(file), line, expr, msg, saved_errno,
+             strerror(saved_errno));
+  abort();
+}
+
+}  // namespace dmtcp::log

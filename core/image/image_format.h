@@ -1,0 +1,108 @@
+// The checkpoint image: on-disk layout.  See docs/image-format.md.
+//
+//   FileHeader                      fixed size, own checksum
+//   RegionEntry[region_count]       then names_size bytes of path strings;
+//                                   one checksum over both (in FileHeader)
+//   chunks...                       ChunkHeader + stored bytes, each with a
+//                                   checksum of its header and of its raw data
+//   Trailer                         counts and a checksum over every chunk
+//                                   header: truncation and reordering show
+//
+// Pages of a region that no chunk covers are zero.  All integers are
+// little-endian; all structs are trivially copyable with explicit padding.
+#pragma once
+
+#include <cstdint>
+
+namespace dmtcp::image {
+
+inline constexpr char kMagic[8] = {'D', 'M', 'T', 'C', 'P', 'I', 'M', 'G'};
+inline constexpr char kTrailerMagic[8] = {'D', 'M', 'T', 'C',
+                                          'P', 'E', 'N', 'D'};
+inline constexpr uint32_t kChunkMagic = 0x4b4e4843;  // "CHNK"
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint64_t kPageSize = 4096;
+// Largest raw chunk; the writer cuts runs of data pages at this size.
+inline constexpr uint64_t kMaxChunkBytes = 4ull << 20;
+
+enum RegionFlag : uint32_t {
+  kRegionPrivate = 1u << 0,
+  kRegionShared = 1u << 1,
+  kRegionAnonymous = 1u << 2,  // no backing file (or deleted / special)
+  kRegionFile = 1u << 3,       // path names the backing file
+  kRegionStack = 1u << 4,      // the main thread's [stack]
+  kRegionHeap = 1u << 5,       // [heap]
+  kRegionGrowsDown = 1u << 6,
+  kRegionNoData = 1u << 7,     // reserve only (PROT_NONE guard/reservation)
+};
+
+enum class Encoding : uint32_t { kRaw = 0, kZstd = 1 };
+
+struct FileHeader {
+  char magic[8];
+  uint32_t format_version;
+  uint32_t header_size;  // sizeof(FileHeader)
+  uint32_t flags;        // reserved, 0
+  uint32_t uid;          // owner; restart refuses another user's image
+  int32_t pid;           // real pid at checkpoint
+  int32_t ppid;
+  uint32_t generation;
+  uint32_t num_peers;    // processes in the computation at checkpoint
+  uint64_t ckpt_time_ns; // CLOCK_REALTIME
+  char unique_pid[64];
+  char parent_unique_pid[64];
+  char computation_id[64];
+  char hostname[64];
+  char progname[64];
+
+  // Where the kernel's special mappings were; restart moves the new ones
+  // there (glibc keeps pointers into the vDSO).  0 = absent.
+  uint64_t vdso_start, vdso_end;
+  uint64_t vvar_start, vvar_end;
+  uint64_t vvar_vclock_start, vvar_vclock_end;
+
+  // The program break: restart makes the kernel's brk match when it can.
+  uint64_t start_brk, brk;
+
+  // Restart jumps here: the checkpoint thread's saved context, and a buffer
+  // in the runtime that receives RestartInfo.
+  uint64_t resume_context_addr;
+  uint64_t restart_info_addr;
+  uint64_t restart_info_size;
+
+  uint32_t region_count;
+  uint32_t names_size;
+  uint64_t table_checksum;   // XXH3-64 over RegionEntry[] then names
+  uint64_t header_checksum;  // XXH3-64 over this struct with this field 0
+};
+
+struct RegionEntry {
+  uint64_t start;
+  uint64_t end;          // exclusive, page aligned
+  uint64_t file_offset;
+  uint32_t prot;         // PROT_* at checkpoint
+  uint32_t flags;        // RegionFlag
+  uint32_t name_offset;  // into the names blob
+  uint32_t name_len;     // 0 = no name
+};
+
+struct ChunkHeader {
+  uint32_t magic;         // kChunkMagic
+  uint32_t region_index;
+  uint64_t page_offset;   // first page, counted from the region start
+  uint32_t page_count;
+  uint32_t encoding;      // Encoding
+  uint64_t stored_size;   // bytes that follow this header
+  uint64_t raw_checksum;  // XXH3-64 of the page_count * kPageSize raw bytes
+  uint64_t header_checksum;  // XXH3-64 of this struct with this field 0
+};
+
+struct Trailer {
+  char magic[8];
+  uint64_t chunk_count;
+  uint64_t raw_bytes;        // sum of chunk page bytes
+  uint64_t chunks_checksum;  // XXH3-64 streamed over every ChunkHeader
+  uint64_t trailer_checksum; // XXH3-64 of this struct with this field 0
+};
+
+}  // namespace dmtcp::image

@@ -1,0 +1,70 @@
+// Reads and verifies a checkpoint image (image_format.h).
+//
+// Used by dmtcp_restart before it gives up its own address space, so it may
+// allocate; it trusts nothing in the file: every size, index and checksum is
+// checked and the first problem is reported as one line naming it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "image/image_format.h"
+
+struct ZSTD_DCtx_s;
+
+namespace dmtcp::image {
+
+class ImageReader {
+ public:
+  ImageReader() = default;
+  ImageReader(const ImageReader&) = delete;
+  ImageReader& operator=(const ImageReader&) = delete;
+  ~ImageReader();
+
+  // Opens path and checks the header and the region table.  False with
+  // *error = "<path>: <what is wrong>" on any problem.
+  bool open(const std::string& path, std::string* error);
+
+  const FileHeader& header() const { return header_; }
+  const std::vector<RegionEntry>& regions() const { return regions_; }
+  std::string_view region_name(uint32_t index) const;
+
+  // Reads every chunk and writes its pages to dest(region) + page_offset *
+  // kPageSize; dest must return writable memory for the whole region (pages
+  // no chunk covers are left as they are: zero in fresh memory).  Checks
+  // every checksum, the chunk order and the trailer.  False with *error on
+  // the first problem.
+  bool read_data(const std::function<uint8_t*(uint32_t region)>& dest,
+                 std::string* error);
+
+ private:
+  bool fail(std::string* error, const std::string& what) const;
+  bool truncated(std::string* error) const;
+  bool read_some(void* dst, size_t n, size_t* got, std::string* error);
+  bool read_exact(void* dst, size_t n, std::string* error);
+  bool check_chunk(const ChunkHeader& c, uint64_t at, int64_t prev_region,
+                   uint64_t prev_end, std::string* error) const;
+  bool decompress(const uint8_t* src, size_t size, uint8_t* dst,
+                  size_t raw_size, uint64_t at, std::string* error);
+
+  std::string path_;
+  int fd_ = -1;
+  FileHeader header_{};
+  std::vector<RegionEntry> regions_;
+  std::string names_;
+  uint64_t data_offset_ = 0;  // where the first chunk starts
+  bool data_read_ = false;     // read_data() runs once per open()
+
+  // Sequential input: small reads come from buf_, large ones go directly
+  // into their destination.
+  std::vector<uint8_t> buf_;
+  size_t buf_pos_ = 0;
+  size_t buf_len_ = 0;
+  uint64_t pos_ = 0;  // file offset of the next byte handed out
+  ZSTD_DCtx_s* dctx_ = nullptr;
+};
+
+}  // namespace dmtcp::image

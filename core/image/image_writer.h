@@ -1,0 +1,66 @@
+// Writes a checkpoint image (image_format.h) from live memory.
+//
+// Runs in the checkpoint thread while user threads are suspended and may hold
+// the malloc lock: after init() nothing here calls malloc.  Buffers and the
+// zstd context live in memory from mmap.
+#pragma once
+
+#include <cstdint>
+
+#include "image/image_format.h"
+
+namespace dmtcp::image {
+
+class ImageWriter {
+ public:
+  struct Options {
+    bool compress = true;
+    int zstd_level = 1;
+  };
+  struct Stats {
+    uint64_t raw_bytes = 0;     // bytes of data pages stored
+    uint64_t stored_bytes = 0;  // bytes written for them (after compression)
+    uint64_t zero_pages = 0;    // pages skipped as all zero
+    uint64_t chunks = 0;
+    uint64_t compress_tries = 0;  // chunks handed to zstd (the rest were
+                                  // skipped as likely incompressible)
+  };
+
+  ImageWriter() = default;
+  ImageWriter(const ImageWriter&) = delete;
+  ImageWriter& operator=(const ImageWriter&) = delete;
+  ~ImageWriter();
+
+  // Allocates buffers and the compressor.  May be called again to change
+  // options; keeps what it has when nothing changed.  0 or -errno.
+  int init(const Options& options);
+
+  // Writes the header and region table to fd.  Fills in region_count,
+  // names_size and both checksums of *header.  0 or -errno.
+  int begin(int fd, FileHeader header, const RegionEntry* regions,
+            uint32_t region_count, const char* names, uint32_t names_size);
+
+  // Stores the data pages of region `index`, whose memory is readable at
+  // base (npages pages).  may_have_data, if not null, has one byte a page:
+  // 0 = known zero (not present in /proc/self/pagemap), else maybe data.
+  // Pages that are all zero are never stored.  0 or -errno.
+  int write_region(uint32_t index, const uint8_t* base, uint64_t npages,
+                   const uint8_t* may_have_data);
+
+  // Writes the trailer.  The caller fsyncs, closes and renames.  0 or -errno.
+  int finish();
+
+  const Stats& stats() const { return stats_; }
+
+ private:
+  // (implementation state)
+  struct Impl;
+  int emit_chunk(uint32_t index, uint64_t first_page, const uint8_t* data,
+                 uint64_t npages);
+  int flush();
+
+  Impl* impl_ = nullptr;
+  Stats stats_;
+};
+
+}  // namespace dmtcp::image

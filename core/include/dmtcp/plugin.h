@@ -1,0 +1,166 @@
+/* dmtcp/plugin.h -- the plugin API.
+ *
+ * Source compatible with the DMTCP plugin tutorial (2013): a plugin is a
+ * shared library that may define dmtcp_event_hook(), wrap libc functions
+ * (calling the real one through NEXT_FNC) and exchange data with its peers
+ * through the coordinator's publish/subscribe database.
+ *
+ * Plain C so that C and C++ plugins can both include it.
+ */
+#ifndef DMTCP_PLUGIN_H
+#define DMTCP_PLUGIN_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DMTCP_PLUGIN_API_VERSION 2
+
+/* The order of the checkpoint and restart events is pinned down in
+ * docs/plugins.md and SPEC section 4. */
+typedef enum eDmtcpEvent {
+  DMTCP_EVENT_INIT = 1,
+  DMTCP_EVENT_EXIT,
+
+  DMTCP_EVENT_PRE_EXEC,
+  DMTCP_EVENT_POST_EXEC,
+
+  DMTCP_EVENT_ATFORK_PREPARE,
+  DMTCP_EVENT_ATFORK_PARENT,
+  DMTCP_EVENT_ATFORK_CHILD,
+
+  DMTCP_EVENT_WAIT_FOR_SUSPEND_MSG,
+  DMTCP_EVENT_THREADS_SUSPEND,
+  DMTCP_EVENT_SUSPENDED,
+  DMTCP_EVENT_LEADER_ELECTION,
+  DMTCP_EVENT_DRAIN,
+  DMTCP_EVENT_WRITE_CKPT,
+
+  DMTCP_EVENT_RESTART,
+  DMTCP_EVENT_RESUME,
+  DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA,
+  DMTCP_EVENT_SEND_QUERIES,
+  DMTCP_EVENT_REFILL,
+  DMTCP_EVENT_THREADS_RESUME,
+
+  DMTCP_EVENT_PRE_SUSPEND_USER_THREAD,
+  DMTCP_EVENT_RESUME_USER_THREAD,
+
+  DMTCP_EVENT_THREAD_START,
+  DMTCP_EVENT_THREAD_CREATED,
+  DMTCP_EVENT_PTHREAD_START,
+  DMTCP_EVENT_PTHREAD_EXIT,
+  DMTCP_EVENT_PTHREAD_RETURN,
+
+  nDmtcpEvents
+} DmtcpEvent_t;
+
+/* Data passed with an event.  Which member is valid depends on the event:
+ *   PRE_EXEC, POST_EXEC            serializerInfo.fd
+ *   RESUME, RESTART, REFILL,
+ *   REGISTER_NAME_SERVICE_DATA,
+ *   SEND_QUERIES, THREADS_RESUME,
+ *   RESUME_USER_THREAD             *.isRestart (all alias one int)
+ */
+typedef union _DmtcpEventData_t {
+  struct {
+    int fd;
+  } serializerInfo;
+  struct {
+    int isRestart;
+  } resumeUserThreadInfo, refillInfo, resumeInfo, nameserviceInfo,
+      restartInfo;
+} DmtcpEventData_t;
+
+/* Defined by a plugin that handles events.  The runtime calls the first one
+ * in library search order; each one calls DMTCP_NEXT_EVENT_HOOK zero or one
+ * times. */
+void dmtcp_event_hook(DmtcpEvent_t event, DmtcpEventData_t *data);
+
+#define DMTCP_NEXT_EVENT_HOOK(event, data)                                    \
+  do {                                                                        \
+    static void (*dmtcp_next_hook_)(DmtcpEvent_t, DmtcpEventData_t *) =      \
+        (void (*)(DmtcpEvent_t, DmtcpEventData_t *))(uintptr_t)-1;           \
+    if (dmtcp_next_hook_ ==                                                   \
+        (void (*)(DmtcpEvent_t, DmtcpEventData_t *))(uintptr_t)-1) {         \
+      dmtcp_next_hook_ = (void (*)(DmtcpEvent_t, DmtcpEventData_t *))dlsym(  \
+          RTLD_NEXT, "dmtcp_event_hook");                                     \
+    }                                                                         \
+    if (dmtcp_next_hook_ != NULL) {                                           \
+      dmtcp_next_hook_((event), (data));                                      \
+    }                                                                         \
+  } while (0)
+
+/* The next definition of a wrapped function (the next plugin's wrapper, or
+ * libc itself).  Resolved once per call site; dlsym(RTLD_NEXT) returns the
+ * default symbol version. */
+#define NEXT_FNC(func)                                                        \
+  ({                                                                          \
+    static __typeof__(&func) dmtcp_real_##func =                              \
+        (__typeof__(&func))(uintptr_t)-1;                                     \
+    if (dmtcp_real_##func == (__typeof__(&func))(uintptr_t)-1) {              \
+      dmtcp_prepare_wrappers();                                               \
+      dmtcp_real_##func = (__typeof__(&func))dlsym(RTLD_NEXT, #func);         \
+    }                                                                         \
+    dmtcp_real_##func;                                                        \
+  })
+
+/* Makes sure the runtime is initialized before a wrapper runs (wrappers can
+ * be called before main, from other libraries' constructors). */
+void dmtcp_prepare_wrappers(void);
+
+/* No checkpoint starts while a thread is between these two calls. */
+void dmtcp_plugin_disable_ckpt(void);
+void dmtcp_plugin_enable_ckpt(void);
+#define DMTCP_PLUGIN_DISABLE_CKPT() dmtcp_plugin_disable_ckpt()
+#define DMTCP_PLUGIN_ENABLE_CKPT() dmtcp_plugin_enable_ckpt()
+
+/* Publish/subscribe.  Publish during REGISTER_NAME_SERVICE_DATA, query during
+ * SEND_QUERIES; a global barrier separates the two.  Keys up to 4 KiB,
+ * values up to 1 MiB.
+ *   send_key_val: 1 stored, -1 error (errno set).
+ *   send_query: *val_len is the buffer size in, the value's size out;
+ *               1 found, 0 missing, -1 error (errno set). */
+int dmtcp_send_key_val_pair_to_coordinator(const void *key, size_t key_len,
+                                           const void *val, size_t val_len);
+int dmtcp_send_query_to_coordinator(const void *key, size_t key_len,
+                                    void *val, size_t *val_len);
+
+/* Utilities. */
+int dmtcp_is_enabled(void);
+int dmtcp_checkpoint(void);
+int dmtcp_get_generation(void);
+const char *dmtcp_get_ckpt_dir(void);
+int dmtcp_set_ckpt_dir(const char *dir);
+const char *dmtcp_get_tmpdir(void);
+const char *dmtcp_get_ckpt_filename(void);
+const char *dmtcp_get_uniquepid_str(void);
+const char *dmtcp_get_computation_id_str(void);
+int dmtcp_get_ckpt_signal(void);
+pid_t dmtcp_virtual_to_real_pid(pid_t virtual_pid);
+pid_t dmtcp_real_to_virtual_pid(pid_t real_pid);
+/* Copies the value of an environment variable of the dmtcp_restart process
+ * (not the restored program's) into value; 0 found, -1 missing or too big. */
+int dmtcp_get_restart_env(const char *name, char *value, size_t max_len);
+int dmtcp_is_protected_fd(int fd);
+
+/* Safe inside event hooks, when user threads may hold the malloc or stdio
+ * lock: memory from a private mmap'd arena, and a log line written with one
+ * write(2) to stderr. */
+void *dmtcp_alloc(size_t size);
+void dmtcp_free(void *ptr);
+void dmtcp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMTCP_PLUGIN_H */

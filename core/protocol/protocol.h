@@ -1,0 +1,191 @@
+// The coordinator protocol: what processes, dmtcp_restart and dmtcp_command
+// say to the coordinator over TCP, and what it answers.
+//
+// Every message is a fixed MsgHeader followed by payload_len bytes.  Payload
+// structs are trivially copyable, little-endian, fixed size unless noted.
+// The codec (protocol.cpp) never allocates, so the runtime can use it from
+// the checkpoint thread while user threads hold the malloc lock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dmtcp::proto {
+
+inline constexpr uint32_t kMagic = 0x43544d44;  // "DMTC"
+inline constexpr uint16_t kVersion = 1;
+// Keys up to 4 KiB and values up to 1 MiB (SPEC section 4) plus framing.
+inline constexpr uint32_t kMaxKeyLen = 4096;
+inline constexpr uint32_t kMaxValueLen = 1024 * 1024;
+inline constexpr uint32_t kMaxPayload = kMaxValueLen + kMaxKeyLen + 64;
+inline constexpr int kDefaultPort = 7779;
+inline constexpr size_t kSecretHexLen = 64;  // 32 random bytes, hex
+
+enum class MsgType : uint16_t {
+  // process or tool -> coordinator
+  kHello = 1,         // HelloPayload
+  kBarrier = 2,       // BarrierPayload (+ image path for WRITE_CKPT)
+  kPublish = 3,       // KvHeader + key + value
+  kQuery = 4,         // KvHeader (value_len = caller's buffer size) + key
+  kCkptRequest = 5,   // no payload: application-initiated checkpoint
+  kStatusRequest = 6, // no payload: dmtcp_get_coordinator_status()
+  kCommand = 7,       // CommandPayload (dmtcp_command and stdin commands)
+
+  // coordinator -> process or tool
+  kWelcome = 20,        // WelcomePayload
+  kReject = 21,         // text: why, one line
+  kDoCheckpoint = 22,   // DoCheckpointPayload
+  kBarrierRelease = 23, // BarrierPayload
+  kQueryReply = 24,     // QueryReplyPayload + value
+  kKill = 25,           // no payload: exit now
+  kStatusReply = 26,    // StatusPayload
+  kCommandReply = 27,   // CommandReplyPayload + text
+  kPublishReply = 28,   // int32 result (1 ok, -errno)
+};
+
+struct MsgHeader {
+  uint32_t magic;
+  uint16_t version;
+  uint16_t type;  // MsgType
+  uint32_t payload_len;
+  uint32_t reserved;
+};
+static_assert(sizeof(MsgHeader) == 16);
+
+enum class Role : uint32_t {
+  kProcess = 1,     // a process of the computation starting fresh
+  kRestarting = 2,  // a process coming back from an image
+  kTool = 3,        // dmtcp_command, dmtcp_launch probing: asks, then leaves
+};
+
+inline constexpr size_t kIdLen = 64;
+
+struct HelloPayload {
+  uint32_t role;  // Role
+  int32_t pid;    // real pid
+  int32_t ppid;
+  uint32_t generation;      // restarting: the image's generation
+  uint32_t expected_peers;  // restarting: processes in the checkpoint
+  uint32_t interval;        // requested checkpoint interval (s), 0 = keep
+  char unique_pid[kIdLen];
+  char computation_id[kIdLen];  // restarting: from the image; else empty
+  char hostname[kIdLen];
+  char progname[kIdLen];
+  char secret[kSecretHexLen + 1];  // from the coordinator's key file
+  char pad[7];
+};
+
+struct WelcomePayload {
+  uint32_t client_id;
+  uint32_t generation;  // current generation of the computation
+  uint32_t interval;
+  uint32_t reserved;
+  char computation_id[kIdLen];
+};
+
+// Checkpoint and restart barriers, in protocol order (SPEC section 4).
+enum class Barrier : uint32_t {
+  kThreadsSuspended = 2,
+  kSuspended = 3,
+  kLeaderElection = 4,
+  kDrain = 5,
+  kCkptWritten = 6,
+  kResumed = 7,
+  kRestarted = 8,  // restart: after DMTCP_EVENT_RESTART
+  kRegisterNameService = 9,
+  kSendQueries = 10,
+  kRefilled = 11,
+};
+
+struct BarrierPayload {
+  uint32_t barrier;  // Barrier
+  uint32_t path_len; // kCkptWritten: bytes of image path that follow
+};
+
+struct DoCheckpointPayload {
+  uint32_t generation;
+  uint32_t num_peers;  // processes taking part in this checkpoint
+  char ckpt_dir[1024]; // coordinator's --ckptdir, empty = process's own
+};
+
+struct KvHeader {
+  uint32_t key_len;
+  uint32_t value_len;
+};
+
+struct QueryReplyPayload {
+  int32_t result;  // 1 found, 0 missing, -errno
+  uint32_t value_len;  // full size of the value; bytes sent = min(that, asked)
+};
+
+struct StatusPayload {
+  uint32_t num_processes;
+  uint32_t is_running;  // 1 when no checkpoint or restart is in progress
+  uint32_t generation;
+  uint32_t interval;
+};
+
+// dmtcp_command letters, as upstream: s l c b(=bcheckpoint) K(=kcheckpoint)
+// k q i.
+struct CommandPayload {
+  char command;
+  char pad[3];
+  int32_t arg;  // interval for 'i'
+};
+
+struct CommandReplyPayload {
+  int32_t status;  // 0 ok, else an error; text says what
+  uint32_t text_len;
+};
+
+// Fills a header; the caller sends header then payload.
+MsgHeader make_header(MsgType type, uint32_t payload_len);
+
+// Checks magic, version and the payload bound.  Returns an empty view when
+// the header is good, else a one-line reason.
+std::string_view check_header(const MsgHeader& h);
+
+// Blocking I/O that survives EINTR and short transfers.  0 on success,
+// -1 on error or EOF (errno set; ECONNRESET for EOF).
+int write_all(int fd, const void* buf, size_t len);
+int read_all(int fd, void* buf, size_t len);
+
+// Sends header + up to three payload pieces in one writev.
+int send_msg(int fd, MsgType type, const void* p1, size_t n1,
+             const void* p2 = nullptr, size_t n2 = 0,
+             const void* p3 = nullptr, size_t n3 = 0);
+
+// Reads one message: the header into *h and the payload into buf.  A payload
+// bigger than cap is an error (the rest is not read: the stream is then
+// unusable).  0 ok, -1 error (errno set; EPROTO for a bad header,
+// EMSGSIZE for a payload bigger than cap, ECONNRESET for EOF).
+int recv_msg(int fd, MsgHeader* h, void* buf, size_t cap);
+
+// Copies s into a fixed char field, always NUL-terminated, truncating.
+void copy_field(char* dst, size_t cap, std::string_view s);
+
+// Constant-time comparison of two kSecretHexLen-character secrets, so a
+// stranger cannot learn the secret a byte at a time from reply timing.
+bool secrets_equal(const char* a, const char* b);
+
+// ---- Tool helpers below may allocate: not for the checkpoint thread. ----
+
+// Directory for per-user coordinator files: $DMTCP_TMPDIR, else $TMPDIR,
+// else /tmp, plus "/dmtcp-<uid>".
+std::string key_dir_path();
+// "<key_dir_path()>/coordinator-<port>.key": the secret of the coordinator
+// listening on that port, mode 0600.
+std::string key_file_path(int port);
+// Reads the secret of the coordinator on `port` into out (NUL-terminated).
+// Refuses a key file or directory owned by another user, or one that others
+// can read or write.  false with errno set on failure.
+bool read_secret(int port, char out[kSecretHexLen + 1]);
+
+// Connects a TCP socket to host:port within timeout_ms (host is a name or a
+// numeric address).  Returns a blocking, close-on-exec fd, or -1 with errno
+// set (ETIMEDOUT on timeout, EHOSTUNREACH when the name does not resolve).
+int connect_to(const char* host, int port, int timeout_ms);
+
+}  // namespace dmtcp::proto

@@ -1,0 +1,216 @@
+// The restorer.  Freestanding: this file is compiled without libc, builtins,
+// stack protector or jump tables, and every function is either inlined into
+// dmtcp_restorer_main or placed in the "dmtcp_restorer" section, so the whole
+// section can be copied anywhere and run (restorer_selfcontained_test checks
+// that no relocation leaves the section).
+//
+// Algorithm (see docs/restore.md):
+//  1. Unmap everything except Args::keep (this code, its stack, the staging
+//     pool and the kernel's special mappings).
+//  2. Move [vvar], [vvar_vclock], [vdso] to a parking spot, then to where the
+//     image had them (targets may overlap the current spots).
+//  3. Set the program break: shrink to start_brk so no later brk() can unmap
+//     restored memory, then grow to the image's brk when it lies above.
+//  4. mremap each staged region to its address and give it its protection;
+//     map the regions that have no data.
+//  5. Unmap the staging pool, copy RestartInfo into the restored runtime and
+//     jump into the checkpoint thread's saved context.
+#include "restore_raw/restorer.h"
+
+#include <asm/prctl.h>
+#include <asm/unistd.h>
+#include <linux/mman.h>
+#include <sys/mman.h>
+
+#define RESTORER_INLINE static inline __attribute__((always_inline))
+
+namespace {
+
+using dmtcp::SavedContext;
+using dmtcp::restorer::Args;
+
+constexpr uint64_t kUserTop = 0x800000000000ull;  // x86_64 4-level TASK_SIZE
+
+RESTORER_INLINE long sys6(long n, long a, long b, long c, long d, long e,
+                          long f) {
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  long ret;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+RESTORER_INLINE long sys3(long n, long a, long b, long c) {
+  return sys6(n, a, b, c, 0, 0, 0);
+}
+
+// Prints "<prefix> step S errno E" and exits: there is no way back once the
+// old address space is gone.
+[[noreturn]] RESTORER_INLINE void fail(const Args* a, int step, long err) {
+  char buf[160];
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < a->fail_prefix_len && n < 96; ++i) {
+    buf[n++] = a->fail_prefix[i];
+  }
+  long nums[2] = {step, err < 0 ? -err : err};
+  for (int k = 0; k < 2; ++k) {
+    buf[n++] = ' ';
+    char digits[24];
+    int d = 0;
+    long v = nums[k];
+    do {
+      digits[d++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0 && d < 20);
+    while (d > 0) {
+      buf[n++] = digits[--d];
+    }
+  }
+  buf[n++] = '\n';
+  sys3(__NR_write, 2, reinterpret_cast<long>(buf), n);
+  sys3(__NR_exit_group, 70, 0, 0);
+  for (;;) {
+  }
+}
+
+RESTORER_INLINE bool is_error(long r) { return r < 0 && r > -4096; }
+
+RESTORER_INLINE void unmap_all_but_keep(const Args* a) {
+  uint64_t cursor = 0;
+  for (uint32_t i = 0; i <= a->keep_count; ++i) {
+    uint64_t next = i < a->keep_count ? a->keep[i].start : kUserTop;
+    if (next > cursor) {
+      long r = sys3(__NR_munmap, static_cast<long>(cursor),
+                    static_cast<long>(next - cursor), 0);
+      if (is_error(r)) {
+        fail(a, 1, r);
+      }
+    }
+    if (i < a->keep_count) {
+      cursor = a->keep[i].end;
+    }
+  }
+}
+
+RESTORER_INLINE long move(uint64_t from, uint64_t len, uint64_t to) {
+  return sys6(__NR_mremap, static_cast<long>(from), static_cast<long>(len),
+              static_cast<long>(len), MREMAP_MAYMOVE | MREMAP_FIXED,
+              static_cast<long>(to), 0);
+}
+
+RESTORER_INLINE void move_special_mappings(const Args* a) {
+  for (uint32_t i = 0; i < a->special_count; ++i) {
+    const auto& s = a->special[i];
+    if (s.target != 0 && s.target != s.cur_start) {
+      long r = move(s.cur_start, s.len, s.park);
+      if (static_cast<uint64_t>(r) != s.park) {
+        fail(a, 2, r);
+      }
+    }
+  }
+  for (uint32_t i = 0; i < a->special_count; ++i) {
+    const auto& s = a->special[i];
+    if (s.target != 0 && s.target != s.cur_start) {
+      long r = move(s.park, s.len, s.target);
+      if (static_cast<uint64_t>(r) != s.target) {
+        fail(a, 3, r);
+      }
+    }
+  }
+}
+
+RESTORER_INLINE void set_program_break(const Args* a) {
+  // brk() never fails loudly: it returns the break it ended up with.
+  sys3(__NR_brk, static_cast<long>(a->cur_start_brk), 0, 0);
+  if (a->target_brk > a->cur_start_brk) {
+    long got = sys3(__NR_brk, static_cast<long>(a->target_brk), 0, 0);
+    if (static_cast<uint64_t>(got) == a->target_brk) {
+      // Keep the kernel's break, drop the fresh memory it mapped: the
+      // image's own [heap] goes there next.
+      sys3(__NR_munmap, static_cast<long>(a->cur_start_brk),
+           static_cast<long>(a->target_brk - a->cur_start_brk), 0);
+    }
+  }
+}
+
+RESTORER_INLINE void place_regions(const Args* a) {
+  for (uint64_t i = 0; i < a->move_count; ++i) {
+    const auto& m = a->moves[i];
+    long r = move(m.from, m.len, m.to);
+    if (static_cast<uint64_t>(r) != m.to) {
+      fail(a, 4, r);
+    }
+    r = sys3(__NR_mprotect, static_cast<long>(m.to), static_cast<long>(m.len),
+             m.prot);
+    if (is_error(r)) {
+      fail(a, 5, r);
+    }
+  }
+  for (uint64_t i = 0; i < a->fresh_count; ++i) {
+    const auto& f = a->fresh[i];
+    long r = sys6(__NR_mmap, static_cast<long>(f.addr),
+                  static_cast<long>(f.len), f.prot,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
+                      MAP_NORESERVE,
+                  -1, 0);
+    if (static_cast<uint64_t>(r) != f.addr) {
+      fail(a, 6, r);
+    }
+  }
+}
+
+RESTORER_INLINE void copy_bytes(uint64_t dst, const void* src, uint64_t n) {
+  auto* d = reinterpret_cast<volatile char*>(dst);
+  const auto* s = static_cast<const volatile char*>(src);
+  for (uint64_t i = 0; i < n; ++i) {
+    d[i] = s[i];
+  }
+}
+
+[[noreturn]] RESTORER_INLINE void jump_to(const Args* a) {
+  const auto* ctx =
+      reinterpret_cast<const SavedContext*>(a->resume_context_addr);
+  long r = sys3(__NR_arch_prctl, ARCH_SET_FS,
+                static_cast<long>(ctx->fs_base), 0);
+  if (is_error(r)) {
+    fail(a, 8, r);
+  }
+  register const SavedContext* c asm("rdi") = ctx;
+  asm volatile(
+      "ldmxcsr 72(%%rdi)\n\t"
+      "fldcw 76(%%rdi)\n\t"
+      "mov 0(%%rdi), %%rbx\n\t"
+      "mov 8(%%rdi), %%rbp\n\t"
+      "mov 16(%%rdi), %%r12\n\t"
+      "mov 24(%%rdi), %%r13\n\t"
+      "mov 32(%%rdi), %%r14\n\t"
+      "mov 40(%%rdi), %%r15\n\t"
+      "mov 48(%%rdi), %%rsp\n\t"
+      "mov $1, %%eax\n\t"
+      "jmp *56(%%rdi)\n\t"
+      :
+      : "r"(c)
+      : "memory");
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+extern "C" __attribute__((section("dmtcp_restorer"), used, noinline,
+                          visibility("hidden"))) void
+dmtcp_restorer_main(const Args* a) {
+  unmap_all_but_keep(a);
+  move_special_mappings(a);
+  set_program_break(a);
+  place_regions(a);
+  if (a->pool_len != 0) {
+    sys3(__NR_munmap, static_cast<long>(a->pool_start),
+         static_cast<long>(a->pool_len), 0);
+  }
+  copy_bytes(a->restart_info_dest, a->restart_info, a->restart_info_size);
+  jump_to(a);
+}

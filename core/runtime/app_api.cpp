@@ -1,0 +1,296 @@
+// The application API (dmtcp.h) and the plugin utilities (dmtcp/plugin.h).
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "common/log.h"
+#include "dmtcp.h"
+#include "dmtcp/plugin.h"
+#include "runtime/ckpt_lock.h"
+#include "runtime/coord_client.h"
+#include "runtime/futex.h"
+#include "runtime/runtime.h"
+#include "runtime/threads.h"
+
+namespace rt = dmtcp::rt;
+
+namespace dmtcp::rt {
+bool in_round();
+}
+
+namespace {
+
+bool active() { return rt::g_enabled.load(); }
+
+// A small allocator for hooks: power-of-two classes from mmap'd slabs, one
+// futex lock.  Never touches malloc, so it works while a frozen user thread
+// holds the malloc lock.
+constexpr int kMinShift = 4;   // 16 bytes
+constexpr int kMaxShift = 16;  // 64 KiB; larger requests get their own mmap
+constexpr size_t kSlab = 1u << 20;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+struct BlockHeader {
+  uint64_t size_class;  // shift, or 0 for a direct mapping
+  uint64_t map_len;
+};
+
+// Protects: g_free, g_slab_cursor, g_slab_end.
+dmtcp::SpinFutexLock g_alloc_lock;
+FreeBlock* g_free[kMaxShift + 1];
+char* g_slab_cursor = nullptr;
+char* g_slab_end = nullptr;
+
+void* alloc_small(int shift) {
+  size_t block = size_t{1} << shift;
+  g_alloc_lock.lock();
+  FreeBlock* b = g_free[shift];
+  if (b != nullptr) {
+    g_free[shift] = b->next;
+    g_alloc_lock.unlock();
+    return b;
+  }
+  if (g_slab_cursor == nullptr ||
+      static_cast<size_t>(g_slab_end - g_slab_cursor) < block) {
+    void* p = mmap(nullptr, kSlab, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      g_alloc_lock.unlock();
+      return nullptr;
+    }
+    g_slab_cursor = static_cast<char*>(p);
+    g_slab_end = g_slab_cursor + kSlab;
+  }
+  void* r = g_slab_cursor;
+  g_slab_cursor += block;
+  g_alloc_lock.unlock();
+  return r;
+}
+
+}  // namespace
+
+extern "C" {
+
+#define DMTCP_API __attribute__((visibility("default")))
+
+DMTCP_API int dmtcp_is_enabled(void) { return active() ? 1 : 0; }
+
+DMTCP_API int dmtcp_checkpoint(void) {
+  if (!active()) {
+    return DMTCP_NOT_PRESENT;
+  }
+  if (dmtcp::ckpt_lock::held_shared() ||
+      dmtcp::threads::is_internal_thread()) {
+    errno = EDEADLK;  // the checkpoint would wait for this very thread
+    return -1;
+  }
+  uint32_t rounds = rt::g_rounds_done.load();
+  uint32_t restarts = rt::g_num_restarts.load();
+  char text[512];
+  int status = dmtcp::coord::tool_command('c', 0, text, sizeof text);
+  if (status < 0) {
+    errno = ECONNREFUSED;
+    return -1;
+  }
+  // status != 0 means a round is already running: it checkpoints us too.
+  while (rt::g_rounds_done.load() == rounds) {
+    dmtcp::futex_wait(&rt::g_rounds_done, rounds);
+  }
+  return rt::g_num_restarts.load() != restarts ? DMTCP_AFTER_RESTART
+                                                : DMTCP_AFTER_CHECKPOINT;
+}
+
+DMTCP_API int dmtcp_disable_ckpt(void) {
+  if (active()) {
+    dmtcp::ckpt_lock::lock_shared();
+  }
+  return 1;
+}
+
+DMTCP_API int dmtcp_enable_ckpt(void) {
+  if (active()) {
+    if (!dmtcp::ckpt_lock::held_shared()) {
+      errno = EINVAL;
+      return -1;
+    }
+    dmtcp::ckpt_lock::unlock_shared();
+  }
+  return 1;
+}
+
+DMTCP_API void dmtcp_plugin_disable_ckpt(void) { dmtcp_disable_ckpt(); }
+DMTCP_API void dmtcp_plugin_enable_ckpt(void) { dmtcp_enable_ckpt(); }
+DMTCP_API void dmtcp_prepare_wrappers(void) {}
+
+DMTCP_API int dmtcp_get_coordinator_status(DmtcpCoordinatorStatus* status) {
+  if (!active() || status == nullptr) {
+    return DMTCP_NOT_PRESENT;
+  }
+  dmtcp::proto::StatusPayload s{};
+  if (dmtcp::coord::tool_status(&s) != 0) {
+    return -1;
+  }
+  status->num_processes = static_cast<int>(s.num_processes);
+  status->is_running = static_cast<int>(s.is_running);
+  return 1;
+}
+
+DMTCP_API int dmtcp_get_local_status(DmtcpLocalStatus* status) {
+  if (!active() || status == nullptr) {
+    return DMTCP_NOT_PRESENT;
+  }
+  status->generation = static_cast<int>(rt::g_generation.load());
+  status->num_restarts = static_cast<int>(rt::g_num_restarts.load());
+  status->ckpt_filename = rt::g_id.ckpt_filename;
+  status->uniquepid = rt::g_id.unique_pid;
+  return 1;
+}
+
+DMTCP_API int dmtcp_get_generation(void) {
+  return static_cast<int>(rt::g_generation.load());
+}
+DMTCP_API const char* dmtcp_get_ckpt_dir(void) { return rt::g_config.ckpt_dir; }
+DMTCP_API int dmtcp_set_ckpt_dir(const char* dir) {
+  if (dir == nullptr || strlen(dir) >= sizeof rt::g_config.ckpt_dir) {
+    errno = EINVAL;
+    return -1;
+  }
+  snprintf(rt::g_config.ckpt_dir, sizeof rt::g_config.ckpt_dir, "%s", dir);
+  rt::update_ckpt_filename();
+  return 0;
+}
+DMTCP_API const char* dmtcp_get_tmpdir(void) { return rt::g_config.tmpdir; }
+DMTCP_API const char* dmtcp_get_ckpt_filename(void) {
+  return rt::g_id.ckpt_filename;
+}
+DMTCP_API const char* dmtcp_get_uniquepid_str(void) {
+  return rt::g_id.unique_pid;
+}
+DMTCP_API const char* dmtcp_get_computation_id_str(void) {
+  return rt::g_id.computation_id;
+}
+DMTCP_API int dmtcp_get_ckpt_signal(void) { return rt::g_config.ckpt_signal; }
+
+// Without the pid plugin, virtual and real pids are the same.  The pid
+// plugin (closer to libc) defines these too and wins for callers above it.
+__attribute__((weak, visibility("default"))) pid_t dmtcp_virtual_to_real_pid(
+    pid_t pid) {
+  return pid;
+}
+__attribute__((weak, visibility("default"))) pid_t dmtcp_real_to_virtual_pid(
+    pid_t pid) {
+  return pid;
+}
+
+DMTCP_API int dmtcp_get_restart_env(const char* name, char* value,
+                                    size_t max_len) {
+  const dmtcp::RestartInfo& info = rt::g_restart_info;
+  if (name == nullptr || info.magic != dmtcp::kRestartInfoMagic) {
+    return -1;
+  }
+  size_t name_len = strlen(name);
+  uint32_t end = info.env_len < sizeof info.env ? info.env_len
+                                                : sizeof info.env;
+  for (uint32_t i = 0; i < end;) {
+    const char* entry = info.env + i;
+    size_t len = strnlen(entry, end - i);
+    if (len > name_len && strncmp(entry, name, name_len) == 0 &&
+        entry[name_len] == '=') {
+      size_t vlen = len - name_len - 1;
+      if (vlen + 1 > max_len) {
+        return -1;
+      }
+      memcpy(value, entry + name_len + 1, vlen);
+      value[vlen] = '\0';
+      return 0;
+    }
+    i += static_cast<uint32_t>(len) + 1;
+  }
+  return -1;
+}
+
+DMTCP_API int dmtcp_is_protected_fd(int fd) {
+  return fd >= rt::kProtectedFdBase && fd < rt::kProtectedFdEnd ? 1 : 0;
+}
+
+DMTCP_API int dmtcp_send_key_val_pair_to_coordinator(const void* key,
+                                                     size_t key_len,
+                                                     const void* val,
+                                                     size_t val_len) {
+  if (!active() || !dmtcp::threads::is_internal_thread() || !rt::in_round()) {
+    errno = EINVAL;  // only from an event hook during a round
+    return -1;
+  }
+  return dmtcp::coord::publish(rt::g_coord_fd, key, key_len, val, val_len);
+}
+
+DMTCP_API int dmtcp_send_query_to_coordinator(const void* key,
+                                              size_t key_len, void* val,
+                                              size_t* val_len) {
+  if (!active() || !dmtcp::threads::is_internal_thread() ||
+      !rt::in_round() || val_len == nullptr) {
+    errno = EINVAL;
+    return -1;
+  }
+  return dmtcp::coord::query(rt::g_coord_fd, key, key_len, val, val_len);
+}
+
+DMTCP_API void* dmtcp_alloc(size_t size) {
+  size_t need = size + sizeof(BlockHeader);
+  int shift = kMinShift;
+  while (shift <= kMaxShift && (size_t{1} << shift) < need) {
+    ++shift;
+  }
+  BlockHeader* h;
+  if (shift > kMaxShift) {
+    size_t len = (need + 4095) & ~size_t{4095};
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      return nullptr;
+    }
+    h = static_cast<BlockHeader*>(p);
+    h->size_class = 0;
+    h->map_len = len;
+  } else {
+    h = static_cast<BlockHeader*>(alloc_small(shift));
+    if (h == nullptr) {
+      return nullptr;
+    }
+    h->size_class = static_cast<uint64_t>(shift);
+    h->map_len = 0;
+  }
+  return h + 1;
+}
+
+DMTCP_API void dmtcp_free(void* ptr) {
+  if (ptr == nullptr) {
+    return;
+  }
+  BlockHeader* h = static_cast<BlockHeader*>(ptr) - 1;
+  if (h->size_class == 0) {
+    munmap(h, h->map_len);
+    return;
+  }
+  auto* b = reinterpret_cast<FreeBlock*>(h);
+  int shift = static_cast<int>(h->size_class);
+  g_alloc_lock.lock();
+  b->next = g_free[shift];
+  g_free[shift] = b;
+  g_alloc_lock.unlock();
+}
+
+DMTCP_API void dmtcp_log(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  dmtcp::log::vwrite_line(dmtcp::log::kInfo, __FILE__, __LINE__, fmt, ap);
+  va_end(ap);
+}
+
+}  // extern "C"

@@ -1,0 +1,193 @@
+// The checkpoint thread: one per process, blocked on the coordinator until
+// a checkpoint starts.  Event order is SPEC section 4:
+//
+//  checkpoint                               restart (restorer jumps to 6b)
+//  1 WAIT_FOR_SUSPEND_MSG, block            -
+//  2 threads PRE_SUSPEND_USER_THREAD, stop;
+//    THREADS_SUSPEND; barrier
+//  3 SUSPENDED; barrier
+//  4 LEADER_ELECTION; barrier
+//  5 DRAIN; barrier
+//  6 WRITE_CKPT; image written; barrier     6b kernel state back, threads
+//                                              re-created; RESTART; barrier
+//  7 RESUME; barrier
+//  8 REGISTER_NAME_SERVICE_DATA; barrier    same, isRestart=1
+//  9 SEND_QUERIES; barrier                  same
+// 10 REFILL; barrier                        same
+// 11 THREADS_RESUME; threads RESUME_USER_THREAD
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "common/log.h"
+#include "runtime/context.h"
+#include "runtime/coord_client.h"
+#include "runtime/events.h"
+#include "runtime/futex.h"
+#include "runtime/glibc_tcb.h"
+#include "runtime/image_dump.h"
+#include "runtime/process_state.h"
+#include "runtime/real_fns.h"
+#include "runtime/runtime.h"
+#include "runtime/threads.h"
+
+namespace dmtcp::rt {
+namespace {
+
+using proto::Barrier;
+
+// True while this process is inside a round (publish/query allowed).
+std::atomic<bool> g_in_round{false};
+
+[[noreturn]] void lost_coordinator() {
+  DMTCP_ERROR("lost the coordinator during a checkpoint; exiting (the "
+              "previous image is intact)");
+  _exit(70);
+}
+
+void reach(Barrier b, const char* path = nullptr) {
+  if (coord::barrier(g_coord_fd, b, path) != 0) {
+    lost_coordinator();
+  }
+}
+
+void fire_with_restart_flag(DmtcpEvent_t e, bool is_restart) {
+  DmtcpEventData_t d{};
+  d.resumeInfo.isRestart = is_restart ? 1 : 0;
+  events::fire(e, &d);
+}
+
+// Steps 8 to 11, shared by resume and restart.
+void finish_round(bool is_restart) {
+  fire_with_restart_flag(DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA, is_restart);
+  reach(Barrier::kRegisterNameService);
+  fire_with_restart_flag(DMTCP_EVENT_SEND_QUERIES, is_restart);
+  reach(Barrier::kSendQueries);
+  fire_with_restart_flag(DMTCP_EVENT_REFILL, is_restart);
+  reach(Barrier::kRefilled);
+  g_in_round.store(false);
+  fire_with_restart_flag(DMTCP_EVENT_THREADS_RESUME, is_restart);
+  g_rounds_done.fetch_add(1);
+  futex_wake(&g_rounds_done);
+  threads::resume_all(is_restart);
+}
+
+// Runs in the checkpoint thread right after the restorer jumped here: the
+// memory is the image's, the kernel knows only this one thread.
+void come_back_from_image() {
+  threads::restore_own_kernel_state();
+  const RestartInfo& info = g_restart_info;
+  DMTCP_ASSERT(info.magic == kRestartInfoMagic,
+               "restart info missing (magic %x)", info.magic);
+  g_coord_fd = info.coord_fd;
+  g_client_id = info.client_id;
+  if (info.ckpt_dir[0] != '\0') {
+    proto::copy_field(g_config.ckpt_dir, sizeof g_config.ckpt_dir,
+                      std::string_view(info.ckpt_dir,
+                                       strnlen(info.ckpt_dir,
+                                               sizeof info.ckpt_dir)));
+  }
+  proto::copy_field(
+      g_config.coord_host, sizeof g_config.coord_host,
+      std::string_view(info.coord_host,
+                       strnlen(info.coord_host, sizeof info.coord_host)));
+  g_config.coord_port = info.coord_port;
+  update_ckpt_filename();
+  if (info.restorer_len != 0) {
+    munmap(reinterpret_cast<void*>(info.restorer_start), info.restorer_len);
+  }
+  process_state::restore();
+  threads::recreate_after_restart();
+  g_num_restarts.fetch_add(1);
+}
+
+void checkpoint_round(const proto::DoCheckpointPayload& order) {
+  g_in_round.store(true);
+  if (order.ckpt_dir[0] != '\0') {
+    snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s",
+             order.ckpt_dir);
+    update_ckpt_filename();
+  }
+  // Everything that may allocate happens before any thread is frozen.
+  int prep = image_dump::prepare(g_config.compress);
+  threads::suspend_all();
+  g_generation.store(order.generation);
+  g_num_peers = order.num_peers;
+  events::fire(DMTCP_EVENT_THREADS_SUSPEND);
+  reach(Barrier::kThreadsSuspended);
+  events::fire(DMTCP_EVENT_SUSPENDED);
+  reach(Barrier::kSuspended);
+  events::fire(DMTCP_EVENT_LEADER_ELECTION);
+  reach(Barrier::kLeaderElection);
+  events::fire(DMTCP_EVENT_DRAIN);
+  reach(Barrier::kDrain);
+  events::fire(DMTCP_EVENT_WRITE_CKPT);
+  process_state::save();
+  threads::save_own_kernel_state();
+  g_restart_info.magic = 0;
+  if (dmtcp_context_save(&g_resume_ctx) == 0) {
+    g_resume_ctx.fs_base = tcb::thread_pointer();
+    int rc = prep != 0 ? prep : image_dump::write_image();
+    if (rc != 0) {
+      // The barrier still has to be reached, or every process would hang;
+      // the coordinator learns of the failure from the empty path.
+      DMTCP_ERROR("writing %s failed: %s; the previous image is kept",
+                  g_id.ckpt_filename, strerror(-rc));
+      reach(Barrier::kCkptWritten, "");
+    } else {
+      reach(Barrier::kCkptWritten, g_id.ckpt_filename);
+    }
+    fire_with_restart_flag(DMTCP_EVENT_RESUME, false);
+    reach(Barrier::kResumed);
+    finish_round(false);
+    return;
+  }
+  // ---- Restart: we are in a new process. ----
+  come_back_from_image();
+  g_in_round.store(true);
+  fire_with_restart_flag(DMTCP_EVENT_RESTART, true);
+  reach(Barrier::kRestarted);
+  finish_round(true);
+}
+
+void* ckpt_thread_main(void*) {
+  threads::mark_internal_thread();
+  tcb::verify_tid_offset();
+  sigset_t all;
+  sigfillset(&all);
+  real::fns().pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  for (;;) {
+    events::fire(DMTCP_EVENT_WAIT_FOR_SUSPEND_MSG);
+    proto::DoCheckpointPayload order{};
+    if (coord::wait_idle(g_coord_fd, &order) < 0) {
+      DMTCP_WARN("coordinator connection closed: this process can no "
+                 "longer be checkpointed");
+      return nullptr;
+    }
+    checkpoint_round(order);
+  }
+}
+
+}  // namespace
+
+bool in_round() { return g_in_round.load(); }
+
+void start_ckpt_thread() {
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  // Room for the image writer's frames and a few plugin hooks.
+  pthread_attr_setstacksize(&attr, 1u << 20);
+  int r = real::fns().pthread_create(&t, &attr, ckpt_thread_main, nullptr);
+  pthread_attr_destroy(&attr);
+  DMTCP_ASSERT(r == 0, "starting the checkpoint thread: %s", strerror(r));
+}
+
+}  // namespace dmtcp::rt

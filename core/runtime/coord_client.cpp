@@ -1,0 +1,250 @@
+#include "runtime/coord_client.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/log.h"
+#include "runtime/runtime.h"
+
+namespace dmtcp::coord {
+namespace {
+
+using proto::MsgHeader;
+using proto::MsgType;
+
+// Replies carry at most a value of kMaxValueLen: one buffer, mapped on first
+// use so that nothing here ever calls malloc.
+char* reply_buffer() {
+  static char* buf = nullptr;
+  if (buf == nullptr) {
+    void* p = mmap(nullptr, proto::kMaxPayload, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    DMTCP_ASSERT(p != MAP_FAILED, "mapping %u bytes", proto::kMaxPayload);
+    buf = static_cast<char*>(p);
+  }
+  return buf;
+}
+
+[[noreturn]] void die_on_kill() {
+  // The coordinator ends the computation ('k', 'q', --kcheckpoint).
+  kill(getpid(), SIGKILL);
+  _exit(137);
+}
+
+// Reads messages until one of type `want`; kKill ends the process.
+int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
+  for (;;) {
+    if (proto::recv_msg(fd, h, buf, cap) != 0) {
+      return -1;
+    }
+    auto type = static_cast<MsgType>(h->type);
+    if (type == MsgType::kKill) {
+      die_on_kill();
+    }
+    if (type == want) {
+      return 0;
+    }
+    DMTCP_WARN("coordinator sent message %u while we waited for %u",
+               h->type, static_cast<unsigned>(want));
+  }
+}
+
+}  // namespace
+
+int barrier(int fd, proto::Barrier b, const char* image_path) {
+  proto::BarrierPayload p{static_cast<uint32_t>(b), 0};
+  size_t path_len = image_path != nullptr ? strlen(image_path) : 0;
+  p.path_len = static_cast<uint32_t>(path_len);
+  if (proto::send_msg(fd, MsgType::kBarrier, &p, sizeof p, image_path,
+                      path_len) != 0) {
+    return -1;
+  }
+  MsgHeader h{};
+  proto::BarrierPayload release{};
+  for (;;) {
+    if (recv_expect(fd, MsgType::kBarrierRelease, &h,
+                    reinterpret_cast<char*>(&release), sizeof release) != 0) {
+      return -1;
+    }
+    if (release.barrier == static_cast<uint32_t>(b)) {
+      return 0;
+    }
+    DMTCP_WARN("coordinator released barrier %u while we wait at %u",
+               release.barrier, static_cast<unsigned>(b));
+  }
+}
+
+int publish(int fd, const void* key, size_t key_len, const void* val,
+            size_t val_len) {
+  if (key_len > proto::kMaxKeyLen || val_len > proto::kMaxValueLen) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  proto::KvHeader kv{static_cast<uint32_t>(key_len),
+                     static_cast<uint32_t>(val_len)};
+  if (proto::send_msg(fd, MsgType::kPublish, &kv, sizeof kv, key, key_len,
+                      val, val_len) != 0) {
+    return -1;
+  }
+  MsgHeader h{};
+  int32_t result = 0;
+  if (recv_expect(fd, MsgType::kPublishReply, &h,
+                  reinterpret_cast<char*>(&result), sizeof result) != 0) {
+    return -1;
+  }
+  if (result < 0) {
+    errno = -result;
+    return -1;
+  }
+  return 1;
+}
+
+int query(int fd, const void* key, size_t key_len, void* val,
+          size_t* val_len) {
+  if (key_len > proto::kMaxKeyLen) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  size_t asked = *val_len > proto::kMaxValueLen ? proto::kMaxValueLen
+                                                : *val_len;
+  proto::KvHeader kv{static_cast<uint32_t>(key_len),
+                     static_cast<uint32_t>(asked)};
+  if (proto::send_msg(fd, MsgType::kQuery, &kv, sizeof kv, key, key_len) !=
+      0) {
+    return -1;
+  }
+  MsgHeader h{};
+  char* buf = reply_buffer();
+  if (recv_expect(fd, MsgType::kQueryReply, &h, buf, proto::kMaxPayload) !=
+      0) {
+    return -1;
+  }
+  proto::QueryReplyPayload reply{};
+  if (h.payload_len < sizeof reply) {
+    errno = EPROTO;
+    return -1;
+  }
+  memcpy(&reply, buf, sizeof reply);
+  if (reply.result < 0) {
+    errno = -reply.result;
+    return -1;
+  }
+  size_t got = h.payload_len - sizeof reply;
+  if (got > asked) {
+    got = asked;
+  }
+  memcpy(val, buf + sizeof reply, got);
+  *val_len = reply.value_len;
+  return reply.result == 1 ? 1 : 0;
+}
+
+int wait_idle(int fd, proto::DoCheckpointPayload* ckpt) {
+  for (;;) {
+    MsgHeader h{};
+    char* buf = reply_buffer();
+    if (proto::recv_msg(fd, &h, buf, proto::kMaxPayload) != 0) {
+      return -1;
+    }
+    auto type = static_cast<MsgType>(h.type);
+    if (type == MsgType::kKill) {
+      die_on_kill();
+    }
+    if (type == MsgType::kDoCheckpoint &&
+        h.payload_len == sizeof(proto::DoCheckpointPayload)) {
+      memcpy(ckpt, buf, sizeof *ckpt);
+      ckpt->ckpt_dir[sizeof ckpt->ckpt_dir - 1] = '\0';
+      return static_cast<int>(type);
+    }
+    DMTCP_WARN("ignoring coordinator message %u outside a checkpoint",
+               h.type);
+  }
+}
+
+namespace {
+
+// Opens a kTool connection to our coordinator; -1 on failure.
+int open_tool_connection() {
+  int fd = connect_tcp(rt::g_config.coord_host, rt::g_config.coord_port,
+                       5000);
+  if (fd < 0) {
+    return -1;
+  }
+  proto::HelloPayload h{};
+  h.role = static_cast<uint32_t>(proto::Role::kTool);
+  h.pid = getpid();
+  h.ppid = getppid();
+  proto::copy_field(h.progname, sizeof h.progname, rt::g_id.progname);
+  proto::copy_field(h.hostname, sizeof h.hostname, rt::g_id.hostname);
+  fill_secret(rt::g_config.coord_port, &h);
+  proto::WelcomePayload w{};
+  char why[256];
+  if (hello(fd, h, &w, why, sizeof why) != 0) {
+    DMTCP_WARN("%s", why);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+int tool_command(char command, int arg, char* text, size_t text_len) {
+  int fd = open_tool_connection();
+  if (fd < 0) {
+    return -1;
+  }
+  proto::CommandPayload c{};
+  c.command = command;
+  c.arg = arg;
+  MsgHeader h{};
+  char buf[8192];
+  int status = -1;
+  if (proto::send_msg(fd, MsgType::kCommand, &c, sizeof c) == 0 &&
+      proto::recv_msg(fd, &h, buf, sizeof buf) == 0 &&
+      h.type == static_cast<uint16_t>(MsgType::kCommandReply) &&
+      h.payload_len >= sizeof(proto::CommandReplyPayload)) {
+    proto::CommandReplyPayload r{};
+    memcpy(&r, buf, sizeof r);
+    status = r.status;
+    size_t n = h.payload_len - sizeof r;
+    if (text_len > 0) {
+      if (n >= text_len) {
+        n = text_len - 1;
+      }
+      memcpy(text, buf + sizeof r, n);
+      text[n] = '\0';
+    }
+  }
+  close(fd);
+  return status;
+}
+
+int tool_status(proto::StatusPayload* status) {
+  int fd = open_tool_connection();
+  if (fd < 0) {
+    return -1;
+  }
+  MsgHeader h{};
+  int r = -1;
+  if (proto::send_msg(fd, MsgType::kStatusRequest, nullptr, 0) == 0 &&
+      proto::recv_msg(fd, &h, status, sizeof *status) == 0 &&
+      h.type == static_cast<uint16_t>(MsgType::kStatusReply)) {
+    r = 0;
+  }
+  close(fd);
+  return r;
+}
+
+}  // namespace dmtcp::coord

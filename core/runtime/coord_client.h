@@ -1,0 +1,42 @@
+// The runtime's side of the coordinator protocol (protocol/protocol.h).
+// Only the checkpoint thread talks on the process's own connection; other
+// threads (dmtcp_checkpoint(), status) open a short tool connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "protocol/protocol.h"
+
+namespace dmtcp::coord {
+
+// TCP connect with a timeout; -1 with errno on failure.
+int connect_tcp(const char* host, int port, int timeout_ms);
+
+// Sends hello and waits for kWelcome.  On kReject or error returns -1 and
+// leaves a one-line reason in why.
+int hello(int fd, const proto::HelloPayload& hello,
+          proto::WelcomePayload* welcome, char* why, size_t why_len);
+
+// Fills the secret for host:port from the coordinator's key file (empty if
+// there is none: the coordinator will then refuse us and say why).
+void fill_secret(int port, proto::HelloPayload* hello);
+
+// Checkpoint thread, during a round:
+// Reports reaching a barrier and waits for its release.  kKill ends the
+// process.  0 or -1 (connection lost).
+int barrier(int fd, proto::Barrier b, const char* image_path = nullptr);
+int publish(int fd, const void* key, size_t key_len, const void* val,
+            size_t val_len);
+int query(int fd, const void* key, size_t key_len, void* val,
+          size_t* val_len);
+
+// Waits for the next message while idle: returns its type, or -1 when the
+// connection is gone.  The DoCheckpoint payload lands in *ckpt.
+int wait_idle(int fd, proto::DoCheckpointPayload* ckpt);
+
+// A tool connection: command letter -> status and text reply.
+int tool_command(char command, int arg, char* text, size_t text_len);
+int tool_status(proto::StatusPayload* status);
+
+}  // namespace dmtcp::coord

@@ -1,0 +1,505 @@
+// Algorithm:
+//  1. Read /proc/self/maps into a scratch buffer (mmap'd once: no malloc).
+//  2. One RegionEntry per mapping.  [vdso], [vvar], [vvar_vclock] are only
+//     recorded in the header (restart moves the new kernel's copies there);
+//     [vsyscall] is skipped.  Our own scratch buffers and regions without
+//     read permission whose pages were never touched are reserve-only
+//     (kRegionNoData): restart maps them empty with their protection.
+//  3. For private anonymous memory /proc/self/pagemap says which pages were
+//     never touched: those are zero and not even read.  File-backed and
+//     shared pages are read; pages past the end of the backing file are
+//     read only if present (else reading would SIGBUS).
+//  4. Header with identity, special mappings, brk, the resume context and
+//     the restart info buffer; ImageWriter writes everything with checksums.
+//  5. fsync, rename over the old image, fsync the directory.
+//
+// The checkpoint thread keeps running while it writes: its own stack and
+// the runtime's writable segments change under the writer.  Those regions
+// are first copied to scratch ("snapshot") and written from the copy, so
+// every chunk's checksum matches its data.
+#include "runtime/image_dump.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string_view>
+
+#include "common/log.h"
+#include "common/proc_maps.h"
+#include "runtime/runtime.h"
+
+namespace dmtcp::image_dump {
+namespace {
+
+using image::RegionEntry;
+
+constexpr size_t kMapsCap = 16u << 20;
+constexpr size_t kMaxRegions = 1u << 17;
+constexpr size_t kNamesCap = 16u << 20;
+constexpr size_t kPagemapBatch = 1u << 15;  // pages per pread
+
+struct Scratch {
+  char* maps = nullptr;
+  RegionEntry* regions = nullptr;
+  char* names = nullptr;
+  uint64_t* pagemap = nullptr;
+  uint8_t* may_have_data = nullptr;
+  size_t may_have_data_cap = 0;  // pages
+};
+
+Scratch g_scratch;
+
+// Address ranges that change while the image is written: the runtime's own
+// writable segments (found once with dl_iterate_phdr).
+struct HotRange {
+  uint64_t start;
+  uint64_t end;
+};
+constexpr int kMaxHot = 8;
+HotRange g_hot[kMaxHot];
+int g_hot_count = 0;
+uint8_t* g_snapshot = nullptr;
+size_t g_snapshot_cap = 0;
+
+int find_own_segments(dl_phdr_info* info, size_t, void* data) {
+  auto self = reinterpret_cast<uint64_t>(data);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) {
+      continue;
+    }
+    uint64_t start = info->dlpi_addr + ph.p_vaddr;
+    uint64_t end = start + ph.p_memsz;
+    if ((ph.p_flags & PF_X) != 0 && self >= start && self < end) {
+      // This object is us: remember its writable segments.
+      for (int j = 0; j < info->dlpi_phnum && g_hot_count < kMaxHot; ++j) {
+        const ElfW(Phdr)& w = info->dlpi_phdr[j];
+        if (w.p_type == PT_LOAD && (w.p_flags & PF_W) != 0) {
+          uint64_t ws = info->dlpi_addr + w.p_vaddr;
+          g_hot[g_hot_count++] = {ws & ~(image::kPageSize - 1),
+                                  ws + w.p_memsz};
+        }
+      }
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool is_hot(uint64_t start, uint64_t end) {
+  uint64_t sp = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+  if (sp >= start && sp < end) {
+    return true;
+  }
+  for (int i = 0; i < g_hot_count; ++i) {
+    if (g_hot[i].start < end && start < g_hot[i].end) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A private copy of a region that is changing under us.
+const uint8_t* snapshot(uint64_t start, uint64_t len) {
+  if (len > g_snapshot_cap) {
+    if (g_snapshot != nullptr) {
+      munmap(g_snapshot, g_snapshot_cap);
+    }
+    g_snapshot = static_cast<uint8_t*>(mmap(
+        nullptr, len, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    DMTCP_ASSERT(g_snapshot != MAP_FAILED, "snapshot of %lu bytes",
+                 static_cast<unsigned long>(len));
+    g_snapshot_cap = len;
+  }
+  memcpy(g_snapshot, reinterpret_cast<const void*>(start), len);
+  return g_snapshot;
+}
+image::ImageWriter g_writer;
+bool g_writer_ready = false;
+
+void* map_scratch(size_t len) {
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  DMTCP_ASSERT(p != MAP_FAILED, "mapping %zu bytes of scratch", len);
+  return p;
+}
+
+// True when [start, end) lies entirely in our scratch buffers (the kernel
+// may merge neighbouring scratch mappings into one region; a region that
+// also holds anything else is written normally).
+bool is_scratch(uint64_t start, uint64_t end) {
+  struct {
+    const void* p;
+    size_t len;
+  } ranges[] = {
+      {g_snapshot, g_snapshot_cap},
+      {g_scratch.maps, kMapsCap},
+      {g_scratch.regions, kMaxRegions * sizeof(RegionEntry)},
+      {g_scratch.names, kNamesCap},
+      {g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t)},
+      {g_scratch.may_have_data, g_scratch.may_have_data_cap},
+  };
+  uint64_t covered = 0;
+  for (const auto& r : ranges) {
+    if (r.p == nullptr) {
+      continue;
+    }
+    uint64_t s = reinterpret_cast<uint64_t>(r.p);
+    uint64_t e = s + ((r.len + image::kPageSize - 1) & ~(image::kPageSize - 1));
+    uint64_t lo = s > start ? s : start;
+    uint64_t hi = e < end ? e : end;
+    if (lo < hi) {
+      covered += hi - lo;
+    }
+  }
+  return covered == end - start;
+}
+
+// Anonymous private memory: untouched pages are zero, pagemap tells which.
+bool is_private_anonymous(const MapEntry& m) {
+  if (m.shared) {
+    return false;
+  }
+  return m.path.empty() || m.path == "[heap]" || m.path == "[stack]" ||
+         m.path.substr(0, 6) == "[anon:" || m.inode == 0;
+}
+
+// Fills may_have_data for npages from pagemap: 1 if present or swapped.
+// Returns false if pagemap is unreadable (then every page counts).
+bool read_pagemap(int pagemap_fd, uint64_t start, uint64_t npages,
+                  uint8_t* out) {
+  uint64_t first = start / image::kPageSize;
+  for (uint64_t done = 0; done < npages;) {
+    uint64_t n = npages - done;
+    if (n > kPagemapBatch) {
+      n = kPagemapBatch;
+    }
+    ssize_t want = static_cast<ssize_t>(n * 8);
+    ssize_t got = pread(pagemap_fd, g_scratch.pagemap, static_cast<size_t>(want),
+                        static_cast<off_t>((first + done) * 8));
+    if (got != want) {
+      return false;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t e = g_scratch.pagemap[i];
+      out[done + i] = (e >> 62) != 0 ? 1 : 0;  // bit 63 present, 62 swapped
+    }
+    done += n;
+  }
+  return true;
+}
+
+bool any_page_present(int pagemap_fd, uint64_t start, uint64_t npages) {
+  if (npages > g_scratch.may_have_data_cap ||
+      !read_pagemap(pagemap_fd, start, npages, g_scratch.may_have_data)) {
+    return true;
+  }
+  for (uint64_t i = 0; i < npages; ++i) {
+    if (g_scratch.may_have_data[i] != 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+uint8_t* ensure_page_map(uint64_t npages) {
+  if (npages > g_scratch.may_have_data_cap) {
+    if (g_scratch.may_have_data != nullptr) {
+      munmap(g_scratch.may_have_data, g_scratch.may_have_data_cap);
+    }
+    size_t cap = (npages + 0xfffff) & ~size_t{0xfffff};
+    g_scratch.may_have_data = static_cast<uint8_t*>(map_scratch(cap));
+    g_scratch.may_have_data_cap = cap;
+  }
+  return g_scratch.may_have_data;
+}
+
+// Size of the file behind a mapping, through map_files (works for deleted
+// and renamed files too); -1 if unknown.
+int64_t mapped_file_size(const MapEntry& m) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx",
+           static_cast<unsigned long>(m.start),
+           static_cast<unsigned long>(m.end));
+  struct stat st {};
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return -1;
+  }
+  return st.st_size;
+}
+
+uint64_t read_start_brk() {
+  char buf[4096];
+  long n = read_proc_file("/proc/self/stat", buf, sizeof buf - 1);
+  if (n <= 0) {
+    return 0;
+  }
+  buf[n] = '\0';
+  // Field 47 (start_brk), counted after the ")" that ends field 2.
+  const char* p = strrchr(buf, ')');
+  if (p == nullptr) {
+    return 0;
+  }
+  int field = 2;
+  while (*p != '\0' && field < 47) {
+    if (*p++ == ' ') {
+      ++field;
+    }
+  }
+  return strtoull(p, nullptr, 10);
+}
+
+struct Plan {
+  uint32_t count = 0;
+  uint32_t names_size = 0;
+  image::FileHeader header{};
+  // Regions whose protection lacks PROT_READ but hold data.
+  bool needs_read[kMaxRegions];
+  bool filter_zero[kMaxRegions];
+  int64_t file_size[kMaxRegions];
+};
+
+Plan g_plan;
+
+uint32_t add_name(std::string_view name) {
+  uint32_t off = g_plan.names_size;
+  if (name.empty() || off + name.size() > kNamesCap) {
+    return off;
+  }
+  memcpy(g_scratch.names + off, name.data(), name.size());
+  g_plan.names_size += static_cast<uint32_t>(name.size());
+  return off;
+}
+
+int build_plan(int pagemap_fd) {
+  long n = read_proc_file("/proc/self/maps", g_scratch.maps, kMapsCap);
+  if (n < 0) {
+    return -errno;
+  }
+  g_plan.count = 0;
+  g_plan.names_size = 0;
+  image::FileHeader& h = g_plan.header;
+  bool ok = for_each_map(
+      std::string_view(g_scratch.maps, static_cast<size_t>(n)),
+      [&](const MapEntry& m) {
+        if (m.path == "[vdso]") {
+          h.vdso_start = m.start;
+          h.vdso_end = m.end;
+          return;
+        }
+        if (m.path == "[vvar]") {
+          h.vvar_start = m.start;
+          h.vvar_end = m.end;
+          return;
+        }
+        if (m.path == "[vvar_vclock]") {
+          h.vvar_vclock_start = m.start;
+          h.vvar_vclock_end = m.end;
+          return;
+        }
+        if (m.path == "[vsyscall]" || g_plan.count >= kMaxRegions) {
+          return;
+        }
+        uint32_t i = g_plan.count++;
+        RegionEntry& r = g_scratch.regions[i];
+        r = RegionEntry{};
+        r.start = m.start;
+        r.end = m.end;
+        r.file_offset = m.offset;
+        r.prot = static_cast<uint32_t>(m.prot);
+        r.flags = m.shared ? image::kRegionShared : image::kRegionPrivate;
+        bool file_backed = !m.path.empty() && m.path[0] == '/' &&
+                           m.inode != 0;
+        r.flags |= file_backed ? image::kRegionFile : image::kRegionAnonymous;
+        if (m.path == "[stack]") {
+          r.flags |= image::kRegionStack | image::kRegionGrowsDown;
+        }
+        if (m.path == "[heap]") {
+          r.flags |= image::kRegionHeap;
+        }
+        r.name_offset = add_name(m.path);
+        r.name_len = g_plan.names_size - r.name_offset;
+        uint64_t npages = (m.end - m.start) / image::kPageSize;
+        g_plan.needs_read[i] = false;
+        g_plan.filter_zero[i] = is_private_anonymous(m);
+        g_plan.file_size[i] = file_backed ? mapped_file_size(m) : -1;
+        if (is_scratch(m.start, m.end)) {
+          r.flags |= image::kRegionNoData;
+        } else if ((m.prot & PROT_READ) == 0) {
+          if (any_page_present(pagemap_fd, m.start, npages)) {
+            g_plan.needs_read[i] = true;
+          } else {
+            r.flags |= image::kRegionNoData;
+          }
+        }
+      });
+  return ok ? 0 : -EPROTO;
+}
+
+int write_regions(int pagemap_fd) {
+  for (uint32_t i = 0; i < g_plan.count; ++i) {
+    const RegionEntry& r = g_scratch.regions[i];
+    if ((r.flags & image::kRegionNoData) != 0) {
+      continue;
+    }
+    uint64_t npages = (r.end - r.start) / image::kPageSize;
+    uint8_t* filter = ensure_page_map(npages);
+    bool have_map = read_pagemap(pagemap_fd, r.start, npages, filter);
+    if (!g_plan.filter_zero[i] || !have_map) {
+      // File content may live in pages that are not mapped yet.
+      int64_t fsize = g_plan.file_size[i];
+      for (uint64_t p = 0; p < npages; ++p) {
+        uint64_t file_pos = r.file_offset + p * image::kPageSize;
+        bool past_eof = fsize >= 0 && file_pos >= static_cast<uint64_t>(fsize);
+        if (!past_eof || !have_map) {
+          filter[p] = past_eof ? 0 : 1;
+        }
+      }
+    }
+    auto* base = reinterpret_cast<uint8_t*>(r.start);
+    if (g_plan.needs_read[i]) {
+      mprotect(base, r.end - r.start, static_cast<int>(r.prot) | PROT_READ);
+    }
+    const uint8_t* source = base;
+    if (is_hot(r.start, r.end)) {
+      source = snapshot(r.start, r.end - r.start);
+    }
+    int rc = g_writer.write_region(i, source, npages, filter);
+    if (g_plan.needs_read[i]) {
+      mprotect(base, r.end - r.start, static_cast<int>(r.prot));
+    }
+    if (rc != 0) {
+      return rc;
+    }
+  }
+  return 0;
+}
+
+void fill_header() {
+  image::FileHeader& h = g_plan.header;
+  memcpy(h.magic, image::kMagic, sizeof h.magic);
+  h.format_version = image::kFormatVersion;
+  h.header_size = sizeof h;
+  h.uid = getuid();
+  h.pid = getpid();
+  h.ppid = getppid();
+  h.generation = rt::g_generation.load();
+  h.num_peers = rt::g_num_peers;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  h.ckpt_time_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull +
+                   static_cast<uint64_t>(now.tv_nsec);
+  memcpy(h.unique_pid, rt::g_id.unique_pid, sizeof h.unique_pid);
+  memcpy(h.parent_unique_pid, rt::g_id.parent_unique_pid,
+         sizeof h.parent_unique_pid);
+  memcpy(h.computation_id, rt::g_id.computation_id, sizeof h.computation_id);
+  memcpy(h.hostname, rt::g_id.hostname, sizeof h.hostname);
+  memcpy(h.progname, rt::g_id.progname, sizeof h.progname);
+  h.start_brk = read_start_brk();
+  h.brk = static_cast<uint64_t>(syscall(SYS_brk, 0));
+  h.resume_context_addr = reinterpret_cast<uint64_t>(&rt::g_resume_ctx);
+  h.restart_info_addr = reinterpret_cast<uint64_t>(&rt::g_restart_info);
+  h.restart_info_size = sizeof rt::g_restart_info;
+}
+
+}  // namespace
+
+int prepare(bool compress) {
+  if (g_scratch.maps == nullptr) {
+    g_scratch.maps = static_cast<char*>(map_scratch(kMapsCap));
+    g_scratch.regions = static_cast<RegionEntry*>(
+        map_scratch(kMaxRegions * sizeof(RegionEntry)));
+    g_scratch.names = static_cast<char*>(map_scratch(kNamesCap));
+    g_scratch.pagemap =
+        static_cast<uint64_t*>(map_scratch(kPagemapBatch * sizeof(uint64_t)));
+    ensure_page_map(1);
+    dl_iterate_phdr(find_own_segments,
+                    reinterpret_cast<void*>(&find_own_segments));
+  }
+  image::ImageWriter::Options opt;
+  opt.compress = compress;
+  int rc = g_writer.init(opt);
+  g_writer_ready = rc == 0;
+  return rc;
+}
+
+int write_image() {
+  if (!g_writer_ready) {
+    return -EINVAL;
+  }
+  char tmp[sizeof rt::g_id.ckpt_filename + 16];
+  snprintf(tmp, sizeof tmp, "%s.tmp", rt::g_id.ckpt_filename);
+  int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  g_plan.header = image::FileHeader{};
+  int rc = build_plan(pagemap_fd);
+  if (rc != 0) {
+    if (pagemap_fd >= 0) {
+      close(pagemap_fd);
+    }
+    return rc;
+  }
+  fill_header();
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    rc = -errno;
+    if (pagemap_fd >= 0) {
+      close(pagemap_fd);
+    }
+    return rc;
+  }
+  rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
+                      g_scratch.names, g_plan.names_size);
+  if (rc == 0) {
+    rc = write_regions(pagemap_fd);
+  }
+  if (rc == 0) {
+    rc = g_writer.finish();
+  }
+  if (rc == 0 && fsync(fd) != 0) {
+    rc = -errno;
+  }
+  if (close(fd) != 0 && rc == 0) {
+    rc = -errno;
+  }
+  if (pagemap_fd >= 0) {
+    close(pagemap_fd);
+  }
+  if (rc != 0) {
+    unlink(tmp);
+    return rc;
+  }
+  if (rename(tmp, rt::g_id.ckpt_filename) != 0) {
+    rc = -errno;
+    unlink(tmp);
+    return rc;
+  }
+  // The rename must reach the disk too, or a crash could bring back the
+  // directory entry of the old image.
+  char dir[sizeof rt::g_id.ckpt_filename];
+  snprintf(dir, sizeof dir, "%s", rt::g_id.ckpt_filename);
+  char* slash = strrchr(dir, '/');
+  if (slash != nullptr) {
+    *slash = '\0';
+    int dfd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY |
+                                                   O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+  }
+  return 0;
+}
+
+const image::ImageWriter::Stats& last_stats() { return g_writer.stats(); }
+
+}  // namespace dmtcp::image_dump

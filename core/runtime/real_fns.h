@@ -1,0 +1,34 @@
+// The libc functions the core wraps, declared once (X-macro): the wrapper,
+// the pointer to the next definition and its eager resolution at start-up
+// all come from one line here.  Resolution never returns our own wrapper:
+// dlsym(RTLD_NEXT) from this library looks only further down the chain.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define DMTCP_CORE_WRAPPERS(X)                                              \
+  X(pthread_create, int,                                                    \
+    (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))          \
+  X(fork, pid_t, (void))                                                    \
+  X(vfork, pid_t, (void))                                                   \
+  X(sigaction, int, (int, const struct sigaction*, struct sigaction*))     \
+  X(signal, sighandler_t, (int, sighandler_t))                              \
+  X(sigprocmask, int, (int, const sigset_t*, sigset_t*))                   \
+  X(pthread_sigmask, int, (int, const sigset_t*, sigset_t*))               \
+  X(sigsuspend, int, (const sigset_t*))                                     \
+  X(execve, int, (const char*, char* const*, char* const*))
+
+namespace dmtcp::real {
+
+struct Fns {
+#define DMTCP_REAL_FIELD(name, ret, args) ret(*name) args;
+  DMTCP_CORE_WRAPPERS(DMTCP_REAL_FIELD)
+#undef DMTCP_REAL_FIELD
+};
+
+// Resolves every entry on first use (also before our constructor runs).
+const Fns& fns();
+
+}  // namespace dmtcp::real

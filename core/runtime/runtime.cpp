@@ -1,0 +1,194 @@
+// Start-up of the preloaded runtime.
+//
+// Algorithm:
+//  1. Constructor (before main, also after every exec): read the
+//     configuration that dmtcp_launch put in the environment; stay inert in
+//     DMTCP's own tools.
+//  2. Resolve the real libc functions, find the first event hook, install
+//     the checkpoint signal handler and register the main thread.
+//  3. Connect to the coordinator (protected fd), say hello, start the
+//     checkpoint thread, fire INIT.
+#include "runtime/runtime.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "common/log.h"
+#include "protocol/protocol.h"
+#include "runtime/coord_client.h"
+#include "runtime/events.h"
+#include "runtime/real_fns.h"
+#include "runtime/threads.h"
+
+namespace dmtcp::rt {
+
+Config g_config{};
+Identity g_id{};
+std::atomic<bool> g_enabled{false};
+int g_coord_fd = -1;
+uint32_t g_client_id = 0;
+std::atomic<uint32_t> g_generation{0};
+uint32_t g_num_peers = 1;
+std::atomic<uint32_t> g_num_restarts{0};
+std::atomic<uint32_t> g_rounds_done{0};
+RestartInfo g_restart_info{};
+SavedContext g_resume_ctx{};
+
+namespace {
+
+const char* env_or(const char* name, const char* fallback) {
+  const char* v = getenv(name);
+  return v != nullptr && v[0] != '\0' ? v : fallback;
+}
+
+bool is_dmtcp_tool(const char* progname) {
+  static const char* const kTools[] = {"dmtcp_coordinator", "dmtcp_command",
+                                       "dmtcp_launch", "dmtcp_checkpoint",
+                                       "dmtcp_restart"};
+  for (const char* t : kTools) {
+    if (strcmp(progname, t) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void read_config() {
+  snprintf(g_config.coord_host, sizeof g_config.coord_host, "%s",
+           env_or("DMTCP_COORD_HOST", "127.0.0.1"));
+  g_config.coord_port = atoi(env_or("DMTCP_COORD_PORT", "7779"));
+  char cwd[1024];
+  if (getcwd(cwd, sizeof cwd) == nullptr) {
+    snprintf(cwd, sizeof cwd, "/tmp");
+  }
+  snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s",
+           env_or("DMTCP_CHECKPOINT_DIR", cwd));
+  snprintf(g_config.tmpdir, sizeof g_config.tmpdir, "%s",
+           env_or("DMTCP_TMPDIR", env_or("TMPDIR", "/tmp")));
+  g_config.compress = strcmp(env_or("DMTCP_GZIP", "1"), "0") != 0;
+  g_config.ckpt_signal = atoi(env_or("DMTCP_SIGCKPT", "12"));
+  if (g_config.ckpt_signal <= 0 || g_config.ckpt_signal >= 65 ||
+      g_config.ckpt_signal == SIGKILL || g_config.ckpt_signal == SIGSTOP) {
+    DMTCP_WARN("DMTCP_SIGCKPT=%d is not a usable signal; using SIGUSR2",
+               g_config.ckpt_signal);
+    g_config.ckpt_signal = SIGUSR2;
+  }
+  g_config.interval =
+      static_cast<uint32_t>(atoi(env_or("DMTCP_CHECKPOINT_INTERVAL", "0")));
+}
+
+uint32_t host_hash(const char* host) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (const char* p = host; *p != '\0'; ++p) {
+    h = (h ^ static_cast<uint8_t>(*p)) * 16777619u;
+  }
+  return h;
+}
+
+void move_to_protected_fd(int* fd) {
+  int moved = fcntl(*fd, F_DUPFD_CLOEXEC, kProtectedFdBase);
+  if (moved >= 0) {
+    close(*fd);
+    *fd = moved;
+  }
+}
+
+__attribute__((constructor(101))) void runtime_init() {
+  log::set_tag("dmtcp");
+  snprintf(g_id.progname, sizeof g_id.progname, "%s",
+           program_invocation_short_name);
+  if (is_dmtcp_tool(g_id.progname)) {
+    return;
+  }
+  read_config();
+  real::fns();
+  events::init();
+  gethostname(g_id.hostname, sizeof g_id.hostname - 1);
+  // The id survives exec: same process, same image name.
+  const char* inherited = getenv("DMTCP_UNIQUE_PID");
+  char mine_prefix[32];
+  snprintf(mine_prefix, sizeof mine_prefix, "-%d-", getpid());
+  if (inherited != nullptr && strstr(inherited, mine_prefix) != nullptr) {
+    snprintf(g_id.unique_pid, sizeof g_id.unique_pid, "%s", inherited);
+  } else {
+    new_unique_pid();
+  }
+  snprintf(g_id.parent_unique_pid, sizeof g_id.parent_unique_pid, "%s",
+           env_or("DMTCP_PARENT_UNIQUE_PID", ""));
+  threads::init(g_config.ckpt_signal);
+  g_coord_fd = connect_process_to_coordinator();
+  if (g_coord_fd < 0) {
+    _exit(1);
+  }
+  update_ckpt_filename();
+  g_enabled.store(true);
+  start_ckpt_thread();
+  events::fire(DMTCP_EVENT_INIT);
+}
+
+__attribute__((destructor)) void runtime_fini() {
+  if (g_enabled.load()) {
+    events::fire(DMTCP_EVENT_EXIT);
+  }
+}
+
+}  // namespace
+
+void new_unique_pid() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  snprintf(g_id.unique_pid, sizeof g_id.unique_pid, "%08x-%d-%lx",
+           host_hash(g_id.hostname), getpid(),
+           static_cast<unsigned long>(now.tv_sec) * 1000000ul +
+               static_cast<unsigned long>(now.tv_nsec / 1000));
+  setenv("DMTCP_UNIQUE_PID", g_id.unique_pid, 1);
+}
+
+void update_ckpt_filename() {
+  snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename,
+           "%s/ckpt_%s_%s.dmtcp", g_config.ckpt_dir, g_id.progname,
+           g_id.unique_pid);
+}
+
+int connect_process_to_coordinator() {
+  int fd = coord::connect_tcp(g_config.coord_host, g_config.coord_port, 5000);
+  if (fd < 0) {
+    DMTCP_ERROR("cannot reach the coordinator at %s:%d: %s",
+                g_config.coord_host, g_config.coord_port, strerror(errno));
+    return -1;
+  }
+  move_to_protected_fd(&fd);
+  proto::HelloPayload h{};
+  h.role = static_cast<uint32_t>(proto::Role::kProcess);
+  h.pid = getpid();
+  h.ppid = getppid();
+  h.interval = g_config.interval;
+  proto::copy_field(h.unique_pid, sizeof h.unique_pid, g_id.unique_pid);
+  proto::copy_field(h.hostname, sizeof h.hostname, g_id.hostname);
+  proto::copy_field(h.progname, sizeof h.progname, g_id.progname);
+  coord::fill_secret(g_config.coord_port, &h);
+  proto::WelcomePayload w{};
+  char why[512];
+  if (coord::hello(fd, h, &w, why, sizeof why) != 0) {
+    DMTCP_ERROR("coordinator at %s:%d: %s", g_config.coord_host,
+                g_config.coord_port, why);
+    close(fd);
+    return -1;
+  }
+  g_client_id = w.client_id;
+  g_generation.store(w.generation);
+  snprintf(g_id.computation_id, sizeof g_id.computation_id, "%s",
+           w.computation_id);
+  return fd;
+}
+
+}  // namespace dmtcp::rt

@@ -1,0 +1,63 @@
+// Process-wide state of the preloaded runtime.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "restore_raw/saved_context.h"
+#include "runtime/restart_info.h"
+
+namespace dmtcp::rt {
+
+struct Config {
+  char coord_host[256];
+  int coord_port;
+  char ckpt_dir[1024];
+  char tmpdir[1024];
+  bool compress;
+  int ckpt_signal;
+  uint32_t interval;
+};
+
+struct Identity {
+  char unique_pid[64];
+  char parent_unique_pid[64];
+  char computation_id[64];
+  char hostname[64];
+  char progname[64];
+  char ckpt_filename[1280];
+};
+
+extern Config g_config;
+extern Identity g_id;
+extern std::atomic<bool> g_enabled;
+extern int g_coord_fd;        // protected fd, owned by the checkpoint thread
+extern uint32_t g_client_id;
+extern std::atomic<uint32_t> g_generation;
+extern uint32_t g_num_peers;  // processes in the current round
+extern std::atomic<uint32_t> g_num_restarts;
+// Bumped at the end of every checkpoint or restart round (futex word):
+// dmtcp_checkpoint() waits on it.
+extern std::atomic<uint32_t> g_rounds_done;
+// Filled by the restorer on restart (address in the image header).
+extern RestartInfo g_restart_info;
+// The checkpoint thread's context; restart jumps into it.
+extern SavedContext g_resume_ctx;
+
+// The protected fd range: descriptors the runtime keeps for itself.
+inline constexpr int kProtectedFdBase = 820;
+inline constexpr int kProtectedFdEnd = 840;
+
+// Connects and says hello as a process; returns the fd (moved into the
+// protected range) or -1 with a message printed.
+int connect_process_to_coordinator();
+// Starts the checkpoint thread (start-up and fork child).
+void start_ckpt_thread();
+// Builds ckpt_filename from ckpt_dir, progname and unique_pid.
+void update_ckpt_filename();
+// A fresh unique id for this process: <host hash>-<pid>-<time>.
+void new_unique_pid();
+
+}  // namespace dmtcp::rt

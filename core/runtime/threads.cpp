@@ -1,0 +1,370 @@
+// Algorithm:
+//  1. pthread_create (wrapped) takes a Thread record, starts the thread in
+//     trampoline() and waits until it has registered its tid, all under the
+//     shared checkpoint lock, so a checkpoint never sees a half-born thread.
+//  2. A thread that returns or exits marks itself kExiting (RAII guard, so
+//     pthread_exit and cancellation count too); the checkpoint waits for the
+//     kernel to clear its tid before freezing anyone, so no thread is caught
+//     in glibc's exit path holding a lock.
+//  3. suspend_all(): tgkill every kRunning thread with the checkpoint signal.
+//     Each saves its resumable context in the handler and sleeps on a futex.
+//     Its full register set and signal mask are in the signal frame on its
+//     own stack, which is part of the image.
+//  4. resume_all(): bump the resume epoch; threads return from the handler.
+//  5. recreate_after_restart(): clone() a kernel thread per frozen thread
+//     with its old TLS; it jumps into its saved context, re-registers rseq,
+//     robust list and sigaltstack, reports, and waits for the epoch like
+//     after a checkpoint.
+#include "runtime/threads.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/log.h"
+#include "runtime/ckpt_lock.h"
+#include "runtime/context.h"
+#include "runtime/events.h"
+#include "runtime/futex.h"
+#include "runtime/glibc_tcb.h"
+#include "runtime/real_fns.h"
+
+namespace dmtcp::threads {
+namespace {
+
+constexpr uint32_t kMaxThreads = 8192;
+
+// Protects: g_pool allocation (free list) and every Thread::state change
+// from or to kFree.  Held by the checkpoint thread for the whole round.
+SpinFutexLock g_list_lock;
+Thread g_pool[kMaxThreads];
+uint32_t g_free_head = 0;   // index + 1; 0 = use g_high_water
+uint32_t g_high_water = 0;  // records ever handed out
+
+std::atomic<uint32_t> g_suspended_count{0};
+std::atomic<uint32_t> g_restored_count{0};
+std::atomic<uint32_t> g_resume_epoch{0};
+int g_signal = SIGUSR2;
+
+thread_local Thread* tls_self = nullptr;
+thread_local bool tls_internal = false;
+
+Thread* alloc_record() {
+  Thread* t = nullptr;
+  if (g_free_head != 0) {
+    t = &g_pool[g_free_head - 1];
+    g_free_head = t->next_free;
+  } else if (g_high_water < kMaxThreads) {
+    t = &g_pool[g_high_water++];
+  }
+  return t;
+}
+
+void free_record(Thread* t) {
+  t->state.store(static_cast<uint32_t>(State::kFree));
+  t->registered.store(0);
+  t->suspended.store(0);
+  t->tid = 0;
+  t->self = 0;
+  t->next_free = g_free_head;
+  g_free_head = static_cast<uint32_t>(t - g_pool) + 1;
+}
+
+template <class F>
+void for_each_live(F&& f) {
+  for (uint32_t i = 0; i < g_high_water; ++i) {
+    if (g_pool[i].state.load() != static_cast<uint32_t>(State::kFree)) {
+      f(&g_pool[i]);
+    }
+  }
+}
+
+struct ExitMark {
+  Thread* t;
+  ~ExitMark() {
+    ckpt_lock::SharedGuard guard;
+    t->state.store(static_cast<uint32_t>(State::kExiting));
+  }
+};
+
+void* trampoline(void* arg) {
+  auto* t = static_cast<Thread*>(arg);
+  tls_self = t;
+  t->tid = tcb::gettid_raw();
+  t->self = pthread_self();
+  t->state.store(static_cast<uint32_t>(State::kRunning));
+  t->registered.store(1);
+  futex_wake(&t->registered);
+  events::fire(DMTCP_EVENT_THREAD_START);
+  events::fire(DMTCP_EVENT_PTHREAD_START);
+  ExitMark mark{t};
+  void* result = t->start(t->arg);
+  events::fire(DMTCP_EVENT_PTHREAD_RETURN);
+  return result;
+}
+
+bool thread_is_gone(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  char buf[512];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return true;
+  }
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) {
+    return true;
+  }
+  buf[n] = '\0';
+  const char* paren = strrchr(buf, ')');
+  return paren != nullptr && paren[1] == ' ' &&
+         (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+// Waits until every exiting thread is gone from the kernel: glibc's
+// CLONE_CHILD_CLEARTID makes the kernel zero its tid field at exit.
+void reap_exited() {
+  for_each_live([](Thread* t) {
+    if (t->state.load() != static_cast<uint32_t>(State::kExiting)) {
+      return;
+    }
+    int waited_ms = 0;
+    while (*tcb::tid_address(t->self) == t->tid && !thread_is_gone(t->tid)) {
+      timespec ts{0, 1000 * 1000};
+      nanosleep(&ts, nullptr);
+      if (++waited_ms % 5000 == 0) {
+        DMTCP_WARN("checkpoint waits for exiting thread %d", t->tid);
+      }
+    }
+    free_record(t);
+  });
+}
+
+void suspend_handler(int, siginfo_t*, void*) {
+  int saved_errno = errno;
+  Thread* self = tls_self;
+  if (self == nullptr || tls_internal) {
+    errno = saved_errno;
+    return;
+  }
+  uint32_t epoch = g_resume_epoch.load();
+  events::fire(DMTCP_EVENT_PRE_SUSPEND_USER_THREAD);
+  sigaltstack(nullptr, &self->altstack);
+  syscall(SYS_get_robust_list, 0, &self->robust_head, &self->robust_len);
+  self->ctx.fs_base = tcb::thread_pointer();
+  int restarted = dmtcp_context_save(&self->ctx);
+  if (restarted != 0) {
+    // A fresh kernel thread with our old TLS: give the kernel back what it
+    // knew about us.
+    tcb::register_rseq();
+    if (self->robust_head != 0) {
+      syscall(SYS_set_robust_list, self->robust_head, self->robust_len);
+    }
+    if ((self->altstack.ss_flags & SS_DISABLE) == 0) {
+      stack_t ss = self->altstack;
+      ss.ss_flags &= ~SS_ONSTACK;
+      sigaltstack(&ss, nullptr);
+    }
+    g_restored_count.fetch_add(1);
+    futex_wake(&g_restored_count);
+  } else {
+    self->suspended.store(1);
+    g_suspended_count.fetch_add(1);
+    futex_wake(&g_suspended_count);
+  }
+  while (g_resume_epoch.load() == epoch) {
+    futex_wait(&g_resume_epoch, epoch);
+  }
+  DmtcpEventData_t data{};
+  data.resumeUserThreadInfo.isRestart = restarted;
+  events::fire(DMTCP_EVENT_RESUME_USER_THREAD, &data);
+  errno = saved_errno;
+}
+
+int restart_entry(void* arg) {
+  auto* t = static_cast<Thread*>(arg);
+  dmtcp_context_restore(&t->ctx, 1);
+}
+
+template <class Counter>
+void wait_for_count(Counter* counter, uint32_t want) {
+  for (;;) {
+    uint32_t have = counter->load();
+    if (have >= want) {
+      return;
+    }
+    timespec ts{0, 100 * 1000 * 1000};
+    futex_wait(counter, have, &ts);
+  }
+}
+
+}  // namespace
+
+void init(int ckpt_signal) {
+  g_signal = ckpt_signal;
+  struct sigaction sa {};
+  sa.sa_sigaction = suspend_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  DMTCP_ASSERT(real::fns().sigaction(ckpt_signal, &sa, nullptr) == 0,
+               "installing the checkpoint signal %d handler", ckpt_signal);
+  tcb::probe_tid_offset();
+  g_list_lock.lock();
+  Thread* t = alloc_record();
+  g_list_lock.unlock();
+  DMTCP_ASSERT(t != nullptr, "thread table full at start");
+  t->tid = tcb::gettid_raw();
+  t->self = pthread_self();
+  t->state.store(static_cast<uint32_t>(State::kRunning));
+  t->registered.store(1);
+  tls_self = t;
+}
+
+void mark_internal_thread() {
+  tls_internal = true;
+  tls_self = nullptr;
+}
+
+bool is_internal_thread() { return tls_internal; }
+
+int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
+           void* arg) {
+  ckpt_lock::SharedGuard guard;
+  g_list_lock.lock();
+  Thread* t = alloc_record();
+  if (t != nullptr) {
+    t->state.store(static_cast<uint32_t>(State::kStarting));
+  }
+  g_list_lock.unlock();
+  if (t == nullptr) {
+    DMTCP_WARN("more than %u threads: this one is not checkpointed",
+               kMaxThreads);
+    return real::fns().pthread_create(out, attr, start, arg);
+  }
+  t->start = start;
+  t->arg = arg;
+  int r = real::fns().pthread_create(out, attr, trampoline, t);
+  if (r != 0) {
+    g_list_lock.lock();
+    free_record(t);
+    g_list_lock.unlock();
+    return r;
+  }
+  while (t->registered.load() == 0) {
+    futex_wait(&t->registered, 0);
+  }
+  events::fire(DMTCP_EVENT_THREAD_CREATED);
+  return 0;
+}
+
+int suspend_all() {
+  ckpt_lock::lock_exclusive();
+  g_list_lock.lock();
+  reap_exited();
+  g_suspended_count.store(0);
+  pid_t pid = getpid();
+  uint32_t sent = 0;
+  for_each_live([&](Thread* t) {
+    t->suspended.store(0);
+    if (syscall(SYS_tgkill, pid, t->tid, g_signal) == 0) {
+      ++sent;
+    } else {
+      free_record(t);  // gone without telling us (e.g. raw exit)
+    }
+  });
+  // Threads that died after the signal never answer: stop waiting for them.
+  for (;;) {
+    uint32_t have = g_suspended_count.load();
+    if (have >= sent) {
+      break;
+    }
+    timespec ts{0, 200 * 1000 * 1000};
+    futex_wait(&g_suspended_count, have, &ts);
+    if (g_suspended_count.load() >= sent) {
+      break;
+    }
+    for_each_live([&](Thread* t) {
+      if (t->suspended.load() == 0 && thread_is_gone(t->tid)) {
+        free_record(t);
+        --sent;
+      }
+    });
+  }
+  return static_cast<int>(sent);
+}
+
+void resume_all(bool) {
+  g_resume_epoch.fetch_add(1);
+  futex_wake(&g_resume_epoch);
+  g_list_lock.unlock();
+  ckpt_lock::unlock_exclusive();
+}
+
+void recreate_after_restart() {
+  g_restored_count.store(0);
+  uint32_t started = 0;
+  constexpr int kFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+                         CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
+                         CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+  for_each_live([&](Thread* t) {
+    if (t->suspended.load() == 0) {
+      free_record(t);
+      return;
+    }
+    // Run on the thread's own stack, below the frame it will jump into.
+    uint64_t sp = (t->ctx.rsp - 4096) & ~uint64_t{15};
+    pid_t* tidp = tcb::tid_address(t->self);
+    int r = clone(restart_entry, reinterpret_cast<void*>(sp), kFlags, t, tidp,
+                  reinterpret_cast<void*>(t->ctx.fs_base), tidp);
+    DMTCP_ASSERT(r > 0, "clone for thread %d failed", t->tid);
+    t->tid = r;
+    ++started;
+  });
+  wait_for_count(&g_restored_count, started);
+}
+
+namespace {
+uint64_t g_own_robust_head = 0;
+uint64_t g_own_robust_len = 0;
+}  // namespace
+
+void save_own_kernel_state() {
+  syscall(SYS_get_robust_list, 0, &g_own_robust_head, &g_own_robust_len);
+}
+
+void restore_own_kernel_state() {
+  pid_t* tidp = tcb::tid_address(pthread_self());
+  *tidp = tcb::gettid_raw();
+  syscall(SYS_set_tid_address, tidp);
+  tcb::register_rseq();
+  if (g_own_robust_head != 0) {
+    syscall(SYS_set_robust_list, g_own_robust_head, g_own_robust_len);
+  }
+  sigset_t all;
+  sigfillset(&all);
+  real::fns().pthread_sigmask(SIG_SETMASK, &all, nullptr);
+}
+
+void reset_after_fork() {
+  // Threads that held the lock do not exist in the child.
+  g_list_lock.reset();
+  Thread* me = tls_self;
+  for_each_live([&](Thread* t) {
+    if (t != me) {
+      free_record(t);
+    }
+  });
+  if (me != nullptr) {
+    me->tid = tcb::gettid_raw();
+  }
+}
+
+}  // namespace dmtcp::threads

@@ -1,0 +1,53 @@
+// Every user thread of the process: registration (pthread_create wrapper),
+// suspension in the checkpoint signal's handler, resumption, and re-creation
+// after a restart.  See docs/threads.md.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "restore_raw/saved_context.h"
+
+namespace dmtcp::threads {
+
+enum class State : uint32_t { kFree = 0, kStarting, kRunning, kExiting };
+
+struct Thread {
+  std::atomic<uint32_t> state{0};       // State
+  std::atomic<uint32_t> registered{0};  // creator waits for this
+  std::atomic<uint32_t> suspended{0};   // frozen in this round
+  pid_t tid = 0;                        // kernel tid (changes on restart)
+  pthread_t self = 0;                   // glibc's struct pthread
+  void* (*start)(void*) = nullptr;
+  void* arg = nullptr;
+  // Saved in the handler at each checkpoint, used on restart:
+  SavedContext ctx{};
+  stack_t altstack{};
+  uint64_t robust_head = 0;
+  uint64_t robust_len = 0;
+  uint32_t next_free = 0;
+};
+
+// Start-up: install the handler and register the calling (main) thread.
+void init(int ckpt_signal);
+void mark_internal_thread();  // checkpoint thread: never suspended
+bool is_internal_thread();
+
+// The pthread_create wrapper's body.
+int create(pthread_t* out, const pthread_attr_t* attr,
+           void* (*start)(void*), void* arg);
+
+// Checkpoint thread only.
+int suspend_all();                   // -> number of threads frozen
+void resume_all(bool is_restart);    // lets them return from the handler
+void recreate_after_restart();       // new kernel threads, back in handler
+void save_own_kernel_state();        // the checkpoint thread's robust list
+void restore_own_kernel_state();     // tid, rseq, robust list, signal mask
+
+// In a fork child: only the calling thread is left.
+void reset_after_fork();
+
+}  // namespace dmtcp::threads

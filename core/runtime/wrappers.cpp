@@ -1,0 +1,166 @@
+// The core's libc wrappers (declared once in real_fns.h).  Each reads top to
+// bottom: pass through when inactive -> hold the checkpoint lock where the
+// call must not be split by a checkpoint -> adjust -> call the real one.
+//
+// - pthread_create: threads are registered (threads.cpp).
+// - signal functions: the checkpoint signal stays ours.  A handler installed
+//   for it is refused with a warning; masks never block it.
+// - fork/vfork: the child joins the computation as a new process with its
+//   own checkpoint thread and coordinator connection (vfork is run as fork:
+//   the child must be able to run our code).
+// - execve: PRE_EXEC; the new program finds the runtime through LD_PRELOAD
+//   and DMTCP_* in its environment and joins again.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "runtime/ckpt_lock.h"
+#include "runtime/events.h"
+#include "runtime/real_fns.h"
+#include "runtime/runtime.h"
+#include "runtime/threads.h"
+
+using dmtcp::real::fns;
+namespace rt = dmtcp::rt;
+
+namespace {
+
+bool active() { return rt::g_enabled.load(std::memory_order_relaxed); }
+
+// Removes the checkpoint signal from a set the program wants to block.
+const sigset_t* without_ckpt_signal(int how, const sigset_t* set,
+                                    sigset_t* copy) {
+  if (set == nullptr || how == SIG_UNBLOCK || !active() ||
+      dmtcp::threads::is_internal_thread() ||
+      !sigismember(set, rt::g_config.ckpt_signal)) {
+    return set;
+  }
+  *copy = *set;
+  sigdelset(copy, rt::g_config.ckpt_signal);
+  return copy;
+}
+
+void warn_ckpt_signal_taken() {
+  static std::atomic<bool> warned{false};
+  if (!warned.exchange(true)) {
+    DMTCP_WARN("the program installs a handler for signal %d, which DMTCP "
+               "uses to checkpoint; ignored (pick another signal with "
+               "dmtcp_launch --ckpt-signal)",
+               rt::g_config.ckpt_signal);
+  }
+}
+
+pid_t fork_and_join() {
+  dmtcp::ckpt_lock::SharedGuard guard;
+  dmtcp::events::fire(DMTCP_EVENT_ATFORK_PREPARE);
+  char parent_upid[sizeof rt::g_id.unique_pid];
+  memcpy(parent_upid, rt::g_id.unique_pid, sizeof parent_upid);
+  pid_t pid = fns().fork();
+  if (pid != 0) {
+    dmtcp::events::fire(DMTCP_EVENT_ATFORK_PARENT);
+    return pid;
+  }
+  // Child: only this thread exists; the parent's coordinator connection and
+  // checkpoint thread are not ours.
+  dmtcp::ckpt_lock::reset_after_fork(dmtcp::ckpt_lock::depth_of_this_thread());
+  dmtcp::threads::reset_after_fork();
+  close(rt::g_coord_fd);
+  memcpy(rt::g_id.parent_unique_pid, parent_upid,
+         sizeof rt::g_id.parent_unique_pid);
+  rt::new_unique_pid();
+  setenv("DMTCP_PARENT_UNIQUE_PID", parent_upid, 1);
+  rt::update_ckpt_filename();
+  rt::g_coord_fd = rt::connect_process_to_coordinator();
+  if (rt::g_coord_fd < 0) {
+    _exit(1);
+  }
+  rt::start_ckpt_thread();
+  dmtcp::events::fire(DMTCP_EVENT_ATFORK_CHILD);
+  return 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int pthread_create(
+    pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+    void* arg) {
+  if (!active() || dmtcp::threads::is_internal_thread()) {
+    return fns().pthread_create(thread, attr, start, arg);
+  }
+  return dmtcp::threads::create(thread, attr, start, arg);
+}
+
+__attribute__((visibility("default"))) pid_t fork(void) {
+  if (!active()) {
+    return fns().fork();
+  }
+  return fork_and_join();
+}
+
+__attribute__((visibility("default"))) pid_t vfork(void) {
+  if (!active()) {
+    return fns().fork();
+  }
+  return fork_and_join();
+}
+
+__attribute__((visibility("default"))) int sigaction(
+    int sig, const struct sigaction* act, struct sigaction* old) {
+  if (active() && sig == rt::g_config.ckpt_signal && act != nullptr &&
+      !dmtcp::threads::is_internal_thread()) {
+    warn_ckpt_signal_taken();
+    act = nullptr;  // report the current action, change nothing
+  }
+  if (act != nullptr && active()) {
+    struct sigaction copy = *act;
+    sigdelset(&copy.sa_mask, rt::g_config.ckpt_signal);
+    return fns().sigaction(sig, &copy, old);
+  }
+  return fns().sigaction(sig, act, old);
+}
+
+__attribute__((visibility("default"))) sighandler_t signal(
+    int sig, sighandler_t handler) {
+  if (active() && sig == rt::g_config.ckpt_signal) {
+    warn_ckpt_signal_taken();
+    return SIG_DFL;
+  }
+  return fns().signal(sig, handler);
+}
+
+__attribute__((visibility("default"))) int sigprocmask(int how,
+                                                       const sigset_t* set,
+                                                       sigset_t* old) {
+  sigset_t copy;
+  return fns().sigprocmask(how, without_ckpt_signal(how, set, &copy), old);
+}
+
+__attribute__((visibility("default"))) int pthread_sigmask(
+    int how, const sigset_t* set, sigset_t* old) {
+  sigset_t copy;
+  return fns().pthread_sigmask(how, without_ckpt_signal(how, set, &copy),
+                               old);
+}
+
+__attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
+  sigset_t copy;
+  return fns().sigsuspend(without_ckpt_signal(SIG_SETMASK, mask, &copy));
+}
+
+__attribute__((visibility("default"))) int execve(const char* path,
+                                                  char* const argv[],
+                                                  char* const envp[]) {
+  if (active()) {
+    dmtcp::ckpt_lock::SharedGuard guard;
+    dmtcp::events::fire(DMTCP_EVENT_PRE_EXEC);
+    return fns().execve(path, argv, envp);
+  }
+  return fns().execve(path, argv, envp);
+}
+
+}  // extern "C"

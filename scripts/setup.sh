@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building and testing need (Debian 12), configures and
+# builds.  Run as root or with sudo available; the product itself never
+# needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PACKAGES=(build-essential cmake ninja-build pkg-config python3
+          libboost-test-dev libboost-dev libzstd-dev libxxhash-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"
+fi
+preset=${DMTCP_PRESET:-default}
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"

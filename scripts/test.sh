@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up and builds (scripts/setup.sh), then runs the whole test suite.
+# Extra arguments go to ctest (e.g. -L core, -R memory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+preset=${DMTCP_PRESET:-default}
+ctest --preset "$preset" -j2 "$@"

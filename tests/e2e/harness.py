@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""End-to-end driver: runs one self-checking program in one mode.
+
+A test program sets up its state, prints READY, waits until the file named
+by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
+
+  native    the program alone (proves the test itself)
+  launched  under dmtcp_launch, no checkpoint
+  resume    checkpoint (blocking), then go: the same process continues
+  restart   checkpoint, kill, dmtcp_restart, then go
+  restart2  restart, checkpoint the restarted process, kill, restart again
+
+The harness is a child subreaper, so a process that escapes (a child of a
+restarted program, a stray coordinator) is found and counted as a failure.
+Every wait is bounded.
+"""
+import argparse
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+STEP_TIMEOUT = float(os.environ.get("DMTCP_TEST_TIMEOUT", "120"))
+
+
+class Failure(Exception):
+    pass
+
+
+def subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise Failure("prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def reap_all():
+    """Reaps every exited child (ours or adopted); returns how many."""
+    n = 0
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return n
+        if pid == 0:
+            return n
+        n += 1
+
+
+def live_children():
+    me = str(os.getpid())
+    kids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me and fields[0] != "Z":
+            kids.append(int(pid))
+    return kids
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.bin = os.path.abspath(args.bin)
+        self.work = tempfile.mkdtemp(prefix="dmtcp-e2e-", dir=args.workdir)
+        self.go = os.path.join(self.work, "go")
+        self.out_path = os.path.join(self.work, "out.txt")
+        self.env = dict(os.environ)
+        self.env["DMTCP_TEST_GO"] = self.go
+        self.env["DMTCP_CHECKPOINT_DIR"] = self.work
+        self.proc = None
+        self.port = None
+        self.outputs = []  # (label, path) of every output file
+
+    # -- helpers -------------------------------------------------------
+    def log(self, msg):
+        print(f"[harness] {msg}", flush=True)
+
+    def tool(self, name):
+        return os.path.join(self.bin, name)
+
+    def start_coordinator(self):
+        port_file = os.path.join(self.work, "port")
+        subprocess.run(
+            [self.tool("dmtcp_coordinator"), "--daemon", "--exit-on-last",
+             "-q", "-p", "0", "--port-file", port_file],
+            env=self.env, check=True, timeout=30)
+        with open(port_file) as f:
+            self.port = int(f.read().strip())
+        self.env["DMTCP_COORD_PORT"] = str(self.port)
+        self.env["DMTCP_COORD_HOST"] = "127.0.0.1"
+
+    def command(self, *cmd, check=True):
+        r = subprocess.run([self.tool("dmtcp_command"), *cmd], env=self.env,
+                           capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        if check and r.returncode != 0:
+            raise Failure(f"dmtcp_command {' '.join(cmd)} failed "
+                          f"({r.returncode}): {r.stdout}{r.stderr}")
+        return r
+
+    def spawn(self, argv, label):
+        path = os.path.join(self.work, f"{label}.out")
+        self.outputs.append((label, path))
+        out = open(path, "w")
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=out,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        self.current_out = path
+        return self.proc
+
+    def output(self):
+        with open(self.current_out, errors="replace") as f:
+            return f.read()
+
+    def wait_for_text(self, text, count=1):
+        deadline = time.time() + STEP_TIMEOUT
+        while time.time() < deadline:
+            if self.output().count(text) >= count:
+                return
+            if self.proc.poll() is not None:
+                raise Failure(f"program exited ({self.proc.returncode}) "
+                              f"before printing {text!r}")
+            time.sleep(0.02)
+        raise Failure(f"timed out waiting for {text!r}")
+
+    def finish(self):
+        with open(self.go, "w"):
+            pass
+        try:
+            rc = self.proc.wait(timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Failure("program did not finish after go")
+        out = self.output()
+        if rc != self.args.expect_status:
+            raise Failure(f"exit status {rc}, expected {self.args.expect_status}")
+        if "PASS" not in out.splitlines():
+            raise Failure("program did not print PASS")
+        if "FAIL" in out:
+            raise Failure("program reported FAIL")
+
+    def checkpoint(self):
+        r = self.command("--bcheckpoint")
+        self.log(r.stdout.strip())
+
+    def kill_program(self):
+        # The computation ends as after a crash: SIGKILL, no warning.
+        self.proc.kill()
+        self.proc.wait(timeout=STEP_TIMEOUT)
+        reap_all()
+
+    def images(self):
+        return sorted(os.path.join(self.work, f) for f in os.listdir(self.work)
+                      if f.startswith("ckpt_") and f.endswith(".dmtcp"))
+
+    def restart(self, label):
+        imgs = self.images()
+        if not imgs:
+            raise Failure("no checkpoint image was written")
+        self.log(f"restarting {len(imgs)} image(s)")
+        self.spawn([self.tool("dmtcp_restart"), *imgs], label)
+
+    # -- modes ---------------------------------------------------------
+    def launched_argv(self):
+        return [self.tool("dmtcp_launch"), *self.args.launch_opt,
+                *self.args.program]
+
+    def run(self):
+        mode = self.args.mode
+        if mode == "native":
+            self.spawn(self.args.program, "native")
+            self.wait_for_text("READY")
+            self.finish()
+            return
+        self.start_coordinator()
+        self.spawn(self.launched_argv(), "launched")
+        self.wait_for_text("READY")
+        if mode == "launched":
+            self.finish()
+            return
+        self.checkpoint()
+        if mode == "resume":
+            self.finish()
+            return
+        self.kill_program()
+        self.restart("restart1")
+        if mode == "restart2":
+            time.sleep(self.args.settle)
+            self.checkpoint()
+            self.kill_program()
+            self.restart("restart2")
+        time.sleep(self.args.settle)
+        self.finish()
+
+    def cleanup(self):
+        if self.port is not None:
+            self.command("--quit", check=False)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            reap_all()
+            if not live_children():
+                return True
+            time.sleep(0.05)
+        leftovers = live_children()
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        reap_all()
+        return not leftovers
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--mode", required=True,
+                   choices=["native", "launched", "resume", "restart",
+                            "restart2"])
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--launch-opt", action="append", default=[])
+    p.add_argument("--expect-status", type=int, default=0)
+    p.add_argument("--settle", type=float, default=0.2,
+                   help="seconds the program runs after a restart before go")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("program", nargs=argparse.REMAINDER)
+    args = p.parse_args()
+    if args.program and args.program[0] == "--":
+        args.program = args.program[1:]
+    if not args.program:
+        p.error("no program")
+    subreaper()
+    run = Run(args)
+    ok = False
+    try:
+        run.run()
+        ok = True
+    except (Failure, subprocess.SubprocessError, OSError) as e:
+        print(f"[harness] FAILED ({args.mode}): {e}", flush=True)
+    clean = run.cleanup()
+    if not clean:
+        print("[harness] FAILED: processes left behind", flush=True)
+        ok = False
+    if not ok:
+        for label, path in run.outputs:
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            print(f"----- {label} output (last 40 lines) -----")
+            print("\n".join(text.splitlines()[-40:]))
+    elif not args.keep:
+        subprocess.run(["rm", "-rf", run.work])
+    print(f"[harness] {'PASS' if ok else 'FAIL'} {args.mode} "
+          f"{os.path.basename(args.program[0])}", flush=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+// dmtcp_restart [-h H] [-p N] [-j] [--new-coordinator] [-i S] [--ckptdir D]
+//               IMAGE...
+//
+// Restarts the images as one computation.  Every image is opened and its
+// header and region table checked before anything starts; a bad one is a
+// one-line error and exit 1.  One image is restored in this very process
+// (so the shell sees the program's exit status); several are restored each
+// in a child, and we exit with the status of the first.
+#include <fcntl.h>
+#include <getopt.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "image/image_reader.h"
+#include "protocol/protocol.h"
+#include "runtime/coord_client.h"
+#include "runtime/runtime.h"
+#include "tools/common/tool_support.h"
+#include "tools/restart/restore_plan.h"
+
+extern char** environ;
+
+namespace dmtcp::restart {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: dmtcp_restart [-h|--coord-host H] [-p|--coord-port N] "
+    "[-j|--join-coordinator]\n"
+    "                     [--new-coordinator] [-i|--interval S] "
+    "[--ckptdir D] [-q] IMAGE...\n";
+
+[[noreturn]] void usage_error(const std::string& what) {
+  fprintf(stderr, "dmtcp_restart: %s\n%s", what.c_str(), kUsage);
+  exit(1);
+}
+
+struct Options {
+  tools::CoordinatorOptions coord;
+  std::string ckpt_dir;
+  std::vector<std::string> images;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  tools::coordinator_options_from_env(&o.coord);
+  static const option kLong[] = {
+      {"coord-host", required_argument, nullptr, 'h'},
+      {"host", required_argument, nullptr, 'h'},
+      {"coord-port", required_argument, nullptr, 'p'},
+      {"port", required_argument, nullptr, 'p'},
+      {"join-coordinator", no_argument, nullptr, 'j'},
+      {"join", no_argument, nullptr, 'j'},
+      {"new-coordinator", no_argument, nullptr, 'n'},
+      {"interval", required_argument, nullptr, 'i'},
+      {"ckptdir", required_argument, nullptr, 'd'},
+      {"quiet", no_argument, nullptr, 'q'},
+      {"help", no_argument, nullptr, 'H'},
+      {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "+h:p:ji:q", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'h':
+        o.coord.host = optarg;
+        break;
+      case 'p':
+        if (!tools::parse_int(optarg, &o.coord.port)) {
+          usage_error(std::string("bad port '") + optarg + "'");
+        }
+        break;
+      case 'j':
+        o.coord.join_only = true;
+        break;
+      case 'n':
+        o.coord.new_coordinator = true;
+        break;
+      case 'i':
+        if (!tools::parse_int(optarg, &o.coord.interval)) {
+          usage_error(std::string("bad interval '") + optarg + "'");
+        }
+        break;
+      case 'd':
+        o.ckpt_dir = optarg;
+        break;
+      case 'q':
+        log::set_level(log::kError);
+        break;
+      case 'H':
+        fputs(kUsage, stdout);
+        exit(0);
+      default:
+        usage_error(std::string("unknown option '") + argv[optind - 1] +
+                    "'");
+    }
+  }
+  for (int i = optind; i < argc; ++i) {
+    o.images.emplace_back(argv[i]);
+  }
+  if (o.images.empty()) {
+    usage_error("no image given");
+  }
+  o.coord.ckpt_dir = o.ckpt_dir;
+  return o;
+}
+
+// Opens and checks an image's header and table; exits on error.
+std::unique_ptr<image::ImageReader> open_image(const std::string& path) {
+  auto reader = std::make_unique<image::ImageReader>();
+  std::string error;
+  if (!reader->open(path, &error)) {
+    fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
+    exit(1);
+  }
+  uid_t owner = reader->header().uid;
+  if (owner != getuid()) {
+    fprintf(stderr,
+            "dmtcp_restart: %s: image belongs to uid %u, not to you "
+            "(uid %u)\n",
+            path.c_str(), owner, getuid());
+    exit(1);
+  }
+  return reader;
+}
+
+// Connects as a restarting process and fills what the runtime needs.
+void join_as_restarting(const Options& o, const image::FileHeader& h,
+                        RestartInfo* info) {
+  memset(info, 0, sizeof *info);
+  int fd = coord::connect_tcp(o.coord.host.c_str(), o.coord.port, 5000);
+  if (fd < 0) {
+    fprintf(stderr, "dmtcp_restart: no coordinator at %s:%d: %s\n",
+            o.coord.host.c_str(), o.coord.port, strerror(errno));
+    exit(1);
+  }
+  int protected_fd = fcntl(fd, F_DUPFD_CLOEXEC, rt::kProtectedFdBase);
+  if (protected_fd >= 0) {
+    close(fd);
+    fd = protected_fd;
+  }
+  proto::HelloPayload hello{};
+  hello.role = static_cast<uint32_t>(proto::Role::kRestarting);
+  hello.pid = getpid();
+  hello.ppid = getppid();
+  hello.generation = h.generation;
+  hello.expected_peers = h.num_peers != 0 ? h.num_peers : 1;
+  hello.interval = static_cast<uint32_t>(o.coord.interval);
+  proto::copy_field(hello.unique_pid, sizeof hello.unique_pid,
+                    std::string_view(h.unique_pid,
+                                     strnlen(h.unique_pid, sizeof h.unique_pid)));
+  proto::copy_field(hello.computation_id, sizeof hello.computation_id,
+                    std::string_view(h.computation_id,
+                                     strnlen(h.computation_id,
+                                             sizeof h.computation_id)));
+  char host[64] = {};
+  gethostname(host, sizeof host - 1);
+  proto::copy_field(hello.hostname, sizeof hello.hostname, host);
+  proto::copy_field(hello.progname, sizeof hello.progname,
+                    std::string_view(h.progname,
+                                     strnlen(h.progname, sizeof h.progname)));
+  coord::fill_secret(o.coord.port, &hello);
+  proto::WelcomePayload welcome{};
+  char why[512];
+  if (coord::hello(fd, hello, &welcome, why, sizeof why) != 0) {
+    fprintf(stderr, "dmtcp_restart: coordinator at %s:%d: %s\n",
+            o.coord.host.c_str(), o.coord.port, why);
+    exit(1);
+  }
+  info->magic = kRestartInfoMagic;
+  info->size = sizeof *info;
+  info->coord_fd = fd;
+  info->client_id = welcome.client_id;
+  info->coord_port = o.coord.port;
+  info->interval = welcome.interval;
+  proto::copy_field(info->coord_host, sizeof info->coord_host, o.coord.host);
+  proto::copy_field(info->ckpt_dir, sizeof info->ckpt_dir, o.ckpt_dir);
+  proto::copy_field(info->computation_id, sizeof info->computation_id,
+                    welcome.computation_id);
+  uint32_t used = 0;
+  for (char** e = environ; *e != nullptr; ++e) {
+    size_t len = strlen(*e) + 1;
+    if (used + len >= sizeof info->env) {
+      break;
+    }
+    memcpy(info->env + used, *e, len);
+    used += static_cast<uint32_t>(len);
+  }
+  info->env_len = used;
+}
+
+[[noreturn]] void restore_one(const Options& o,
+                              std::unique_ptr<image::ImageReader> reader) {
+  auto info = std::make_unique<RestartInfo>();
+  join_as_restarting(o, reader->header(), info.get());
+  std::string error;
+  restore_in_place(reader.get(), info.get(), &error);
+  fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
+  exit(1);
+}
+
+}  // namespace
+}  // namespace dmtcp::restart
+
+int main(int argc, char** argv) {
+  using namespace dmtcp;
+  log::set_tag("dmtcp_restart");
+  restart::Options o = restart::parse(argc, argv);
+  std::vector<std::unique_ptr<image::ImageReader>> readers;
+  for (const std::string& path : o.images) {
+    readers.push_back(restart::open_image(path));
+  }
+  std::string error;
+  if (!tools::ensure_coordinator(&o.coord, &error)) {
+    fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
+    return 1;
+  }
+  if (readers.size() == 1) {
+    restart::restore_one(o, std::move(readers[0]));
+  }
+  std::vector<pid_t> children;
+  for (auto& reader : readers) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
+      return 1;
+    }
+    if (pid == 0) {
+      restart::restore_one(o, std::move(reader));
+    }
+    children.push_back(pid);
+  }
+  int first_status = 0;
+  for (size_t i = 0; i < children.size(); ++i) {
+    int status = 0;
+    while (waitpid(children[i], &status, 0) < 0 && errno == EINTR) {
+    }
+    if (i == 0) {
+      first_status = status;
+    }
+  }
+  if (WIFSIGNALED(first_status)) {
+    return 128 + WTERMSIG(first_status);
+  }
+  return WEXITSTATUS(first_status);
+}

@@ -1,0 +1,413 @@
+// Algorithm (the part of restart that still has libc; the restorer does the
+// rest):
+//  1. Snapshot our own mappings; check the kernel's special mappings have
+//     the sizes the image expects (else a clear error: another kernel).
+//  2. Reserve, PROT_NONE, every free part of what the image will occupy:
+//     its regions, its vDSO/vvar spots, the program-break range and the
+//     stack's room to grow.  From now on the kernel places nothing there.
+//  3. One staging pool holds a private copy of every region with data; the
+//     reader fills it and verifies every checksum.  A corrupt or truncated
+//     image stops here, with nothing lost.
+//  4. Copy the restorer code to a fresh spot with its own stack, fill its
+//     Args (moves, fresh maps, keep list, brk, restart info), unregister
+//     glibc's rseq area (it is about to vanish), block signals and jump.
+#include "tools/restart/restore_plan.h"
+
+#include <linux/rseq.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <cstring>
+#include <vector>
+
+#include "common/proc_maps.h"
+#include "restore_raw/restorer.h"
+
+extern "C" {
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+}
+
+namespace dmtcp::restart {
+namespace {
+
+using image::FileHeader;
+using image::kPageSize;
+using image::RegionEntry;
+using restorer::Args;
+using restorer::FreshMap;
+using restorer::Move;
+using restorer::Range;
+
+constexpr uint64_t kStackRoom = 8ull << 20;  // main stack may grow this much
+
+struct Span {
+  uint64_t start;
+  uint64_t end;
+};
+
+uint64_t page_up(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+
+std::vector<Span> merge(std::vector<Span> v) {
+  std::sort(v.begin(), v.end(),
+            [](const Span& a, const Span& b) { return a.start < b.start; });
+  std::vector<Span> out;
+  for (const Span& s : v) {
+    if (s.start >= s.end) {
+      continue;
+    }
+    if (!out.empty() && s.start <= out.back().end) {
+      out.back().end = std::max(out.back().end, s.end);
+    } else {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+// What we find in our own address space.
+struct Current {
+  std::vector<Span> maps;
+  Span vdso{0, 0};
+  Span vvar{0, 0};
+  Span vvar_vclock{0, 0};
+  uint64_t start_brk = 0;
+  uint64_t brk = 0;
+};
+
+bool read_current(Current* cur, std::string* error) {
+  constexpr size_t kCap = 16u << 20;
+  std::unique_ptr<char[]> buf(new char[kCap]);
+  long n = read_proc_file("/proc/self/maps", buf.get(), kCap);
+  if (n < 0) {
+    *error = std::string("reading /proc/self/maps: ") + strerror(errno);
+    return false;
+  }
+  for_each_map(std::string_view(buf.get(), static_cast<size_t>(n)),
+               [&](const MapEntry& m) {
+                 if (m.path == "[vdso]") {
+                   cur->vdso = {m.start, m.end};
+                 } else if (m.path == "[vvar]") {
+                   cur->vvar = {m.start, m.end};
+                 } else if (m.path == "[vvar_vclock]") {
+                   cur->vvar_vclock = {m.start, m.end};
+                 }
+                 if (m.end <= 0x800000000000ull) {
+                   cur->maps.push_back({m.start, m.end});
+                 }
+               });
+  char stat[4096];
+  n = read_proc_file("/proc/self/stat", stat, sizeof stat - 1);
+  if (n <= 0) {
+    *error = "reading /proc/self/stat failed";
+    return false;
+  }
+  stat[n] = '\0';
+  const char* p = strrchr(stat, ')');
+  int field = 2;
+  while (p != nullptr && *p != '\0' && field < 47) {
+    if (*p++ == ' ') {
+      ++field;
+    }
+  }
+  cur->start_brk = p != nullptr ? strtoull(p, nullptr, 10) : 0;
+  cur->brk = static_cast<uint64_t>(syscall(SYS_brk, 0));
+  return true;
+}
+
+// Reserves the free parts of `want` (sorted, merged), skipping what is
+// mapped now.
+bool reserve_free_parts(const std::vector<Span>& want,
+                        const std::vector<Span>& mapped,
+                        std::string* error) {
+  for (const Span& w : want) {
+    uint64_t cursor = w.start;
+    for (const Span& m : mapped) {
+      if (m.end <= cursor || m.start >= w.end) {
+        continue;
+      }
+      if (m.start > cursor) {
+        if (mmap(reinterpret_cast<void*>(cursor), m.start - cursor, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                     MAP_FIXED_NOREPLACE,
+                 -1, 0) == MAP_FAILED) {
+          *error = std::string("reserving the image's address range: ") +
+                   strerror(errno);
+          return false;
+        }
+      }
+      cursor = std::max(cursor, m.end);
+    }
+    if (cursor < w.end &&
+        mmap(reinterpret_cast<void*>(cursor), w.end - cursor, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+             -1, 0) == MAP_FAILED) {
+      *error = std::string("reserving the image's address range: ") +
+               strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool check_special(const char* name, uint64_t img_start, uint64_t img_end,
+                   const Span& cur, std::string* error) {
+  uint64_t img_len = img_end - img_start;
+  uint64_t cur_len = cur.end - cur.start;
+  if (img_len != cur_len) {
+    *error = std::string("this kernel's ") + name + " is " +
+             std::to_string(cur_len / kPageSize) + " pages, the image's " +
+             std::to_string(img_len / kPageSize) +
+             ": it was checkpointed under another kernel";
+    return false;
+  }
+  return true;
+}
+
+void unregister_rseq() {
+  if (&__rseq_size == nullptr || __rseq_size == 0) {
+    return;
+  }
+  char* area = static_cast<char*>(__builtin_thread_pointer()) + __rseq_offset;
+  unsigned int len = __rseq_size < 32 ? 32 : __rseq_size;
+  syscall(SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, 0x53053053);
+}
+
+}  // namespace
+
+bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
+                      std::string* error) {
+  const FileHeader& h = reader->header();
+  const std::vector<RegionEntry>& regions = reader->regions();
+  Current cur;
+  if (!read_current(&cur, error)) {
+    return false;
+  }
+  // 1. Special mappings must match in size (their code and data layout).
+  struct SpecialPair {
+    const char* name;
+    uint64_t img_start, img_end;
+    Span cur;
+  } specials[] = {
+      {"[vvar]", h.vvar_start, h.vvar_end, cur.vvar},
+      {"[vvar_vclock]", h.vvar_vclock_start, h.vvar_vclock_end,
+       cur.vvar_vclock},
+      {"[vdso]", h.vdso_start, h.vdso_end, cur.vdso},
+  };
+  for (const auto& s : specials) {
+    if (!check_special(s.name, s.img_start, s.img_end, s.cur, error)) {
+      return false;
+    }
+  }
+
+  // 2. Reserve where the image goes.
+  std::vector<Span> want;
+  uint64_t stack_room_start = 0;
+  uint64_t stack_room_end = 0;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const RegionEntry& r = regions[i];
+    want.push_back({r.start, r.end});
+    if ((r.flags & image::kRegionStack) != 0) {
+      uint64_t low = r.start > kStackRoom ? r.start - kStackRoom : 0;
+      // Only down to the region below, keeping a guard page.
+      uint64_t floor = i > 0 ? regions[i - 1].end + kPageSize : kPageSize;
+      stack_room_start = std::max(low, floor);
+      stack_room_end = stack_room_start < r.start ? r.start : 0;
+      if (stack_room_end != 0) {
+        want.push_back({stack_room_start, stack_room_end});
+      }
+    }
+  }
+  for (const auto& s : specials) {
+    if (s.img_start != 0) {
+      want.push_back({s.img_start, s.img_end});
+    }
+  }
+  uint64_t target_brk = h.brk > cur.start_brk ? page_up(h.brk) : 0;
+  uint64_t brk_top = std::max(cur.brk, target_brk);
+  if (brk_top > cur.start_brk) {
+    // One extra page: the kernel wants it free above the new break.
+    want.push_back({cur.start_brk, page_up(brk_top) + kPageSize});
+  }
+  want = merge(want);
+  if (!reserve_free_parts(want, merge(cur.maps), error)) {
+    return false;
+  }
+
+  // 3. Stage and verify every region's data.
+  uint64_t pool_len = 0;
+  for (const RegionEntry& r : regions) {
+    if ((r.flags & image::kRegionNoData) == 0) {
+      pool_len += r.end - r.start;
+    }
+  }
+  uint64_t pool = 0;
+  if (pool_len != 0) {
+    void* p = mmap(nullptr, pool_len, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      *error = std::string("staging memory: ") + strerror(errno);
+      return false;
+    }
+    pool = reinterpret_cast<uint64_t>(p);
+  }
+  std::vector<uint64_t> staged(regions.size(), 0);
+  std::vector<Move> moves;
+  std::vector<FreshMap> fresh;
+  uint64_t off = 0;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const RegionEntry& r = regions[i];
+    uint64_t len = r.end - r.start;
+    if ((r.flags & image::kRegionNoData) != 0) {
+      fresh.push_back({r.start, len, r.prot, 0});
+      continue;
+    }
+    void* p = mmap(reinterpret_cast<void*>(pool + off), len,
+                   PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                   0);
+    if (p == MAP_FAILED) {
+      *error = std::string("staging memory: ") + strerror(errno);
+      return false;
+    }
+    staged[i] = pool + off;
+    moves.push_back({pool + off, r.start, len, r.prot, 0});
+    off += len;
+  }
+  if (stack_room_end > stack_room_start) {
+    fresh.push_back({stack_room_start, stack_room_end - stack_room_start,
+                     PROT_READ | PROT_WRITE, 0});
+  }
+  if (!reader->read_data(
+          [&](uint32_t region) {
+            return reinterpret_cast<uint8_t*>(staged[region]);
+          },
+          error)) {
+    return false;
+  }
+
+  // 4. The restorer's own area: code | args, moves, fresh, restart info,
+  //    parking for the special mappings | stack.
+  uint64_t code_len =
+      static_cast<uint64_t>(__stop_dmtcp_restorer - __start_dmtcp_restorer);
+  uint64_t code_pages = page_up(code_len);
+  uint64_t data_len =
+      page_up(sizeof(Args) + moves.size() * sizeof(Move) +
+              fresh.size() * sizeof(FreshMap) + sizeof(RestartInfo) + 64);
+  uint64_t park_len = 0;
+  for (const auto& s : specials) {
+    park_len += s.cur.end - s.cur.start;
+  }
+  park_len = page_up(park_len);
+  constexpr uint64_t kStackLen = 256 * 1024;
+  uint64_t blob_len = code_pages + data_len + park_len + kStackLen;
+  void* bp = mmap(nullptr, blob_len, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (bp == MAP_FAILED) {
+    *error = std::string("restorer memory: ") + strerror(errno);
+    return false;
+  }
+  auto blob = reinterpret_cast<uint64_t>(bp);
+  memcpy(bp, __start_dmtcp_restorer, code_len);
+  mprotect(bp, code_pages, PROT_READ | PROT_EXEC);
+  auto* args = reinterpret_cast<Args*>(blob + code_pages);
+  memset(args, 0, sizeof *args);
+  auto* move_arr = reinterpret_cast<Move*>(args + 1);
+  std::copy(moves.begin(), moves.end(), move_arr);
+  auto* fresh_arr = reinterpret_cast<FreshMap*>(move_arr + moves.size());
+  std::copy(fresh.begin(), fresh.end(), fresh_arr);
+  auto* info_copy = reinterpret_cast<RestartInfo*>(
+      (reinterpret_cast<uint64_t>(fresh_arr + fresh.size()) + 15) &
+      ~uint64_t{15});
+  uint64_t park = blob + code_pages + data_len;
+  mprotect(reinterpret_cast<void*>(park), park_len, PROT_NONE);
+  uint64_t stack_top = blob + blob_len - 64;
+
+  info->restorer_start = blob;
+  info->restorer_len = blob_len;
+  memcpy(info_copy, info, sizeof *info);
+
+  args->moves = move_arr;
+  args->move_count = moves.size();
+  args->fresh = fresh_arr;
+  args->fresh_count = fresh.size();
+  args->pool_start = pool;
+  args->pool_len = pool_len;
+  args->cur_start_brk = cur.start_brk;
+  args->target_brk = target_brk;
+  args->restart_info = info_copy;
+  args->restart_info_size =
+      std::min<uint64_t>(sizeof(RestartInfo), h.restart_info_size);
+  args->restart_info_dest = h.restart_info_addr;
+  args->resume_context_addr = h.resume_context_addr;
+  std::string prefix =
+      "dmtcp_restart: restoring " + std::string(h.progname) +
+      " failed past the point of no return; step, errno:";
+  prefix.resize(std::min<size_t>(prefix.size(), sizeof args->fail_prefix));
+  memcpy(args->fail_prefix, prefix.data(), prefix.size());
+  args->fail_prefix_len = static_cast<uint32_t>(prefix.size());
+
+  uint64_t park_cursor = park;
+  for (const auto& s : specials) {
+    if (s.cur.end == s.cur.start) {
+      continue;
+    }
+    auto& sm = args->special[args->special_count++];
+    sm.cur_start = s.cur.start;
+    sm.len = s.cur.end - s.cur.start;
+    sm.park = park_cursor;
+    sm.target = s.img_start;
+    park_cursor += sm.len;
+  }
+  std::vector<Span> keep = {{blob, blob + blob_len}};
+  if (pool_len != 0) {
+    keep.push_back({pool, pool + pool_len});
+  }
+  for (const auto& s : specials) {
+    if (s.cur.end != s.cur.start) {
+      keep.push_back(s.cur);
+    }
+  }
+  keep = merge(keep);
+  if (keep.size() > restorer::kMaxKeep) {
+    *error = "internal: too many ranges to keep";
+    return false;
+  }
+  for (const Span& k : keep) {
+    args->keep[args->keep_count++] = {k.start, k.end};
+  }
+
+  // Point of no return.  Only stdin/out/err and the coordinator connection
+  // go on into the program (the image file and anything else of ours would
+  // take fd numbers the program may want back).
+  int keep_fd = info->coord_fd;
+  if (keep_fd > 3) {
+    syscall(SYS_close_range, 3u, static_cast<unsigned>(keep_fd - 1), 0u);
+  }
+  syscall(SYS_close_range, static_cast<unsigned>(keep_fd + 1), ~0u, 0u);
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  unregister_rseq();
+  auto entry = blob + static_cast<uint64_t>(
+                          reinterpret_cast<char*>(&dmtcp_restorer_main) -
+                          __start_dmtcp_restorer);
+  asm volatile(
+      "mov %0, %%rsp\n\t"
+      "mov %1, %%rdi\n\t"
+      "call *%2\n\t"
+      "ud2\n\t"
+      :
+      : "r"(stack_top & ~uint64_t{15}), "r"(args), "r"(entry)
+      : "memory");
+  __builtin_unreachable();
+}
+
+}  // namespace dmtcp::restart
