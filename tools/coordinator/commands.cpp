@@ -1,0 +1,298 @@
+// Requests answered at once: publish/query, status, and dmtcp_command's
+// letters (shared with the interactive stdin commands).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+#include "coordinator.h"
+
+namespace dmtcp::coordinator {
+namespace {
+
+template <typename T>
+std::string_view bytes_of(const T& v) {
+  return {reinterpret_cast<const char*>(&v), sizeof v};
+}
+
+const char kStdinHelp[] =
+    "Commands:\n"
+    "  l : list the processes of the computation\n"
+    "  s : print the status\n"
+    "  c : checkpoint all processes\n"
+    "  i : print the checkpoint interval ('i N' sets it, 0 = off)\n"
+    "  k : kill all processes\n"
+    "  q : kill all processes and quit\n"
+    "  ? : this help";
+
+const char* state_name(ProcState s) {
+  switch (s) {
+    case ProcState::kRunning:
+      return "RUNNING";
+    case ProcState::kCheckpointing:
+      return "CHECKPOINTING";
+    case ProcState::kRestarting:
+      return "RESTARTING";
+  }
+  return "UNKNOWN";
+}
+
+}  // namespace
+
+void Coordinator::on_publish(Client& c, std::string_view payload) {
+  proto::KvHeader kv{};
+  memcpy(&kv, payload.data(), sizeof kv);
+  if (uint64_t{sizeof kv} + kv.key_len + kv.value_len != payload.size()) {
+    protocol_error(c,
+                   "publish: key and value lengths do not match the "
+                   "message size");
+    return;
+  }
+  int32_t result = kv_.publish(payload.substr(sizeof kv, kv.key_len),
+                               payload.substr(sizeof kv + kv.key_len));
+  send(c, proto::MsgType::kPublishReply, {bytes_of(result)});
+}
+
+void Coordinator::on_query(Client& c, std::string_view payload) {
+  proto::KvHeader kv{};
+  memcpy(&kv, payload.data(), sizeof kv);
+  if (uint64_t{sizeof kv} + kv.key_len != payload.size()) {
+    protocol_error(c, "query: key length does not match the message size");
+    return;
+  }
+  proto::QueryReplyPayload r{};
+  if (kv.key_len == 0 || kv.key_len > proto::kMaxKeyLen) {
+    r.result = -EINVAL;
+    send(c, proto::MsgType::kQueryReply, {bytes_of(r)});
+    return;
+  }
+  const std::string* value = kv_.find(payload.substr(sizeof kv));
+  if (value == nullptr) {
+    send(c, proto::MsgType::kQueryReply, {bytes_of(r)});
+    return;
+  }
+  r.result = 1;
+  r.value_len = static_cast<uint32_t>(value->size());
+  size_t n = value->size() < kv.value_len ? value->size() : kv.value_len;
+  send(c, proto::MsgType::kQueryReply,
+       {bytes_of(r), std::string_view(*value).substr(0, n)});
+}
+
+void Coordinator::on_status_request(Client& c) {
+  proto::StatusPayload st{};
+  st.num_processes = static_cast<uint32_t>(num_processes());
+  st.is_running = round_.active() ? 0 : 1;
+  st.generation = generation_;
+  st.interval = interval_;
+  send(c, proto::MsgType::kStatusReply, {bytes_of(st)});
+}
+
+void Coordinator::on_command(Client& c, std::string_view payload) {
+  proto::CommandPayload cmd{};
+  memcpy(&cmd, payload.data(), sizeof cmd);
+  CommandResult r = run_command(cmd.command, cmd.arg, c.id);
+  if (!r.deferred) {
+    reply(c.id, r);
+  }
+}
+
+std::string Coordinator::coord_host() const {
+  const std::string& b = opts_.bind_addr;
+  if (b.empty() || b == "0.0.0.0" || b == "::") {
+    return hostname_;
+  }
+  return b;
+}
+
+CommandResult Coordinator::run_command(char cmd, int32_t arg,
+                                       uint32_t requester) {
+  switch (cmd) {
+    case 's':
+      return {0, status_text(), false};
+    case 'l':
+      return {0, list_text(), false};
+    case 'c':
+      return start_checkpoint("command", nullptr);
+    case 'b':
+    case 'K': {
+      Waiter w{requester, cmd == 'K'};
+      return start_checkpoint(cmd == 'K' ? "command, then kill" : "command",
+                              &w);
+    }
+    case 'k': {
+      size_t n = kill_all();
+      return {0, "killed " + std::to_string(n) + " processes", false};
+    }
+    case 'q': {
+      size_t n = kill_all();
+      DMTCP_INFO("quit requested; exiting");
+      quit_ = true;
+      return {0,
+              "killed " + std::to_string(n) + " processes; coordinator exiting",
+              false};
+    }
+    case 'i':
+      if (arg < 0) {
+        return {EINVAL, "bad interval " + std::to_string(arg), false};
+      }
+      interval_ = static_cast<uint32_t>(arg);
+      if (!round_.active()) {
+        schedule_interval();
+      }
+      DMTCP_INFO("checkpoint interval set to %u s", interval_);
+      return {0,
+              interval_ == 0 ? std::string("periodic checkpoints disabled")
+                             : "checkpoint interval set to " +
+                                   std::to_string(interval_) + " s",
+              false};
+    default:
+      return {EINVAL, std::string("unknown command '") + cmd + "'", false};
+  }
+}
+
+void Coordinator::reply(uint32_t requester, const CommandResult& r) {
+  if (requester == 0) {
+    // The interactive console.
+    std::string line = r.text + "\n";
+    if (r.status != 0) {
+      line = "error: " + line;
+    }
+    (void)proto::write_all(STDOUT_FILENO, line.data(), line.size());
+    return;
+  }
+  Client* c = find(requester);
+  if (c == nullptr) {
+    return;
+  }
+  proto::CommandReplyPayload p{r.status, static_cast<uint32_t>(r.text.size())};
+  send(*c, proto::MsgType::kCommandReply,
+       {std::string_view(reinterpret_cast<const char*>(&p), sizeof p), r.text});
+}
+
+std::string Coordinator::status_text() const {
+  size_t n = num_processes();
+  const char* status = "RUNNING";
+  if (round_.kind == RoundKind::kCheckpoint) {
+    status = "CHECKPOINTING";
+  } else if (round_.kind == RoundKind::kRestart) {
+    status = "RESTARTING";
+  }
+  std::string s;
+  s += "Coordinator: " + coord_host() + ":" + std::to_string(port_) + "\n";
+  s += "Number of processes: " + std::to_string(n) + "\n";
+  s += "Checkpoint interval: " +
+       (interval_ == 0 ? std::string("disabled (checkpoint manually)")
+                       : std::to_string(interval_) + " s") +
+       "\n";
+  s += "Checkpoint directory: " +
+       (opts_.ckpt_dir.empty() ? std::string("(each process's own)")
+                               : opts_.ckpt_dir) +
+       "\n";
+  s += "Computation: " +
+       (computation_id_.empty() ? std::string("(none)") : computation_id_) +
+       "\n";
+  s += "Generation: " + std::to_string(generation_) + "\n";
+  s += std::string("Status: ") + status + "\n";
+  // Upstream's machine-readable lines; scripts grep for them.
+  s += "NUM_PEERS=" + std::to_string(n) + "\n";
+  s += std::string("RUNNING=") + (round_.active() ? "no" : "yes");
+  return s;
+}
+
+std::string Coordinator::list_text() const {
+  std::string s;
+  for (const auto& [id, c] : clients_) {
+    if (!c.is_process()) {
+      continue;
+    }
+    if (!s.empty()) {
+      s += "\n";
+    }
+    s += std::to_string(id) + ", " + c.progname + "[" + std::to_string(c.pid) +
+         "]@" + c.hostname + ", " + c.unique_pid + ", " + state_name(c.state);
+  }
+  return s.empty() ? "no processes" : s;
+}
+
+size_t Coordinator::kill_all() {
+  size_t n = 0;
+  for (auto& [id, c] : clients_) {
+    if (c.is_process() && !c.closing) {
+      send(c, proto::MsgType::kKill, {});
+      ++n;
+    }
+  }
+  if (n > 0) {
+    DMTCP_INFO("killing %zu processes", n);
+  }
+  return n;
+}
+
+void Coordinator::on_stdin() {
+  char buf[4096];
+  ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+    return;
+  }
+  if (n <= 0) {
+    read_stdin_ = false;  // EOF: keep serving the network
+    return;
+  }
+  stdin_buf_.append(buf, static_cast<size_t>(n));
+  size_t nl;
+  while ((nl = stdin_buf_.find('\n')) != std::string::npos) {
+    std::string line = stdin_buf_.substr(0, nl);
+    stdin_buf_.erase(0, nl + 1);
+    size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos) {
+      continue;
+    }
+    char cmd = line[start];
+    std::string rest = line.substr(start + 1);
+    CommandResult r;
+    switch (cmd) {
+      case 'l':
+      case 's':
+      case 'c':
+      case 'k':
+      case 'q':
+        r = run_command(cmd, 0, 0);
+        break;
+      case 'i': {
+        char* end = nullptr;
+        long v = strtol(rest.c_str(), &end, 10);
+        bool has_arg = rest.find_first_not_of(" \t\r") != std::string::npos;
+        if (!has_arg) {
+          r = {0,
+               interval_ == 0
+                   ? std::string("Checkpoint interval: disabled")
+                   : "Checkpoint interval: " + std::to_string(interval_) + " s",
+               false};
+        } else if (*end != '\0' && strspn(end, " \t\r") != strlen(end)) {
+          r = {EINVAL, "usage: i [SECONDS]", false};
+        } else {
+          r = run_command('i', v > INT32_MAX ? -1 : static_cast<int32_t>(v), 0);
+        }
+        break;
+      }
+      case '?':
+      case 'h':
+        r = {0, kStdinHelp, false};
+        break;
+      default:
+        r = {EINVAL, std::string("unknown command '") + cmd + "' (? for help)",
+             false};
+    }
+    if (!r.deferred) {
+      reply(0, r);
+    }
+  }
+  if (stdin_buf_.size() > 4096) {
+    stdin_buf_.clear();  // no newline in sight: not a command
+  }
+}
+
+}  // namespace dmtcp::coordinator

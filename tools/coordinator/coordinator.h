@@ -1,0 +1,178 @@
+// dmtcp_coordinator: one single-threaded poll(2) loop that admits the
+// processes of a computation, runs checkpoint and restart rounds (the
+// barriers of SPEC section 4), keeps the publish/subscribe database and
+// answers dmtcp_command.  Design notes: docs/coordinator.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connection.h"
+#include "kv_store.h"
+#include "protocol/protocol.h"
+
+namespace dmtcp::coordinator {
+
+struct Options {
+  int port = proto::kDefaultPort;
+  std::string port_file;
+  std::string ckpt_dir;  // absolute, or empty: each process's own
+  std::string bind_addr = "127.0.0.1";
+  bool exit_on_last = false;
+  bool daemon = false;
+  bool quiet = false;
+  uint32_t interval = 0;       // seconds between checkpoints, 0 = off
+  int restart_timeout_s = 60;  // all restarting peers must join by then
+  std::string restart_tool;    // absolute path of dmtcp_restart
+};
+
+enum class ProcState { kRunning, kCheckpointing, kRestarting };
+
+// A connected peer.  Before its hello it is a stranger (authed_ false) and
+// may send nothing but a hello of the exact size.
+struct Client {
+  uint32_t id = 0;
+  std::unique_ptr<Connection> conn;
+  std::string peer;  // "addr:port", for log lines
+  bool authed = false;
+  proto::Role role = proto::Role::kTool;
+  int64_t hello_deadline_ms = 0;
+  // Processes only.
+  int32_t pid = 0;
+  int32_t ppid = 0;
+  std::string unique_pid;
+  std::string hostname;
+  std::string progname;
+  ProcState state = ProcState::kRunning;
+  // Set when the connection is to be closed at the end of this loop pass.
+  bool closing = false;
+
+  bool is_process() const { return authed && role != proto::Role::kTool; }
+};
+
+enum class RoundKind { kNone, kCheckpoint, kRestart };
+
+struct Participant {
+  bool waiting = false;  // sent the current barrier, awaits its release
+  std::string image;     // kCkptWritten: the image path it reported
+};
+
+// A dmtcp_command (or stdin, id 0) waiting for the images to be written.
+struct Waiter {
+  uint32_t client_id = 0;
+  bool kill_after = false;  // 'K': kill every process once it succeeded
+};
+
+struct Round {
+  RoundKind kind = RoundKind::kNone;
+  uint32_t generation = 0;
+  std::span<const proto::Barrier> sequence;
+  size_t index = 0;  // sequence[index] is the next barrier to release
+  std::map<uint32_t, Participant> participants;
+  bool failed = false;
+  bool images_done = false;  // kCkptWritten was released
+  std::vector<Waiter> waiters;
+  std::string first_image_dir;
+  // Restart only.
+  uint32_t expected = 0;  // restarting processes that must all join
+  std::string computation_id;
+  int64_t deadline_ms = 0;
+
+  bool active() const { return kind != RoundKind::kNone; }
+};
+
+struct CommandResult {
+  int status = 0;  // 0 ok, else a positive errno value
+  std::string text;
+  bool deferred = false;  // answered later (blocking checkpoint)
+};
+
+class Coordinator {
+ public:
+  // listen_fd is bound and listening; port is the actual port.
+  Coordinator(Options opts, int listen_fd, int port, std::string secret,
+              bool read_stdin);
+  // Runs until 'q', --exit-on-last or a terminating signal.  Returns the
+  // process exit status.
+  int run();
+
+ private:
+  // coordinator.cpp: connections, hello, message dispatch.
+  void accept_clients();
+  void on_readable(Client& c);
+  bool check_size(const Client& c, const proto::MsgHeader& h,
+                  std::string* why) const;
+  void dispatch(Client& c, const proto::MsgHeader& h, std::string_view payload);
+  void on_hello(Client& c, std::string_view payload);
+  void on_publish(Client& c, std::string_view payload);
+  void on_query(Client& c, std::string_view payload);
+  void on_status_request(Client& c);
+  void on_command(Client& c, std::string_view payload);
+  void send(Client& c, proto::MsgType type,
+            std::initializer_list<std::string_view> parts);
+  void reject(Client& c, const std::string& why);
+  void protocol_error(Client& c, const std::string& why);
+  void reap_closed();
+  void on_disconnect(Client& c);
+  void check_timers();
+  int poll_timeout_ms() const;
+  void flush_before_exit();
+  Client* find(uint32_t id);
+  size_t num_processes() const;
+  size_t num_running_processes() const;
+  void send_welcome(Client& c, uint32_t generation);
+
+  // round.cpp: checkpoint and restart rounds.
+  CommandResult start_checkpoint(const char* why, const Waiter* waiter);
+  std::string join_restart(Client& c, const proto::HelloPayload& h);
+  void on_barrier(Client& c, std::string_view payload);
+  void maybe_release();
+  void after_release(proto::Barrier b);
+  void finish_images();
+  void end_round();
+  void drop_participant(Client& c);
+  void fail_restart(const std::string& why);
+  void answer_waiters(int status, const std::string& text);
+  void schedule_interval();
+
+  // commands.cpp: dmtcp_command and stdin.
+  CommandResult run_command(char cmd, int32_t arg, uint32_t requester);
+  void reply(uint32_t requester, const CommandResult& r);
+  std::string status_text() const;
+  std::string list_text() const;
+  size_t kill_all();
+  void on_stdin();
+  std::string coord_host() const;
+
+  Options opts_;
+  int listen_fd_;
+  int port_;
+  std::string secret_;
+  std::string hostname_;
+  std::map<uint32_t, Client> clients_;  // by id: join order for 'l'
+  uint32_t next_id_ = 1;
+  size_t max_clients_ = 4096;
+  int64_t listen_paused_until_ms_ = 0;
+
+  std::string computation_id_;
+  uint32_t generation_ = 0;
+  uint32_t interval_ = 0;
+  int64_t next_interval_ms_ = 0;  // 0: no periodic checkpoint pending
+  bool ever_joined_ = false;
+  Round round_;
+  KvStore kv_;
+
+  bool read_stdin_;
+  std::string stdin_buf_;
+  int signal_fd_ = -1;
+  bool quit_ = false;
+};
+
+int64_t now_ms();
+
+}  // namespace dmtcp::coordinator

@@ -1,0 +1,113 @@
+#include "key_file.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "protocol/protocol.h"
+
+namespace dmtcp::coordinator {
+namespace {
+
+std::string errno_text(const std::string& what) {
+  return what + ": " + strerror(errno);
+}
+
+}  // namespace
+
+bool make_secret(std::string* hex, std::string* err) {
+  unsigned char raw[proto::kSecretHexLen / 2];
+  size_t got = 0;
+  while (got < sizeof raw) {
+    ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      *err = errno_text("getrandom");
+      return false;
+    }
+    got += static_cast<size_t>(n);
+  }
+  static const char kDigits[] = "0123456789abcdef";
+  hex->clear();
+  for (unsigned char b : raw) {
+    hex->push_back(kDigits[b >> 4]);
+    hex->push_back(kDigits[b & 15]);
+  }
+  return true;
+}
+
+bool ensure_private_dir(const std::string& dir, std::string* err) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    *err = errno_text("cannot create " + dir);
+    return false;
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    *err = errno_text("cannot stat " + dir);
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    *err = dir + " is not a directory (refusing to use it)";
+    return false;
+  }
+  if (st.st_uid != getuid()) {
+    *err = dir + " belongs to another user (refusing to use it)";
+    return false;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    *err = dir + " is writable by others (refusing to use it)";
+    return false;
+  }
+  return true;
+}
+
+bool write_file_atomic(const std::string& path, std::string_view data,
+                       mode_t mode, std::string* err) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = ::open(tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) {
+    *err = errno_text("cannot create " + tmp);
+    return false;
+  }
+  // fchmod: the umask must not widen or narrow what we asked for.
+  bool ok = ::fchmod(fd, mode) == 0 &&
+            proto::write_all(fd, data.data(), data.size()) == 0;
+  if (!ok) {
+    *err = errno_text("cannot write " + tmp);
+  }
+  if (::close(fd) != 0 && ok) {
+    *err = errno_text("cannot write " + tmp);
+    ok = false;
+  }
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = errno_text("cannot rename " + tmp + " to " + path);
+    ok = false;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+  }
+  return ok;
+}
+
+bool write_key_file(int port, const std::string& secret, std::string* err) {
+  // A $DMTCP_TMPDIR that does not exist yet is created (one level), as
+  // dmtcp_launch --tmpdir users expect.
+  std::string dir = proto::key_dir_path();
+  ::mkdir(dir.substr(0, dir.rfind('/')).c_str(), 0700);
+  if (!ensure_private_dir(proto::key_dir_path(), err)) {
+    return false;
+  }
+  return write_file_atomic(proto::key_file_path(port), secret + "\n", 0600,
+                           err);
+}
+
+void remove_key_file(int port) { ::unlink(proto::key_file_path(port).c_str()); }
+
+}  // namespace dmtcp::coordinator

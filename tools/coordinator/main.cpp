@@ -1,0 +1,334 @@
+// dmtcp_coordinator: command line, listening socket, key file, daemon mode.
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common/log.h"
+#include "coordinator.h"
+#include "key_file.h"
+
+namespace dmtcp::coordinator {
+namespace {
+
+const char kUsage[] =
+    "usage: dmtcp_coordinator [-p|--coord-port N] [--port-file F] "
+    "[--ckptdir D]\n"
+    "         [--exit-on-last] [--daemon] [-i|--interval S] [-q|--quiet]\n"
+    "         [--bind ADDR] [port]\n"
+    "  -p, --coord-port N  listen on port N (default 7779, 0 = any free "
+    "port;\n"
+    "                      env DMTCP_COORD_PORT)\n"
+    "  --port-file F       write the port actually used to F\n"
+    "  --ckptdir D         where processes write their images (env\n"
+    "                      DMTCP_CHECKPOINT_DIR)\n"
+    "  --exit-on-last      exit when the last process leaves\n"
+    "  --daemon            run in the background\n"
+    "  -i, --interval S    checkpoint every S seconds (env\n"
+    "                      DMTCP_CHECKPOINT_INTERVAL; 0 = never)\n"
+    "  -q, --quiet         print warnings and errors only\n"
+    "  --bind ADDR         listen on ADDR instead of 127.0.0.1 (env\n"
+    "                      DMTCP_COORD_BIND)\n";
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  fprintf(stderr, "dmtcp_coordinator: %s (see --help)\n", msg.c_str());
+  exit(1);
+}
+
+[[noreturn]] void fatal(const std::string& msg) {
+  fprintf(stderr, "dmtcp_coordinator: %s\n", msg.c_str());
+  exit(2);
+}
+
+bool parse_uint(const char* s, long max, long* out) {
+  if (s == nullptr || *s == '\0') {
+    return false;
+  }
+  char* end = nullptr;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < 0 || v > max) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+int parse_port(const char* s, const char* what) {
+  long v = 0;
+  if (!parse_uint(s, 65535, &v)) {
+    usage_error(std::string("invalid ") + what + " '" + s + "'");
+  }
+  return static_cast<int>(v);
+}
+
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') {
+    return path;
+  }
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == nullptr) {
+    return path;
+  }
+  return std::string(cwd) + "/" + path;
+}
+
+std::string restart_tool_path() {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    return "dmtcp_restart";
+  }
+  std::string s(self, static_cast<size_t>(n));
+  return s.substr(0, s.rfind('/') + 1) + "dmtcp_restart";
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  bool have_port = false;
+  if (const char* e = getenv("DMTCP_COORD_PORT"); e != nullptr && *e) {
+    o.port = parse_port(e, "DMTCP_COORD_PORT");
+  }
+  if (const char* e = getenv("DMTCP_CHECKPOINT_DIR"); e != nullptr && *e) {
+    o.ckpt_dir = e;
+  }
+  if (const char* e = getenv("DMTCP_CHECKPOINT_INTERVAL"); e != nullptr && *e) {
+    long v = 0;
+    if (!parse_uint(e, INT32_MAX, &v)) {
+      usage_error(std::string("invalid DMTCP_CHECKPOINT_INTERVAL '") + e + "'");
+    }
+    o.interval = static_cast<uint32_t>(v);
+  }
+  if (const char* e = getenv("DMTCP_COORD_BIND"); e != nullptr && *e) {
+    o.bind_addr = e;
+  }
+  if (const char* e = getenv("DMTCP_RESTART_TIMEOUT"); e != nullptr && *e) {
+    long v = 0;
+    if (!parse_uint(e, 86400 * 365, &v) || v == 0) {
+      usage_error(std::string("invalid DMTCP_RESTART_TIMEOUT '") + e + "'");
+    }
+    o.restart_timeout_s = static_cast<int>(v);
+  }
+
+  enum { kPortFile = 1000, kCkptDir, kExitOnLast, kDaemon, kBind };
+  static const option kLong[] = {
+      {"coord-port", required_argument, nullptr, 'p'},
+      {"port", required_argument, nullptr, 'p'},  // older spelling
+      {"port-file", required_argument, nullptr, kPortFile},
+      {"ckptdir", required_argument, nullptr, kCkptDir},
+      {"exit-on-last", no_argument, nullptr, kExitOnLast},
+      {"daemon", no_argument, nullptr, kDaemon},
+      {"interval", required_argument, nullptr, 'i'},
+      {"quiet", no_argument, nullptr, 'q'},
+      {"bind", required_argument, nullptr, kBind},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, ":p:i:qh", kLong, nullptr)) != -1) {
+    switch (ch) {
+      case 'p':
+        o.port = parse_port(optarg, "port");
+        have_port = true;
+        break;
+      case kPortFile:
+        o.port_file = optarg;
+        break;
+      case kCkptDir:
+        o.ckpt_dir = optarg;
+        break;
+      case kExitOnLast:
+        o.exit_on_last = true;
+        break;
+      case kDaemon:
+        o.daemon = true;
+        break;
+      case 'i': {
+        long v = 0;
+        if (!parse_uint(optarg, INT32_MAX, &v)) {
+          usage_error(std::string("invalid interval '") + optarg + "'");
+        }
+        o.interval = static_cast<uint32_t>(v);
+        break;
+      }
+      case 'q':
+        o.quiet = true;
+        break;
+      case kBind:
+        o.bind_addr = optarg;
+        break;
+      case 'h':
+        fputs(kUsage, stdout);
+        exit(0);
+      case ':':
+        usage_error(std::string("option '") + argv[optind - 1] +
+                    "' needs a value");
+      default:
+        usage_error(std::string("unknown option '") + argv[optind - 1] + "'");
+    }
+  }
+  if (optind < argc) {
+    if (have_port || optind + 1 < argc) {
+      usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    }
+    o.port = parse_port(argv[optind], "port");
+  }
+  o.ckpt_dir = absolute(o.ckpt_dir);
+  if (o.ckpt_dir.size() >= sizeof(proto::DoCheckpointPayload::ckpt_dir)) {
+    usage_error("checkpoint directory name too long");
+  }
+  o.restart_tool = restart_tool_path();
+  return o;
+}
+
+// Binds and listens; returns the fd and sets *port to the real port.
+int listen_on(const Options& o, int* port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(o.port);
+  int rc = getaddrinfo(o.bind_addr.c_str(), service.c_str(), &hints, &res);
+  if (rc != 0) {
+    fatal("cannot listen on " + o.bind_addr + ": " + gai_strerror(rc));
+  }
+  int err = 0;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    // SO_REUSEADDR: a restarted coordinator need not wait out TIME_WAIT;
+    // Linux still refuses a second listener on the port.
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+      char serv[16] = "";
+      getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, nullptr, 0, serv,
+                  sizeof serv, NI_NUMERICSERV);
+      *port = atoi(serv);
+      freeaddrinfo(res);
+      return fd;
+    }
+    err = errno;
+    close(fd);
+  }
+  freeaddrinfo(res);
+  fatal(
+      "cannot listen on " + o.bind_addr + ":" + std::to_string(o.port) + ": " +
+      strerror(err) +
+      (err == EADDRINUSE ? " (is another coordinator running? try -p 0)" : ""));
+}
+
+// Room for kMaxClients connections.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192 &&
+      rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+void daemonize(int port) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    fatal(std::string("fork: ") + strerror(errno));
+  }
+  if (pid > 0) {
+    _exit(0);  // listening and port file written: callers may connect now
+  }
+  setsid();
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    close(null_fd);
+  }
+  // Keep a log where its owner can read it; holding the caller's stderr
+  // open would keep pipes (e.g. a shell's $(...)) from ever closing.
+  std::string log =
+      proto::key_dir_path() + "/coordinator-" + std::to_string(port) + ".log";
+  int log_fd = open(
+      log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (log_fd >= 0) {
+    dup2(log_fd, STDERR_FILENO);
+    close(log_fd);
+  } else {
+    dup2(STDOUT_FILENO, STDERR_FILENO);
+  }
+}
+
+bool stdin_is_interactive() {
+  struct stat st {};
+  if (fstat(STDIN_FILENO, &st) != 0) {
+    return false;
+  }
+  return isatty(STDIN_FILENO) || S_ISFIFO(st.st_mode);
+}
+
+int main_impl(int argc, char** argv) {
+  log::set_tag("coordinator");
+  Options o = parse_options(argc, argv);
+  if (o.quiet) {
+    log::set_level(log::kWarn);
+  } else if (getenv("DMTCP_LOG_LEVEL") == nullptr &&
+             getenv("DMTCP_QUIET") == nullptr) {
+    log::set_level(log::kInfo);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+
+  int port = 0;
+  int listen_fd = listen_on(o, &port);
+  std::string secret;
+  std::string err;
+  if (!make_secret(&secret, &err) || !write_key_file(port, secret, &err)) {
+    fatal(err);
+  }
+  if (!o.port_file.empty() &&
+      !write_file_atomic(o.port_file, std::to_string(port) + "\n", 0644,
+                         &err)) {
+    remove_key_file(port);
+    fatal(err);
+  }
+  if (o.daemon) {
+    daemonize(port);
+  }
+  DMTCP_INFO("listening on %s:%d (pid %d)", o.bind_addr.c_str(), port,
+             static_cast<int>(getpid()));
+  bool interactive = !o.daemon && stdin_is_interactive();
+  if (interactive && isatty(STDIN_FILENO)) {
+    fputs("Type '?' for help.\n", stdout);
+    fflush(stdout);
+  }
+  Coordinator coord(o, listen_fd, port, secret, interactive);
+  int rc = coord.run();
+  remove_key_file(port);
+  DMTCP_INFO("exiting");
+  return rc;
+}
+
+}  // namespace
+}  // namespace dmtcp::coordinator
+
+int main(int argc, char** argv) {
+  return dmtcp::coordinator::main_impl(argc, argv);
+}

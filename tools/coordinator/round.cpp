@@ -1,0 +1,403 @@
+// Checkpoint and restart rounds.
+//
+// Algorithm (SPEC section 4 table):
+//  1. A round starts on a command, the interval timer or a process's
+//     request.  Every RUNNING process becomes a participant and gets
+//     kDoCheckpoint; processes joining later are welcomed but sit it out.
+//  2. Participants walk the barrier sequence in order.  Barrier X is
+//     released to all participants only when each one has sent X; sending
+//     anything else is a protocol error that drops that process.
+//  3. When kCkptWritten is released every image is on disk: unless the round
+//     failed, the restart script is written and blocking commands are
+//     answered ('K' then kills everyone).
+//  4. After kRefilled the round ends.  A participant that leaves mid-round
+//     is removed (the others are not stuck) and the round marked failed, so
+//     the previous restart script stays.
+//  Restart: processes restored from images say hello as kRestarting with
+//  the image's generation and peer count; their barriers (kRestarted ...
+//  kRefilled) are released only once all of them are present.  Missing
+//  peers past the deadline, or one leaving early, kill the rest: a partial
+//  restart would hang on sockets to peers that never came.
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "coordinator.h"
+#include "restart_script.h"
+
+namespace dmtcp::coordinator {
+namespace {
+
+using proto::Barrier;
+
+constexpr Barrier kCheckpointSequence[] = {Barrier::kThreadsSuspended,
+                                           Barrier::kSuspended,
+                                           Barrier::kLeaderElection,
+                                           Barrier::kDrain,
+                                           Barrier::kCkptWritten,
+                                           Barrier::kResumed,
+                                           Barrier::kRegisterNameService,
+                                           Barrier::kSendQueries,
+                                           Barrier::kRefilled};
+constexpr Barrier kRestartSequence[] = {
+    Barrier::kRestarted, Barrier::kRegisterNameService, Barrier::kSendQueries,
+    Barrier::kRefilled};
+
+const char* barrier_name(uint32_t b) {
+  switch (static_cast<Barrier>(b)) {
+    case Barrier::kThreadsSuspended:
+      return "THREADS_SUSPENDED";
+    case Barrier::kSuspended:
+      return "SUSPENDED";
+    case Barrier::kLeaderElection:
+      return "LEADER_ELECTION";
+    case Barrier::kDrain:
+      return "DRAIN";
+    case Barrier::kCkptWritten:
+      return "CKPT_WRITTEN";
+    case Barrier::kResumed:
+      return "RESUMED";
+    case Barrier::kRestarted:
+      return "RESTARTED";
+    case Barrier::kRegisterNameService:
+      return "REGISTER_NAME_SERVICE";
+    case Barrier::kSendQueries:
+      return "SEND_QUERIES";
+    case Barrier::kRefilled:
+      return "REFILLED";
+  }
+  return "UNKNOWN";
+}
+
+std::string dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+void Coordinator::schedule_interval() {
+  next_interval_ms_ = interval_ > 0 ? now_ms() + int64_t{interval_} * 1000 : 0;
+}
+
+CommandResult Coordinator::start_checkpoint(const char* why,
+                                            const Waiter* waiter) {
+  if (round_.kind == RoundKind::kCheckpoint) {
+    return {EBUSY, "checkpoint already in progress (generation " +
+                       std::to_string(round_.generation) + ")"};
+  }
+  if (round_.kind == RoundKind::kRestart) {
+    return {EBUSY, "a restart is in progress"};
+  }
+  std::vector<Client*> procs;
+  for (auto& [id, c] : clients_) {
+    if (c.is_process() && !c.closing && c.state == ProcState::kRunning) {
+      procs.push_back(&c);
+    }
+  }
+  if (procs.empty()) {
+    return {ESRCH, "no processes to checkpoint"};
+  }
+  ++generation_;
+  round_ = Round{};
+  round_.kind = RoundKind::kCheckpoint;
+  round_.generation = generation_;
+  round_.sequence = kCheckpointSequence;
+  kv_.clear();
+  next_interval_ms_ = 0;
+  proto::DoCheckpointPayload p{};
+  p.generation = generation_;
+  p.num_peers = static_cast<uint32_t>(procs.size());
+  proto::copy_field(p.ckpt_dir, sizeof p.ckpt_dir, opts_.ckpt_dir);
+  for (Client* c : procs) {
+    round_.participants[c->id];
+    c->state = ProcState::kCheckpointing;
+  }
+  for (Client* c : procs) {
+    send(*c, proto::MsgType::kDoCheckpoint,
+         {std::string_view(reinterpret_cast<const char*>(&p), sizeof p)});
+  }
+  DMTCP_INFO("checkpoint generation %u started (%s): %zu processes",
+             generation_, why, procs.size());
+  CommandResult r{0,
+                  "checkpoint of generation " + std::to_string(generation_) +
+                      " started: " + std::to_string(procs.size()) +
+                      " processes",
+                  false};
+  if (waiter != nullptr) {
+    round_.waiters.push_back(*waiter);
+    r.deferred = true;
+  }
+  return r;
+}
+
+std::string Coordinator::join_restart(Client& c, const proto::HelloPayload& h) {
+  std::string comp = std::string(
+      h.computation_id, strnlen(h.computation_id, sizeof h.computation_id));
+  if (comp.empty()) {
+    return "restarting process sent no computation id";
+  }
+  if (round_.kind == RoundKind::kCheckpoint) {
+    return "a checkpoint is in progress; cannot restart now";
+  }
+  if (num_running_processes() > 0 && comp != computation_id_) {
+    return "this coordinator runs another computation (" + computation_id_ +
+           "); restart with a new coordinator";
+  }
+  if (h.expected_peers == 0 || h.expected_peers > max_clients_) {
+    return "bad peer count " + std::to_string(h.expected_peers);
+  }
+  if (round_.kind == RoundKind::kRestart) {
+    if (comp != round_.computation_id || h.generation != round_.generation ||
+        h.expected_peers != round_.expected) {
+      return "image does not belong to the restart in progress (computation " +
+             round_.computation_id + ", generation " +
+             std::to_string(round_.generation) + ")";
+    }
+    if (round_.participants.size() >= round_.expected) {
+      return "the restart already has all " + std::to_string(round_.expected) +
+             " processes";
+    }
+  } else {
+    round_ = Round{};
+    round_.kind = RoundKind::kRestart;
+    round_.generation = h.generation;
+    round_.sequence = kRestartSequence;
+    round_.expected = h.expected_peers;
+    round_.computation_id = comp;
+    round_.deadline_ms = now_ms() + int64_t{opts_.restart_timeout_s} * 1000;
+    kv_.clear();
+    next_interval_ms_ = 0;
+    if (num_running_processes() == 0) {
+      computation_id_ = comp;
+      generation_ = h.generation;
+    } else if (h.generation > generation_) {
+      generation_ = h.generation;
+    }
+    DMTCP_INFO(
+        "restart of computation %s generation %u: waiting for %u "
+        "processes",
+        comp.c_str(), h.generation, h.expected_peers);
+  }
+  c.authed = true;
+  c.role = proto::Role::kRestarting;
+  c.state = ProcState::kRestarting;
+  ever_joined_ = true;
+  round_.participants[c.id];
+  send_welcome(c, round_.generation);
+  DMTCP_INFO("restarting process %u joined (%zu of %u): %s[%d]@%s", c.id,
+             round_.participants.size(), round_.expected, c.progname.c_str(),
+             c.pid, c.hostname.c_str());
+  return {};
+}
+
+void Coordinator::on_barrier(Client& c, std::string_view payload) {
+  proto::BarrierPayload b{};
+  memcpy(&b, payload.data(), sizeof b);
+  if (payload.size() != sizeof b + b.path_len) {
+    protocol_error(c, "barrier: path length does not match the message");
+    return;
+  }
+  auto it = round_.participants.find(c.id);
+  if (!round_.active() || it == round_.participants.end()) {
+    protocol_error(c, std::string("barrier ") + barrier_name(b.barrier) +
+                          " but the process is not in a round");
+    return;
+  }
+  Barrier expected = round_.sequence[round_.index];
+  if (it->second.waiting) {
+    protocol_error(
+        c, std::string("barrier ") + barrier_name(b.barrier) + " sent before " +
+               barrier_name(static_cast<uint32_t>(expected)) + " was released");
+    return;
+  }
+  if (b.barrier != static_cast<uint32_t>(expected)) {
+    protocol_error(c, std::string("expected barrier ") +
+                          barrier_name(static_cast<uint32_t>(expected)) +
+                          ", got " + barrier_name(b.barrier) + " (" +
+                          std::to_string(b.barrier) + ")");
+    return;
+  }
+  std::string_view path = payload.substr(sizeof b);
+  if (expected == Barrier::kCkptWritten && path.empty()) {
+    // The process could not write its image (disk full, ...): it carries
+    // on, but this generation cannot be restarted, so the previous restart
+    // script stays.
+    if (!round_.failed) {
+      round_.failed = true;
+      DMTCP_WARN("checkpoint generation %u failed: process %u (%s[%d]) "
+                 "could not write its image; the previous restart script "
+                 "stays",
+                 round_.generation, c.id, c.progname.c_str(), c.pid);
+      answer_waiters(EIO, "checkpoint failed: process " + c.progname + "[" +
+                              std::to_string(c.pid) +
+                              "] could not write its image");
+    }
+  } else if (expected == Barrier::kCkptWritten) {
+    if (path.find('\0') != std::string_view::npos) {
+      protocol_error(c, "CKPT_WRITTEN without a valid image path");
+      return;
+    }
+    it->second.image.assign(path);
+    if (round_.first_image_dir.empty()) {
+      round_.first_image_dir = dir_of(it->second.image);
+    }
+  } else if (!path.empty()) {
+    protocol_error(c, std::string("barrier ") + barrier_name(b.barrier) +
+                          " carries an unexpected path");
+    return;
+  }
+  it->second.waiting = true;
+  maybe_release();
+}
+
+void Coordinator::maybe_release() {
+  if (!round_.active()) {
+    return;
+  }
+  if (round_.participants.empty()) {
+    end_round();
+    return;
+  }
+  if (round_.kind == RoundKind::kRestart &&
+      round_.participants.size() < round_.expected) {
+    return;
+  }
+  for (const auto& [id, p] : round_.participants) {
+    if (!p.waiting) {
+      return;
+    }
+  }
+  Barrier b = round_.sequence[round_.index];
+  proto::BarrierPayload rel{static_cast<uint32_t>(b), 0};
+  std::string_view bytes(reinterpret_cast<const char*>(&rel), sizeof rel);
+  for (auto& [id, p] : round_.participants) {
+    p.waiting = false;
+    if (Client* c = find(id)) {
+      send(*c, proto::MsgType::kBarrierRelease, {bytes});
+    }
+  }
+  ++round_.index;
+  DMTCP_DEBUG("generation %u: released barrier %s", round_.generation,
+              barrier_name(static_cast<uint32_t>(b)));
+  if (b == Barrier::kCkptWritten) {
+    finish_images();
+  }
+  if (round_.active() && round_.index == round_.sequence.size()) {
+    end_round();
+  }
+}
+
+void Coordinator::finish_images() {
+  round_.images_done = true;
+  if (round_.failed) {
+    return;  // waiters were answered when it failed
+  }
+  ScriptInfo info;
+  info.dir = opts_.ckpt_dir.empty() ? round_.first_image_dir : opts_.ckpt_dir;
+  info.restart_tool = opts_.restart_tool;
+  info.local_host = hostname_;
+  info.coord_host = coord_host();
+  info.coord_port = port_;
+  info.computation_id = computation_id_;
+  info.generation = round_.generation;
+  for (const auto& [id, p] : round_.participants) {
+    Client* c = find(id);
+    info.images.push_back({c != nullptr ? c->hostname : hostname_, p.image});
+  }
+  std::string err;
+  std::string path = write_restart_script(info, &err);
+  if (path.empty()) {
+    DMTCP_ERROR(
+        "checkpoint generation %u: images written but no restart "
+        "script: %s",
+        round_.generation, err.c_str());
+    answer_waiters(EIO, "images written but the restart script failed: " + err);
+    return;
+  }
+  DMTCP_INFO("checkpoint generation %u: %zu images written; restart script %s",
+             round_.generation, info.images.size(), path.c_str());
+  bool kill = false;
+  for (const Waiter& w : round_.waiters) {
+    kill = kill || w.kill_after;
+  }
+  answer_waiters(0, "checkpoint of generation " +
+                        std::to_string(round_.generation) +
+                        " done: " + std::to_string(info.images.size()) +
+                        " images; restart script " + path);
+  if (kill) {
+    kill_all();
+  }
+}
+
+void Coordinator::answer_waiters(int status, const std::string& text) {
+  std::vector<Waiter> waiters;
+  waiters.swap(round_.waiters);
+  for (const Waiter& w : waiters) {
+    reply(w.client_id, CommandResult{status, text, false});
+  }
+}
+
+void Coordinator::drop_participant(Client& c) {
+  if (!round_.active() || round_.participants.erase(c.id) == 0) {
+    return;
+  }
+  if (round_.kind == RoundKind::kRestart) {
+    fail_restart("process " + std::to_string(c.id) + " (" + c.progname +
+                 ") left before the restart finished");
+    return;
+  }
+  if (!round_.images_done && !round_.failed) {
+    round_.failed = true;
+    DMTCP_WARN(
+        "checkpoint generation %u failed: process %u (%s[%d]) left "
+        "before its image was written; the previous restart script "
+        "stays",
+        round_.generation, c.id, c.progname.c_str(), c.pid);
+    answer_waiters(EIO, "checkpoint failed: process " + c.progname + "[" +
+                            std::to_string(c.pid) +
+                            "] exited during the checkpoint");
+  }
+  maybe_release();
+}
+
+void Coordinator::fail_restart(const std::string& why) {
+  DMTCP_ERROR(
+      "restart of generation %u failed: %s; killing the %zu "
+      "processes that came",
+      round_.generation, why.c_str(), round_.participants.size());
+  for (const auto& [id, p] : round_.participants) {
+    if (Client* c = find(id)) {
+      send(*c, proto::MsgType::kKill, {});
+    }
+  }
+  round_ = Round{};
+  schedule_interval();
+}
+
+void Coordinator::end_round() {
+  for (const auto& [id, p] : round_.participants) {
+    if (Client* c = find(id)) {
+      c->state = ProcState::kRunning;
+    }
+  }
+  if (!round_.waiters.empty()) {
+    answer_waiters(EIO, "checkpoint ended before the images were written");
+  }
+  if (round_.kind == RoundKind::kRestart) {
+    DMTCP_INFO("restart of generation %u complete: %zu processes running",
+               round_.generation, round_.participants.size());
+  } else if (round_.failed) {
+    DMTCP_WARN("checkpoint generation %u ended after a failure",
+               round_.generation);
+  } else {
+    DMTCP_INFO("checkpoint generation %u complete", round_.generation);
+  }
+  round_ = Round{};
+  schedule_interval();
+}
+
+}  // namespace dmtcp::coordinator
