@@ -6,7 +6,8 @@
 //   chunks...                       ChunkHeader + stored bytes, each with a
 //                                   checksum of its header and of its raw data
 //   Trailer                         counts and a checksum over every chunk
-//                                   header: truncation and reordering show
+//                                   header and compressed payload:
+//                                   truncation and reordering show
 //
 // Pages of a region that no chunk covers are zero.  All integers are
 // little-endian; all structs are trivially copyable with explicit padding.
@@ -101,7 +102,10 @@ struct Trailer {
   char magic[8];
   uint64_t chunk_count;
   uint64_t raw_bytes;        // sum of chunk page bytes
-  uint64_t chunks_checksum;  // XXH3-64 streamed over every ChunkHeader
+  // XXH3-64 streamed over every ChunkHeader and the stored bytes of every
+  // compressed chunk (a flipped bit in zstd data can decode to the same
+  // bytes; this catches it).
+  uint64_t chunks_checksum;
   uint64_t trailer_checksum; // XXH3-64 of this struct with this field 0
 };
 

@@ -56,7 +56,7 @@ class ImageReader {
   std::vector<RegionEntry> regions_;
   std::string names_;
   uint64_t data_offset_ = 0;  // where the first chunk starts
-  bool data_read_ = false;     // read_data() runs once per open()
+  bool data_read_ = false;    // read_data() runs once per open()
 
   // Sequential input: small reads come from buf_, large ones go directly
   // into their destination.

@@ -52,6 +52,19 @@ class ImageWriter {
 
   const Stats& stats() const { return stats_; }
 
+  // The memory writers have mapped for themselves (state, arena, zstd's
+  // workspace), for the checkpoint to leave out of the image.  Fills up to
+  // max entries; returns how many.  Safe in the checkpoint thread.
+  struct OwnedRange {
+    uint64_t start;
+    uint64_t len;
+  };
+  static int owned_ranges(OwnedRange* out, int max);
+
+  // In a restarted process: this writer's mappings were not in the image,
+  // so forget them without touching them; the next init() starts afresh.
+  void forget_after_restart();
+
  private:
   // (implementation state)
   struct Impl;

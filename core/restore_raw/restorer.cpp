@@ -29,7 +29,7 @@ namespace {
 using dmtcp::SavedContext;
 using dmtcp::restorer::Args;
 
-constexpr uint64_t kUserTop = 0x800000000000ull;  // x86_64 4-level TASK_SIZE
+constexpr uint64_t kUserTop = 0x7ffffffff000ull;  // x86_64 TASK_SIZE (4 levels)
 
 RESTORER_INLINE long sys6(long n, long a, long b, long c, long d, long e,
                           long f) {
@@ -126,14 +126,21 @@ RESTORER_INLINE void move_special_mappings(const Args* a) {
 RESTORER_INLINE void set_program_break(const Args* a) {
   // brk() never fails loudly: it returns the break it ended up with.
   sys3(__NR_brk, static_cast<long>(a->cur_start_brk), 0, 0);
-  if (a->target_brk > a->cur_start_brk) {
-    long got = sys3(__NR_brk, static_cast<long>(a->target_brk), 0, 0);
-    if (static_cast<uint64_t>(got) == a->target_brk) {
-      // Keep the kernel's break, drop the fresh memory it mapped: the
-      // image's own [heap] goes there next.
-      sys3(__NR_munmap, static_cast<long>(a->cur_start_brk),
-           static_cast<long>(a->target_brk - a->cur_start_brk), 0);
+  // Grow the break in steps, dropping what each step maps: the kernel
+  // accounts every step as committed memory, and the distance to the
+  // image's break can be far larger than RAM.  The image's own [heap] is
+  // placed there afterwards.
+  constexpr uint64_t kStep = 4ull << 30;
+  uint64_t cur = a->cur_start_brk;
+  while (cur < a->target_brk) {
+    uint64_t next = a->target_brk - cur > kStep ? cur + kStep : a->target_brk;
+    long got = sys3(__NR_brk, static_cast<long>(next), 0, 0);
+    if (static_cast<uint64_t>(got) != next) {
+      return;  // the runtime notices and keeps glibc's break (restore.md)
     }
+    sys3(__NR_munmap, static_cast<long>(cur), static_cast<long>(next - cur),
+         0);
+    cur = next;
   }
 }
 

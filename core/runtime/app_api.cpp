@@ -94,7 +94,9 @@ DMTCP_API int dmtcp_checkpoint(void) {
   uint32_t restarts = rt::g_num_restarts.load();
   char text[512];
   int status = dmtcp::coord::tool_command('c', 0, text, sizeof text);
-  if (status < 0) {
+  // This thread may be frozen while it waits for the reply; after a
+  // restart its socket is gone and the call fails, but the round is done.
+  if (status < 0 && rt::g_rounds_done.load() == rounds) {
     errno = ECONNREFUSED;
     return -1;
   }

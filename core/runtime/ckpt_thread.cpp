@@ -17,6 +17,7 @@
 // 11 THREADS_RESUME; threads RESUME_USER_THREAD
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +37,9 @@
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
+
+// glibc's idea of the program break (exported by libc.so.6).
+extern "C" void* __curbrk;
 
 namespace dmtcp::rt {
 namespace {
@@ -99,10 +103,22 @@ void come_back_from_image() {
                        strnlen(info.coord_host, sizeof info.coord_host)));
   g_config.coord_port = info.coord_port;
   update_ckpt_filename();
+  // ps shows the leader's name: ours again, not dmtcp_restart's.
+  prctl(PR_SET_NAME, g_id.progname);
   if (info.restorer_len != 0) {
     munmap(reinterpret_cast<void*>(info.restorer_start), info.restorer_len);
   }
+  image_dump::forget_after_restart();
   process_state::restore();
+  // glibc must agree with the kernel about the break (docs/restore.md).
+  // When the kernel's break is at or above glibc's, sbrk from there either
+  // really grows or really fails.  When it is below (the restorer could not
+  // move it), glibc keeps its own: the next brk() then fails visibly and
+  // malloc falls back to mmap.
+  void* kernel_brk = reinterpret_cast<void*>(syscall(SYS_brk, 0));
+  if (kernel_brk >= __curbrk) {
+    __curbrk = kernel_brk;
+  }
   threads::recreate_after_restart();
   g_num_restarts.fetch_add(1);
 }

@@ -134,35 +134,61 @@ void* map_scratch(size_t len) {
   return p;
 }
 
-// True when [start, end) lies entirely in our scratch buffers (the kernel
-// may merge neighbouring scratch mappings into one region; a region that
-// also holds anything else is written normally).
-bool is_scratch(uint64_t start, uint64_t end) {
-  struct {
-    const void* p;
-    size_t len;
-  } ranges[] = {
-      {g_snapshot, g_snapshot_cap},
-      {g_scratch.maps, kMapsCap},
-      {g_scratch.regions, kMaxRegions * sizeof(RegionEntry)},
-      {g_scratch.names, kNamesCap},
-      {g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t)},
-      {g_scratch.may_have_data, g_scratch.may_have_data_cap},
-  };
-  uint64_t covered = 0;
-  for (const auto& r : ranges) {
-    if (r.p == nullptr) {
-      continue;
+// Memory that changes while the image is written and comes back empty:
+// our scratch buffers and the writer's own mappings.  The kernel may merge
+// such a mapping with a neighbour into one region, so this works per page.
+struct Excluded {
+  uint64_t start;
+  uint64_t end;
+};
+constexpr int kMaxExcluded = 80;
+Excluded g_excluded[kMaxExcluded];
+int g_excluded_count = 0;
+
+void collect_excluded() {
+  g_excluded_count = 0;
+  auto add = [](const void* p, size_t len) {
+    if (p != nullptr && len != 0 && g_excluded_count < kMaxExcluded) {
+      uint64_t s = reinterpret_cast<uint64_t>(p);
+      g_excluded[g_excluded_count++] = {
+          s, s + ((len + image::kPageSize - 1) & ~(image::kPageSize - 1))};
     }
-    uint64_t s = reinterpret_cast<uint64_t>(r.p);
-    uint64_t e = s + ((r.len + image::kPageSize - 1) & ~(image::kPageSize - 1));
-    uint64_t lo = s > start ? s : start;
-    uint64_t hi = e < end ? e : end;
+  };
+  add(g_snapshot, g_snapshot_cap);
+  add(g_scratch.maps, kMapsCap);
+  add(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
+  add(g_scratch.names, kNamesCap);
+  add(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
+  add(g_scratch.may_have_data, g_scratch.may_have_data_cap);
+  image::ImageWriter::OwnedRange owned[kMaxExcluded];
+  int n = image::ImageWriter::owned_ranges(owned, kMaxExcluded);
+  for (int i = 0; i < n; ++i) {
+    add(reinterpret_cast<const void*>(owned[i].start), owned[i].len);
+  }
+}
+
+// Bytes of [start, end) that are excluded.
+uint64_t excluded_bytes(uint64_t start, uint64_t end) {
+  uint64_t covered = 0;
+  for (int i = 0; i < g_excluded_count; ++i) {
+    uint64_t lo = g_excluded[i].start > start ? g_excluded[i].start : start;
+    uint64_t hi = g_excluded[i].end < end ? g_excluded[i].end : end;
     if (lo < hi) {
       covered += hi - lo;
     }
   }
-  return covered == end - start;
+  return covered;
+}
+
+// Marks excluded pages of a region as "no data" in its page filter.
+void clear_excluded(uint64_t start, uint64_t end, uint8_t* filter) {
+  for (int i = 0; i < g_excluded_count; ++i) {
+    uint64_t lo = g_excluded[i].start > start ? g_excluded[i].start : start;
+    uint64_t hi = g_excluded[i].end < end ? g_excluded[i].end : end;
+    for (uint64_t a = lo; a < hi; a += image::kPageSize) {
+      filter[(a - start) / image::kPageSize] = 0;
+    }
+  }
 }
 
 // Anonymous private memory: untouched pages are zero, pagemap tells which.
@@ -333,7 +359,7 @@ int build_plan(int pagemap_fd) {
         g_plan.needs_read[i] = false;
         g_plan.filter_zero[i] = is_private_anonymous(m);
         g_plan.file_size[i] = file_backed ? mapped_file_size(m) : -1;
-        if (is_scratch(m.start, m.end)) {
+        if (excluded_bytes(m.start, m.end) == m.end - m.start) {
           r.flags |= image::kRegionNoData;
         } else if ((m.prot & PROT_READ) == 0) {
           if (any_page_present(pagemap_fd, m.start, npages)) {
@@ -365,6 +391,9 @@ int write_regions(int pagemap_fd) {
           filter[p] = past_eof ? 0 : 1;
         }
       }
+    }
+    if (excluded_bytes(r.start, r.end) != 0) {
+      clear_excluded(r.start, r.end, filter);
     }
     auto* base = reinterpret_cast<uint8_t*>(r.start);
     if (g_plan.needs_read[i]) {
@@ -423,6 +452,7 @@ int prepare(bool compress) {
     g_scratch.pagemap =
         static_cast<uint64_t*>(map_scratch(kPagemapBatch * sizeof(uint64_t)));
     ensure_page_map(1);
+    g_hot_count = 0;
     dl_iterate_phdr(find_own_segments,
                     reinterpret_cast<void*>(&find_own_segments));
   }
@@ -441,6 +471,7 @@ int write_image() {
   snprintf(tmp, sizeof tmp, "%s.tmp", rt::g_id.ckpt_filename);
   int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   g_plan.header = image::FileHeader{};
+  collect_excluded();
   int rc = build_plan(pagemap_fd);
   if (rc != 0) {
     if (pagemap_fd >= 0) {
@@ -501,5 +532,28 @@ int write_image() {
 }
 
 const image::ImageWriter::Stats& last_stats() { return g_writer.stats(); }
+
+void forget_after_restart() {
+  g_writer.forget_after_restart();
+  g_writer_ready = false;
+  // Scratch that existed when the image was planned came back empty;
+  // scratch mapped while it was written (a bigger snapshot or page filter)
+  // is not in the image at all.  Nothing else can live at those addresses
+  // (they were ours at checkpoint time), so unmapping is safe either way.
+  auto drop = [](void* p, size_t len) {
+    if (p != nullptr && len != 0) {
+      munmap(p, len);
+    }
+  };
+  drop(g_snapshot, g_snapshot_cap);
+  drop(g_scratch.maps, kMapsCap);
+  drop(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
+  drop(g_scratch.names, kNamesCap);
+  drop(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
+  drop(g_scratch.may_have_data, g_scratch.may_have_data_cap);
+  g_snapshot = nullptr;
+  g_snapshot_cap = 0;
+  g_scratch = Scratch{};
+}
 
 }  // namespace dmtcp::image_dump

@@ -12,5 +12,7 @@ int prepare(bool compress);
 // 0 or -errno; writes g_id.ckpt_filename.
 int write_image();
 const image::ImageWriter::Stats& last_stats();
+// After a restart: the writer's memory came back empty.
+void forget_after_restart();
 
 }  // namespace dmtcp::image_dump

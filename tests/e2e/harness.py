@@ -90,8 +90,8 @@ class Run:
     def start_coordinator(self):
         port_file = os.path.join(self.work, "port")
         subprocess.run(
-            [self.tool("dmtcp_coordinator"), "--daemon", "--exit-on-last",
-             "-q", "-p", "0", "--port-file", port_file],
+            [self.tool("dmtcp_coordinator"), "--daemon", "-q", "-p", "0",
+             "--port-file", port_file],
             env=self.env, check=True, timeout=30)
         with open(port_file) as f:
             self.port = int(f.read().strip())
@@ -152,9 +152,11 @@ class Run:
         self.log(r.stdout.strip())
 
     def kill_program(self):
-        # The computation ends as after a crash: SIGKILL, no warning.
-        self.proc.kill()
+        # The computation ends as after a crash: every process gets
+        # SIGKILL (the coordinator's kill), none is warned.
+        self.command("--kill")
         self.proc.wait(timeout=STEP_TIMEOUT)
+        self.wait_until_running(0)
         reap_all()
 
     def images(self):
@@ -167,6 +169,20 @@ class Run:
             raise Failure("no checkpoint image was written")
         self.log(f"restarting {len(imgs)} image(s)")
         self.spawn([self.tool("dmtcp_restart"), *imgs], label)
+        self.wait_until_running(len(imgs))
+
+    def wait_until_running(self, processes):
+        """Waits until the coordinator reports the restart finished."""
+        deadline = time.time() + STEP_TIMEOUT
+        while time.time() < deadline:
+            r = self.command("--status", check=False)
+            if (f"NUM_PEERS={processes}" in r.stdout and
+                    "RUNNING=yes" in r.stdout):
+                return
+            if processes and self.proc.poll() is not None:
+                raise Failure(f"dmtcp_restart exited ({self.proc.returncode})")
+            time.sleep(0.05)
+        raise Failure("restart did not finish in time")
 
     # -- modes ---------------------------------------------------------
     def launched_argv(self):
@@ -186,7 +202,8 @@ class Run:
         if mode == "launched":
             self.finish()
             return
-        self.checkpoint()
+        if not self.args.self_ckpt:
+            self.checkpoint()
         if mode == "resume":
             self.finish()
             return
@@ -198,6 +215,8 @@ class Run:
             self.kill_program()
             self.restart("restart2")
         time.sleep(self.args.settle)
+        for text in self.args.expect_after_restart:
+            self.wait_for_text(text)
         self.finish()
 
     def cleanup(self):
@@ -231,6 +250,10 @@ def main():
     p.add_argument("--settle", type=float, default=0.2,
                    help="seconds the program runs after a restart before go")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--self-ckpt", action="store_true",
+                   help="the program checkpoints itself before READY")
+    p.add_argument("--expect-after-restart", action="append", default=[],
+                   help="text the restarted program must print")
     p.add_argument("program", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.program and args.program[0] == "--":

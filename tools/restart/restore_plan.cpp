@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <cstring>
@@ -122,8 +123,45 @@ bool read_current(Current* cur, std::string* error) {
   return true;
 }
 
-// Reserves the free parts of `want` (sorted, merged), skipping what is
-// mapped now.
+std::string hex_range(uint64_t start, uint64_t end) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%lx-%lx", static_cast<unsigned long>(start),
+           static_cast<unsigned long>(end));
+  return buf;
+}
+
+// Reserves [start, end) PROT_NONE where it is free.  Our own heap may have
+// grown into it since we looked: on EEXIST the range is halved until the
+// occupied pages are found and left alone (they are ours, and nothing new
+// can be placed there either).
+bool reserve(uint64_t start, uint64_t end, std::string* error) {
+  if (start >= end) {
+    return true;
+  }
+  void* p = mmap(reinterpret_cast<void*>(start), end - start, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                     MAP_FIXED_NOREPLACE,
+                 -1, 0);
+  if (p != MAP_FAILED) {
+    return true;
+  }
+  if (errno != EEXIST) {
+    *error = "reserving " + hex_range(start, end) + " for the image: " +
+             strerror(errno);
+    return false;
+  }
+  if (end - start == kPageSize) {
+    return true;
+  }
+  uint64_t mid = start + ((end - start) / 2 & ~(kPageSize - 1));
+  if (mid == start) {
+    mid = start + kPageSize;
+  }
+  return reserve(start, mid, error) && reserve(mid, end, error);
+}
+
+// Reserves the free parts of `want` (sorted, merged), skipping what was
+// mapped when we looked.
 bool reserve_free_parts(const std::vector<Span>& want,
                         const std::vector<Span>& mapped,
                         std::string* error) {
@@ -133,24 +171,12 @@ bool reserve_free_parts(const std::vector<Span>& want,
       if (m.end <= cursor || m.start >= w.end) {
         continue;
       }
-      if (m.start > cursor) {
-        if (mmap(reinterpret_cast<void*>(cursor), m.start - cursor, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-                     MAP_FIXED_NOREPLACE,
-                 -1, 0) == MAP_FAILED) {
-          *error = std::string("reserving the image's address range: ") +
-                   strerror(errno);
-          return false;
-        }
+      if (m.start > cursor && !reserve(cursor, m.start, error)) {
+        return false;
       }
       cursor = std::max(cursor, m.end);
     }
-    if (cursor < w.end &&
-        mmap(reinterpret_cast<void*>(cursor), w.end - cursor, PROT_NONE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
-             -1, 0) == MAP_FAILED) {
-      *error = std::string("reserving the image's address range: ") +
-               strerror(errno);
+    if (cursor < w.end && !reserve(cursor, w.end, error)) {
       return false;
     }
   }

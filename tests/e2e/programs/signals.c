@@ -45,12 +45,13 @@ int main(void) {
   sigaddset(&sa.sa_mask, SIGWINCH);
   E2E_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction");
   signal(SIGTERM, SIG_IGN);
+  /* The thread starts before main blocks SIGINT: masks are per thread. */
+  pthread_t t;
+  pthread_create(&t, NULL, thread_main, NULL);
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   sigprocmask(SIG_BLOCK, &block, NULL);
-  pthread_t t;
-  pthread_create(&t, NULL, thread_main, NULL);
   raise(SIGUSR1);
   E2E_CHECK(g_hits == 1 && g_on_altstack, "handler before checkpoint");
   e2e_say("READY");

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Checkpoint/restart speed against this machine's own limits, in one run.
+
+For each payload (1 GiB random, touched zeros, repetitive text) it measures
+`dd` writing the same number of bytes with fsync, then a blocking
+checkpoint of a process holding the payload, then a restart of that image.
+It also times `dmtcp_launch /bin/true` against `/bin/true`.  Prints a
+Markdown table; --update writes it into docs/benchmarks.md.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def timed(cmd, **kw):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, **kw)
+    return time.perf_counter() - t
+
+
+def dd_fsync(path, mib):
+    return timed(["dd", "if=/dev/zero", f"of={path}", "bs=1M",
+                  f"count={mib}", "conv=fsync", "status=none"])
+
+
+class Bench:
+    def __init__(self, build, mib, work):
+        self.bin = os.path.join(build, "bin")
+        self.fill = os.path.join(build, "bench", "bench_fill")
+        self.mib = mib
+        self.work = work
+        self.env = dict(os.environ)
+        port_file = os.path.join(work, "port")
+        subprocess.run([os.path.join(self.bin, "dmtcp_coordinator"),
+                        "--daemon", "-q", "-p", "0", "--port-file",
+                        port_file], check=True)
+        with open(port_file) as f:
+            self.env["DMTCP_COORD_PORT"] = f.read().strip()
+        self.env["DMTCP_CHECKPOINT_DIR"] = work
+
+    def quit(self):
+        subprocess.run([os.path.join(self.bin, "dmtcp_command"), "-q"],
+                       env=self.env, capture_output=True)
+
+    def one(self, kind, gzip=True):
+        go = os.path.join(self.work, "go")
+        if os.path.exists(go):
+            os.unlink(go)
+        for f in os.listdir(self.work):
+            if f.endswith(".dmtcp"):
+                os.unlink(os.path.join(self.work, f))
+        env = dict(self.env, DMTCP_TEST_GO=go)
+        launch = [os.path.join(self.bin, "dmtcp_launch")]
+        if not gzip:
+            launch.append("--no-gzip")
+        p = subprocess.Popen(launch + [self.fill, kind, str(self.mib)],
+                             env=env, stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "READY"
+        ckpt = timed([os.path.join(self.bin, "dmtcp_command"), "-bc"],
+                     env=env, capture_output=True)
+        p.kill()
+        p.wait()
+        image = [f for f in os.listdir(self.work) if f.endswith(".dmtcp")][0]
+        size = os.path.getsize(os.path.join(self.work, image))
+        open(go, "w").close()
+        restart = timed([os.path.join(self.bin, "dmtcp_restart"),
+                         os.path.join(self.work, image)], env=env,
+                        stdout=subprocess.DEVNULL)
+        return ckpt, restart, size
+
+
+def launch_overhead(build, work):
+    env = dict(os.environ)
+    port_file = os.path.join(work, "port2")
+    subprocess.run([os.path.join(build, "bin", "dmtcp_coordinator"),
+                    "--daemon", "-q", "-p", "0", "--port-file", port_file],
+                   check=True)
+    with open(port_file) as f:
+        env["DMTCP_COORD_PORT"] = f.read().strip()
+    native = [timed(["/bin/true"]) for _ in range(20)]
+    launched = [timed([os.path.join(build, "bin", "dmtcp_launch"),
+                       "/bin/true"], env=env) for _ in range(20)]
+    subprocess.run([os.path.join(build, "bin", "dmtcp_command"), "-q"],
+                   env=env, capture_output=True)
+    return statistics.median(native), statistics.median(launched)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--mib", type=int, default=1024)
+    ap.add_argument("--update", action="store_true")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=ROOT)
+    rows = []
+    try:
+        b = Bench(args.build, args.mib, work)
+        dd = dd_fsync(os.path.join(work, "dd.out"), args.mib)
+        os.unlink(os.path.join(work, "dd.out"))
+        for kind, gzip in (("random", True), ("random", False),
+                           ("zero", True), ("text", True)):
+            ckpt, restart, size = b.one(kind, gzip)
+            rows.append((kind, "zstd" if gzip else "none", ckpt, restart,
+                         size, ckpt / dd, restart / ckpt))
+        b.quit()
+        native, launched = launch_overhead(args.build, work)
+    finally:
+        subprocess.run(["rm", "-rf", work])
+    gib = args.mib / 1024
+    out = [f"Payload {args.mib} MiB; `dd` of the same bytes with fsync: "
+           f"{dd:.3f} s ({gib / dd:.2f} GiB/s).", "",
+           "| payload | compression | checkpoint s | restart s | image bytes "
+           "| ckpt / dd | restart / ckpt |", "|---|---|---|---|---|---|---|"]
+    for kind, comp, ckpt, restart, size, r1, r2 in rows:
+        out.append(f"| {kind} | {comp} | {ckpt:.3f} | {restart:.3f} | "
+                   f"{size:,} | {r1:.2f} | {r2:.2f} |")
+    out += ["", f"`/bin/true`: {native * 1000:.1f} ms native, "
+            f"{launched * 1000:.1f} ms under dmtcp_launch "
+            f"(+{(launched - native) * 1000:.1f} ms, median of 20)."]
+    text = "\n".join(out)
+    print(text)
+    if args.update:
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as f:
+            doc = f.read()
+        start = doc.index("<!-- ckpt_bench -->")
+        end = doc.index("<!-- /ckpt_bench -->")
+        doc = (doc[:start] + "<!-- ckpt_bench -->\n" + text + "\n" +
+               doc[end:])
+        with open(path, "w") as f:
+            f.write(doc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

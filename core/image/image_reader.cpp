@@ -1,0 +1,475 @@
+// Reads and verifies checkpoint images.  See image_reader.h and
+// docs/image-format.md.
+//
+// Everything in the file is untrusted: each field is checked before it is
+// used, and every checksum is checked before the data it covers is believed.
+// Messages tell two failures apart: "truncated at byte N (image incomplete)"
+// when the file ends early (a checkpoint that died while writing), and
+// "... (corrupt image)" when bytes that are there are wrong.
+
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
+#define XXH_STATIC_LINKING_ONLY   // XXH3_state_t on the stack
+#include "image/image_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+namespace dmtcp::image {
+namespace {
+
+// Sanity limits for untrusted counts: far above any real process, low
+// enough that a corrupt count cannot make us allocate gigabytes.
+constexpr uint32_t kMaxRegions = 1u << 20;
+constexpr uint32_t kMaxNamesSize = 64u << 20;
+// Canonical user-space limit on x86_64 (47-bit addresses).
+constexpr uint64_t kMaxUserAddress = 0x800000000000ull;
+
+// Small reads go through a buffer; larger ones (raw chunks) go straight
+// from the page cache into their destination.
+constexpr size_t kBufferSize = 1u << 20;
+constexpr size_t kDirectReadMin = 256u << 10;
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+template <typename T>
+uint64_t checksum_without(T value, uint64_t T::*field) {
+  value.*field = 0;
+  return XXH3_64bits(&value, sizeof value);
+}
+
+// zstd frame header descriptor bits (RFC 8878 3.1.1.1.1).
+constexpr uint8_t kFhdSingleSegment = 1u << 5;
+constexpr uint8_t kFhdUnusedAndReserved = (1u << 4) | (1u << 3);
+constexpr size_t kZstdMagicSize = 4;
+
+}  // namespace
+
+ImageReader::~ImageReader() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  ZSTD_freeDCtx(dctx_);
+}
+
+std::string_view ImageReader::region_name(uint32_t index) const {
+  if (index >= regions_.size()) {
+    return {};
+  }
+  const RegionEntry& r = regions_[index];
+  return std::string_view(names_).substr(r.name_offset, r.name_len);
+}
+
+bool ImageReader::fail(std::string* error, const std::string& what) const {
+  if (error != nullptr) {
+    *error = path_ + ": " + what;
+  }
+  return false;
+}
+
+bool ImageReader::truncated(std::string* error) const {
+  return fail(error,
+              format("truncated at byte %" PRIu64 " (image incomplete)", pos_));
+}
+
+// Reads up to n bytes; *got says how many arrived before end of file.
+// False only on a read error (with *error set).
+bool ImageReader::read_some(void* dst, size_t n, size_t* got,
+                            std::string* error) {
+  auto* out = static_cast<uint8_t*>(dst);
+  size_t done = 0;
+  while (done < n) {
+    if (buf_pos_ < buf_len_) {
+      size_t take = std::min(n - done, buf_len_ - buf_pos_);
+      memcpy(out + done, buf_.data() + buf_pos_, take);
+      buf_pos_ += take;
+      done += take;
+      pos_ += take;
+      continue;
+    }
+    bool direct = n - done >= kDirectReadMin;
+    uint8_t* target = direct ? out + done : buf_.data();
+    size_t want = direct ? n - done : buf_.size();
+    ssize_t r = ::read(fd_, target, want);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      int e = errno;
+      *got = done;
+      return fail(error, format("read error at byte %" PRIu64 ": %s", pos_,
+                                strerror(e)));
+    }
+    if (r == 0) {
+      break;
+    }
+    if (direct) {
+      done += static_cast<size_t>(r);
+      pos_ += static_cast<uint64_t>(r);
+    } else {
+      buf_pos_ = 0;
+      buf_len_ = static_cast<size_t>(r);
+    }
+  }
+  *got = done;
+  return true;
+}
+
+bool ImageReader::read_exact(void* dst, size_t n, std::string* error) {
+  size_t got = 0;
+  if (!read_some(dst, n, &got, error)) {
+    return false;
+  }
+  if (got < n) {
+    return truncated(error);
+  }
+  return true;
+}
+
+bool ImageReader::open(const std::string& path, std::string* error) {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  path_ = path;
+  regions_.clear();
+  names_.clear();
+  header_ = FileHeader{};
+  pos_ = 0;
+  buf_pos_ = buf_len_ = 0;
+  data_read_ = false;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    return fail(error, format("cannot open: %s", strerror(errno)));
+  }
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode)) {
+    return fail(error, "is a directory, not a checkpoint image");
+  }
+  posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  try {
+    buf_.resize(kBufferSize);
+  } catch (const std::bad_alloc&) {
+    return fail(error, "out of memory for the read buffer");
+  }
+
+  // 1. The header: magic, then version (a newer layout may differ from
+  //    here on), then its size and checksum, then the counts it gives.
+  FileHeader h;
+  size_t got = 0;
+  if (!read_some(&h, sizeof h, &got, error)) {
+    return false;
+  }
+  if (got == 0) {
+    return fail(error, "empty file (image incomplete)");
+  }
+  if (memcmp(h.magic, kMagic, std::min(got, sizeof h.magic)) != 0) {
+    return fail(error, "not a DMTCP checkpoint image");
+  }
+  if (got < offsetof(FileHeader, format_version) + sizeof h.format_version) {
+    return truncated(error);
+  }
+  if (h.format_version != kFormatVersion) {
+    return fail(error, format("unsupported image format version %u (this "
+                              "build reads %u)",
+                              h.format_version, kFormatVersion));
+  }
+  if (got < sizeof h) {
+    return truncated(error);
+  }
+  if (h.header_checksum != checksum_without(h, &FileHeader::header_checksum)) {
+    return fail(error, "header checksum mismatch (corrupt image)");
+  }
+  if (h.header_size != sizeof h) {
+    return fail(error, format("header size %u, expected %zu (corrupt image)",
+                              h.header_size, sizeof h));
+  }
+  if (h.region_count > kMaxRegions) {
+    return fail(error, format("%u memory regions, more than the limit %u "
+                              "(corrupt image)",
+                              h.region_count, kMaxRegions));
+  }
+  if (h.names_size > kMaxNamesSize) {
+    return fail(error, format("region names take %u bytes, more than the "
+                              "limit %u (corrupt image)",
+                              h.names_size, kMaxNamesSize));
+  }
+
+  // 2. The region table and names, under one checksum.
+  // The limits above keep these to tens of MiB; still, no exception leaves
+  // the reader.
+  std::vector<RegionEntry> regions;
+  std::string names;
+  try {
+    regions.resize(h.region_count);
+    names.resize(h.names_size);
+  } catch (const std::bad_alloc&) {
+    return fail(error, "out of memory for the region table");
+  }
+  if (!read_exact(regions.data(), regions.size() * sizeof(RegionEntry),
+                  error) ||
+      !read_exact(names.data(), names.size(), error)) {
+    return false;
+  }
+  XXH3_state_t st_hash;
+  XXH3_64bits_reset(&st_hash);
+  XXH3_64bits_update(&st_hash, regions.data(),
+                     regions.size() * sizeof(RegionEntry));
+  XXH3_64bits_update(&st_hash, names.data(), names.size());
+  if (XXH3_64bits_digest(&st_hash) != h.table_checksum) {
+    return fail(error, "region table checksum mismatch (corrupt image)");
+  }
+
+  // 3. Each region must be a plausible mapping, in address order.
+  for (uint32_t i = 0; i < h.region_count; ++i) {
+    const RegionEntry& r = regions[i];
+    if (r.start >= r.end || r.start % kPageSize != 0 ||
+        r.end % kPageSize != 0 || r.end > kMaxUserAddress) {
+      return fail(error, format("region %u [0x%" PRIx64 ", 0x%" PRIx64
+                                ") is not a valid mapping (corrupt image)",
+                                i, r.start, r.end));
+    }
+    if (uint64_t{r.name_offset} + r.name_len > h.names_size) {
+      return fail(error, format("region %u names bytes [%u, +%u) outside the "
+                                "%u-byte names blob (corrupt image)",
+                                i, r.name_offset, r.name_len, h.names_size));
+    }
+    if (i > 0 && r.start < regions[i - 1].end) {
+      return fail(error, format("region %u at 0x%" PRIx64 " overlaps or "
+                                "precedes region %u (corrupt image)",
+                                i, r.start, i - 1));
+    }
+  }
+
+  header_ = h;
+  regions_ = std::move(regions);
+  names_ = std::move(names);
+  data_offset_ = pos_;
+  return true;
+}
+
+// Checks a chunk header's fields against the table and the chunk before it.
+bool ImageReader::check_chunk(const ChunkHeader& c, uint64_t at,
+                              int64_t prev_region, uint64_t prev_end,
+                              std::string* error) const {
+  auto bad = [&](const std::string& what) {
+    return fail(error, format("chunk at byte %" PRIu64 ": %s (corrupt image)",
+                              at, what.c_str()));
+  };
+  if (c.region_index >= regions_.size()) {
+    return bad(format("region %u does not exist", c.region_index));
+  }
+  const RegionEntry& r = regions_[c.region_index];
+  if ((r.flags & kRegionNoData) != 0) {
+    return bad(format("region %u holds no data", c.region_index));
+  }
+  uint64_t region_pages = (r.end - r.start) / kPageSize;
+  if (c.page_count == 0 || c.page_offset >= region_pages ||
+      c.page_count > region_pages - c.page_offset) {
+    return bad(format("pages [%" PRIu64 ", +%u) outside region %u",
+                      c.page_offset, c.page_count, c.region_index));
+  }
+  uint64_t raw_size = uint64_t{c.page_count} * kPageSize;
+  if (raw_size > kMaxChunkBytes) {
+    return bad(format("%u pages, more than one chunk may hold", c.page_count));
+  }
+  if (static_cast<int64_t>(c.region_index) < prev_region ||
+      (static_cast<int64_t>(c.region_index) == prev_region &&
+       c.page_offset < prev_end)) {
+    return bad(format("region %u page %" PRIu64 " out of order", c.region_index,
+                      c.page_offset));
+  }
+  switch (static_cast<Encoding>(c.encoding)) {
+    case Encoding::kRaw:
+      if (c.stored_size != raw_size) {
+        return bad("raw size differs from its page count");
+      }
+      return true;
+    case Encoding::kZstd:
+      if (c.stored_size == 0 || c.stored_size > ZSTD_compressBound(raw_size)) {
+        return bad("compressed size out of range");
+      }
+      return true;
+  }
+  return bad(format("unknown encoding %u", c.encoding));
+}
+
+// Decompresses a stored zstd frame into dst (exactly raw_size bytes).  The
+// frame must be what our writer makes: one single-segment frame with its
+// content size, no dictionary, no reserved bits: then no bit of it can
+// change without changing the output (which raw_checksum catches) or
+// failing here.
+bool ImageReader::decompress(const uint8_t* src, size_t size, uint8_t* dst,
+                             size_t raw_size, uint64_t at, std::string* error) {
+  auto bad = [&](const char* what) {
+    return fail(error, format("chunk at byte %" PRIu64 ": %s (corrupt image)",
+                              at, what));
+  };
+  ZSTD_frameHeader fh;
+  if (size <= kZstdMagicSize || ZSTD_getFrameHeader(&fh, src, size) != 0 ||
+      fh.frameType != ZSTD_frame || fh.frameContentSize != raw_size ||
+      fh.dictID != 0 || (src[kZstdMagicSize] & kFhdSingleSegment) == 0 ||
+      (src[kZstdMagicSize] & kFhdUnusedAndReserved) != 0) {
+    return bad("bad compressed frame header");
+  }
+  if (ZSTD_findFrameCompressedSize(src, size) != size) {
+    return bad("compressed frame size differs from the stored size");
+  }
+  if (dctx_ == nullptr) {
+    dctx_ = ZSTD_createDCtx();
+    if (dctx_ == nullptr) {
+      return fail(error, "out of memory for the decompressor");
+    }
+  }
+  size_t n = ZSTD_decompressDCtx(dctx_, dst, raw_size, src, size);
+  if (ZSTD_isError(n) || n != raw_size) {
+    return bad("compressed data does not decode");
+  }
+  return true;
+}
+
+bool ImageReader::read_data(
+    const std::function<uint8_t*(uint32_t region)>& dest, std::string* error) {
+  if (fd_ < 0 || pos_ != data_offset_ || data_read_) {
+    return fail(error, "read_data needs a freshly opened image");
+  }
+  if (!dest) {
+    return fail(error, "read_data needs a destination");
+  }
+  data_read_ = true;
+  std::vector<uint8_t> zbuf;
+  try {
+    zbuf.resize(ZSTD_compressBound(kMaxChunkBytes));
+  } catch (const std::bad_alloc&) {
+    return fail(error, "out of memory for the decompression buffer");
+  }
+  XXH3_state_t chunks_hash;
+  XXH3_64bits_reset(&chunks_hash);
+  uint64_t chunk_count = 0;
+  uint64_t raw_bytes = 0;
+  int64_t prev_region = -1;
+  uint64_t prev_end = 0;  // first page after the previous chunk
+  uint8_t* base = nullptr;
+
+  for (;;) {
+    uint64_t at = pos_;
+    // Both a chunk header and the trailer start with their magic.
+    uint8_t head[sizeof(Trailer::magic)];
+    if (!read_exact(head, sizeof head, error)) {
+      return false;
+    }
+    uint32_t chunk_magic;
+    memcpy(&chunk_magic, head, sizeof chunk_magic);
+
+    if (chunk_magic == kChunkMagic) {
+      ChunkHeader c;
+      memcpy(&c, head, sizeof head);
+      if (!read_exact(reinterpret_cast<uint8_t*>(&c) + sizeof head,
+                      sizeof c - sizeof head, error)) {
+        return false;
+      }
+      if (c.header_checksum !=
+          checksum_without(c, &ChunkHeader::header_checksum)) {
+        return fail(error, format("chunk at byte %" PRIu64 ": header "
+                                  "checksum mismatch (corrupt image)",
+                                  at));
+      }
+      if (!check_chunk(c, at, prev_region, prev_end, error)) {
+        return false;
+      }
+      XXH3_64bits_update(&chunks_hash, &c, sizeof c);
+      if (static_cast<int64_t>(c.region_index) != prev_region) {
+        base = dest(c.region_index);
+        if (base == nullptr) {
+          return fail(error, format("no memory to restore region %u into",
+                                    c.region_index));
+        }
+      }
+      uint8_t* out = base + c.page_offset * kPageSize;
+      size_t raw_size = size_t{c.page_count} * kPageSize;
+      if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
+        if (!read_exact(out, raw_size, error)) {
+          return false;
+        }
+      } else {
+        if (!read_exact(zbuf.data(), c.stored_size, error) ||
+            !decompress(zbuf.data(), c.stored_size, out, raw_size, at, error)) {
+          return false;
+        }
+        XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
+      }
+      if (XXH3_64bits(out, raw_size) != c.raw_checksum) {
+        return fail(error, format("chunk at byte %" PRIu64 " (region %u, "
+                                  "page %" PRIu64 "): data checksum "
+                                  "mismatch (corrupt image)",
+                                  at, c.region_index, c.page_offset));
+      }
+      prev_region = c.region_index;
+      prev_end = c.page_offset + c.page_count;
+      ++chunk_count;
+      raw_bytes += raw_size;
+      continue;
+    }
+
+    if (memcmp(head, kTrailerMagic, sizeof head) != 0) {
+      return fail(error, format("byte %" PRIu64 ": neither a chunk nor the "
+                                "trailer (corrupt image)",
+                                at));
+    }
+    Trailer t;
+    memcpy(&t, head, sizeof head);
+    if (!read_exact(reinterpret_cast<uint8_t*>(&t) + sizeof head,
+                    sizeof t - sizeof head, error)) {
+      return false;
+    }
+    if (t.trailer_checksum != checksum_without(t, &Trailer::trailer_checksum)) {
+      return fail(error, format("trailer at byte %" PRIu64 ": checksum "
+                                "mismatch (corrupt image)",
+                                at));
+    }
+    if (t.chunk_count != chunk_count || t.raw_bytes != raw_bytes) {
+      return fail(
+          error,
+          format("trailer at byte %" PRIu64 " lists %" PRIu64
+                 " chunks of %" PRIu64 " bytes, the file has %" PRIu64
+                 " of %" PRIu64 " (corrupt image)",
+                 at, t.chunk_count, t.raw_bytes, chunk_count, raw_bytes));
+    }
+    if (t.chunks_checksum != XXH3_64bits_digest(&chunks_hash)) {
+      return fail(error, format("trailer at byte %" PRIu64 ": chunk "
+                                "headers or compressed data differ from "
+                                "what was written (corrupt image)",
+                                at));
+    }
+    uint8_t extra;
+    size_t got = 0;
+    if (!read_some(&extra, 1, &got, error)) {
+      return false;
+    }
+    if (got != 0) {
+      return fail(error, format("unexpected bytes after the trailer at byte "
+                                "%" PRIu64 " (corrupt image)",
+                                pos_ - 1));
+    }
+    return true;
+  }
+}
+
+}  // namespace dmtcp::image
