@@ -21,7 +21,9 @@ inline constexpr char kMagic[8] = {'D', 'M', 'T', 'C', 'P', 'I', 'M', 'G'};
 inline constexpr char kTrailerMagic[8] = {'D', 'M', 'T', 'C',
                                           'P', 'E', 'N', 'D'};
 inline constexpr uint32_t kChunkMagic = 0x4b4e4843;  // "CHNK"
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: RegionEntry carries the backing file's size and content hash
+//    (kRegionFromFile).
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint64_t kPageSize = 4096;
 // Largest raw chunk; the writer cuts runs of data pages at this size.
 inline constexpr uint64_t kMaxChunkBytes = 4ull << 20;
@@ -35,6 +37,12 @@ enum RegionFlag : uint32_t {
   kRegionHeap = 1u << 5,       // [heap]
   kRegionGrowsDown = 1u << 6,
   kRegionNoData = 1u << 7,     // reserve only (PROT_NONE guard/reservation)
+  // A private file mapping whose unmodified pages are not stored: restart
+  // maps the file (path = name, file_offset) and lays the stored pages,
+  // the program's private changes, over it.  file_size and file_hash
+  // (XXH3-64 of the file's bytes in the mapped range) must match the file
+  // found at restart, or restart refuses with a clear error.
+  kRegionFromFile = 1u << 8,
 };
 
 enum class Encoding : uint32_t { kRaw = 0, kZstd = 1 };
@@ -85,6 +93,8 @@ struct RegionEntry {
   uint32_t flags;        // RegionFlag
   uint32_t name_offset;  // into the names blob
   uint32_t name_len;     // 0 = no name
+  uint64_t file_size;    // kRegionFromFile: size of the file
+  uint64_t file_hash;    // kRegionFromFile: XXH3-64 of the mapped bytes
 };
 
 struct ChunkHeader {

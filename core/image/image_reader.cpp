@@ -251,6 +251,15 @@ bool ImageReader::open(const std::string& path, std::string* error) {
                                 "%u-byte names blob (corrupt image)",
                                 i, r.name_offset, r.name_len, h.names_size));
     }
+    if ((r.flags & kRegionFromFile) != 0 &&
+        ((r.flags & (kRegionFile | kRegionPrivate)) !=
+             (kRegionFile | kRegionPrivate) ||
+         (r.flags & kRegionNoData) != 0 || r.name_len == 0)) {
+      return fail(error, format("region %u is marked to come from its file "
+                                "but is not a named private file mapping "
+                                "(corrupt image)",
+                                i));
+    }
     if (i > 0 && r.start < regions[i - 1].end) {
       return fail(error, format("region %u at 0x%" PRIx64 " overlaps or "
                                 "precedes region %u (corrupt image)",

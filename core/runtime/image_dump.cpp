@@ -5,10 +5,13 @@
 //     [vsyscall] is skipped.  Our own scratch buffers and regions without
 //     read permission whose pages were never touched are reserve-only
 //     (kRegionNoData): restart maps them empty with their protection.
-//  3. For private anonymous memory /proc/self/pagemap says which pages were
-//     never touched: those are zero and not even read.  File-backed and
-//     shared pages are read; pages past the end of the backing file are
-//     read only if present (else reading would SIGBUS).
+//  3. Which pages are stored (PageRule): for private anonymous memory
+//     /proc/self/pagemap says which pages were never touched (zero, not even
+//     read).  A private file mapping whose file is still the mapped one
+//     comes back from the file (kRegionFromFile, checked by a content hash
+//     at restart): only the pages the program changed are stored.  Shared
+//     and other file mappings are read up to the end of the file (past it,
+//     reading would SIGBUS).
 //  4. Header with identity, special mappings, brk, the resume context and
 //     the restart info buffer; ImageWriter writes everything with checksums.
 //  5. fsync, rename over the old image, fsync the directory.
@@ -24,7 +27,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
+// The streaming state on our stack (no malloc on this path).
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -46,6 +54,7 @@ constexpr size_t kMapsCap = 16u << 20;
 constexpr size_t kMaxRegions = 1u << 17;
 constexpr size_t kNamesCap = 16u << 20;
 constexpr size_t kPagemapBatch = 1u << 15;  // pages per pread
+constexpr size_t kFileBufBytes = 1u << 20;
 
 struct Scratch {
   char* maps = nullptr;
@@ -54,6 +63,7 @@ struct Scratch {
   uint64_t* pagemap = nullptr;
   uint8_t* may_have_data = nullptr;
   size_t may_have_data_cap = 0;  // pages
+  char* file_buf = nullptr;      // kFileBufBytes, for hashing files
 };
 
 Scratch g_scratch;
@@ -160,6 +170,7 @@ void collect_excluded() {
   add(g_scratch.names, kNamesCap);
   add(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
   add(g_scratch.may_have_data, g_scratch.may_have_data_cap);
+  add(g_scratch.file_buf, kFileBufBytes);
   image::ImageWriter::OwnedRange owned[kMaxExcluded];
   int n = image::ImageWriter::owned_ranges(owned, kMaxExcluded);
   for (int i = 0; i < n; ++i) {
@@ -200,10 +211,18 @@ bool is_private_anonymous(const MapEntry& m) {
          m.path.substr(0, 6) == "[anon:" || m.inode == 0;
 }
 
-// Fills may_have_data for npages from pagemap: 1 if present or swapped.
-// Returns false if pagemap is unreadable (then every page counts).
+// Which pages of a region hold data worth storing.
+enum class PageRule : uint8_t {
+  kTouched,         // private anonymous: present or swapped (else zero)
+  kPrivateChanges,  // kRegionFromFile: only pages the program changed
+  kReadable,        // everything readable (shared, or file we cannot check)
+};
+
+// Fills out (one byte a page) from pagemap for npages at start.  Bits:
+// 63 present, 62 swapped, 61 file page or shared anonymous.  Returns false
+// if pagemap is unreadable.
 bool read_pagemap(int pagemap_fd, uint64_t start, uint64_t npages,
-                  uint8_t* out) {
+                  uint8_t* out, PageRule rule = PageRule::kTouched) {
   uint64_t first = start / image::kPageSize;
   for (uint64_t done = 0; done < npages;) {
     uint64_t n = npages - done;
@@ -218,11 +237,44 @@ bool read_pagemap(int pagemap_fd, uint64_t start, uint64_t npages,
     }
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t e = g_scratch.pagemap[i];
-      out[done + i] = (e >> 62) != 0 ? 1 : 0;  // bit 63 present, 62 swapped
+      bool present = (e >> 63) != 0;
+      bool swapped = ((e >> 62) & 1) != 0;
+      bool file_page = ((e >> 61) & 1) != 0;
+      bool keep = rule == PageRule::kPrivateChanges
+                      ? swapped || (present && !file_page)
+                      : present || swapped;
+      out[done + i] = keep ? 1 : 0;
     }
     done += n;
   }
   return true;
+}
+
+// How many leading pages of [start, +npages) can be read without a fault:
+// a mapping may run past the end of its file (reading there would be
+// SIGBUS).  process_vm_readv on ourselves reports such pages as EFAULT
+// instead of faulting.  Binary search: readable pages form a prefix.
+uint64_t readable_pages(uint64_t start, uint64_t npages) {
+  auto readable = [&](uint64_t page) {
+    char byte;
+    iovec local{&byte, 1};
+    iovec remote{reinterpret_cast<void*>(start + page * image::kPageSize), 1};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+  };
+  if (npages == 0 || readable(npages - 1)) {
+    return npages;
+  }
+  uint64_t lo = 0;  // pages [0, lo) known readable
+  uint64_t hi = npages - 1;  // page hi known unreadable
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (readable(mid)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
 }
 
 bool any_page_present(int pagemap_fd, uint64_t start, uint64_t npages) {
@@ -250,18 +302,75 @@ uint8_t* ensure_page_map(uint64_t npages) {
   return g_scratch.may_have_data;
 }
 
-// Size of the file behind a mapping, through map_files (works for deleted
-// and renamed files too); -1 if unknown.
-int64_t mapped_file_size(const MapEntry& m) {
-  char path[96];
-  snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx",
-           static_cast<unsigned long>(m.start),
-           static_cast<unsigned long>(m.end));
-  struct stat st {};
-  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+// A private file mapping comes back from its file when the file is still
+// the one mapped (same device and inode) and not too big to hash at every
+// checkpoint; its content hash is cached by identity and range.
+constexpr uint64_t kFromFileMaxBytes = 256ull << 20;
+
+struct HashCacheEntry {
+  uint64_t dev, ino, size, mtime_ns, offset, len, hash;
+};
+constexpr int kHashCacheSize = 256;
+HashCacheEntry g_hash_cache[kHashCacheSize];
+int g_hash_cache_next = 0;
+
+// XXH3 of the file's bytes in [offset, offset + len) (clipped to its size);
+// false on a read error.
+bool hash_file_range(int fd, const struct stat& st, uint64_t offset,
+                     uint64_t len, uint64_t* out) {
+  uint64_t mtime = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                   static_cast<uint64_t>(st.st_mtim.tv_nsec);
+  for (const HashCacheEntry& e : g_hash_cache) {
+    if (e.dev == st.st_dev && e.ino == st.st_ino &&
+        e.size == static_cast<uint64_t>(st.st_size) && e.mtime_ns == mtime &&
+        e.offset == offset && e.len == len && e.hash != 0) {
+      *out = e.hash;
+      return true;
+    }
+  }
+  uint64_t end = offset + len;
+  if (end > static_cast<uint64_t>(st.st_size)) {
+    end = static_cast<uint64_t>(st.st_size);
+  }
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  for (uint64_t pos = offset; pos < end;) {
+    size_t want = end - pos < kFileBufBytes ? end - pos : kFileBufBytes;
+    ssize_t got = pread(fd, g_scratch.file_buf, want, static_cast<off_t>(pos));
+    if (got <= 0) {
+      return false;
+    }
+    XXH3_64bits_update(&state, g_scratch.file_buf, static_cast<size_t>(got));
+    pos += static_cast<uint64_t>(got);
+  }
+  *out = XXH3_64bits_digest(&state) | 1;  // never 0: 0 marks a free slot
+  g_hash_cache[g_hash_cache_next] = {st.st_dev, st.st_ino,
+                                     static_cast<uint64_t>(st.st_size),
+                                     mtime,     offset,
+                                     len,       *out};
+  g_hash_cache_next = (g_hash_cache_next + 1) % kHashCacheSize;
+  return true;
+}
+
+// Opens the mapped file by path and checks it is still the mapped inode.
+// Fills *st; -1 if the file is gone or was replaced.
+int open_mapped_file(const MapEntry& m, struct stat* st) {
+  char path[4096];
+  if (m.path.size() >= sizeof path || m.path.empty() || m.path[0] != '/') {
     return -1;
   }
-  return st.st_size;
+  memcpy(path, m.path.data(), m.path.size());
+  path[m.path.size()] = '\0';
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_ino != m.inode ||
+      major(st->st_dev) != m.dev_major || minor(st->st_dev) != m.dev_minor) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 uint64_t read_start_brk() {
@@ -291,11 +400,47 @@ struct Plan {
   image::FileHeader header{};
   // Regions whose protection lacks PROT_READ but hold data.
   bool needs_read[kMaxRegions];
-  bool filter_zero[kMaxRegions];
-  int64_t file_size[kMaxRegions];
+  PageRule rule[kMaxRegions];
+  uint64_t readable[kMaxRegions];  // kReadable: pages that can be read
 };
 
 Plan g_plan;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// A file-backed region: private and unchanged on disk -> kRegionFromFile
+// (only the program's changes are stored); otherwise read what is readable
+// (up to the end of the file).
+void plan_file_region(const MapEntry& m, RegionEntry* r, uint32_t i,
+                      uint64_t npages) {
+  struct stat st {};
+  int fd = open_mapped_file(m, &st);
+  if (fd < 0) {
+    // Gone or replaced: the old inode still backs the mapping; read what
+    // the kernel lets us read.
+    g_plan.readable[i] = readable_pages(m.start, npages);
+    return;
+  }
+  uint64_t len = m.end - m.start;
+  uint64_t file_pages =
+      m.offset >= static_cast<uint64_t>(st.st_size)
+          ? 0
+          : (static_cast<uint64_t>(st.st_size) - m.offset + image::kPageSize -
+             1) / image::kPageSize;
+  g_plan.readable[i] = file_pages < npages ? file_pages : npages;
+  uint64_t hash = 0;
+  if (!m.shared && len <= kFromFileMaxBytes &&
+      hash_file_range(fd, st, m.offset, len, &hash)) {
+    r->flags |= image::kRegionFromFile;
+    r->file_size = static_cast<uint64_t>(st.st_size);
+    r->file_hash = hash;
+    g_plan.rule[i] = PageRule::kPrivateChanges;
+  }
+  close(fd);
+}
 
 uint32_t add_name(std::string_view name) {
   uint32_t off = g_plan.names_size;
@@ -345,7 +490,7 @@ int build_plan(int pagemap_fd) {
         r.prot = static_cast<uint32_t>(m.prot);
         r.flags = m.shared ? image::kRegionShared : image::kRegionPrivate;
         bool file_backed = !m.path.empty() && m.path[0] == '/' &&
-                           m.inode != 0;
+                           m.inode != 0 && !ends_with(m.path, " (deleted)");
         r.flags |= file_backed ? image::kRegionFile : image::kRegionAnonymous;
         if (m.path == "[stack]") {
           r.flags |= image::kRegionStack | image::kRegionGrowsDown;
@@ -357,8 +502,12 @@ int build_plan(int pagemap_fd) {
         r.name_len = g_plan.names_size - r.name_offset;
         uint64_t npages = (m.end - m.start) / image::kPageSize;
         g_plan.needs_read[i] = false;
-        g_plan.filter_zero[i] = is_private_anonymous(m);
-        g_plan.file_size[i] = file_backed ? mapped_file_size(m) : -1;
+        g_plan.rule[i] = is_private_anonymous(m) ? PageRule::kTouched
+                                                 : PageRule::kReadable;
+        g_plan.readable[i] = npages;
+        if (file_backed) {
+          plan_file_region(m, &r, i, npages);
+        }
         if (excluded_bytes(m.start, m.end) == m.end - m.start) {
           r.flags |= image::kRegionNoData;
         } else if ((m.prot & PROT_READ) == 0) {
@@ -380,17 +529,16 @@ int write_regions(int pagemap_fd) {
     }
     uint64_t npages = (r.end - r.start) / image::kPageSize;
     uint8_t* filter = ensure_page_map(npages);
-    bool have_map = read_pagemap(pagemap_fd, r.start, npages, filter);
-    if (!g_plan.filter_zero[i] || !have_map) {
-      // File content may live in pages that are not mapped yet.
-      int64_t fsize = g_plan.file_size[i];
-      for (uint64_t p = 0; p < npages; ++p) {
-        uint64_t file_pos = r.file_offset + p * image::kPageSize;
-        bool past_eof = fsize >= 0 && file_pos >= static_cast<uint64_t>(fsize);
-        if (!past_eof || !have_map) {
-          filter[p] = past_eof ? 0 : 1;
-        }
-      }
+    PageRule rule = g_plan.rule[i];
+    bool have_map =
+        rule != PageRule::kReadable &&
+        read_pagemap(pagemap_fd, r.start, npages, filter, rule);
+    if (!have_map) {
+      // Every page that can be read may hold data.  (Without pagemap a
+      // kRegionFromFile region is stored whole; that is still correct.)
+      uint64_t readable = g_plan.readable[i];
+      memset(filter, 1, readable);
+      memset(filter + readable, 0, npages - readable);
     }
     if (excluded_bytes(r.start, r.end) != 0) {
       clear_excluded(r.start, r.end, filter);
@@ -451,6 +599,7 @@ int prepare(bool compress) {
     g_scratch.names = static_cast<char*>(map_scratch(kNamesCap));
     g_scratch.pagemap =
         static_cast<uint64_t*>(map_scratch(kPagemapBatch * sizeof(uint64_t)));
+    g_scratch.file_buf = static_cast<char*>(map_scratch(kFileBufBytes));
     ensure_page_map(1);
     g_hot_count = 0;
     dl_iterate_phdr(find_own_segments,
@@ -551,6 +700,7 @@ void forget_after_restart() {
   drop(g_scratch.names, kNamesCap);
   drop(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
   drop(g_scratch.may_have_data, g_scratch.may_have_data_cap);
+  drop(g_scratch.file_buf, kFileBufBytes);
   g_snapshot = nullptr;
   g_snapshot_cap = 0;
   g_scratch = Scratch{};

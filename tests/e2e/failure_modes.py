@@ -5,6 +5,8 @@ or lost data.
   corrupt      truncated, bit-flipped, empty and foreign images
   midckpt      a process killed while writing its image: the previous image
                stays intact and still restarts
+  changedfile  a mapped file (the program itself) changed between checkpoint
+               and restart: refused with one line; an identical copy works
   usage        bad options, no coordinator, missing plugin
 """
 import argparse
@@ -147,6 +149,41 @@ def test_midckpt(e):
           f"previous image does not restart: {r.returncode} {r.stdout}")
 
 
+def test_changedfile(e):
+    """Mapped files come back from disk; a changed one is refused clearly."""
+    prog = os.path.join(e.work, "memory_copy")
+    subprocess.run(["cp", os.path.join(e.tests, "e2e_memory"), prog],
+                   check=True)
+    p = e.launch(prog, "4")
+    r, _ = e.run([e.tool("dmtcp_command"), "-bc"])
+    check(r.returncode == 0, f"checkpoint failed: {r.stderr}")
+    p.kill()
+    p.wait()
+    img = e.image()
+    original = open(prog, "rb").read()
+    # Same bytes, new inode and mtime (as after copying to another machine):
+    # restart works.
+    os.unlink(prog)
+    with open(prog, "wb") as f:
+        f.write(original)
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run([e.tool("dmtcp_restart"), img], timeout=60)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"identical copy refused: {r.returncode} {r.stdout}{r.stderr}")
+    # One byte different, same size: refused before anything is lost.
+    changed = bytearray(original)
+    changed[len(changed) // 2] ^= 0xff
+    with open(prog, "wb") as f:
+        f.write(changed)
+    r, _ = e.run([e.tool("dmtcp_restart"), img], timeout=30)
+    line = one_line_error(r, "changed binary")
+    check("memory_copy has changed since the checkpoint" in line, line)
+    os.unlink(prog)
+    r, _ = e.run([e.tool("dmtcp_restart"), img], timeout=30)
+    line = one_line_error(r, "missing binary")
+    check("memory_copy is gone" in line, line)
+
+
 def test_usage(e):
     true = "/bin/true"
     r, took = e.run([e.tool("dmtcp_launch"), "--no-such-option", true])
@@ -175,7 +212,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests", required=True)
-    ap.add_argument("case", choices=["corrupt", "midckpt", "usage"])
+    ap.add_argument("case", choices=["corrupt", "midckpt", "changedfile",
+                                     "usage"])
     a = ap.parse_args()
     libc = ctypes.CDLL(None)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -183,7 +221,7 @@ def main():
     ok = False
     try:
         {"corrupt": test_corrupt, "midckpt": test_midckpt,
-         "usage": test_usage}[a.case](e)
+         "changedfile": test_changedfile, "usage": test_usage}[a.case](e)
         ok = True
     except (Failure, subprocess.SubprocessError, OSError) as ex:
         print(f"FAILED: {ex}")

@@ -6,16 +6,21 @@
 //     its regions, its vDSO/vvar spots, the program-break range and the
 //     stack's room to grow.  From now on the kernel places nothing there.
 //  3. One staging pool holds a private copy of every region with data; the
-//     reader fills it and verifies every checksum.  A corrupt or truncated
-//     image stops here, with nothing lost.
+//     reader fills it and verifies every checksum.  A region that comes
+//     back from its file (kRegionFromFile) is first mapped privately from
+//     that file, after checking the file's size and content hash; the
+//     stored pages (the program's own changes) go over it.  A corrupt or
+//     truncated image, or a changed file, stops here with nothing lost.
 //  4. Copy the restorer code to a fresh spot with its own stack, fill its
 //     Args (moves, fresh maps, keep list, brk, restart info), unregister
 //     glibc's rseq area (it is about to vanish), block signals and jump.
 #include "tools/restart/restore_plan.h"
 
+#include <fcntl.h>
 #include <linux/rseq.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,6 +35,9 @@
 
 #include "common/proc_maps.h"
 #include "restore_raw/restorer.h"
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 extern "C" {
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
@@ -197,6 +205,54 @@ bool check_special(const char* name, uint64_t img_start, uint64_t img_end,
   return true;
 }
 
+// Maps a kRegionFromFile region's file privately at `at` after checking it
+// is the file the image was taken with (size and content hash).
+bool map_from_file(const image::ImageReader& reader, uint32_t index,
+                   uint64_t at, std::string* error) {
+  const RegionEntry& r = reader.regions()[index];
+  std::string path(reader.region_name(index));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    *error = path + " is gone (the image needs it: it was mapped from that "
+                    "file): " + strerror(errno);
+    if (fd >= 0) {
+      close(fd);
+    }
+    return false;
+  }
+  uint64_t len = r.end - r.start;
+  uint64_t end = std::min<uint64_t>(r.file_offset + len,
+                                    static_cast<uint64_t>(st.st_size));
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  std::vector<char> buf(1u << 20);
+  for (uint64_t pos = r.file_offset; pos < end;) {
+    size_t want = std::min<uint64_t>(end - pos, buf.size());
+    ssize_t got = pread(fd, buf.data(), want, static_cast<off_t>(pos));
+    if (got <= 0) {
+      break;
+    }
+    XXH3_64bits_update(&state, buf.data(), static_cast<size_t>(got));
+    pos += static_cast<uint64_t>(got);
+  }
+  uint64_t hash = XXH3_64bits_digest(&state) | 1;
+  if (static_cast<uint64_t>(st.st_size) != r.file_size || hash != r.file_hash) {
+    close(fd);
+    *error = path + " has changed since the checkpoint (the program had it "
+                    "mapped; restore the same file to restart)";
+    return false;
+  }
+  void* p = mmap(reinterpret_cast<void*>(at), len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(r.file_offset));
+  close(fd);
+  if (p == MAP_FAILED) {
+    *error = "mapping " + path + ": " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
 void unregister_rseq() {
   if (&__rseq_size == nullptr || __rseq_size == 0) {
     return;
@@ -295,11 +351,15 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
       fresh.push_back({r.start, len, r.prot, 0});
       continue;
     }
-    void* p = mmap(reinterpret_cast<void*>(pool + off), len,
-                   PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-                   0);
-    if (p == MAP_FAILED) {
+    if ((r.flags & image::kRegionFromFile) != 0) {
+      if (!map_from_file(*reader, static_cast<uint32_t>(i), pool + off,
+                         error)) {
+        return false;
+      }
+    } else if (mmap(reinterpret_cast<void*>(pool + off), len,
+                    PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                    -1, 0) == MAP_FAILED) {
       *error = std::string("staging memory: ") + strerror(errno);
       return false;
     }

@@ -374,12 +374,13 @@ BOOST_AUTO_TEST_CASE(bad_files_get_clear_errors) {
   Source s = mixed_source();
   BOOST_REQUIRE_EQUAL(write_image(s, path, true), 0);
   std::vector<uint8_t> image = slurp(path);
-  image[offsetof(FileHeader, format_version)] = 2;
+  image[offsetof(FileHeader, format_version)] = kFormatVersion + 1;
   spit(path, image.data(), image.size());
   BOOST_TEST(!r.open(path, &err));
-  BOOST_TEST(err == path +
-                        ": unsupported image format version 2 (this build "
-                        "reads 1)");
+  BOOST_TEST(err == path + ": unsupported image format version " +
+                        std::to_string(kFormatVersion + 1) +
+                        " (this build reads " +
+                        std::to_string(kFormatVersion) + ")");
 
   BOOST_TEST(!r.open("/", &err));
   BOOST_TEST(err == "/: is a directory, not a checkpoint image");
