@@ -9,6 +9,7 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
   resume    checkpoint (blocking), then go: the same process continues
   restart   checkpoint, kill, dmtcp_restart, then go
   restart2  restart, checkpoint the restarted process, kill, restart again
+            (the second time with the generated dmtcp_restart_script.sh)
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -163,12 +164,17 @@ class Run:
         return sorted(os.path.join(self.work, f) for f in os.listdir(self.work)
                       if f.startswith("ckpt_") and f.endswith(".dmtcp"))
 
-    def restart(self, label):
+    def restart(self, label, use_script=False):
         imgs = self.images()
         if not imgs:
             raise Failure("no checkpoint image was written")
-        self.log(f"restarting {len(imgs)} image(s)")
-        self.spawn([self.tool("dmtcp_restart"), *imgs], label)
+        if use_script:
+            script = os.path.join(self.work, "dmtcp_restart_script.sh")
+            self.log(f"restarting {len(imgs)} image(s) with {script}")
+            self.spawn(["/bin/bash", script], label)
+        else:
+            self.log(f"restarting {len(imgs)} image(s)")
+            self.spawn([self.tool("dmtcp_restart"), *imgs], label)
         self.wait_until_running(len(imgs))
 
     def wait_until_running(self, processes):
@@ -213,7 +219,8 @@ class Run:
             time.sleep(self.args.settle)
             self.checkpoint()
             self.kill_program()
-            self.restart("restart2")
+            # The second time through the script the coordinator wrote.
+            self.restart("restart2", use_script=True)
         time.sleep(self.args.settle)
         for text in self.args.expect_after_restart:
             self.wait_for_text(text)
