@@ -10,6 +10,7 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
   restart   checkpoint, kill, dmtcp_restart, then go
   restart2  restart, checkpoint the restarted process, kill, restart again
             (the second time with the generated dmtcp_restart_script.sh)
+  again     restart, kill, and restart the same image a second time
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -215,6 +216,10 @@ class Run:
             return
         self.kill_program()
         self.restart("restart1")
+        if mode == "again":
+            time.sleep(self.args.settle)
+            self.kill_program()
+            self.restart("again")
         if mode == "restart2":
             time.sleep(self.args.settle)
             self.checkpoint()
@@ -250,7 +255,7 @@ def main():
     p.add_argument("--bin", required=True)
     p.add_argument("--mode", required=True,
                    choices=["native", "launched", "resume", "restart",
-                            "restart2"])
+                            "restart2", "again"])
     p.add_argument("--workdir", default=None)
     p.add_argument("--launch-opt", action="append", default=[])
     p.add_argument("--expect-status", type=int, default=0)
