@@ -3,9 +3,11 @@
 //
 // Restarts the images as one computation.  Every image is opened and its
 // header and region table checked before anything starts; a bad one is a
-// one-line error and exit 1.  One image is restored in this very process
-// (so the shell sees the program's exit status); several are restored each
-// in a child, and we exit with the status of the first.
+// one-line error and exit 1.  The process tree is rebuilt from the images'
+// parent ids: a process forks its children's processes, then becomes its
+// own image.  A single tree's root is restored in this very process (so the
+// shell sees the program's exit status); several trees are restored each in
+// a child, and we exit with the status of the first.
 #include <fcntl.h>
 #include <getopt.h>
 #include <sys/wait.h>
@@ -14,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -206,6 +209,70 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
 }
 
 }  // namespace
+
+// The images' process tree: each image's parent is the image whose
+// unique_pid is its parent_unique_pid; the others (the first process, and
+// orphans whose parent was not checkpointed) are roots.
+struct Tree {
+  std::vector<std::vector<size_t>> children;
+  std::vector<size_t> roots;  // in command-line order
+};
+
+Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
+  Tree t;
+  t.children.resize(rs.size());
+  std::map<std::string, size_t> by_upid;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const auto& h = rs[i]->header();
+    std::string upid(h.unique_pid, strnlen(h.unique_pid, sizeof h.unique_pid));
+    if (!by_upid.emplace(upid, i).second) {
+      fprintf(stderr,
+              "dmtcp_restart: two images of the same process (%s); give "
+              "each image once\n",
+              upid.c_str());
+      exit(1);
+    }
+  }
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const auto& h = rs[i]->header();
+    std::string parent(h.parent_unique_pid,
+                       strnlen(h.parent_unique_pid, sizeof h.parent_unique_pid));
+    auto it = by_upid.find(parent);
+    if (it == by_upid.end() || it->second == i) {
+      t.roots.push_back(i);
+    } else {
+      t.children[it->second].push_back(i);
+    }
+  }
+  if (t.roots.empty()) {
+    // A cycle can only come from damaged headers: restore them side by side.
+    for (size_t i = 0; i < rs.size(); ++i) {
+      t.children[i].clear();
+      t.roots.push_back(i);
+    }
+  }
+  return t;
+}
+
+// Forks a process for each child image (which does the same for its own
+// children), then becomes image `index` itself: restored children are real
+// children of their restored parent.
+[[noreturn]] void restore_subtree(
+    const Options& o, std::vector<std::unique_ptr<image::ImageReader>>* rs,
+    const Tree& tree, size_t index) {
+  for (size_t child : tree.children[index]) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
+      exit(1);
+    }
+    if (pid == 0) {
+      restore_subtree(o, rs, tree, child);
+    }
+  }
+  restore_one(o, std::move((*rs)[index]));
+}
+
 }  // namespace dmtcp::restart
 
 int main(int argc, char** argv) {
@@ -221,18 +288,21 @@ int main(int argc, char** argv) {
     fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
     return 1;
   }
-  if (readers.size() == 1) {
-    restart::restore_one(o, std::move(readers[0]));
+  restart::Tree tree = restart::build_tree(readers);
+  if (tree.roots.size() == 1) {
+    // One tree: its root becomes this very process, so the shell sees the
+    // program's exit status.
+    restart::restore_subtree(o, &readers, tree, tree.roots[0]);
   }
   std::vector<pid_t> children;
-  for (auto& reader : readers) {
+  for (size_t root : tree.roots) {
     pid_t pid = fork();
     if (pid < 0) {
       fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
       return 1;
     }
     if (pid == 0) {
-      restart::restore_one(o, std::move(reader));
+      restart::restore_subtree(o, &readers, tree, root);
     }
     children.push_back(pid);
   }

@@ -22,6 +22,17 @@ static void touch(const char *path) {
   fclose(f);
 }
 
+/* Written whole, then renamed: the reader never sees half a number. */
+static void write_number(const char *path, long value) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  E2E_CHECK(f != NULL, "create %s", tmp);
+  fprintf(f, "%ld\n", value);
+  fclose(f);
+  E2E_CHECK(rename(tmp, path) == 0, "rename %s", tmp);
+}
+
 static int exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
@@ -39,7 +50,9 @@ static int run_child(void) {
   for (size_t i = 0; i < sizeof data / sizeof data[0]; ++i) {
     E2E_CHECK(data[i] == e2e_next(&seed), "child word %zu", i);
   }
-  touch(marker("child-pass"));
+  /* The parent checks that it is still our parent (restart rebuilds the
+   * process tree). */
+  write_number(marker("child-pass"), (long)getppid());
   return 0;
 }
 
@@ -67,6 +80,13 @@ int main(int argc, char **argv) {
     usleep(10000);
   }
   E2E_CHECK(exists(marker("child-pass")), "child did not pass");
+  FILE *f = fopen(marker("child-pass"), "r");
+  long child_ppid = -1;
+  E2E_CHECK(f != NULL && fscanf(f, "%ld", &child_ppid) == 1, "child-pass");
+  fclose(f);
+  E2E_CHECK(child_ppid == (long)getpid(),
+            "child's parent is %ld, not us (%ld): process tree not rebuilt",
+            child_ppid, (long)getpid());
   /* Reaping needs the pid plugin after a restart (the restarted child is
    * not our child any more); before one it must work. */
   int status = 0;
