@@ -28,6 +28,7 @@ int g_tid_offset = -1;
 }  // namespace
 
 pid_t gettid_raw() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+pid_t getpid_raw() { return static_cast<pid_t>(syscall(SYS_getpid)); }
 
 void probe_tid_offset() {
   pid_t tid = gettid_raw();

@@ -24,6 +24,10 @@ uint64_t thread_pointer();  // this thread's fs base
 // kernel forgot it).  No-op when glibc runs without rseq.
 void register_rseq();
 
+// The kernel's ids, never a virtualized one: a pid plugin (closer to libc
+// than we are) answers getpid()/gettid() with virtual ids, which raw
+// syscalls such as tgkill and process_vm_readv must not see.
 pid_t gettid_raw();
+pid_t getpid_raw();
 
 }  // namespace dmtcp::tcb

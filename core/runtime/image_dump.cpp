@@ -43,6 +43,7 @@
 
 #include "common/log.h"
 #include "common/proc_maps.h"
+#include "runtime/glibc_tcb.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::image_dump {
@@ -259,7 +260,8 @@ uint64_t readable_pages(uint64_t start, uint64_t npages) {
     char byte;
     iovec local{&byte, 1};
     iovec remote{reinterpret_cast<void*>(start + page * image::kPageSize), 1};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+    return process_vm_readv(tcb::getpid_raw(), &local, 1, &remote, 1, 0) ==
+           1;
   };
   if (npages == 0 || readable(npages - 1)) {
     return npages;
@@ -568,8 +570,8 @@ void fill_header() {
   h.format_version = image::kFormatVersion;
   h.header_size = sizeof h;
   h.uid = getuid();
-  h.pid = getpid();
-  h.ppid = getppid();
+  h.pid = tcb::getpid_raw();
+  h.ppid = static_cast<int32_t>(syscall(SYS_getppid));
   h.generation = rt::g_generation.load();
   h.num_peers = rt::g_num_peers;
   timespec now{};

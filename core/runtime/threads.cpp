@@ -270,7 +270,7 @@ int suspend_all() {
   g_list_lock.lock();
   reap_exited();
   g_suspended_count.store(0);
-  pid_t pid = getpid();
+  pid_t pid = tcb::getpid_raw();
   uint32_t sent = 0;
   for_each_live([&](Thread* t) {
     t->suspended.store(0);
