@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/parse.h"
 #include "protocol/protocol.h"
 
 namespace dmtcp::command {
@@ -48,17 +49,7 @@ const char kUsage[] =
 }
 
 bool parse_int(const char* s, long lo, long hi, long* out) {
-  if (s == nullptr || *s == '\0') {
-    return false;
-  }
-  char* end = nullptr;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) {
-    return false;
-  }
-  *out = v;
-  return true;
+  return parse_long(s, lo, hi, out);
 }
 
 struct Args {

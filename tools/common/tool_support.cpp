@@ -11,6 +11,7 @@
 #include <fstream>
 #include <vector>
 
+#include "common/parse.h"
 #include "runtime/coord_client.h"
 
 namespace dmtcp::tools {
@@ -29,13 +30,8 @@ std::string self_dir() {
 std::string lib_dir() { return self_dir() + "/../lib/dmtcp"; }
 
 bool parse_int(const char* s, int* out) {
-  if (s == nullptr || *s == '\0') {
-    return false;
-  }
-  char* end = nullptr;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX) {
+  long v = 0;
+  if (!parse_long(s, 0, INT_MAX, &v)) {
     return false;
   }
   *out = static_cast<int>(v);

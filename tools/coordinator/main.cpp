@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "coordinator.h"
 #include "key_file.h"
 
@@ -52,17 +53,7 @@ const char kUsage[] =
 }
 
 bool parse_uint(const char* s, long max, long* out) {
-  if (s == nullptr || *s == '\0') {
-    return false;
-  }
-  char* end = nullptr;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < 0 || v > max) {
-    return false;
-  }
-  *out = v;
-  return true;
+  return parse_long(s, 0, max, out);
 }
 
 int parse_port(const char* s, const char* what) {
