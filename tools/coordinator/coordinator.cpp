@@ -193,6 +193,7 @@ int Coordinator::poll_timeout_ms() const {
     consider(round_.deadline_ms);
   }
   consider(next_interval_ms_);
+  consider(exit_deadline_ms_);
   if (listen_paused_until_ms_ > now) {
     consider(listen_paused_until_ms_);
   }
@@ -437,6 +438,7 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
     DMTCP_INFO("new computation %s", computation_id_.c_str());
   }
   ever_joined_ = true;
+  exit_deadline_ms_ = 0;
   if (h.interval != 0 && h.interval != interval_) {
     interval_ = h.interval;
     DMTCP_INFO("checkpoint interval set to %u s by process %u", interval_,
@@ -510,9 +512,10 @@ void Coordinator::reap_closed() {
     computation_id_.clear();
   }
   if (opts_.exit_on_last && ever_joined_ && !quit_ && num_processes() == 0 &&
-      round_.kind != RoundKind::kRestart) {
-    DMTCP_INFO("last process left; exiting (--exit-on-last)");
-    quit_ = true;
+      round_.kind != RoundKind::kRestart && exit_deadline_ms_ == 0) {
+    // Not at once: a process that execs leaves and joins again a moment
+    // later (a launcher script exec'ing the real program, a pyenv shim).
+    exit_deadline_ms_ = now_ms() + kExitOnLastGraceMs;
   }
 }
 
@@ -533,6 +536,13 @@ void Coordinator::on_disconnect(Client& c) {
 
 void Coordinator::check_timers() {
   int64_t now = now_ms();
+  if (exit_deadline_ms_ != 0 && now >= exit_deadline_ms_) {
+    exit_deadline_ms_ = 0;
+    if (num_processes() == 0 && round_.kind != RoundKind::kRestart) {
+      DMTCP_INFO("last process left; exiting (--exit-on-last)");
+      quit_ = true;
+    }
+  }
   for (auto& [id, c] : clients_) {
     if (!c.authed && !c.closing && now >= c.hello_deadline_ms) {
       reject(c, "no hello within 5 s");

@@ -163,6 +163,9 @@ class Coordinator {
   uint32_t generation_ = 0;
   uint32_t interval_ = 0;
   int64_t next_interval_ms_ = 0;  // 0: no periodic checkpoint pending
+  // --exit-on-last: when to exit if still nobody is there (0: not planned).
+  int64_t exit_deadline_ms_ = 0;
+  static constexpr int64_t kExitOnLastGraceMs = 1500;
   bool ever_joined_ = false;
   Round round_;
   KvStore kv_;

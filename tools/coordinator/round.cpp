@@ -186,6 +186,7 @@ std::string Coordinator::join_restart(Client& c, const proto::HelloPayload& h) {
   c.role = proto::Role::kRestarting;
   c.state = ProcState::kRestarting;
   ever_joined_ = true;
+  exit_deadline_ms_ = 0;
   round_.participants[c.id];
   send_welcome(c, round_.generation);
   DMTCP_INFO("restarting process %u joined (%zu of %u): %s[%d]@%s", c.id,

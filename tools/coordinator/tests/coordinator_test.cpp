@@ -521,8 +521,16 @@ BOOST_AUTO_TEST_CASE(exit_on_last_process) {
   t->close_now();  // tools do not count
   usleep(200 * 1000);
   BOOST_TEST(c.alive());
+  // A process that execs leaves and comes back a moment later: the
+  // coordinator must still be there for it.
   auto a = c.process("a");
   a->close_now();
+  usleep(300 * 1000);
+  BOOST_TEST(c.alive());
+  auto a2 = c.process("a-after-exec");
+  usleep(1700 * 1000);  // past the grace period: a2 still counts
+  BOOST_TEST(c.alive());
+  a2->close_now();
   BOOST_TEST(c.wait_exit(5000) == 0);
 }
 
