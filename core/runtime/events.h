@@ -10,4 +10,15 @@ namespace dmtcp::events {
 void init();
 void fire(DmtcpEvent_t event, DmtcpEventData_t* data = nullptr);
 
+// Plugin state across exec (docs/plugins.md): the old image hands PRE_EXEC
+// a memfd, the new image finds its number in kExecFdEnv and hands it to
+// POST_EXEC.
+inline constexpr const char* kExecFdEnv = "DMTCP_EXEC_STATE_FD";
+// A fresh state fd in the protected range, inherited by exec; -1 if the
+// kernel refuses one (plugins then get fd -1 and carry nothing).
+int make_exec_state_fd();
+// In a new image: takes the fd named by kExecFdEnv out of the environment,
+// fires POST_EXEC with it (when fire is true) and closes it.
+void take_exec_state(bool fire_post_exec);
+
 }  // namespace dmtcp::events

@@ -18,7 +18,9 @@
   X(sigprocmask, int, (int, const sigset_t*, sigset_t*))                   \
   X(pthread_sigmask, int, (int, const sigset_t*, sigset_t*))               \
   X(sigsuspend, int, (const sigset_t*))                                     \
-  X(execve, int, (const char*, char* const*, char* const*))
+  X(execve, int, (const char*, char* const*, char* const*))                \
+  X(execvpe, int, (const char*, char* const*, char* const*))               \
+  X(pthread_exit, void, (void*))
 
 namespace dmtcp::real {
 

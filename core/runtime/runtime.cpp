@@ -6,8 +6,9 @@
 //     DMTCP's own tools.
 //  2. Resolve the real libc functions, find the first event hook, install
 //     the checkpoint signal handler and register the main thread.
-//  3. Connect to the coordinator (protected fd), say hello, start the
-//     checkpoint thread, fire INIT.
+//  3. Connect to the coordinator (protected fd), say hello; after an exec
+//     fire POST_EXEC with the state fd the old image left; fire INIT; start
+//     the checkpoint thread.
 #include "runtime/runtime.h"
 
 #include <fcntl.h>
@@ -107,6 +108,7 @@ __attribute__((constructor(101))) void runtime_init() {
   snprintf(g_id.progname, sizeof g_id.progname, "%s",
            program_invocation_short_name);
   if (is_dmtcp_tool(g_id.progname)) {
+    events::take_exec_state(false);
     return;
   }
   read_config();
@@ -131,8 +133,12 @@ __attribute__((constructor(101))) void runtime_init() {
   }
   update_ckpt_filename();
   g_enabled.store(true);
-  start_ckpt_thread();
+  // POST_EXEC, then INIT, then the checkpoint thread: plugins are set up
+  // before the first WAIT_FOR_SUSPEND_MSG, so the order is the same in
+  // every run (docs/plugins.md).
+  events::take_exec_state(true);
   events::fire(DMTCP_EVENT_INIT);
+  start_ckpt_thread();
 }
 
 __attribute__((destructor)) void runtime_fini() {

@@ -8,12 +8,20 @@
 // - fork/vfork: the child joins the computation as a new process with its
 //   own checkpoint thread and coordinator connection (vfork is run as fork:
 //   the child must be able to run our code).
-// - execve: PRE_EXEC; the new program finds the runtime through LD_PRELOAD
-//   and DMTCP_* in its environment and joins again.
+// - execve, execv, execvp, execvpe, execl, execlp, execle: PRE_EXEC with a
+//   state fd whose number the new image finds in its environment (it fires
+//   POST_EXEC with it before INIT); the new program finds the runtime
+//   through LD_PRELOAD and DMTCP_* in its environment and joins again.
+//   glibc's exec* call execve internally, past our wrapper, so each is
+//   wrapped.
+// - pthread_exit: PTHREAD_EXIT in the exiting thread.
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/log.h"
@@ -80,6 +88,87 @@ pid_t fork_and_join() {
   rt::start_ckpt_thread();
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_CHILD);
   return 0;
+}
+
+// Fires PRE_EXEC with a fresh state fd and builds the environment the new
+// image gets: the caller's plus the fd's number.  When the exec fails the
+// destructor closes the fd and frees the copy, keeping errno.
+class ExecPrep {
+ public:
+  explicit ExecPrep(char* const* envp) : envp_(envp) {
+    fd_ = dmtcp::events::make_exec_state_fd();
+    DmtcpEventData_t data{};
+    data.serializerInfo.fd = fd_;
+    dmtcp::events::fire(DMTCP_EVENT_PRE_EXEC, &data);
+    if (fd_ < 0) {
+      return;
+    }
+    lseek(fd_, 0, SEEK_SET);
+    size_t n = 0;
+    while (envp != nullptr && envp[n] != nullptr) {
+      ++n;
+    }
+    copy_ = static_cast<char**>(malloc((n + 2) * sizeof(char*)));
+    if (copy_ == nullptr) {
+      return;
+    }
+    const char* name = dmtcp::events::kExecFdEnv;
+    size_t name_len = strlen(name);
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (strncmp(envp[i], name, name_len) != 0 || envp[i][name_len] != '=') {
+        copy_[k++] = envp[i];
+      }
+    }
+    snprintf(var_, sizeof var_, "%s=%d", name, fd_);
+    copy_[k++] = var_;
+    copy_[k] = nullptr;
+    envp_ = copy_;
+  }
+  ~ExecPrep() {
+    int saved = errno;
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+    free(copy_);
+    errno = saved;
+  }
+  ExecPrep(const ExecPrep&) = delete;
+  ExecPrep& operator=(const ExecPrep&) = delete;
+
+  char* const* envp() const { return envp_; }
+
+ private:
+  int fd_ = -1;
+  char* const* envp_;
+  char** copy_ = nullptr;
+  char var_[64];
+};
+
+// execl and friends: the variadic list as an argv array (malloc'd), and
+// for execle the environment after the terminating NULL.
+char** collect_args(const char* arg0, va_list ap, char*** envp) {
+  va_list count;
+  va_copy(count, ap);
+  size_t n = 1;
+  while (arg0 != nullptr && va_arg(count, char*) != nullptr) {
+    ++n;
+  }
+  va_end(count);
+  auto** argv = static_cast<char**>(malloc((n + 1) * sizeof(char*)));
+  if (argv == nullptr) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  argv[0] = const_cast<char*>(arg0);
+  for (size_t i = 1; arg0 != nullptr && i <= n; ++i) {
+    argv[i] = va_arg(ap, char*);
+  }
+  argv[arg0 == nullptr ? 0 : n] = nullptr;
+  if (envp != nullptr) {
+    *envp = va_arg(ap, char**);
+  }
+  return argv;
 }
 
 }  // namespace
@@ -155,12 +244,91 @@ __attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
 __attribute__((visibility("default"))) int execve(const char* path,
                                                   char* const argv[],
                                                   char* const envp[]) {
-  if (active()) {
-    dmtcp::ckpt_lock::SharedGuard guard;
-    dmtcp::events::fire(DMTCP_EVENT_PRE_EXEC);
+  if (!active()) {
     return fns().execve(path, argv, envp);
   }
-  return fns().execve(path, argv, envp);
+  dmtcp::ckpt_lock::SharedGuard guard;
+  ExecPrep prep(envp);
+  return fns().execve(path, argv, prep.envp());
+}
+
+__attribute__((visibility("default"))) int execvpe(const char* file,
+                                                   char* const argv[],
+                                                   char* const envp[]) {
+  if (!active()) {
+    return fns().execvpe(file, argv, envp);
+  }
+  dmtcp::ckpt_lock::SharedGuard guard;
+  ExecPrep prep(envp);
+  return fns().execvpe(file, argv, prep.envp());
+}
+
+__attribute__((visibility("default"))) int execv(const char* path,
+                                                 char* const argv[]) {
+  return execve(path, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execvp(const char* file,
+                                                  char* const argv[]) {
+  return execvpe(file, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execl(const char* path,
+                                                 const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  char** argv = collect_args(arg, ap, nullptr);
+  va_end(ap);
+  if (argv == nullptr) {
+    return -1;
+  }
+  int r = execve(path, argv, environ);
+  int saved = errno;
+  free(argv);
+  errno = saved;
+  return r;
+}
+
+__attribute__((visibility("default"))) int execlp(const char* file,
+                                                  const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  char** argv = collect_args(arg, ap, nullptr);
+  va_end(ap);
+  if (argv == nullptr) {
+    return -1;
+  }
+  int r = execvpe(file, argv, environ);
+  int saved = errno;
+  free(argv);
+  errno = saved;
+  return r;
+}
+
+__attribute__((visibility("default"))) int execle(const char* path,
+                                                  const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  char** envp = nullptr;
+  char** argv = collect_args(arg, ap, &envp);
+  va_end(ap);
+  if (argv == nullptr) {
+    return -1;
+  }
+  int r = execve(path, argv, envp);
+  int saved = errno;
+  free(argv);
+  errno = saved;
+  return r;
+}
+
+__attribute__((visibility("default"), noreturn)) void pthread_exit(
+    void* retval) {
+  if (active() && !dmtcp::threads::is_internal_thread()) {
+    dmtcp::events::fire(DMTCP_EVENT_PTHREAD_EXIT);
+  }
+  fns().pthread_exit(retval);
+  __builtin_unreachable();
 }
 
 }  // extern "C"

@@ -196,14 +196,24 @@ bool internal_enabled(const Options& o, const std::string& name) {
   return env == nullptr || strcmp(env, "0") != 0;
 }
 
-// Loads the plugin in a child so its constructors cannot touch us.
-void check_plugin(const std::string& path) {
+// Loads the plugin in a child so its constructors cannot touch us.  The
+// runtime is loaded first (it stays inert in a DMTCP tool): plugins use its
+// API (NEXT_FNC, publish/subscribe, dmtcp_alloc) and would not link alone.
+void check_plugin(const std::string& path, const std::string& core) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
     fail("plugin " + path + " not found: " + strerror(errno));
   }
+  if (!S_ISREG(st.st_mode)) {
+    fail("plugin " + path + " is not a regular file");
+  }
   pid_t pid = fork();
   if (pid == 0) {
+    if (dlopen(core.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+      fprintf(stderr, "dmtcp_launch: runtime %s cannot be loaded: %s\n",
+              core.c_str(), dlerror());
+      _exit(1);
+    }
     if (dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
       fprintf(stderr, "dmtcp_launch: plugin %s cannot be loaded: %s\n",
               path.c_str(), dlerror());
@@ -221,10 +231,14 @@ void check_plugin(const std::string& path) {
 
 std::string build_preload(const Options& o) {
   std::string lib = dmtcp::tools::lib_dir();
+  std::string core = absolute(lib + "/libdmtcp.so");
+  if (access(core.c_str(), R_OK) != 0) {
+    fail("runtime " + core + " not found (broken installation?)");
+  }
   std::vector<std::string> list;
   for (const std::string& p : o.user_plugins) {
     std::string path = absolute(p);
-    check_plugin(path);
+    check_plugin(path, core);
     list.push_back(path);
   }
   for (const char* name : kOuterPlugins) {
@@ -232,10 +246,6 @@ std::string build_preload(const Options& o) {
     if (internal_enabled(o, name) && access(path.c_str(), R_OK) == 0) {
       list.push_back(path);
     }
-  }
-  std::string core = absolute(lib + "/libdmtcp.so");
-  if (access(core.c_str(), R_OK) != 0) {
-    fail("runtime " + core + " not found (broken installation?)");
   }
   list.push_back(core);
   std::string pid_plugin = lib + "/libdmtcp_pid.so";

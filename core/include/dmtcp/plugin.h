@@ -85,17 +85,35 @@ typedef union _DmtcpEventData_t {
  * times. */
 void dmtcp_event_hook(DmtcpEvent_t event, DmtcpEventData_t *data);
 
+typedef void (*DmtcpEventHook_t)(DmtcpEvent_t, DmtcpEventData_t *);
+
+/* The next library's hook, looked up once per translation unit and eagerly,
+ * when the library is loaded (the constructor below): a lookup during a
+ * checkpoint could block forever on a lock held by a frozen thread (dlsym
+ * takes the loader's lock, and allocates when the symbol is missing). */
+static DmtcpEventHook_t dmtcp_next_event_hook_ __attribute__((unused));
+static int dmtcp_next_event_hook_known_ __attribute__((unused));
+
+__attribute__((unused)) static DmtcpEventHook_t dmtcp_next_event_hook_fn_(
+    void) {
+  if (!dmtcp_next_event_hook_known_) {
+    dmtcp_next_event_hook_ =
+        (DmtcpEventHook_t)(uintptr_t)dlsym(RTLD_NEXT, "dmtcp_event_hook");
+    dmtcp_next_event_hook_known_ = 1;
+  }
+  return dmtcp_next_event_hook_;
+}
+
+__attribute__((constructor, unused)) static void
+dmtcp_next_event_hook_resolve_(void) {
+  (void)dmtcp_next_event_hook_fn_();
+}
+
 #define DMTCP_NEXT_EVENT_HOOK(event, data)                                    \
   do {                                                                        \
-    static void (*dmtcp_next_hook_)(DmtcpEvent_t, DmtcpEventData_t *) =      \
-        (void (*)(DmtcpEvent_t, DmtcpEventData_t *))(uintptr_t)-1;           \
-    if (dmtcp_next_hook_ ==                                                   \
-        (void (*)(DmtcpEvent_t, DmtcpEventData_t *))(uintptr_t)-1) {         \
-      dmtcp_next_hook_ = (void (*)(DmtcpEvent_t, DmtcpEventData_t *))dlsym(  \
-          RTLD_NEXT, "dmtcp_event_hook");                                     \
-    }                                                                         \
-    if (dmtcp_next_hook_ != NULL) {                                           \
-      dmtcp_next_hook_((event), (data));                                      \
+    DmtcpEventHook_t dmtcp_next_ = dmtcp_next_event_hook_fn_();               \
+    if (dmtcp_next_ != NULL) {                                                \
+      dmtcp_next_((event), (data));                                           \
     }                                                                         \
   } while (0)
 

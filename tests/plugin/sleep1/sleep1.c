@@ -1,0 +1,26 @@
+/* The tutorial's sleep1 plugin (section 3.2.2), in our words: wrap sleep(),
+ * print before and after, and call the next definition (sleep1's inner
+ * neighbour in --with-plugin order, or libc) through NEXT_FNC.
+ *
+ * Algorithm:
+ *  1. Print "sleep1: before N" with the wall-clock time.
+ *  2. Call NEXT_FNC(sleep): nested wrappers run inside this call.
+ *  3. Print "sleep1: after, elapsed S s" and return the real result. */
+#include <sys/time.h>
+
+#include "dmtcp/plugin.h"
+#include "say.h"
+
+static double now(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+unsigned int sleep(unsigned int seconds) {
+  double start = now();
+  say("sleep1: before %u", seconds);
+  unsigned int result = NEXT_FNC(sleep)(seconds);
+  say("sleep1: after, elapsed %.1f s", now() - start);
+  return result;
+}
