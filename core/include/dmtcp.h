@@ -44,6 +44,19 @@ int dmtcp_get_coordinator_status(DmtcpCoordinatorStatus *status)
     __attribute__((weak));
 int dmtcp_get_local_status(DmtcpLocalStatus *status) __attribute__((weak));
 
+#ifdef __cplusplus
+}
+#endif
+
+/* The whole plugin API is reachable from here too.  The weak declarations
+ * above come first, so these functions stay weak for programs that include
+ * this header: the same binary still runs without DMTCP. */
+#include "dmtcp/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 static inline int dmtcp_checkpoint_or_not_present(void) {
   return dmtcp_checkpoint ? dmtcp_checkpoint() : DMTCP_NOT_PRESENT;
 }
