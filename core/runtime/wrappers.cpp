@@ -15,6 +15,7 @@
 //   glibc's exec* call execve internally, past our wrapper, so each is
 //   wrapped.
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
+#include <alloca.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -145,31 +146,45 @@ class ExecPrep {
   char var_[64];
 };
 
-// execl and friends: the variadic list as an argv array (malloc'd), and
-// for execle the environment after the terminating NULL.
-char** collect_args(const char* arg0, va_list ap, char*** envp) {
+// execl and friends: the variadic list as an argv array.  The array lives
+// on the caller's stack (alloca in the wrapper), never in malloc: execl is
+// typically called in the child of a fork in a multithreaded program, where
+// malloc may be locked forever.
+size_t count_args(const char* arg0, va_list ap) {
   va_list count;
   va_copy(count, ap);
-  size_t n = 1;
+  size_t n = arg0 != nullptr ? 1 : 0;
   while (arg0 != nullptr && va_arg(count, char*) != nullptr) {
     ++n;
   }
   va_end(count);
-  auto** argv = static_cast<char**>(malloc((n + 1) * sizeof(char*)));
-  if (argv == nullptr) {
-    errno = ENOMEM;
-    return nullptr;
+  return n;
+}
+
+// Fills argv[0..n] (NULL-terminated) and, for execle, *envp (the argument
+// after the terminating NULL).
+void fill_args(const char* arg0, va_list ap, size_t n, char** argv,
+               char*** envp) {
+  if (n > 0) {
+    argv[0] = const_cast<char*>(arg0);
+    for (size_t i = 1; i < n; ++i) {
+      argv[i] = va_arg(ap, char*);
+    }
+    (void)va_arg(ap, char*);  // the terminating NULL
   }
-  argv[0] = const_cast<char*>(arg0);
-  for (size_t i = 1; arg0 != nullptr && i <= n; ++i) {
-    argv[i] = va_arg(ap, char*);
-  }
-  argv[arg0 == nullptr ? 0 : n] = nullptr;
+  argv[n] = nullptr;
   if (envp != nullptr) {
     *envp = va_arg(ap, char**);
   }
-  return argv;
 }
+
+#define DMTCP_ARGV_FROM_VARARGS(arg0, argv, envp)                          \
+  va_list ap;                                                              \
+  va_start(ap, arg0);                                                      \
+  size_t argc_ = count_args(arg0, ap);                                     \
+  auto** argv = static_cast<char**>(alloca((argc_ + 1) * sizeof(char*)));  \
+  fill_args(arg0, ap, argc_, argv, envp);                                  \
+  va_end(ap)
 
 }  // namespace
 
@@ -275,51 +290,21 @@ __attribute__((visibility("default"))) int execvp(const char* file,
 
 __attribute__((visibility("default"))) int execl(const char* path,
                                                  const char* arg, ...) {
-  va_list ap;
-  va_start(ap, arg);
-  char** argv = collect_args(arg, ap, nullptr);
-  va_end(ap);
-  if (argv == nullptr) {
-    return -1;
-  }
-  int r = execve(path, argv, environ);
-  int saved = errno;
-  free(argv);
-  errno = saved;
-  return r;
+  DMTCP_ARGV_FROM_VARARGS(arg, argv, nullptr);
+  return execve(path, argv, environ);
 }
 
 __attribute__((visibility("default"))) int execlp(const char* file,
                                                   const char* arg, ...) {
-  va_list ap;
-  va_start(ap, arg);
-  char** argv = collect_args(arg, ap, nullptr);
-  va_end(ap);
-  if (argv == nullptr) {
-    return -1;
-  }
-  int r = execvpe(file, argv, environ);
-  int saved = errno;
-  free(argv);
-  errno = saved;
-  return r;
+  DMTCP_ARGV_FROM_VARARGS(arg, argv, nullptr);
+  return execvpe(file, argv, environ);
 }
 
 __attribute__((visibility("default"))) int execle(const char* path,
                                                   const char* arg, ...) {
-  va_list ap;
-  va_start(ap, arg);
   char** envp = nullptr;
-  char** argv = collect_args(arg, ap, &envp);
-  va_end(ap);
-  if (argv == nullptr) {
-    return -1;
-  }
-  int r = execve(path, argv, envp);
-  int saved = errno;
-  free(argv);
-  errno = saved;
-  return r;
+  DMTCP_ARGV_FROM_VARARGS(arg, argv, &envp);
+  return execve(path, argv, envp);
 }
 
 __attribute__((visibility("default"), noreturn)) void pthread_exit(
