@@ -53,6 +53,29 @@ int dmtcp_get_local_status(DmtcpLocalStatus *status) __attribute__((weak));
  * this header: the same binary still runs without DMTCP. */
 #include "dmtcp/plugin.h"
 
+/* A program (not a plugin) that uses these must still run without DMTCP:
+ * weak, so an absent runtime leaves them NULL instead of failing to link. */
+#pragma weak dmtcp_prepare_wrappers
+#pragma weak dmtcp_plugin_disable_ckpt
+#pragma weak dmtcp_plugin_enable_ckpt
+#pragma weak dmtcp_send_key_val_pair_to_coordinator
+#pragma weak dmtcp_send_query_to_coordinator
+#pragma weak dmtcp_get_generation
+#pragma weak dmtcp_get_ckpt_dir
+#pragma weak dmtcp_set_ckpt_dir
+#pragma weak dmtcp_get_tmpdir
+#pragma weak dmtcp_get_ckpt_filename
+#pragma weak dmtcp_get_uniquepid_str
+#pragma weak dmtcp_get_computation_id_str
+#pragma weak dmtcp_get_ckpt_signal
+#pragma weak dmtcp_virtual_to_real_pid
+#pragma weak dmtcp_real_to_virtual_pid
+#pragma weak dmtcp_get_restart_env
+#pragma weak dmtcp_is_protected_fd
+#pragma weak dmtcp_alloc
+#pragma weak dmtcp_free
+#pragma weak dmtcp_log
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,4 +1,5 @@
 // The application API (dmtcp.h) and the plugin utilities (dmtcp/plugin.h).
+#include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -179,15 +180,26 @@ DMTCP_API const char* dmtcp_get_computation_id_str(void) {
 }
 DMTCP_API int dmtcp_get_ckpt_signal(void) { return rt::g_config.ckpt_signal; }
 
-// Without the pid plugin, virtual and real pids are the same.  The pid
-// plugin (closer to libc) defines these too and wins for callers above it.
-__attribute__((weak, visibility("default"))) pid_t dmtcp_virtual_to_real_pid(
-    pid_t pid) {
-  return pid;
+// Pid translation is the pid plugin's: it comes after us in the search
+// order, so callers find these definitions first and we pass the call on.
+// Looked up once at load (a dlsym miss during a checkpoint allocates).
+// Without the plugin virtual and real pids are the same.
+using PidTranslation = pid_t (*)(pid_t);
+PidTranslation g_to_real = nullptr;
+PidTranslation g_to_virtual = nullptr;
+
+__attribute__((constructor)) static void find_pid_translation() {
+  g_to_real = reinterpret_cast<PidTranslation>(
+      dlsym(RTLD_NEXT, "dmtcp_virtual_to_real_pid"));
+  g_to_virtual = reinterpret_cast<PidTranslation>(
+      dlsym(RTLD_NEXT, "dmtcp_real_to_virtual_pid"));
 }
-__attribute__((weak, visibility("default"))) pid_t dmtcp_real_to_virtual_pid(
-    pid_t pid) {
-  return pid;
+
+DMTCP_API pid_t dmtcp_virtual_to_real_pid(pid_t pid) {
+  return g_to_real != nullptr ? g_to_real(pid) : pid;
+}
+DMTCP_API pid_t dmtcp_real_to_virtual_pid(pid_t pid) {
+  return g_to_virtual != nullptr ? g_to_virtual(pid) : pid;
 }
 
 DMTCP_API int dmtcp_get_restart_env(const char* name, char* value,

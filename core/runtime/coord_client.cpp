@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "runtime/raw_syscall.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::coord {
@@ -40,7 +41,7 @@ char* reply_buffer() {
 
 [[noreturn]] void die_on_kill() {
   // The coordinator ends the computation ('k', 'q', --kcheckpoint).
-  syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
+  raw::kill(raw::getpid(), SIGKILL);
   _exit(137);
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "runtime/raw_syscall.h"
 
 extern "C" {
 // Exported by glibc 2.35+: where the rseq area sits relative to the thread
@@ -27,8 +28,8 @@ int g_tid_offset = -1;
 
 }  // namespace
 
-pid_t gettid_raw() { return static_cast<pid_t>(syscall(SYS_gettid)); }
-pid_t getpid_raw() { return static_cast<pid_t>(syscall(SYS_getpid)); }
+pid_t gettid_raw() { return raw::gettid(); }
+pid_t getpid_raw() { return raw::getpid(); }
 
 void probe_tid_offset() {
   pid_t tid = gettid_raw();

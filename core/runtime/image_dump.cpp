@@ -44,6 +44,7 @@
 #include "common/log.h"
 #include "common/proc_maps.h"
 #include "runtime/glibc_tcb.h"
+#include "runtime/raw_syscall.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::image_dump {
@@ -571,7 +572,7 @@ void fill_header() {
   h.header_size = sizeof h;
   h.uid = getuid();
   h.pid = tcb::getpid_raw();
-  h.ppid = static_cast<int32_t>(syscall(SYS_getppid));
+  h.ppid = raw::getppid();
   h.generation = rt::g_generation.load();
   h.num_peers = rt::g_num_peers;
   timespec now{};

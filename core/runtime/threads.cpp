@@ -34,6 +34,7 @@
 #include "runtime/events.h"
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
+#include "runtime/raw_syscall.h"
 #include "runtime/real_fns.h"
 
 namespace dmtcp::threads {
@@ -274,7 +275,7 @@ int suspend_all() {
   uint32_t sent = 0;
   for_each_live([&](Thread* t) {
     t->suspended.store(0);
-    if (syscall(SYS_tgkill, pid, t->tid, g_signal) == 0) {
+    if (raw::tgkill(pid, t->tid, g_signal) == 0) {
       ++sent;
     } else {
       free_record(t);  // gone without telling us (e.g. raw exit)

@@ -1,0 +1,32 @@
+// System calls that go straight to the kernel, past every wrapper.
+//
+// The core needs the kernel's own pids and tids (tgkill to suspend a
+// thread, glibc's tid field after restart, process_vm_readv on ourselves).
+// libc's getpid(), gettid() and even syscall() are wrapped by the pid
+// plugin, which sits closer to libc and answers with virtual ids.
+#pragma once
+
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+namespace dmtcp::raw {
+
+inline long syscall3(long n, long a = 0, long b = 0, long c = 0) {
+  long ret;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a), "S"(b), "d"(c)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+inline pid_t getpid() { return static_cast<pid_t>(syscall3(SYS_getpid)); }
+inline pid_t getppid() { return static_cast<pid_t>(syscall3(SYS_getppid)); }
+inline pid_t gettid() { return static_cast<pid_t>(syscall3(SYS_gettid)); }
+// Returns 0 or -errno.
+inline long tgkill(pid_t tgid, pid_t tid, int sig) {
+  return syscall3(SYS_tgkill, tgid, tid, sig);
+}
+inline long kill(pid_t pid, int sig) { return syscall3(SYS_kill, pid, sig); }
+
+}  // namespace dmtcp::raw
