@@ -51,13 +51,16 @@ while [ $# -gt 0 ]; do
 done
 
 # --restartdir: the images were moved; look for them by name there.
+# Fills imgs in this shell: no subshell or process substitution may be left
+# running when we exec, or it would become the restored program's child.
 relocate() {
+  imgs=()
   local img
   for img in "$@"; do
     if [ -n "$restart_dir" ]; then
-      printf '%s\n' "$restart_dir/${img##*/}"
+      imgs+=("$restart_dir/${img##*/}")
     else
-      printf '%s\n' "$img"
+      imgs+=("$img")
     fi
   done
 }
@@ -101,11 +104,11 @@ std::string render_restart_script(const ScriptInfo& info) {
     if (host == info.local_host) {
       continue;
     }
-    s += "mapfile -t imgs < <(relocate";
+    s += "relocate";
     for (const std::string& p : paths) {
       s += " " + shell_quote(p);
     }
-    s += ")\n";
+    s += "\n";
     s += "ssh " + shell_quote(host) +
          " \"$(printf '%q ' \"$dmtcp_restart\" --coord-host \"$coord_host\""
          " --coord-port \"$coord_port\" \"${imgs[@]}\")\" &\n";
@@ -114,11 +117,11 @@ std::string render_restart_script(const ScriptInfo& info) {
     s += "\nwait\n";
     return s;
   }
-  s += "\n# This host.\nmapfile -t imgs < <(relocate";
+  s += "\n# This host.\nrelocate";
   for (const std::string& p : local->second) {
     s += " " + shell_quote(p);
   }
-  s += ")\n";
+  s += "\n";
   const char* run =
       "\"$dmtcp_restart\" --coord-host \"$coord_host\" --coord-port "
       "\"$coord_port\" \"${imgs[@]}\"";
