@@ -1,0 +1,85 @@
+/* getpid/getppid/gettid, through libc and through syscall(), are the same
+ * before and after restart, in a process and in its child; sched_* and
+ * getpgid/getsid accept our own (virtual) ids. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "dmtcp.h"
+#include "e2e.h"
+
+struct ids {
+  pid_t pid, ppid, tid, sys_pid, sys_ppid, sys_tid;
+};
+
+static struct ids read_ids(void) {
+  struct ids x = {getpid(),
+                  getppid(),
+                  gettid(),
+                  (pid_t)syscall(SYS_getpid),
+                  (pid_t)syscall(SYS_getppid),
+                  (pid_t)syscall(SYS_gettid)};
+  return x;
+}
+
+static void check(const char *who, const struct ids *a, const struct ids *b,
+                  int with_ppid) {
+  E2E_CHECK(a->pid == b->pid && a->tid == b->tid && a->sys_pid == b->sys_pid &&
+                a->sys_tid == b->sys_tid && a->pid == a->sys_pid &&
+                a->pid == a->tid,
+            "%s: pid/tid %d %d %d %d, were %d %d %d %d", who, b->pid, b->tid,
+            b->sys_pid, b->sys_tid, a->pid, a->tid, a->sys_pid, a->sys_tid);
+  if (with_ppid) {
+    E2E_CHECK(a->ppid == b->ppid && b->sys_ppid == b->ppid,
+              "%s: ppid %d (syscall %d), was %d", who, b->ppid, b->sys_ppid,
+              a->ppid);
+  }
+  cpu_set_t cpus;
+  E2E_CHECK(sched_getaffinity(getpid(), sizeof cpus, &cpus) == 0,
+            "%s: sched_getaffinity(getpid()): %s", who, strerror(errno));
+  E2E_CHECK(sched_getscheduler(getpid()) >= 0, "%s: sched_getscheduler: %s",
+            who, strerror(errno));
+  E2E_CHECK(getpgid(getpid()) > 0 && getsid(getpid()) > 0,
+            "%s: getpgid/getsid(getpid()): %s", who, strerror(errno));
+}
+
+int main(void) {
+  struct ids before = read_ids();
+  pid_t child = fork();
+  E2E_CHECK(child >= 0, "fork");
+  if (child == 0) {
+    struct ids cb = read_ids();
+    E2E_CHECK(cb.ppid == before.pid, "child: ppid %d, parent is %d", cb.ppid,
+              before.pid);
+    e2e_wait_for_go(NULL);
+    struct ids ca = read_ids();
+    check("child", &cb, &ca, 1);
+    _exit(0);
+  }
+  e2e_say("READY");
+  e2e_wait_for_go(NULL);
+  struct ids after = read_ids();
+  /* Our own parent is outside the computation: not compared. */
+  check("parent", &before, &after, 0);
+  /* The plugin API translates too; /proc/self names the kernel's pid. */
+  if (dmtcp_is_present()) {
+    char link[32] = {0};
+    E2E_CHECK(readlink("/proc/self", link, sizeof link - 1) > 0, "/proc/self");
+    pid_t kernel_pid = (pid_t)atoi(link);
+    E2E_CHECK(dmtcp_virtual_to_real_pid(getpid()) == kernel_pid,
+              "dmtcp_virtual_to_real_pid(%d) = %d, kernel says %d", getpid(),
+              dmtcp_virtual_to_real_pid(getpid()), kernel_pid);
+    E2E_CHECK(dmtcp_real_to_virtual_pid(kernel_pid) == getpid(),
+              "dmtcp_real_to_virtual_pid(%d) = %d, want %d", kernel_pid,
+              dmtcp_real_to_virtual_pid(kernel_pid), getpid());
+  }
+  int st = 0;
+  E2E_CHECK(waitpid(child, &st, 0) == child, "waitpid(%d): %s", child,
+            strerror(errno));
+  E2E_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed");
+  e2e_say("PASS");
+  return 0;
+}
