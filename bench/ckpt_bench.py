@@ -24,6 +24,21 @@ def timed(cmd, **kw):
     return time.perf_counter() - t
 
 
+def start_coordinator(build, work, env):
+    """A private coordinator on a free port; returns env pointing at it."""
+    port_file = os.path.join(work, f"port{len(os.listdir(work))}")
+    subprocess.run([os.path.join(build, "bin", "dmtcp_coordinator"),
+                    "--daemon", "-q", "-p", "0", "--port-file", port_file],
+                   check=True)
+    with open(port_file) as f:
+        return dict(env, DMTCP_COORD_PORT=f.read().strip())
+
+
+def quit_coordinator(build, env):
+    subprocess.run([os.path.join(build, "bin", "dmtcp_command"), "-q"],
+                   env=env, capture_output=True)
+
+
 def dd_fsync(path, mib):
     return timed(["dd", "if=/dev/zero", f"of={path}", "bs=1M",
                   f"count={mib}", "conv=fsync", "status=none"])
@@ -35,18 +50,12 @@ class Bench:
         self.fill = os.path.join(build, "bench", "bench_fill")
         self.mib = mib
         self.work = work
-        self.env = dict(os.environ)
-        port_file = os.path.join(work, "port")
-        subprocess.run([os.path.join(self.bin, "dmtcp_coordinator"),
-                        "--daemon", "-q", "-p", "0", "--port-file",
-                        port_file], check=True)
-        with open(port_file) as f:
-            self.env["DMTCP_COORD_PORT"] = f.read().strip()
+        self.build = build
+        self.env = start_coordinator(build, work, os.environ)
         self.env["DMTCP_CHECKPOINT_DIR"] = work
 
     def quit(self):
-        subprocess.run([os.path.join(self.bin, "dmtcp_command"), "-q"],
-                       env=self.env, capture_output=True)
+        quit_coordinator(self.build, self.env)
 
     def one(self, kind, gzip=True):
         go = os.path.join(self.work, "go")
@@ -76,30 +85,17 @@ class Bench:
 
 
 def launch_overhead(build, work):
-    env = dict(os.environ)
-    port_file = os.path.join(work, "port2")
-    subprocess.run([os.path.join(build, "bin", "dmtcp_coordinator"),
-                    "--daemon", "-q", "-p", "0", "--port-file", port_file],
-                   check=True)
-    with open(port_file) as f:
-        env["DMTCP_COORD_PORT"] = f.read().strip()
+    env = start_coordinator(build, work, os.environ)
     native = [timed(["/bin/true"]) for _ in range(20)]
     launched = [timed([os.path.join(build, "bin", "dmtcp_launch"),
                        "/bin/true"], env=env) for _ in range(20)]
-    subprocess.run([os.path.join(build, "bin", "dmtcp_command"), "-q"],
-                   env=env, capture_output=True)
+    quit_coordinator(build, env)
     return statistics.median(native), statistics.median(launched)
 
 
 def compute_slowdown(build, work):
     """Median self-timed run of a CPU loop, native and under dmtcp_launch."""
-    env = dict(os.environ)
-    port_file = os.path.join(work, "port3")
-    subprocess.run([os.path.join(build, "bin", "dmtcp_coordinator"),
-                    "--daemon", "-q", "-p", "0", "--port-file", port_file],
-                   check=True)
-    with open(port_file) as f:
-        env["DMTCP_COORD_PORT"] = f.read().strip()
+    env = start_coordinator(build, work, os.environ)
     prog = os.path.join(build, "bench", "bench_compute")
 
     def run(argv):
@@ -111,8 +107,7 @@ def compute_slowdown(build, work):
         native.append(run([prog]))
         launched.append(run([os.path.join(build, "bin", "dmtcp_launch"),
                              prog]))
-    subprocess.run([os.path.join(build, "bin", "dmtcp_command"), "-q"],
-                   env=env, capture_output=True)
+    quit_coordinator(build, env)
     return statistics.median(native), statistics.median(launched)
 
 

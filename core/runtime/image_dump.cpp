@@ -120,17 +120,20 @@ bool is_hot(uint64_t start, uint64_t end) {
   return false;
 }
 
+void* map_scratch(size_t len) {
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  DMTCP_ASSERT(p != MAP_FAILED, "mapping %zu bytes of scratch", len);
+  return p;
+}
+
 // A private copy of a region that is changing under us.
 const uint8_t* snapshot(uint64_t start, uint64_t len) {
   if (len > g_snapshot_cap) {
     if (g_snapshot != nullptr) {
       munmap(g_snapshot, g_snapshot_cap);
     }
-    g_snapshot = static_cast<uint8_t*>(mmap(
-        nullptr, len, PROT_READ | PROT_WRITE,
-        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-    DMTCP_ASSERT(g_snapshot != MAP_FAILED, "snapshot of %lu bytes",
-                 static_cast<unsigned long>(len));
+    g_snapshot = static_cast<uint8_t*>(map_scratch(len));
     g_snapshot_cap = len;
   }
   memcpy(g_snapshot, reinterpret_cast<const void*>(start), len);
@@ -139,12 +142,6 @@ const uint8_t* snapshot(uint64_t start, uint64_t len) {
 image::ImageWriter g_writer;
 bool g_writer_ready = false;
 
-void* map_scratch(size_t len) {
-  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  DMTCP_ASSERT(p != MAP_FAILED, "mapping %zu bytes of scratch", len);
-  return p;
-}
 
 // Memory that changes while the image is written and comes back empty:
 // our scratch buffers and the writer's own mappings.  The kernel may merge
