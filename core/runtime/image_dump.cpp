@@ -70,14 +70,15 @@ struct Scratch {
 
 Scratch g_scratch;
 
-// Address ranges that change while the image is written: the runtime's own
-// writable segments (found once with dl_iterate_phdr).
-struct HotRange {
+struct AddressRange {
   uint64_t start;
   uint64_t end;
 };
+
+// Address ranges that change while the image is written: the runtime's own
+// writable segments (found once with dl_iterate_phdr).
 constexpr int kMaxHot = 8;
-HotRange g_hot[kMaxHot];
+AddressRange g_hot[kMaxHot];
 int g_hot_count = 0;
 uint8_t* g_snapshot = nullptr;
 size_t g_snapshot_cap = 0;
@@ -146,12 +147,8 @@ bool g_writer_ready = false;
 // Memory that changes while the image is written and comes back empty:
 // our scratch buffers and the writer's own mappings.  The kernel may merge
 // such a mapping with a neighbour into one region, so this works per page.
-struct Excluded {
-  uint64_t start;
-  uint64_t end;
-};
 constexpr int kMaxExcluded = 80;
-Excluded g_excluded[kMaxExcluded];
+AddressRange g_excluded[kMaxExcluded];
 int g_excluded_count = 0;
 
 void collect_excluded() {
