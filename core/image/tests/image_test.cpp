@@ -449,6 +449,51 @@ BOOST_AUTO_TEST_CASE(names_outside_the_blob_are_refused) {
   unlink(path.c_str());
 }
 
+BOOST_AUTO_TEST_CASE(from_file_only_for_named_private_file_mappings) {
+  // A region that comes back from its file must name a private file
+  // mapping; anything else is a damaged table, refused before restart uses
+  // it.  The valid combination is accepted.
+  struct Case {
+    const char* what;
+    uint32_t flags;
+    uint32_t name_len;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"named private file mapping", kRegionFile | kRegionPrivate, 4, true},
+      {"anonymous", kRegionAnonymous | kRegionPrivate, 4, false},
+      {"shared", kRegionFile | kRegionShared, 4, false},
+      {"no name", kRegionFile | kRegionPrivate, 0, false},
+      {"reserve only", kRegionFile | kRegionPrivate | kRegionNoData, 4, false},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.what) {
+      RegionEntry e{};
+      e.start = 0x10000;
+      e.end = 0x11000;
+      e.flags = c.flags | kRegionFromFile;
+      e.name_len = c.name_len;
+      e.file_size = 4096;
+      e.file_hash = 1;
+      std::string path = temp_path("fromfile");
+      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      BOOST_REQUIRE(fd >= 0);
+      ImageWriter w;
+      BOOST_REQUIRE(w.init({}) == 0);
+      BOOST_REQUIRE(w.begin(fd, sample_header(), &e, 1, "/lib", 4) == 0);
+      BOOST_REQUIRE(w.finish() == 0);
+      close(fd);
+      std::string err;
+      ImageReader r;
+      BOOST_TEST(r.open(path, &err) == c.ok, err);
+      if (!c.ok) {
+        BOOST_TEST(contains(err, "come from its file"), err);
+      }
+      unlink(path.c_str());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(writer_refuses_misuse_and_reports_errno) {
   Source s = mixed_source();
   std::vector<RegionEntry> entries;
