@@ -68,32 +68,27 @@ def live_children():
     return kids
 
 
-class Run:
-    def __init__(self, args):
-        self.args = args
-        self.bin = os.path.abspath(args.bin)
-        self.work = tempfile.mkdtemp(prefix="dmtcp-e2e-", dir=args.workdir)
+class Computation:
+    """A private coordinator and a work directory for one computation:
+    what the e2e harness and the plugin driver (tests/plugin) share."""
+
+    def __init__(self, bin_dir, work):
+        self.bin = os.path.abspath(bin_dir)
+        self.work = work
         self.go = os.path.join(self.work, "go")
-        self.out_path = os.path.join(self.work, "out.txt")
         self.env = dict(os.environ)
         self.env["DMTCP_TEST_GO"] = self.go
         self.env["DMTCP_CHECKPOINT_DIR"] = self.work
-        self.proc = None
         self.port = None
-        self.outputs = []  # (label, path) of every output file
-
-    # -- helpers -------------------------------------------------------
-    def log(self, msg):
-        print(f"[harness] {msg}", flush=True)
 
     def tool(self, name):
         return os.path.join(self.bin, name)
 
-    def start_coordinator(self):
+    def start_coordinator(self, *extra):
         port_file = os.path.join(self.work, "port")
         subprocess.run(
             [self.tool("dmtcp_coordinator"), "--daemon", "-q", "-p", "0",
-             "--port-file", port_file],
+             "--port-file", port_file, *extra],
             env=self.env, check=True, timeout=30)
         with open(port_file) as f:
             self.port = int(f.read().strip())
@@ -107,6 +102,23 @@ class Run:
             raise Failure(f"dmtcp_command {' '.join(cmd)} failed "
                           f"({r.returncode}): {r.stdout}{r.stderr}")
         return r
+
+    def images(self):
+        return sorted(os.path.join(self.work, f) for f in os.listdir(self.work)
+                      if f.startswith("ckpt_") and f.endswith(".dmtcp"))
+
+
+class Run(Computation):
+    def __init__(self, args):
+        super().__init__(args.bin, tempfile.mkdtemp(prefix="dmtcp-e2e-",
+                                                    dir=args.workdir))
+        self.args = args
+        self.proc = None
+        self.outputs = []  # (label, path) of every output file
+
+    # -- helpers -------------------------------------------------------
+    def log(self, msg):
+        print(f"[harness] {msg}", flush=True)
 
     def spawn(self, argv, label):
         path = os.path.join(self.work, f"{label}.out")
@@ -160,10 +172,6 @@ class Run:
         self.proc.wait(timeout=STEP_TIMEOUT)
         self.wait_until_running(0)
         reap_all()
-
-    def images(self):
-        return sorted(os.path.join(self.work, f) for f in os.listdir(self.work)
-                      if f.startswith("ckpt_") and f.endswith(".dmtcp"))
 
     def restart(self, label, use_script=False):
         imgs = self.images()

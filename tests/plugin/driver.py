@@ -21,30 +21,22 @@ from harness import Failure  # noqa: E402
 import scenarios  # noqa: E402
 
 
-class Session:
+class Session(harness.Computation):
     """One coordinator, one launched computation, its outputs."""
 
     def __init__(self, args, bin_dir=None, name="run"):
+        super().__init__(bin_dir or args.bin,
+                         tempfile.mkdtemp(prefix=f"plugin-{name}-",
+                                          dir=args.workdir))
         self.args = args
-        self.bin = os.path.abspath(bin_dir or args.bin)
         self.tests = os.path.abspath(args.tests)
-        self.work = tempfile.mkdtemp(prefix=f"plugin-{name}-",
-                                     dir=args.workdir)
-        self.go = os.path.join(self.work, "go")
-        self.env = dict(os.environ)
-        self.env["DMTCP_TEST_GO"] = self.go
-        self.env["DMTCP_CHECKPOINT_DIR"] = self.work
         self.env.pop("DMTCP_PLUGIN", None)
         self.proc = None
-        self.port = None
         self.outputs = []
         self.current_out = None
 
     def log(self, msg):
         print(f"[driver] {msg}", flush=True)
-
-    def tool(self, name):
-        return os.path.join(self.bin, name)
 
     def plugin(self, name):
         return os.path.join(self.tests, f"lib{name}.so")
@@ -54,25 +46,6 @@ class Session:
 
     def path(self, name):
         return os.path.join(self.work, name)
-
-    def start_coordinator(self, *extra):
-        port_file = self.path("port")
-        subprocess.run([self.tool("dmtcp_coordinator"), "--daemon", "-q",
-                        "-p", "0", "--port-file", port_file, *extra],
-                       env=self.env, check=True, timeout=30)
-        with open(port_file) as f:
-            self.port = int(f.read().strip())
-        self.env["DMTCP_COORD_PORT"] = str(self.port)
-        self.env["DMTCP_COORD_HOST"] = "127.0.0.1"
-
-    def command(self, *cmd, check=True):
-        r = subprocess.run([self.tool("dmtcp_command"), *cmd], env=self.env,
-                           capture_output=True, text=True,
-                           timeout=harness.STEP_TIMEOUT)
-        if check and r.returncode != 0:
-            raise Failure(f"dmtcp_command {' '.join(cmd)}: {r.stdout}"
-                          f"{r.stderr}")
-        return r
 
     def spawn(self, argv, label, cwd=None):
         path = self.path(f"{label}.out")
@@ -127,10 +100,6 @@ class Session:
         self.proc.wait(timeout=harness.STEP_TIMEOUT)
         self.wait_running(0)
         harness.reap_all()
-
-    def images(self):
-        return sorted(self.path(f) for f in os.listdir(self.work)
-                      if f.startswith("ckpt_") and f.endswith(".dmtcp"))
 
     def restart(self, label="restart1"):
         imgs = self.images()
