@@ -11,6 +11,8 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
   restart2  restart, checkpoint the restarted process, kill, restart again
             (the second time with the generated dmtcp_restart_script.sh)
   again     restart, kill, and restart the same image a second time
+  moved     the images are moved to another directory before the restart,
+            which runs the restart script with --restartdir
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -186,6 +188,21 @@ class Run(Computation):
             self.spawn([self.tool("dmtcp_restart"), *imgs], label)
         self.wait_until_running(len(imgs))
 
+    def restart_moved(self):
+        """Moves the images away and restarts through the script's
+        --restartdir (images copied to another machine or directory)."""
+        imgs = self.images()
+        if not imgs:
+            raise Failure("no checkpoint image was written")
+        moved = os.path.join(self.work, "moved")
+        os.mkdir(moved)
+        for img in imgs:
+            os.rename(img, os.path.join(moved, os.path.basename(img)))
+        script = os.path.join(self.work, "dmtcp_restart_script.sh")
+        self.log(f"restarting {len(imgs)} moved image(s) with --restartdir")
+        self.spawn(["/bin/bash", script, "--restartdir", moved], "moved")
+        self.wait_until_running(len(imgs))
+
     def wait_until_running(self, processes):
         """Waits until the coordinator reports the restart finished."""
         deadline = time.time() + STEP_TIMEOUT
@@ -223,6 +240,11 @@ class Run(Computation):
             self.finish()
             return
         self.kill_program()
+        if mode == "moved":
+            self.restart_moved()
+            time.sleep(self.args.settle)
+            self.finish()
+            return
         self.restart("restart1")
         if mode == "again":
             time.sleep(self.args.settle)
@@ -263,7 +285,7 @@ def main():
     p.add_argument("--bin", required=True)
     p.add_argument("--mode", required=True,
                    choices=["native", "launched", "resume", "restart",
-                            "restart2", "again"])
+                            "restart2", "again", "moved"])
     p.add_argument("--workdir", default=None)
     p.add_argument("--launch-opt", action="append", default=[])
     p.add_argument("--expect-status", type=int, default=0)
