@@ -144,6 +144,19 @@ image::ImageWriter g_writer;
 bool g_writer_ready = false;
 
 
+// Calls f(pointer, length) for every scratch buffer of ours (one list for
+// leaving them out of the image and for dropping them after a restart).
+template <class F>
+void for_each_scratch(F&& f) {
+  f(g_snapshot, g_snapshot_cap);
+  f(g_scratch.maps, kMapsCap);
+  f(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
+  f(g_scratch.names, kNamesCap);
+  f(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
+  f(g_scratch.may_have_data, g_scratch.may_have_data_cap);
+  f(g_scratch.file_buf, kFileBufBytes);
+}
+
 // Memory that changes while the image is written and comes back empty:
 // our scratch buffers and the writer's own mappings.  The kernel may merge
 // such a mapping with a neighbour into one region, so this works per page.
@@ -160,13 +173,7 @@ void collect_excluded() {
           s, s + ((len + image::kPageSize - 1) & ~(image::kPageSize - 1))};
     }
   };
-  add(g_snapshot, g_snapshot_cap);
-  add(g_scratch.maps, kMapsCap);
-  add(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
-  add(g_scratch.names, kNamesCap);
-  add(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
-  add(g_scratch.may_have_data, g_scratch.may_have_data_cap);
-  add(g_scratch.file_buf, kFileBufBytes);
+  for_each_scratch(add);
   image::ImageWriter::OwnedRange owned[kMaxExcluded];
   int n = image::ImageWriter::owned_ranges(owned, kMaxExcluded);
   for (int i = 0; i < n; ++i) {
@@ -691,13 +698,7 @@ void forget_after_restart() {
       munmap(p, len);
     }
   };
-  drop(g_snapshot, g_snapshot_cap);
-  drop(g_scratch.maps, kMapsCap);
-  drop(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
-  drop(g_scratch.names, kNamesCap);
-  drop(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
-  drop(g_scratch.may_have_data, g_scratch.may_have_data_cap);
-  drop(g_scratch.file_buf, kFileBufBytes);
+  for_each_scratch(drop);
   g_snapshot = nullptr;
   g_snapshot_cap = 0;
   g_scratch = Scratch{};

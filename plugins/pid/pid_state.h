@@ -4,6 +4,8 @@
 // described at the top of pid_events.cpp; the design in docs/pid.md.
 #pragma once
 
+#include <cerrno>
+
 #include <sys/types.h>
 
 #include <atomic>
@@ -42,6 +44,23 @@ pid_t raw_gettid();
 // that, and in processes the runtime is not active in, wrappers pass
 // through.
 bool active();
+// Wrappers pass straight through when the plugin is inactive.  (The core
+// never comes through here for kernel ids: it makes raw system calls,
+// core/runtime/raw_syscall.h.)
+inline bool pass() { return !active(); }
+
+// Keeps errno across translation work done after the real call.
+class ErrnoKeeper {
+ public:
+  ErrnoKeeper() : saved_(errno) {}
+  ~ErrnoKeeper() { errno = saved_; }
+  ErrnoKeeper(const ErrnoKeeper&) = delete;
+  ErrnoKeeper& operator=(const ErrnoKeeper&) = delete;
+
+ private:
+  int saved_;
+};
+
 pid_t self_virt();
 pid_t self_real();
 // Called at INIT (fresh process), POST_EXEC, in a fork child and at

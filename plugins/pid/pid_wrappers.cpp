@@ -25,27 +25,12 @@ using dmtcp::RealPid;
 
 namespace {
 
-// The core never comes through here for kernel ids: it makes raw system
-// calls (core/runtime/raw_syscall.h).
-bool pass() { return !active(); }
 
 template <class T>
 T fail(int err) {
   errno = err;
   return static_cast<T>(-1);
 }
-
-// Keeps errno across translation work done after the real call.
-class ErrnoKeeper {
- public:
-  ErrnoKeeper() : saved_(errno) {}
-  ~ErrnoKeeper() { errno = saved_; }
-  ErrnoKeeper(const ErrnoKeeper&) = delete;
-  ErrnoKeeper& operator=(const ErrnoKeeper&) = delete;
-
- private:
-  int saved_;
-};
 
 long syscall_result(long r) {
   if (r < 0 && r > -4096) {

@@ -63,19 +63,6 @@ int __fxstatat64(int ver, int dirfd, const char* path, struct stat64* st,
 
 namespace {
 
-bool pass() { return !active(); }
-
-// Keeps errno across translation work done after the real call.
-class ErrnoKeeper {
- public:
-  ErrnoKeeper() : saved_(errno) {}
-  ~ErrnoKeeper() { errno = saved_; }
-  ErrnoKeeper(const ErrnoKeeper&) = delete;
-  ErrnoKeeper& operator=(const ErrnoKeeper&) = delete;
-
- private:
-  int saved_;
-};
 
 constexpr char kProc[] = "/proc/";
 constexpr size_t kProcLen = sizeof kProc - 1;

@@ -82,6 +82,18 @@ class Computation:
         self.env["DMTCP_TEST_GO"] = self.go
         self.env["DMTCP_CHECKPOINT_DIR"] = self.work
         self.port = None
+        self.outputs = []  # (label, path) of every output file
+
+    def dump_outputs(self, lines, title=""):
+        """Prints the last lines of every output file (after a failure)."""
+        for label, path in self.outputs:
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            print(f"----- {label} {title}(last {lines} lines) -----")
+            print("\n".join(text.splitlines()[-lines:]))
 
     def tool(self, name):
         return os.path.join(self.bin, name)
@@ -116,7 +128,6 @@ class Run(Computation):
                                                     dir=args.workdir))
         self.args = args
         self.proc = None
-        self.outputs = []  # (label, path) of every output file
 
     # -- helpers -------------------------------------------------------
     def log(self, msg):
@@ -315,14 +326,7 @@ def main():
         print("[harness] FAILED: processes left behind", flush=True)
         ok = False
     if not ok:
-        for label, path in run.outputs:
-            try:
-                with open(path, errors="replace") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            print(f"----- {label} output (last 40 lines) -----")
-            print("\n".join(text.splitlines()[-40:]))
+        run.dump_outputs(40, "output ")
     elif not args.keep:
         subprocess.run(["rm", "-rf", run.work])
     print(f"[harness] {'PASS' if ok else 'FAIL'} {args.mode} "

@@ -32,7 +32,6 @@ class Session(harness.Computation):
         self.tests = os.path.abspath(args.tests)
         self.env.pop("DMTCP_PLUGIN", None)
         self.proc = None
-        self.outputs = []
         self.current_out = None
 
     def log(self, msg):
@@ -147,14 +146,7 @@ class Session(harness.Computation):
         return not left
 
     def dump(self):
-        for label, path in self.outputs:
-            try:
-                with open(path, errors="replace") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            print(f"----- {label} (last 60 lines) -----")
-            print("\n".join(text.splitlines()[-60:]))
+        self.dump_outputs(60)
 
 
 def main():
