@@ -2,20 +2,8 @@
 import os
 import subprocess
 
+from checks import expect, in_order
 from harness import Failure
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def in_order(lines, wanted, where):
-    i = 0
-    for line in lines:
-        if i < len(wanted) and line.strip() == wanted[i]:
-            i += 1
-    expect(i == len(wanted), f"{where}: expected in order {wanted}")
 
 
 # ---- applic-initiated-ckpt ---------------------------------------------------

@@ -2,6 +2,7 @@
 plugins (event-order/recorder.c): --with-plugin outer:inner."""
 import time
 
+from checks import expect
 from harness import Failure
 
 IN = ["THREADS_SUSPEND", "SUSPENDED", "LEADER_ELECTION", "DRAIN",
@@ -10,11 +11,6 @@ OUT_CKPT = ["RESUME", "REGISTER_NAME_SERVICE_DATA", "SEND_QUERIES", "REFILL",
             "THREADS_RESUME"]
 OUT_RESTART = ["RESTART", "REGISTER_NAME_SERVICE_DATA", "SEND_QUERIES",
                "REFILL", "THREADS_RESUME"]
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Failure(msg)
 
 
 class Rec:
