@@ -23,7 +23,9 @@ inline constexpr char kTrailerMagic[8] = {'D', 'M', 'T', 'C',
 inline constexpr uint32_t kChunkMagic = 0x4b4e4843;  // "CHNK"
 // 2: RegionEntry carries the backing file's size and content hash
 //    (kRegionFromFile).
-inline constexpr uint32_t kFormatVersion = 2;
+// 3: FileHeader carries the ids the program saw (pid plugin's virtual ids)
+//    so restart can rebuild sessions and process groups.
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint64_t kPageSize = 4096;
 // Largest raw chunk; the writer cuts runs of data pages at this size.
 inline constexpr uint64_t kMaxChunkBytes = 4ull << 20;
@@ -36,7 +38,7 @@ enum RegionFlag : uint32_t {
   kRegionStack = 1u << 4,      // the main thread's [stack]
   kRegionHeap = 1u << 5,       // [heap]
   kRegionGrowsDown = 1u << 6,
-  kRegionNoData = 1u << 7,     // reserve only (PROT_NONE guard/reservation)
+  kRegionNoData = 1u << 7,  // reserve only (PROT_NONE guard/reservation)
   // A private file mapping whose unmodified pages are not stored: restart
   // maps the file (path = name, file_offset) and lays the stored pages,
   // the program's private changes, over it.  file_size and file_hash
@@ -55,9 +57,12 @@ struct FileHeader {
   uint32_t uid;          // owner; restart refuses another user's image
   int32_t pid;           // real pid at checkpoint
   int32_t ppid;
+  // The ids as the program saw them (virtual when the pid plugin runs):
+  // restart rebuilds sessions and groups whose leader is one of its images.
+  int32_t vpid, vppid, vpgid, vsid;
   uint32_t generation;
-  uint32_t num_peers;    // processes in the computation at checkpoint
-  uint64_t ckpt_time_ns; // CLOCK_REALTIME
+  uint32_t num_peers;     // processes in the computation at checkpoint
+  uint64_t ckpt_time_ns;  // CLOCK_REALTIME
   char unique_pid[64];
   char parent_unique_pid[64];
   char computation_id[64];
@@ -87,7 +92,7 @@ struct FileHeader {
 
 struct RegionEntry {
   uint64_t start;
-  uint64_t end;          // exclusive, page aligned
+  uint64_t end;  // exclusive, page aligned
   uint64_t file_offset;
   uint32_t prot;         // PROT_* at checkpoint
   uint32_t flags;        // RegionFlag
@@ -98,25 +103,25 @@ struct RegionEntry {
 };
 
 struct ChunkHeader {
-  uint32_t magic;         // kChunkMagic
+  uint32_t magic;  // kChunkMagic
   uint32_t region_index;
-  uint64_t page_offset;   // first page, counted from the region start
+  uint64_t page_offset;  // first page, counted from the region start
   uint32_t page_count;
-  uint32_t encoding;      // Encoding
-  uint64_t stored_size;   // bytes that follow this header
-  uint64_t raw_checksum;  // XXH3-64 of the page_count * kPageSize raw bytes
+  uint32_t encoding;         // Encoding
+  uint64_t stored_size;      // bytes that follow this header
+  uint64_t raw_checksum;     // XXH3-64 of the page_count * kPageSize raw bytes
   uint64_t header_checksum;  // XXH3-64 of this struct with this field 0
 };
 
 struct Trailer {
   char magic[8];
   uint64_t chunk_count;
-  uint64_t raw_bytes;        // sum of chunk page bytes
+  uint64_t raw_bytes;  // sum of chunk page bytes
   // XXH3-64 streamed over every ChunkHeader and the stored bytes of every
   // compressed chunk (a flipped bit in zstd data can decode to the same
   // bytes; this catches it).
   uint64_t chunks_checksum;
-  uint64_t trailer_checksum; // XXH3-64 of this struct with this field 0
+  uint64_t trailer_checksum;  // XXH3-64 of this struct with this field 0
 };
 
 }  // namespace dmtcp::image

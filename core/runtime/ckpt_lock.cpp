@@ -10,10 +10,16 @@ namespace {
 std::atomic<uint32_t> readers_{0};
 std::atomic<uint32_t> writer_{0};
 thread_local int depth_ = 0;
+// The checkpoint thread while it holds the lock: its hooks may call
+// wrappers and DMTCP_PLUGIN_DISABLE_CKPT, which must not wait on itself.
+thread_local bool exclusive_here_ = false;
 
 }  // namespace
 
 void lock_shared() {
+  if (exclusive_here_) {
+    return;
+  }
   if (depth_++ > 0) {
     return;
   }
@@ -33,6 +39,9 @@ void lock_shared() {
 }
 
 void unlock_shared() {
+  if (exclusive_here_) {
+    return;
+  }
   if (--depth_ > 0) {
     return;
   }
@@ -48,6 +57,7 @@ void lock_exclusive() {
   for (;;) {
     uint32_t r = readers_.load();
     if (r == 0) {
+      exclusive_here_ = true;
       return;
     }
     futex_wait(&readers_, r);
@@ -55,6 +65,7 @@ void lock_exclusive() {
 }
 
 void unlock_exclusive() {
+  exclusive_here_ = false;
   writer_.store(0);
   futex_wake(&writer_);
 }

@@ -6,7 +6,9 @@
 // Own futex code rather than pthread_rwlock: glibc's rwlock records the
 // writer's tid, which changes across a restart.  Shared holds nest per thread
 // (a wrapper may call another wrapper, a signal handler may call fork), and a
-// waiting checkpoint stops new shared holders (no starvation).
+// waiting checkpoint stops new shared holders (no starvation).  The thread
+// holding it exclusively passes straight through shared locking: plugin
+// hooks run there and may call wrappers.
 #pragma once
 
 #include <atomic>

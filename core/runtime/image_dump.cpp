@@ -43,6 +43,7 @@
 
 #include "common/log.h"
 #include "common/proc_maps.h"
+#include "dmtcp/plugin.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/runtime.h"
@@ -98,8 +99,7 @@ int find_own_segments(dl_phdr_info* info, size_t, void* data) {
         const ElfW(Phdr)& w = info->dlpi_phdr[j];
         if (w.p_type == PT_LOAD && (w.p_flags & PF_W) != 0) {
           uint64_t ws = info->dlpi_addr + w.p_vaddr;
-          g_hot[g_hot_count++] = {ws & ~(image::kPageSize - 1),
-                                  ws + w.p_memsz};
+          g_hot[g_hot_count++] = {ws & ~(image::kPageSize - 1), ws + w.p_memsz};
         }
       }
       return 1;
@@ -142,7 +142,6 @@ const uint8_t* snapshot(uint64_t start, uint64_t len) {
 }
 image::ImageWriter g_writer;
 bool g_writer_ready = false;
-
 
 // Calls f(pointer, length) for every scratch buffer of ours (one list for
 // leaving them out of the image and for dropping them after a restart).
@@ -224,8 +223,8 @@ enum class PageRule : uint8_t {
 // Fills out (one byte a page) from pagemap for npages at start.  Bits:
 // 63 present, 62 swapped, 61 file page or shared anonymous.  Returns false
 // if pagemap is unreadable.
-bool read_pagemap(int pagemap_fd, uint64_t start, uint64_t npages,
-                  uint8_t* out, PageRule rule = PageRule::kTouched) {
+bool read_pagemap(int pagemap_fd, uint64_t start, uint64_t npages, uint8_t* out,
+                  PageRule rule = PageRule::kTouched) {
   uint64_t first = start / image::kPageSize;
   for (uint64_t done = 0; done < npages;) {
     uint64_t n = npages - done;
@@ -233,8 +232,9 @@ bool read_pagemap(int pagemap_fd, uint64_t start, uint64_t npages,
       n = kPagemapBatch;
     }
     ssize_t want = static_cast<ssize_t>(n * 8);
-    ssize_t got = pread(pagemap_fd, g_scratch.pagemap, static_cast<size_t>(want),
-                        static_cast<off_t>((first + done) * 8));
+    ssize_t got =
+        pread(pagemap_fd, g_scratch.pagemap, static_cast<size_t>(want),
+              static_cast<off_t>((first + done) * 8));
     if (got != want) {
       return false;
     }
@@ -262,13 +262,12 @@ uint64_t readable_pages(uint64_t start, uint64_t npages) {
     char byte;
     iovec local{&byte, 1};
     iovec remote{reinterpret_cast<void*>(start + page * image::kPageSize), 1};
-    return process_vm_readv(tcb::getpid_raw(), &local, 1, &remote, 1, 0) ==
-           1;
+    return process_vm_readv(tcb::getpid_raw(), &local, 1, &remote, 1, 0) == 1;
   };
   if (npages == 0 || readable(npages - 1)) {
     return npages;
   }
-  uint64_t lo = 0;  // pages [0, lo) known readable
+  uint64_t lo = 0;           // pages [0, lo) known readable
   uint64_t hi = npages - 1;  // page hi known unreadable
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
@@ -348,10 +347,9 @@ bool hash_file_range(int fd, const struct stat& st, uint64_t offset,
     pos += static_cast<uint64_t>(got);
   }
   *out = XXH3_64bits_digest(&state) | 1;  // never 0: 0 marks a free slot
-  g_hash_cache[g_hash_cache_next] = {st.st_dev, st.st_ino,
-                                     static_cast<uint64_t>(st.st_size),
-                                     mtime,     offset,
-                                     len,       *out};
+  g_hash_cache[g_hash_cache_next] = {
+      st.st_dev, st.st_ino, static_cast<uint64_t>(st.st_size), mtime, offset,
+      len,       *out};
   g_hash_cache_next = (g_hash_cache_next + 1) % kHashCacheSize;
   return true;
 }
@@ -429,11 +427,11 @@ void plan_file_region(const MapEntry& m, RegionEntry* r, uint32_t i,
     return;
   }
   uint64_t len = m.end - m.start;
-  uint64_t file_pages =
-      m.offset >= static_cast<uint64_t>(st.st_size)
-          ? 0
-          : (static_cast<uint64_t>(st.st_size) - m.offset + image::kPageSize -
-             1) / image::kPageSize;
+  uint64_t file_pages = m.offset >= static_cast<uint64_t>(st.st_size)
+                            ? 0
+                            : (static_cast<uint64_t>(st.st_size) - m.offset +
+                               image::kPageSize - 1) /
+                                  image::kPageSize;
   g_plan.readable[i] = file_pages < npages ? file_pages : npages;
   uint64_t hash = 0;
   if (!m.shared && len <= kFromFileMaxBytes &&
@@ -506,8 +504,8 @@ int build_plan(int pagemap_fd) {
         r.name_len = g_plan.names_size - r.name_offset;
         uint64_t npages = (m.end - m.start) / image::kPageSize;
         g_plan.needs_read[i] = false;
-        g_plan.rule[i] = is_private_anonymous(m) ? PageRule::kTouched
-                                                 : PageRule::kReadable;
+        g_plan.rule[i] =
+            is_private_anonymous(m) ? PageRule::kTouched : PageRule::kReadable;
         g_plan.readable[i] = npages;
         if (file_backed) {
           plan_file_region(m, &r, i, npages);
@@ -534,9 +532,8 @@ int write_regions(int pagemap_fd) {
     uint64_t npages = (r.end - r.start) / image::kPageSize;
     uint8_t* filter = ensure_page_map(npages);
     PageRule rule = g_plan.rule[i];
-    bool have_map =
-        rule != PageRule::kReadable &&
-        read_pagemap(pagemap_fd, r.start, npages, filter, rule);
+    bool have_map = rule != PageRule::kReadable &&
+                    read_pagemap(pagemap_fd, r.start, npages, filter, rule);
     if (!have_map) {
       // Every page that can be read may hold data.  (Without pagemap a
       // kRegionFromFile region is stored whole; that is still correct.)
@@ -574,6 +571,14 @@ void fill_header() {
   h.uid = getuid();
   h.pid = tcb::getpid_raw();
   h.ppid = raw::getppid();
+  // Raw ids through the pid plugin's table (never its wrappers: they take
+  // the checkpoint lock this thread holds).
+  h.vpid = dmtcp_real_to_virtual_pid(h.pid);
+  h.vppid = dmtcp_real_to_virtual_pid(h.ppid);
+  h.vpgid =
+      dmtcp_real_to_virtual_pid(static_cast<pid_t>(syscall(SYS_getpgid, 0)));
+  h.vsid =
+      dmtcp_real_to_virtual_pid(static_cast<pid_t>(syscall(SYS_getsid, 0)));
   h.generation = rt::g_generation.load();
   h.num_peers = rt::g_num_peers;
   timespec now{};
@@ -674,8 +679,8 @@ int write_image() {
   char* slash = strrchr(dir, '/');
   if (slash != nullptr) {
     *slash = '\0';
-    int dfd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY |
-                                                   O_CLOEXEC);
+    int dfd =
+        open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
       fsync(dfd);
       close(dfd);
@@ -684,7 +689,9 @@ int write_image() {
   return 0;
 }
 
-const image::ImageWriter::Stats& last_stats() { return g_writer.stats(); }
+const image::ImageWriter::Stats& last_stats() {
+  return g_writer.stats();
+}
 
 void forget_after_restart() {
   g_writer.forget_after_restart();
