@@ -29,6 +29,7 @@ class ImageReader {
   bool open(const std::string& path, std::string* error);
 
   const FileHeader& header() const { return header_; }
+  const std::string& path() const { return path_; }
   const std::vector<RegionEntry>& regions() const { return regions_; }
   std::string_view region_name(uint32_t index) const;
 

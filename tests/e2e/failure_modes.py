@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from harness import LoggedPopen  # noqa: E402 (same directory)
+
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -54,10 +56,8 @@ class Env:
         return r, time.time() - start
 
     def launch(self, *argv):
-        out = open(os.path.join(self.work, "prog.out"), "w")
-        p = subprocess.Popen([self.tool("dmtcp_launch"), *argv],
-                             env=self.env, stdout=out,
-                             stderr=subprocess.STDOUT)
+        p = LoggedPopen([self.tool("dmtcp_launch"), *argv],
+                        os.path.join(self.work, "prog.out"), env=self.env)
         deadline = time.time() + 60
         while time.time() < deadline:
             with open(os.path.join(self.work, "prog.out")) as f:

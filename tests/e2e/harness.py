@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -68,6 +69,48 @@ def live_children():
         if fields[1] == me and fields[0] != "Z":
             kids.append(int(pid))
     return kids
+
+
+class LoggedPopen(subprocess.Popen):
+    """A program whose stdout and stderr go to a pipe that a thread copies
+    into a file.  The pipe's reader is outside the computation, as a
+    terminal would be, so a restarted program writes to dmtcp_restart's
+    output (a file would be reopened and appended to, as it should be).
+    wait() and poll() report an exit only once the copy is complete."""
+
+    def __init__(self, argv, path, **kw):
+        super().__init__(argv, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, **kw)
+        out = open(path, "wb")  # exists before anyone reads it
+        self._copier = threading.Thread(target=self._copy, args=(out,),
+                                        daemon=True)
+        self._copier.start()
+
+    def _copy(self, out):
+        with out:
+            fd = self.stdout.fileno()
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return
+                out.write(chunk)
+                out.flush()
+
+    def _settle(self):
+        # A process that escaped (and holds the pipe) must not hang us.
+        self._copier.join(timeout=5)
+
+    def wait(self, timeout=None):
+        rc = super().wait(timeout)
+        self._settle()
+        return rc
+
+    def poll(self):
+        rc = super().poll()
+        if rc is not None:
+            self._settle()
+        return rc
 
 
 class Computation:
@@ -136,10 +179,7 @@ class Run(Computation):
     def spawn(self, argv, label):
         path = os.path.join(self.work, f"{label}.out")
         self.outputs.append((label, path))
-        out = open(path, "w")
-        self.proc = subprocess.Popen(argv, env=self.env, stdout=out,
-                                     stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = LoggedPopen(argv, path, env=self.env)
         self.current_out = path
         return self.proc
 

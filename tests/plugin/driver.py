@@ -49,10 +49,7 @@ class Session(harness.Computation):
     def spawn(self, argv, label, cwd=None):
         path = self.path(f"{label}.out")
         self.outputs.append((label, path))
-        with open(path, "w") as out:
-            self.proc = subprocess.Popen(argv, env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=cwd)
+        self.proc = harness.LoggedPopen(argv, path, env=self.env, cwd=cwd)
         self.current_out = path
         return self.proc
 

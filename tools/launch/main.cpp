@@ -31,7 +31,7 @@ constexpr const char* kUsage =
     "[-j|--join-coordinator]\n"
     "                    [--new-coordinator] [-i|--interval S] "
     "[--ckptdir D] [--no-gzip|--gzip]\n"
-    "                    [--with-plugin A.so:B.so] "
+    "                    [--ckpt-open-files] [--with-plugin A.so:B.so] "
     "[--disable-<name>-plugin] [--ckpt-signal N]\n"
     "                    [--tmpdir D] [-q] PROGRAM ARGS...\n";
 
@@ -55,6 +55,7 @@ struct Options {
   std::string ckpt_dir;
   std::string tmpdir;
   bool gzip = true;
+  bool ckpt_open_files = false;
   int ckpt_signal = SIGUSR2;
   bool quiet = false;
   std::vector<std::string> user_plugins;
@@ -156,6 +157,8 @@ Options parse(int argc, char** argv) {
       o.gzip = false;
     } else if (a == "--gzip") {
       o.gzip = true;
+    } else if (a == "--ckpt-open-files") {
+      o.ckpt_open_files = true;
     } else if (a == "--with-plugin") {
       split_plugins(value(a), &o.user_plugins);
     } else if (a == "--ckpt-signal" || a == "--mtcp-checkpoint-signal") {
@@ -285,6 +288,9 @@ int main(int argc, char** argv) {
   setenv("DMTCP_COORD_PORT", std::to_string(o.coord.port).c_str(), 1);
   setenv("DMTCP_CHECKPOINT_DIR", o.ckpt_dir.c_str(), 1);
   setenv("DMTCP_GZIP", o.gzip ? "1" : "0", 1);
+  if (o.ckpt_open_files) {
+    setenv("DMTCP_CKPT_OPEN_FILES", "1", 1);  // read by the file plugin
+  }
   setenv("DMTCP_SIGCKPT", std::to_string(o.ckpt_signal).c_str(), 1);
   setenv("DMTCP_CHECKPOINT_INTERVAL", std::to_string(o.coord.interval).c_str(),
          1);

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -201,6 +203,12 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
 [[noreturn]] void restore_one(const Options& o,
                               std::unique_ptr<image::ImageReader> reader) {
   auto info = std::make_unique<RestartInfo>();
+  // Plugins find what was saved beside the image (the file plugin's
+  // --ckpt-open-files copies) through dmtcp_get_restart_env().
+  char image_path[PATH_MAX];
+  if (realpath(reader->path().c_str(), image_path) != nullptr) {
+    setenv("DMTCP_RESTART_IMAGE", image_path, 1);
+  }
   join_as_restarting(o, reader->header(), info.get());
   std::string error;
   restore_in_place(reader.get(), info.get(), &error);

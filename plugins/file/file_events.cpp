@@ -1,0 +1,180 @@
+// file_events.cpp -- the file plugin's event hook: every fd back at its
+// number, pointing at the same kind of thing, shared as before.
+//
+// No wrappers: the plugin looks at the fds when a checkpoint comes, so
+// open/close/read/write run at native speed (docs/file.md).
+//
+// Algorithm (C = the checkpoint thread; each step ends at a barrier):
+//  Checkpoint
+//  1. THREADS_SUSPEND: list /proc/self/fd; group fds that share one open
+//     file description (kcmp); classify each: file, deleted file, FIFO,
+//     pipe end, outside terminal, other (sockets, epoll... not ours).
+//     Read each description's owner (F_GETOWN_EX) before anyone changes it.
+//  2. SUSPENDED: every process writes its own pid as the owner of each
+//     description it holds.
+//  3. LEADER_ELECTION: whose pid stuck is the description's leader.
+//  4. DRAIN: leaders put the owner back, copy the unread bytes of pipes and
+//     FIFOs (tee: nothing is consumed), read deleted files into memory and,
+//     with --ckpt-open-files, copy open files beside the image.  Others
+//     find the leader's fd number for the description (kcmp).
+//  5. The image is written; the table is in it.  RESUME: nothing to put
+//     back (nothing was taken); old --ckpt-open-files copies go.
+//  Restart (the core has closed every fd but 0-2 and its own)
+//  6. RESTART: keep dmtcp_restart's 0-2 aside; leaders re-make their
+//     descriptions (reopen.cpp; pipe creators make pipes with their bytes,
+//     pipe_plan.cpp); listen for the others' requests (fd_passing.cpp).
+//  7. REGISTER_NAME_SERVICE_DATA: pipe ends learn who made their pipe;
+//     ask each provider for what we shared with it.
+//  8. SEND_QUERIES: answer every request, collect our answers, put every
+//     fd at its number with its flags and owner (install.cpp).
+//  9. REFILL: FIFOs get their unread bytes back (one writer per FIFO).
+#include <unistd.h>
+
+#include "dmtcp/plugin.h"
+#include "election.h"
+#include "fd_passing.h"
+#include "fd_table.h"
+#include "file_util.h"
+#include "install.h"
+#include "pipe_data.h"
+#include "pipe_plan.h"
+#include "reopen.h"
+#include "saved_files.h"
+
+namespace dmtcp::file {
+namespace {
+
+RestartCtx g_ctx;
+
+void drain(Table* t) {
+  restore_owners(t);
+  find_leader_fds(t);
+  bool copies = ckpt_open_files_wanted();
+  t->generation = static_cast<uint32_t>(dmtcp_get_generation());
+  for (uint32_t i = 0; i < t->descs.size(); ++i) {
+    Desc& d = t->descs[i];
+    d.data.clear();
+    d.saved_copy.clear();
+    if (!d.leader) {
+      continue;
+    }
+    switch (d.kind) {
+      case Kind::kPipe:
+      case Kind::kFifo:
+        save_pipe_data(&d);
+        break;
+      case Kind::kDeleted:
+        save_deleted_contents(&d);
+        break;
+      case Kind::kPath:
+        if (copies) {
+          save_copy(&d, i, t->generation);
+        }
+        break;
+      case Kind::kTerminal:
+      case Kind::kOther:
+        break;
+    }
+  }
+}
+
+void restart_begin(Table* t) {
+  g_ctx = begin_restart(*t);
+  pid_t me = dmtcp_real_to_virtual_pid(raw_getpid());
+  for (Desc& d : t->descs) {
+    d.new_fd = -1;
+    d.pipe_peer_fd = -1;
+    d.keep_inherited = false;
+    d.provider = d.leader || d.kind == Kind::kPipe ? 0 : d.leader_vpid;
+    if (d.leader) {
+      remake(&d, g_ctx);
+    }
+  }
+  plan_pipes_at_restart(t, g_ctx, me);
+  listen_for_askers(g_ctx.park_min);
+}
+
+void restart_ask(Table* t) {
+  pid_t me = dmtcp_real_to_virtual_pid(raw_getpid());
+  find_pipe_providers(t, g_ctx, me);
+  // One connection per provider, in table order.
+  for (uint32_t i = 0; i < t->descs.size(); ++i) {
+    pid_t p = t->descs[i].provider;
+    if (p == 0 || p == me) {
+      continue;
+    }
+    bool first = true;
+    for (uint32_t j = 0; j < i; ++j) {
+      first = first && t->descs[j].provider != p;
+    }
+    if (first) {
+      ask(t, p, g_ctx.park_min);
+    }
+  }
+}
+
+void restart_exchange(Table* t) {
+  serve(t);
+  collect(t, g_ctx.park_min);
+  resolve_own_requests(t, dmtcp_real_to_virtual_pid(raw_getpid()),
+                       g_ctx.park_min);
+  install(t, &g_ctx);
+}
+
+}  // namespace
+}  // namespace dmtcp::file
+
+using namespace dmtcp::file;
+
+extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
+    DmtcpEvent_t event, DmtcpEventData_t* data) {
+  Table* t = &table();
+  bool restart = data != nullptr && data->restartInfo.isRestart != 0;
+  // On the way into a checkpoint: our work, then the inner plugins'.
+  switch (event) {
+    case DMTCP_EVENT_THREADS_SUSPEND:
+      scan(t);
+      save_owners(t);
+      break;
+    case DMTCP_EVENT_SUSPENDED:
+      claim(t);
+      break;
+    case DMTCP_EVENT_LEADER_ELECTION:
+      read_leaders(t);
+      break;
+    case DMTCP_EVENT_DRAIN:
+      drain(t);
+      break;
+    default:
+      break;
+  }
+  DMTCP_NEXT_EVENT_HOOK(event, data);
+  // On the way out: the inner plugins' work first, then ours.
+  switch (event) {
+    case DMTCP_EVENT_RESTART:
+      restart_begin(t);
+      break;
+    case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
+      if (restart) {
+        restart_ask(t);
+      }
+      break;
+    case DMTCP_EVENT_SEND_QUERIES:
+      if (restart) {
+        restart_exchange(t);
+      }
+      break;
+    case DMTCP_EVENT_REFILL:
+      if (restart) {
+        refill_fifos(t);
+      }
+      break;
+    case DMTCP_EVENT_RESUME:
+      if (ckpt_open_files_wanted()) {
+        forget_old_copies(t->generation);
+      }
+      break;
+    default:
+      break;
+  }
+}

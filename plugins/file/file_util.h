@@ -1,0 +1,63 @@
+// file_util.h -- small helpers shared by the file plugin's parts.
+#pragma once
+
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstddef>
+
+namespace dmtcp::file {
+
+// A system call straight to the kernel, past every wrapper: the pid plugin
+// translates pids in getpid() and in fcntl(F_SETOWN), and the leader
+// election needs the kernel's own ids.  x86-64 only, like the core.
+inline long raw_syscall3(long nr, long a, long b, long c) {
+  long ret;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(nr), "D"(a), "S"(b), "d"(c)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+inline pid_t raw_getpid() {
+  return static_cast<pid_t>(raw_syscall3(SYS_getpid, 0, 0, 0));
+}
+
+// fcntl with a pointer argument (F_GETOWN_EX / F_SETOWN_EX); returns the
+// kernel's result (negative errno on failure).
+inline long raw_fcntl_ptr(int fd, int cmd, void* arg) {
+  return raw_syscall3(SYS_fcntl, fd, cmd, reinterpret_cast<long>(arg));
+}
+
+// Calls f(name) for each entry of the directory open at `dir`, in the
+// kernel's order, until f returns false.  getdents64: no malloc, so hooks
+// may use it.
+template <class F>
+void for_each_dir_entry(int dir, F&& f) {
+  char buf[4096];
+  ssize_t n;
+  while ((n = getdents64(dir, buf, sizeof buf)) > 0) {
+    for (ssize_t off = 0; off < n;) {
+      auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+      off += e->d_reclen;
+      if (!f(static_cast<const char*>(e->d_name))) {
+        return;
+      }
+    }
+  }
+}
+
+// readlink("/proc/self/fd/<fd>") into buf, NUL-terminated.
+bool read_fd_link(int fd, char* buf, size_t cap);
+
+// The lowest free fd at or above `min` that no saved fd will need: where
+// re-made descriptions wait before they move to their numbers.
+int park_fd(int fd, int min);
+
+// write() all of it (EINTR and short writes), false on error.
+bool write_all(int fd, const void* data, size_t len);
+
+}  // namespace dmtcp::file

@@ -1,0 +1,239 @@
+// reopen.cpp -- a leader re-makes its descriptions at restart.
+//
+// Files come back by path with their flags and offset.  The policy for a
+// file that changed between checkpoint and restart (docs/file.md):
+//   - still there, same size and mtime: reopened;
+//   - changed: with a --ckpt-open-files copy, the copy's contents are put
+//     back (the program's memory expects them); without one, reopened as
+//     it is now, with a warning.  Never truncated by us.
+//   - gone: recreated from the copy if there is one; otherwise restart
+//     stops with a one-line error (a program cannot go on without it).
+// Deleted files and memfds are made again from the bytes in the image,
+// unnamed (O_TMPFILE) where the file system allows.
+#include "reopen.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "dmtcp/plugin.h"
+#include "fd_table.h"
+#include "file_util.h"
+#include "pipe_data.h"
+#include "saved_files.h"
+
+namespace dmtcp::file {
+namespace {
+
+// Status flags open() cannot set (O_ASYNC) go on at install (install.cpp).
+int open_flags(int saved) {
+  return (saved & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC)) | O_NOCTTY |
+         O_CLOEXEC;
+}
+
+[[noreturn]] void give_up(const Desc& d, const char* why) {
+  dmtcp_log("file plugin: cannot restart: fd %d: %s %s: %s", d.first_fd,
+            kind_name(d.kind), d.path.c_str(), why);
+  fprintf(stderr, "dmtcp_restart: fd %d: %s %s: %s\n", d.first_fd,
+          kind_name(d.kind), d.path.c_str(), why);
+  _exit(1);
+}
+
+bool same_contents_as_then(const Desc& d, const struct stat& now) {
+  return now.st_size == d.st.st_size &&
+         now.st_mtim.tv_sec == d.st.st_mtim.tv_sec &&
+         now.st_mtim.tv_nsec == d.st.st_mtim.tv_nsec;
+}
+
+// Puts the --ckpt-open-files copy's bytes into `path` (created if gone).
+bool put_back_copy(const Desc& d, const char* copy) {
+  int src = open(copy, O_RDONLY | O_CLOEXEC);
+  if (src < 0) {
+    return false;
+  }
+  int dst = open(d.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                 d.st.st_mode & 07777);
+  bool ok = dst >= 0;
+  char buf[65536];
+  ssize_t n = 0;
+  while (ok && (n = read(src, buf, sizeof buf)) > 0) {
+    ok = write_all(dst, buf, static_cast<size_t>(n));
+  }
+  ok = ok && n == 0;
+  close(src);
+  if (dst >= 0) {
+    close(dst);
+  }
+  return ok;
+}
+
+// Regular files, directories, devices.
+int reopen_path(const Desc& d) {
+  char copy[PATH_MAX];
+  bool has_copy = saved_copy_path(d, copy, sizeof copy);
+  struct stat now;
+  if (stat(d.path.c_str(), &now) != 0) {
+    if (!has_copy) {
+      give_up(d,
+              "no longer exists (start with --ckpt-open-files to keep "
+              "copies)");
+    }
+    if (!put_back_copy(d, copy)) {
+      give_up(d, "gone, and its saved copy cannot be put back");
+    }
+    dmtcp_log("file plugin: %s was gone: recreated from %s", d.path.c_str(),
+              copy);
+  } else if (S_ISREG(d.st.st_mode) && !same_contents_as_then(d, now)) {
+    if (has_copy) {
+      if (!put_back_copy(d, copy)) {
+        give_up(d, "changed, and its saved copy cannot be put back");
+      }
+      dmtcp_log(
+          "file plugin: %s changed since the checkpoint: its contents "
+          "were put back from %s",
+          d.path.c_str(), copy);
+    } else {
+      dmtcp_log(
+          "file plugin: warning: %s changed since the checkpoint "
+          "(size %lld, now %lld); reopened as it is",
+          d.path.c_str(), static_cast<long long>(d.st.st_size),
+          static_cast<long long>(now.st_size));
+    }
+  }
+  int fd = open(d.path.c_str(), open_flags(d.flags));
+  if (fd < 0) {
+    give_up(d, strerror(errno));
+  }
+  return fd;
+}
+
+int remake_deleted(const Desc& d) {
+  int fd = -1;
+  if (strncmp(d.path.c_str(), "/memfd:", 7) == 0) {
+    fd = memfd_create(d.path.c_str() + 7, MFD_CLOEXEC);
+  } else {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", d.path.c_str());
+    fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC,
+              d.st.st_mode & 07777);
+    if (fd < 0) {
+      // No O_TMPFILE here (or the directory is gone): a named file,
+      // unlinked at once.
+      char tmpl[] = "/tmp/dmtcp-deleted-XXXXXX";
+      fd = mkostemp(tmpl, O_CLOEXEC);
+      if (fd >= 0) {
+        unlink(tmpl);
+      }
+    }
+  }
+  if (fd < 0 || !write_all(fd, d.data.data(), d.data.size())) {
+    give_up(d, strerror(errno));
+  }
+  // The program's access mode, through a new description of that file.
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int mine = open(proc, open_flags(d.flags));
+  int err = errno;
+  close(fd);
+  if (mine < 0) {
+    give_up(d, strerror(err));
+  }
+  return mine;
+}
+
+// A FIFO by path.  Opening one end blocks until the other exists, so the
+// open is non-blocking; a write-only open needs a reader first: a helper
+// (Desc::pipe_peer_fd) held until every process is back.
+int reopen_fifo(Desc* d) {
+  struct stat now;
+  if (stat(d->path.c_str(), &now) != 0) {
+    if (mkfifo(d->path.c_str(), d->st.st_mode & 07777) != 0) {
+      give_up(*d, strerror(errno));
+    }
+    dmtcp_log("file plugin: FIFO %s was gone: made again", d->path.c_str());
+  }
+  int flags = open_flags(d->flags) | O_NONBLOCK;
+  int fd = open(d->path.c_str(), flags);
+  if (fd < 0 && errno == ENXIO) {
+    d->pipe_peer_fd = open(d->path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    fd = open(d->path.c_str(), flags);
+  }
+  if (fd < 0) {
+    give_up(*d, strerror(errno));
+  }
+  return fd;
+}
+
+// A terminal from outside: the one dmtcp_restart runs in.
+int reopen_terminal(const Desc& d, const RestartCtx& ctx) {
+  for (int i = 0; i < 3; ++i) {
+    if (ctx.inherited[i] >= 0 && isatty(ctx.inherited[i])) {
+      char name[PATH_MAX];
+      if (ttyname_r(ctx.inherited[i], name, sizeof name) == 0) {
+        int fd = open(name, open_flags(d.flags));
+        if (fd >= 0) {
+          return fd;
+        }
+      }
+    }
+  }
+  dmtcp_log(
+      "file plugin: fd %d was the terminal %s; dmtcp_restart runs in "
+      "none: /dev/null instead",
+      d.first_fd, d.path.c_str());
+  return open("/dev/null", open_flags(d.flags));
+}
+
+}  // namespace
+
+int inherited_for(const Desc& d, const RestartCtx& ctx) {
+  if (d.first_fd < 0 || d.first_fd > 2 || ctx.inherited[d.first_fd] < 0) {
+    return -1;
+  }
+  return fcntl(ctx.inherited[d.first_fd], F_DUPFD_CLOEXEC, ctx.park_min);
+}
+
+void remake(Desc* d, const RestartCtx& ctx) {
+  int fd = -1;
+  switch (d->kind) {
+    case Kind::kPath:
+      fd = reopen_path(*d);
+      break;
+    case Kind::kDeleted:
+      fd = remake_deleted(*d);
+      break;
+    case Kind::kFifo:
+      fd = reopen_fifo(d);
+      break;
+    case Kind::kTerminal:
+      // Standard streams stay the restarter's: its terminal, or whatever
+      // it was given.
+      fd = inherited_for(*d, ctx);
+      d->keep_inherited = fd >= 0;
+      if (fd < 0) {
+        fd = reopen_terminal(*d, ctx);
+      }
+      break;
+    case Kind::kPipe:
+    case Kind::kOther:
+      return;  // pipes: pipe_plan.cpp; others: not ours
+  }
+  if (d->kind != Kind::kTerminal) {
+    if (d->pos >= 0 && lseek(fd, d->pos, SEEK_SET) < 0) {
+      dmtcp_log("file plugin: %s: cannot seek back to %lld: %s",
+                d->path.c_str(), static_cast<long long>(d->pos),
+                strerror(errno));
+    }
+  }
+  d->new_fd = park_fd(fd, ctx.park_min);
+  d->pipe_peer_fd = park_fd(d->pipe_peer_fd, ctx.park_min);
+}
+
+}  // namespace dmtcp::file

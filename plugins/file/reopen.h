@@ -1,0 +1,20 @@
+// reopen.h -- a leader re-makes its descriptions at restart (reopen.cpp).
+#pragma once
+
+#include "fd_table.h"
+
+namespace dmtcp::file {
+
+struct RestartCtx {
+  int park_min = 3;                 // temporaries wait at or above this fd
+  int inherited[3] = {-1, -1, -1};  // dmtcp_restart's fds 0-2, parked
+};
+
+// Files, deleted files, FIFOs and terminals: d->new_fd.  Exits with a
+// one-line error when a file the program had open cannot come back.
+void remake(Desc* d, const RestartCtx& ctx);
+
+// A parked copy of dmtcp_restart's fd at d's number (0-2), or -1.
+int inherited_for(const Desc& d, const RestartCtx& ctx);
+
+}  // namespace dmtcp::file

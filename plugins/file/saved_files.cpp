@@ -1,0 +1,191 @@
+// saved_files.cpp -- file contents kept with a checkpoint.
+//
+// A deleted file that is still open exists nowhere but in that open
+// description: its bytes go into the image (Desc::data, process memory).
+// With --ckpt-open-files (DMTCP_CKPT_OPEN_FILES=1) every open regular file
+// is also copied beside the image, into <image minus .dmtcp>_files/, named
+// g<generation>_<n>_<basename>.  A new generation's copies never overwrite
+// the previous one's, so a checkpoint killed halfway leaves the previous
+// image with its copies; older generations go once a newer image exists.
+#include "saved_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "dmtcp/plugin.h"
+#include "fd_table.h"
+#include "file_util.h"
+#include "image/image_format.h"
+
+namespace dmtcp::file {
+namespace {
+
+// "<dir>/ckpt_x_y.dmtcp" -> "<dir>/ckpt_x_y_files"
+void sidecar_for_image(const char* image, char* out, size_t cap) {
+  size_t len = strlen(image);
+  const char ext[] = ".dmtcp";
+  if (len >= sizeof ext - 1 &&
+      strcmp(image + len - (sizeof ext - 1), ext) == 0) {
+    len -= sizeof ext - 1;
+  }
+  snprintf(out, cap, "%.*s_files", static_cast<int>(len), image);
+}
+
+const char* base_name(const char* path) {
+  const char* slash = strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+bool copy_fd_to(int src, int dst) {
+  off_t in_off = 0;
+  for (;;) {
+    ssize_t n = copy_file_range(src, &in_off, dst, nullptr, 1 << 30, 0);
+    if (n == 0) {
+      return true;
+    }
+    if (n > 0) {
+      continue;
+    }
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS) {
+      return false;
+    }
+    break;  // not between these files: plain reads and writes
+  }
+  char buf[65536];
+  ssize_t n;
+  while ((n = pread(src, buf, sizeof buf, in_off)) > 0) {
+    if (!write_all(dst, buf, static_cast<size_t>(n))) {
+      return false;
+    }
+    in_off += n;
+  }
+  return n == 0;
+}
+
+}  // namespace
+
+void save_deleted_contents(Desc* d) {
+  d->data.clear();
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->first_fd);
+  // The program's fd may be write-only: read through a fresh description.
+  int fd = open(proc, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    dmtcp_log(
+        "file plugin: deleted file %s (fd %d) cannot be read: %s; it "
+        "comes back empty",
+        d->path.c_str(), d->first_fd, strerror(errno));
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    d->data.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    ssize_t n;
+    while (got < d->data.size() &&
+           (n = pread(fd, d->data.data() + got, d->data.size() - got,
+                      static_cast<off_t>(got))) > 0) {
+      got += static_cast<size_t>(n);
+    }
+    d->data.resize(got);
+  }
+  close(fd);
+}
+
+bool ckpt_open_files_wanted() {
+  const char* v = getenv("DMTCP_CKPT_OPEN_FILES");
+  return v != nullptr && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+void save_copy(Desc* d, uint32_t index, uint32_t generation) {
+  d->saved_copy.clear();
+  if (d->kind != Kind::kPath || !S_ISREG(d->st.st_mode)) {
+    return;
+  }
+  char dir[PATH_MAX];
+  sidecar_for_image(dmtcp_get_ckpt_filename(), dir, sizeof dir);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    dmtcp_log("file plugin: --ckpt-open-files: %s: %s", dir, strerror(errno));
+    return;
+  }
+  char name[NAME_MAX + 1];
+  snprintf(name, sizeof name, "g%u_%u_%.200s", generation, index,
+           base_name(d->path.c_str()));
+  char path[PATH_MAX + NAME_MAX + 2];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->first_fd);
+  int src = open(proc, O_RDONLY | O_CLOEXEC);
+  int dst = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = src >= 0 && dst >= 0 && copy_fd_to(src, dst) && fsync(dst) == 0;
+  int err = errno;
+  if (src >= 0) {
+    close(src);
+  }
+  if (dst >= 0) {
+    close(dst);
+  }
+  if (!ok) {
+    dmtcp_log("file plugin: --ckpt-open-files: copying %s to %s: %s",
+              d->path.c_str(), path, strerror(err));
+    unlink(path);
+    return;
+  }
+  d->saved_copy.assign(name);
+}
+
+void forget_old_copies(uint32_t generation) {
+  // Only once this generation's image is really there (the write may have
+  // failed, and then the previous image needs its copies).
+  const char* image = dmtcp_get_ckpt_filename();
+  int fd = open(image, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return;
+  }
+  image::FileHeader h{};
+  bool current = pread(fd, &h, sizeof h, 0) == sizeof h &&
+                 memcmp(h.magic, image::kMagic, sizeof h.magic) == 0 &&
+                 h.generation == generation;
+  close(fd);
+  if (!current) {
+    return;
+  }
+  char dir_path[PATH_MAX];
+  sidecar_for_image(image, dir_path, sizeof dir_path);
+  int dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    return;
+  }
+  char keep[32];
+  int keep_len = snprintf(keep, sizeof keep, "g%u_", generation);
+  for_each_dir_entry(dir, [&](const char* name) {
+    if (name[0] == 'g' &&
+        strncmp(name, keep, static_cast<size_t>(keep_len)) != 0) {
+      unlinkat(dir, name, 0);
+    }
+    return true;
+  });
+  close(dir);
+}
+
+bool saved_copy_path(const Desc& d, char* out, size_t cap) {
+  if (d.saved_copy.empty()) {
+    return false;
+  }
+  // The image may have moved since (--restartdir): look beside it.
+  char image[PATH_MAX];
+  if (dmtcp_get_restart_env("DMTCP_RESTART_IMAGE", image, sizeof image) != 0) {
+    snprintf(image, sizeof image, "%s", dmtcp_get_ckpt_filename());
+  }
+  char dir[PATH_MAX];
+  sidecar_for_image(image, dir, sizeof dir);
+  snprintf(out, cap, "%s/%s", dir, d.saved_copy.c_str());
+  return true;
+}
+
+}  // namespace dmtcp::file
