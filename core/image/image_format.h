@@ -25,7 +25,10 @@ inline constexpr uint32_t kChunkMagic = 0x4b4e4843;  // "CHNK"
 //    (kRegionFromFile).
 // 3: FileHeader carries the ids the program saw (pid plugin's virtual ids)
 //    so restart can rebuild sessions and process groups.
-inline constexpr uint32_t kFormatVersion = 3;
+// 4: MAP_SHARED mappings stay shared: kRegionSharedFile (mapped to its file
+//    again, no data stored) and kRegionSharedObject (shared memory with no
+//    file, identified by RegionEntry::object_dev/object_ino).
+inline constexpr uint32_t kFormatVersion = 4;
 inline constexpr uint64_t kPageSize = 4096;
 // Largest raw chunk; the writer cuts runs of data pages at this size.
 inline constexpr uint64_t kMaxChunkBytes = 4ull << 20;
@@ -45,6 +48,18 @@ enum RegionFlag : uint32_t {
   // (XXH3-64 of the file's bytes in the mapped range) must match the file
   // found at restart, or restart refuses with a clear error.
   kRegionFromFile = 1u << 8,
+  // A MAP_SHARED mapping of a file that still exists (kRegionFile |
+  // kRegionShared).  No pages are stored: the file holds them, and writes
+  // after restart must reach it.  Restart maps the file (path = name) shared
+  // at file_offset; file_size is its size at checkpoint, and restart refuses
+  // if the file is gone or shorter than min(file_size, file_offset + length).
+  kRegionSharedFile = 1u << 9,
+  // Shared memory with no file to come back from: MAP_SHARED|MAP_ANONYMOUS
+  // ("/dev/zero (deleted)"), a memfd, a deleted file, SysV shm.  Its pages
+  // are stored (by every process that maps it); restart makes one memory
+  // object per (object_dev, object_ino) among the images it restores,
+  // fills it once, and maps it shared at file_offset in each of them.
+  kRegionSharedObject = 1u << 10,
 };
 
 enum class Encoding : uint32_t { kRaw = 0, kZstd = 1 };
@@ -98,8 +113,17 @@ struct RegionEntry {
   uint32_t flags;        // RegionFlag
   uint32_t name_offset;  // into the names blob
   uint32_t name_len;     // 0 = no name
-  uint64_t file_size;    // kRegionFromFile: size of the file
-  uint64_t file_hash;    // kRegionFromFile: XXH3-64 of the mapped bytes
+  // kRegionFromFile, kRegionSharedFile: size of the file.
+  // kRegionSharedObject: bytes of the object known to exist (file_offset +
+  // the readable part of the mapping).
+  uint64_t file_size;
+  uint64_t file_hash;  // kRegionFromFile: XXH3-64 of the mapped bytes
+  // kRegionSharedFile, kRegionSharedObject: the mapped object's identity at
+  // checkpoint (st_dev as makedev(major, minor), st_ino, from the maps
+  // line).  Two regions of images of one host with the same pair map the
+  // same object.  Informational for kRegionSharedFile.
+  uint64_t object_dev;
+  uint64_t object_ino;
 };
 
 struct ChunkHeader {

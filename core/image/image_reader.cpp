@@ -56,6 +56,27 @@ uint64_t checksum_without(T value, uint64_t T::*field) {
   return XXH3_64bits(&value, sizeof value);
 }
 
+// A region restart maps shared must be what the writer makes: a named
+// shared file mapping (kRegionSharedFile) or shared memory without a file
+// (kRegionSharedObject), never both, never reserve-only or from-file, at a
+// page-aligned offset (mmap needs one).
+bool shared_flags_valid(const RegionEntry& r) {
+  constexpr uint32_t kSharedKinds = kRegionSharedFile | kRegionSharedObject;
+  if ((r.flags & kSharedKinds) == 0) {
+    return true;
+  }
+  if ((r.flags & kSharedKinds) == kSharedKinds ||
+      (r.flags & (kRegionShared | kRegionPrivate)) != kRegionShared ||
+      (r.flags & (kRegionNoData | kRegionFromFile)) != 0 ||
+      r.file_offset % kPageSize != 0) {
+    return false;
+  }
+  if ((r.flags & kRegionSharedFile) != 0) {
+    return (r.flags & kRegionFile) != 0 && r.name_len != 0;
+  }
+  return (r.flags & kRegionFile) == 0;
+}
+
 // zstd frame header descriptor bits (RFC 8878 3.1.1.1.1).
 constexpr uint8_t kFhdSingleSegment = 1u << 5;
 constexpr uint8_t kFhdUnusedAndReserved = (1u << 4) | (1u << 3);
@@ -144,6 +165,28 @@ bool ImageReader::read_exact(void* dst, size_t n, std::string* error) {
   return true;
 }
 
+// Passes over n bytes (a chunk nobody wants).  The buffer first, then
+// lseek; the size taken at open() tells a short file, as a read would.
+bool ImageReader::skip_exact(uint64_t n, std::string* error) {
+  uint64_t take = std::min<uint64_t>(n, buf_len_ - buf_pos_);
+  buf_pos_ += take;
+  pos_ += take;
+  n -= take;
+  if (n == 0) {
+    return true;
+  }
+  if (pos_ + n > file_size_) {
+    pos_ = file_size_;
+    return truncated(error);
+  }
+  if (::lseek(fd_, static_cast<off_t>(pos_ + n), SEEK_SET) < 0) {
+    return fail(error, format("seek to byte %" PRIu64 ": %s", pos_ + n,
+                              strerror(errno)));
+  }
+  pos_ += n;
+  return true;
+}
+
 bool ImageReader::open(const std::string& path, std::string* error) {
   if (fd_ >= 0) {
     ::close(fd_);
@@ -160,9 +203,14 @@ bool ImageReader::open(const std::string& path, std::string* error) {
     return fail(error, format("cannot open: %s", strerror(errno)));
   }
   struct stat st;
-  if (fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (fstat(fd_, &st) != 0) {
+    return fail(error, format("cannot stat: %s", strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {
     return fail(error, "is a directory, not a checkpoint image");
   }
+  file_size_ =
+      S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : UINT64_MAX;
   posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   try {
     buf_.resize(kBufferSize);
@@ -260,6 +308,11 @@ bool ImageReader::open(const std::string& path, std::string* error) {
                                 "(corrupt image)",
                                 i));
     }
+    if (!shared_flags_valid(r)) {
+      return fail(error, format("region %u has an impossible combination of "
+                                "shared-mapping flags 0x%x (corrupt image)",
+                                i, r.flags));
+    }
     if (i > 0 && r.start < regions[i - 1].end) {
       return fail(error, format("region %u at 0x%" PRIx64 " overlaps or "
                                 "precedes region %u (corrupt image)",
@@ -286,7 +339,7 @@ bool ImageReader::check_chunk(const ChunkHeader& c, uint64_t at,
     return bad(format("region %u does not exist", c.region_index));
   }
   const RegionEntry& r = regions_[c.region_index];
-  if ((r.flags & kRegionNoData) != 0) {
+  if ((r.flags & (kRegionNoData | kRegionSharedFile)) != 0) {
     return bad(format("region %u holds no data", c.region_index));
   }
   uint64_t region_pages = (r.end - r.start) / kPageSize;
@@ -411,8 +464,27 @@ bool ImageReader::read_data(
                                     c.region_index));
         }
       }
-      uint8_t* out = base + c.page_offset * kPageSize;
       size_t raw_size = size_t{c.page_count} * kPageSize;
+      if (base == skip()) {
+        // Nobody wants these pages.  Compressed bytes are still read: the
+        // trailer's checksum covers them.
+        if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
+          if (!skip_exact(raw_size, error)) {
+            return false;
+          }
+        } else {
+          if (!read_exact(zbuf.data(), c.stored_size, error)) {
+            return false;
+          }
+          XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
+        }
+        prev_region = c.region_index;
+        prev_end = c.page_offset + c.page_count;
+        ++chunk_count;
+        raw_bytes += raw_size;
+        continue;
+      }
+      uint8_t* out = base + c.page_offset * kPageSize;
       if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
         if (!read_exact(out, raw_size, error)) {
           return false;

@@ -38,14 +38,21 @@ class ImageReader {
   // no chunk covers are left as they are: zero in fresh memory).  Checks
   // every checksum, the chunk order and the trailer.  False with *error on
   // the first problem.
+  //
+  // dest may return skip() for a region whose pages are not wanted (shared
+  // memory another image fills): its chunks are passed over, their headers,
+  // order and the trailer's totals still checked, their data neither
+  // decompressed nor checked against raw_checksum.
   bool read_data(const std::function<uint8_t*(uint32_t region)>& dest,
                  std::string* error);
+  static uint8_t* skip() { return &skip_tag_; }
 
  private:
   bool fail(std::string* error, const std::string& what) const;
   bool truncated(std::string* error) const;
   bool read_some(void* dst, size_t n, size_t* got, std::string* error);
   bool read_exact(void* dst, size_t n, std::string* error);
+  bool skip_exact(uint64_t n, std::string* error);
   bool check_chunk(const ChunkHeader& c, uint64_t at, int64_t prev_region,
                    uint64_t prev_end, std::string* error) const;
   bool decompress(const uint8_t* src, size_t size, uint8_t* dst,
@@ -64,8 +71,10 @@ class ImageReader {
   std::vector<uint8_t> buf_;
   size_t buf_pos_ = 0;
   size_t buf_len_ = 0;
-  uint64_t pos_ = 0;  // file offset of the next byte handed out
+  uint64_t pos_ = 0;        // file offset of the next byte handed out
+  uint64_t file_size_ = 0;  // at open(): skip_exact() must not pass it
   ZSTD_DCtx_s* dctx_ = nullptr;
+  static inline uint8_t skip_tag_ = 0;  // its address is skip()
 };
 
 }  // namespace dmtcp::image

@@ -257,7 +257,7 @@ struct ImageWriter::Impl {
   int fd = -1;
   uint64_t written = 0;         // bytes of chunks written since begin()
   uint64_t writeback_from = 0;  // start of the range not yet handed to disk
-  bool warmed_up = false;  // zstd workspace allocated (init)
+  bool warmed_up = false;       // zstd workspace allocated (init)
   bool begun = false;
   int failed = 0;  // first -errno; every later call returns it
   int64_t last_region = -1;
@@ -330,8 +330,8 @@ int ImageWriter::init(const Options& options) {
     if (zeros == MAP_FAILED) {
       return -ENOMEM;
     }
-    size_t r = ZSTD_compress2(s.cctx, s.arena, s.arena_cap, zeros,
-                              kMaxChunkBytes);
+    size_t r =
+        ZSTD_compress2(s.cctx, s.arena, s.arena_cap, zeros, kMaxChunkBytes);
     munmap(zeros, kMaxChunkBytes);
     if (ZSTD_isError(r)) {
       return -EINVAL;
@@ -520,7 +520,9 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
     return -EINVAL;
   }
   s.last_region = index;
-  if ((s.shapes[index].flags & kRegionNoData) != 0 || npages == 0) {
+  // Reservations have no contents; a shared file mapping's are the file's.
+  if ((s.shapes[index].flags & (kRegionNoData | kRegionSharedFile)) != 0 ||
+      npages == 0) {
     return 0;
   }
   if (base == nullptr) {

@@ -43,7 +43,8 @@ class ImageWriter {
   // Stores the data pages of region `index`, whose memory is readable at
   // base (npages pages).  may_have_data, if not null, has one byte a page:
   // 0 = known zero (not present in /proc/self/pagemap), else maybe data.
-  // Pages that are all zero are never stored.  0 or -errno.
+  // Pages that are all zero are never stored, nor any page of a kRegionNoData
+  // or kRegionSharedFile region (base may then be null).  0 or -errno.
   int write_region(uint32_t index, const uint8_t* base, uint64_t npages,
                    const uint8_t* may_have_data);
 

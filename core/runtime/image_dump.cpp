@@ -9,9 +9,17 @@
 //     /proc/self/pagemap says which pages were never touched (zero, not even
 //     read).  A private file mapping whose file is still the mapped one
 //     comes back from the file (kRegionFromFile, checked by a content hash
-//     at restart): only the pages the program changed are stored.  Shared
-//     and other file mappings are read up to the end of the file (past it,
-//     reading would SIGBUS).
+//     at restart): only the pages the program changed are stored.  A shared
+//     mapping of a file that is still there stores nothing
+//     (kRegionSharedFile): the file is the truth, restart maps it again;
+//     writable ones are msync'ed so the file on disk matches the image.
+//     Shared memory with no file (shared anonymous, memfd, deleted files)
+//     is kRegionSharedObject, identified by its dev:inode: mincore() says
+//     which pages the object holds (also those only another process
+//     touched; pagemap would not show them), unless swap is on (swapped
+//     shared pages show nowhere: then every readable page is read).  Other
+//     file mappings are read up to the end of the file (past it, reading
+//     would SIGBUS).
 //  4. Header with identity, special mappings, brk, the resume context and
 //     the restart info buffer; ImageWriter writes everything with checksums.
 //  5. fsync, rename over the old image, fsync the directory.
@@ -218,6 +226,7 @@ enum class PageRule : uint8_t {
   kTouched,         // private anonymous: present or swapped (else zero)
   kPrivateChanges,  // kRegionFromFile: only pages the program changed
   kReadable,        // everything readable (shared, or file we cannot check)
+  kResident,        // kRegionSharedObject: pages the object holds (mincore)
 };
 
 // Fills out (one byte a page) from pagemap for npages at start.  Bits:
@@ -278,6 +287,35 @@ uint64_t readable_pages(uint64_t start, uint64_t npages) {
     }
   }
   return lo;
+}
+
+// Fills out (one byte a page) with whether each page of [start, +npages) is
+// in the page cache of the object it maps.  For shared memory that is every
+// page it holds (without swap), whichever process touched it.
+bool read_resident(uint64_t start, uint64_t npages, uint8_t* out) {
+  if (mincore(reinterpret_cast<void*>(start), npages * image::kPageSize, out) !=
+      0) {
+    return false;
+  }
+  for (uint64_t i = 0; i < npages; ++i) {
+    out[i] &= 1;  // the other bits are reserved
+  }
+  return true;
+}
+
+// Whether any swap area is active (/proc/swaps lists more than its header).
+// Swapped-out shared memory pages show neither in mincore() nor in pagemap.
+bool swap_in_use() {
+  char buf[512];
+  long n = read_proc_file("/proc/swaps", buf, sizeof buf);
+  if (n < 0) {
+    return errno != ENOENT;  // no /proc/swaps: a kernel without swap
+  }
+  int lines = 0;
+  for (long i = 0; i < n; ++i) {
+    lines += buf[i] == '\n' ? 1 : 0;
+  }
+  return lines > 1;
 }
 
 bool any_page_present(int pagemap_fd, uint64_t start, uint64_t npages) {
@@ -354,6 +392,19 @@ bool hash_file_range(int fd, const struct stat& st, uint64_t offset,
   return true;
 }
 
+// Whether the path names something other than a regular file (a device):
+// its shared mappings keep the old treatment (data stored, restored private).
+bool names_special_file(const MapEntry& m) {
+  char path[4096];
+  if (m.path.size() >= sizeof path) {
+    return false;
+  }
+  memcpy(path, m.path.data(), m.path.size());
+  path[m.path.size()] = '\0';
+  struct stat st {};
+  return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 // Opens the mapped file by path and checks it is still the mapped inode.
 // Fills *st; -1 if the file is gone or was replaced.
 int open_mapped_file(const MapEntry& m, struct stat* st) {
@@ -404,6 +455,7 @@ struct Plan {
   bool needs_read[kMaxRegions];
   PageRule rule[kMaxRegions];
   uint64_t readable[kMaxRegions];  // kReadable: pages that can be read
+  int swap = -1;  // swap_in_use(), asked at the first shared object
 };
 
 Plan g_plan;
@@ -413,17 +465,59 @@ bool ends_with(std::string_view s, std::string_view suffix) {
          s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Shared memory with no file to map again (kRegionSharedObject): its pages
+// are stored; restart recreates the object once for every process mapping
+// it.  file_size records how much of the object exists (past its end the
+// mapping would SIGBUS, so that is not read).
+void plan_shared_object(const MapEntry& m, RegionEntry* r, uint32_t i,
+                        uint64_t npages) {
+  r->flags &= ~image::kRegionFile;
+  r->flags |= image::kRegionAnonymous | image::kRegionSharedObject;
+  r->object_dev = makedev(m.dev_major, m.dev_minor);
+  r->object_ino = m.inode;
+  bool unreadable = (m.prot & PROT_READ) == 0;
+  auto* base = reinterpret_cast<void*>(m.start);
+  if (unreadable) {
+    mprotect(base, m.end - m.start, m.prot | PROT_READ);
+  }
+  g_plan.readable[i] = readable_pages(m.start, npages);
+  if (unreadable) {
+    mprotect(base, m.end - m.start, m.prot);
+  }
+  g_plan.needs_read[i] = unreadable;
+  r->file_size = m.offset + g_plan.readable[i] * image::kPageSize;
+  if (g_plan.swap < 0) {
+    g_plan.swap = swap_in_use() ? 1 : 0;
+  }
+  g_plan.rule[i] = g_plan.swap != 0 ? PageRule::kReadable : PageRule::kResident;
+}
+
 // A file-backed region: private and unchanged on disk -> kRegionFromFile
-// (only the program's changes are stored); otherwise read what is readable
+// (only the program's changes are stored); shared and still there ->
+// kRegionSharedFile (nothing stored); shared but gone, replaced or not
+// ours to open -> kRegionSharedObject; otherwise read what is readable
 // (up to the end of the file).
 void plan_file_region(const MapEntry& m, RegionEntry* r, uint32_t i,
                       uint64_t npages) {
   struct stat st {};
   int fd = open_mapped_file(m, &st);
+  if (fd < 0 && m.shared && !names_special_file(m)) {
+    plan_shared_object(m, r, i, npages);
+    return;
+  }
   if (fd < 0) {
     // Gone or replaced: the old inode still backs the mapping; read what
     // the kernel lets us read.
     g_plan.readable[i] = readable_pages(m.start, npages);
+    return;
+  }
+  if (m.shared) {
+    r->flags |= image::kRegionSharedFile;
+    r->file_size = static_cast<uint64_t>(st.st_size);
+    r->object_dev = makedev(m.dev_major, m.dev_minor);
+    r->object_ino = m.inode;
+    g_plan.readable[i] = 0;
+    close(fd);
     return;
   }
   uint64_t len = m.end - m.start;
@@ -491,8 +585,9 @@ int build_plan(int pagemap_fd) {
         r.file_offset = m.offset;
         r.prot = static_cast<uint32_t>(m.prot);
         r.flags = m.shared ? image::kRegionShared : image::kRegionPrivate;
-        bool file_backed = !m.path.empty() && m.path[0] == '/' &&
-                           m.inode != 0 && !ends_with(m.path, " (deleted)");
+        bool named = !m.path.empty() && m.path[0] == '/' && m.inode != 0;
+        bool deleted = named && ends_with(m.path, " (deleted)");
+        bool file_backed = named && !deleted;
         r.flags |= file_backed ? image::kRegionFile : image::kRegionAnonymous;
         if (m.path == "[stack]") {
           r.flags |= image::kRegionStack | image::kRegionGrowsDown;
@@ -509,6 +604,14 @@ int build_plan(int pagemap_fd) {
         g_plan.readable[i] = npages;
         if (file_backed) {
           plan_file_region(m, &r, i, npages);
+        } else if (deleted && m.shared) {
+          // Shared anonymous memory ("/dev/zero (deleted)"), a memfd, a
+          // deleted file, SysV shm.
+          plan_shared_object(m, &r, i, npages);
+        }
+        if ((r.flags &
+             (image::kRegionSharedFile | image::kRegionSharedObject)) != 0) {
+          return;  // never reserve-only: restart maps the object regardless
         }
         if (excluded_bytes(m.start, m.end) == m.end - m.start) {
           r.flags |= image::kRegionNoData;
@@ -529,11 +632,27 @@ int write_regions(int pagemap_fd) {
     if ((r.flags & image::kRegionNoData) != 0) {
       continue;
     }
+    if ((r.flags & image::kRegionSharedFile) != 0) {
+      // The file keeps these pages; put them on disk with the image, so a
+      // crash after the checkpoint cannot leave the file older than it.
+      if ((r.prot & PROT_WRITE) != 0) {
+        msync(reinterpret_cast<void*>(r.start), r.end - r.start, MS_SYNC);
+      }
+      continue;
+    }
     uint64_t npages = (r.end - r.start) / image::kPageSize;
     uint8_t* filter = ensure_page_map(npages);
     PageRule rule = g_plan.rule[i];
-    bool have_map = rule != PageRule::kReadable &&
-                    read_pagemap(pagemap_fd, r.start, npages, filter, rule);
+    bool have_map = false;
+    if (rule == PageRule::kResident) {
+      have_map = read_resident(r.start, npages, filter);
+      if (have_map) {
+        uint64_t readable = g_plan.readable[i];
+        memset(filter + readable, 0, npages - readable);
+      }
+    } else if (rule != PageRule::kReadable) {
+      have_map = read_pagemap(pagemap_fd, r.start, npages, filter, rule);
+    }
     if (!have_map) {
       // Every page that can be read may hold data.  (Without pagemap a
       // kRegionFromFile region is stored whole; that is still correct.)
@@ -629,6 +748,7 @@ int write_image() {
   snprintf(tmp, sizeof tmp, "%s.tmp", rt::g_id.ckpt_filename);
   int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   g_plan.header = image::FileHeader{};
+  g_plan.swap = -1;
   collect_excluded();
   int rc = build_plan(pagemap_fd);
   if (rc != 0) {

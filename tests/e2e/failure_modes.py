@@ -7,6 +7,9 @@ or lost data.
                stays intact and still restarts
   changedfile  a mapped file (the program itself) changed between checkpoint
                and restart: refused with one line; an identical copy works
+  sharedfile   a file mapped MAP_SHARED shrank or vanished before restart:
+               refused with one line before anything forks; put back, the
+               computation restarts
   usage        bad options, no coordinator, missing plugin
 """
 import argparse
@@ -184,6 +187,59 @@ def test_changedfile(e):
     check("memory_copy is gone" in line, line)
 
 
+def wait_for_peers(e, n, timeout=20):
+    """Waits until the coordinator counts n processes."""
+    deadline = time.time() + timeout
+    while True:
+        r, _ = e.run([e.tool("dmtcp_command"), "-s"])
+        if f"NUM_PEERS={n}" in r.stdout:
+            return
+        check(time.time() < deadline, f"expected {n} processes: {r.stdout}")
+        time.sleep(0.05)
+
+
+def test_sharedfile(e):
+    """A MAP_SHARED file's pages live in the file, not the image: a file
+    that shrank or vanished is refused before any process is forked."""
+    p = e.launch(os.path.join(e.tests, "e2e_shared_mem"), "file")
+    r, _ = e.run([e.tool("dmtcp_command"), "-bc"])
+    check(r.returncode == 0, f"checkpoint failed: {r.stderr}")
+    # Parent and child: the coordinator kills both.
+    e.run([e.tool("dmtcp_command"), "-k"])
+    p.wait()
+    wait_for_peers(e, 0)
+    imgs = sorted(os.path.join(e.work, f) for f in os.listdir(e.work)
+                  if f.endswith(".dmtcp"))
+    check(len(imgs) == 2, f"expected two images, found {imgs}")
+    # The 8 MiB mapping is in the file, not in the images.
+    for img in imgs:
+        check(os.path.getsize(img) < 4 << 20,
+              f"{img} holds the shared file's pages "
+              f"({os.path.getsize(img)} bytes)")
+    mapped = e.env["DMTCP_TEST_GO"] + ".file"
+    original = open(mapped, "rb").read()
+    with open(mapped, "r+b") as f:
+        f.truncate(len(original) // 2)
+    r, took = e.run([e.tool("dmtcp_restart"), *imgs], timeout=30)
+    line = one_line_error(r, "shrunk shared file")
+    check(mapped in line and "has shrunk since the checkpoint" in line, line)
+    print(f"  shrunk: {line}")
+    check(took < 10, f"shrunk: took {took:.1f}s")
+    os.unlink(mapped)
+    r, _ = e.run([e.tool("dmtcp_restart"), *imgs], timeout=30)
+    line = one_line_error(r, "missing shared file")
+    check(mapped in line and "is gone" in line, line)
+    print(f"  missing: {line}")
+    # Nothing was started: no process joined the coordinator.
+    wait_for_peers(e, 0, timeout=0)
+    with open(mapped, "wb") as f:
+        f.write(original)
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run([e.tool("dmtcp_restart"), *imgs], timeout=60)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"restored file refused: {r.returncode} {r.stdout}{r.stderr}")
+
+
 def test_usage(e):
     true = "/bin/true"
     r, took = e.run([e.tool("dmtcp_launch"), "--no-such-option", true])
@@ -213,7 +269,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests", required=True)
     ap.add_argument("case", choices=["corrupt", "midckpt", "changedfile",
-                                     "usage"])
+                                     "sharedfile", "usage"])
     a = ap.parse_args()
     libc = ctypes.CDLL(None)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -221,7 +277,8 @@ def main():
     ok = False
     try:
         {"corrupt": test_corrupt, "midckpt": test_midckpt,
-         "changedfile": test_changedfile, "usage": test_usage}[a.case](e)
+         "changedfile": test_changedfile, "sharedfile": test_sharedfile,
+         "usage": test_usage}[a.case](e)
         ok = True
     except (Failure, subprocess.SubprocessError, OSError) as ex:
         print(f"FAILED: {ex}")

@@ -30,6 +30,7 @@
 #include "runtime/runtime.h"
 #include "tools/common/tool_support.h"
 #include "tools/restart/restore_plan.h"
+#include "tools/restart/shared_mappings.h"
 
 extern char** environ;
 
@@ -291,6 +292,11 @@ int main(int argc, char** argv) {
   for (const std::string& path : o.images) {
     readers.push_back(restart::open_image(path));
   }
+  // Shared files checked, shared memory created: before anything forks.
+  if (std::string why; !restart::prepare_shared_mappings(readers, &why)) {
+    fprintf(stderr, "dmtcp_restart: %s\n", why.c_str());
+    return 1;
+  }
   std::string error;
   if (!tools::ensure_coordinator(&o.coord, &error)) {
     fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
@@ -314,6 +320,7 @@ int main(int argc, char** argv) {
     }
     children.push_back(pid);
   }
+  restart::close_shared_mappings();  // the restored processes hold them
   int first_status = 0;
   for (size_t i = 0; i < children.size(); ++i) {
     int status = 0;

@@ -9,8 +9,12 @@
 //     reader fills it and verifies every checksum.  A region that comes
 //     back from its file (kRegionFromFile) is first mapped privately from
 //     that file, after checking the file's size and content hash; the
-//     stored pages (the program's own changes) go over it.  A corrupt or
-//     truncated image, or a changed file, stops here with nothing lost.
+//     stored pages (the program's own changes) go over it.  A shared
+//     mapping (kRegionSharedFile, kRegionSharedObject) is staged as a
+//     MAP_SHARED mapping of the descriptor shared_mappings.cpp prepared
+//     before the fork; the reader writes a shared object's pages into it
+//     only if this image fills that object.  A corrupt or truncated image,
+//     or a changed file, stops here with nothing lost.
 //  4. Copy the restorer code to a fresh spot with its own stack, fill its
 //     Args (moves, fresh maps, keep list, brk, restart info), unregister
 //     glibc's rseq area (it is about to vanish), block signals and jump.
@@ -20,8 +24,8 @@
 #include <linux/rseq.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,12 +33,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/proc_maps.h"
 #include "restore_raw/restorer.h"
+#include "tools/restart/shared_mappings.h"
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -62,7 +69,9 @@ struct Span {
   uint64_t end;
 };
 
-uint64_t page_up(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+uint64_t page_up(uint64_t v) {
+  return (v + kPageSize - 1) & ~(kPageSize - 1);
+}
 
 std::vector<Span> merge(std::vector<Span> v) {
   std::sort(v.begin(), v.end(),
@@ -146,16 +155,15 @@ bool reserve(uint64_t start, uint64_t end, std::string* error) {
   if (start >= end) {
     return true;
   }
-  void* p = mmap(reinterpret_cast<void*>(start), end - start, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-                     MAP_FIXED_NOREPLACE,
-                 -1, 0);
+  void* p = mmap(
+      reinterpret_cast<void*>(start), end - start, PROT_NONE,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != MAP_FAILED) {
     return true;
   }
   if (errno != EEXIST) {
-    *error = "reserving " + hex_range(start, end) + " for the image: " +
-             strerror(errno);
+    *error = "reserving " + hex_range(start, end) +
+             " for the image: " + strerror(errno);
     return false;
   }
   if (end - start == kPageSize) {
@@ -171,8 +179,7 @@ bool reserve(uint64_t start, uint64_t end, std::string* error) {
 // Reserves the free parts of `want` (sorted, merged), skipping what was
 // mapped when we looked.
 bool reserve_free_parts(const std::vector<Span>& want,
-                        const std::vector<Span>& mapped,
-                        std::string* error) {
+                        const std::vector<Span>& mapped, std::string* error) {
   for (const Span& w : want) {
     uint64_t cursor = w.start;
     for (const Span& m : mapped) {
@@ -214,8 +221,10 @@ bool map_from_file(const image::ImageReader& reader, uint32_t index,
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
-    *error = path + " is gone (the image needs it: it was mapped from that "
-                    "file): " + strerror(errno);
+    *error = path +
+             " is gone (the image needs it: it was mapped from that "
+             "file): " +
+             strerror(errno);
     if (fd >= 0) {
       close(fd);
     }
@@ -239,17 +248,52 @@ bool map_from_file(const image::ImageReader& reader, uint32_t index,
   uint64_t hash = XXH3_64bits_digest(&state) | 1;
   if (static_cast<uint64_t>(st.st_size) != r.file_size || hash != r.file_hash) {
     close(fd);
-    *error = path + " has changed since the checkpoint (the program had it "
-                    "mapped; restore the same file to restart)";
+    *error = path +
+             " has changed since the checkpoint (the program had it "
+             "mapped; restore the same file to restart)";
     return false;
   }
-  void* p = mmap(reinterpret_cast<void*>(at), len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(r.file_offset));
+  void* p =
+      mmap(reinterpret_cast<void*>(at), len, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(r.file_offset));
   close(fd);
   if (p == MAP_FAILED) {
     *error = "mapping " + path + ": " + strerror(errno);
     return false;
   }
+  return true;
+}
+
+// Maps a shared region (file or object) from the descriptor prepared before
+// the fork at `at`; *dest is where its stored pages go (skip() when another
+// image fills the object, or for a file: it has no stored pages).
+bool map_shared(const image::ImageReader& reader, uint32_t index, uint64_t at,
+                uint64_t* dest, std::string* error) {
+  const RegionEntry& r = reader.regions()[index];
+  std::optional<SharedMapping> m = shared_mapping_for(&reader, index);
+  if (!m) {
+    *error = "internal: shared region " + std::to_string(index) + " (" +
+             std::string(reader.region_name(index)) + ") was not prepared";
+    return false;
+  }
+  bool file = (r.flags & image::kRegionSharedFile) != 0;
+  // A file gets its own protection now (a failure shows before the point
+  // of no return); an object must be writable until it is filled.
+  int prot = static_cast<int>(r.prot);
+  if (!file) {
+    prot |= PROT_READ | PROT_WRITE;
+  }
+  void* p =
+      mmap(reinterpret_cast<void*>(at), r.end - r.start, prot,
+           MAP_SHARED | MAP_FIXED, m->fd, static_cast<off_t>(r.file_offset));
+  if (p == MAP_FAILED) {
+    *error = "mapping " + std::string(reader.region_name(index)) +
+             " shared: " + strerror(errno);
+    return false;
+  }
+  *dest = !file && m->fill
+              ? at
+              : reinterpret_cast<uint64_t>(image::ImageReader::skip());
   return true;
 }
 
@@ -351,19 +395,25 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
       fresh.push_back({r.start, len, r.prot, 0});
       continue;
     }
-    if ((r.flags & image::kRegionFromFile) != 0) {
+    staged[i] = pool + off;
+    if ((r.flags & (image::kRegionSharedFile | image::kRegionSharedObject)) !=
+        0) {
+      if (!map_shared(*reader, static_cast<uint32_t>(i), pool + off, &staged[i],
+                      error)) {
+        return false;
+      }
+    } else if ((r.flags & image::kRegionFromFile) != 0) {
       if (!map_from_file(*reader, static_cast<uint32_t>(i), pool + off,
                          error)) {
         return false;
       }
     } else if (mmap(reinterpret_cast<void*>(pool + off), len,
                     PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-                    -1, 0) == MAP_FAILED) {
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                    0) == MAP_FAILED) {
       *error = std::string("staging memory: ") + strerror(errno);
       return false;
     }
-    staged[i] = pool + off;
     moves.push_back({pool + off, r.start, len, r.prot, 0});
     off += len;
   }
@@ -433,9 +483,8 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
       std::min<uint64_t>(sizeof(RestartInfo), h.restart_info_size);
   args->restart_info_dest = h.restart_info_addr;
   args->resume_context_addr = h.resume_context_addr;
-  std::string prefix =
-      "dmtcp_restart: restoring " + std::string(h.progname) +
-      " failed past the point of no return; step, errno:";
+  std::string prefix = "dmtcp_restart: restoring " + std::string(h.progname) +
+                       " failed past the point of no return; step, errno:";
   prefix.resize(std::min<size_t>(prefix.size(), sizeof args->fail_prefix));
   memcpy(args->fail_prefix, prefix.data(), prefix.size());
   args->fail_prefix_len = static_cast<uint32_t>(prefix.size());
