@@ -6,10 +6,11 @@
 // kernel ids through raw system calls (core/runtime/raw_syscall.h).
 //
 // Algorithm (C = the checkpoint thread):
-//  1. INIT in a fresh process: virtual pid = real pid; the parent's pid is
-//     entered in the table as itself (it is in the computation when we were
-//     posix_spawn'ed or system()'d; otherwise it becomes a tombstone at
-//     restart).  The main thread's virtual tid is the virtual pid.
+//  1. INIT in a fresh process: virtual pid = real pid and the parent's pid
+//     entered in the table as itself (it becomes a tombstone at restart if
+//     it is not in the computation), unless a posix_spawn() parent left
+//     both in DMTCP_PID_SPAWN (pid_spawn.cpp).  The main thread's virtual
+//     tid is the virtual pid.
 //     POST_EXEC instead reads back what PRE_EXEC wrote: exec keeps the pid,
 //     so it keeps the virtual pid, the parent and the table.
 //  2. fork (pid_wrappers.cpp + on_fork_child here): the parent closes the
@@ -24,7 +25,10 @@
 //     slots of threads that vanished otherwise.
 //  4. RESTART (C, after the next hook): our real pid is new: update_real
 //     for ourselves; every other live entry becomes a tombstone (-v) and is
-//     remembered for step 6; every thread slot becomes "pending".
+//     remembered for step 6; every thread slot becomes "pending"; the
+//     leaderless groups (pid_groups.h) are forgotten.  dmtcp_restart has
+//     rebuilt the sessions and groups led by restored processes
+//     (tools/restart/sessions.h), so their ids are restored leaders' pids.
 //  5. REGISTER_NAME_SERVICE_DATA (isRestart): publish "pid:<virtual>" ->
 //     new real pid, and append our virtual pid to the computation's pid
 //     list file (pid_restart_map.h).
@@ -50,7 +54,9 @@
 #include <string_view>
 
 #include "dmtcp/plugin.h"
+#include "pid_groups.h"
 #include "pid_restart_map.h"
+#include "pid_spawn.h"
 #include "pid_state.h"
 
 namespace dmtcp::pid {
@@ -84,13 +90,17 @@ void on_init() {
   }
   pid_t real = raw_getpid();
   pid_t ppid = raw_getppid();
-  table().add(VirtPid(real), RealPid(real));
-  if (ppid > 0) {
-    table().add(VirtPid(ppid), RealPid(ppid));
-    cache_parent(ppid, ppid);
+  // A posix_spawn() parent of ours left our virtual pid and its own.
+  pid_t virt = real;
+  pid_t parent_virt = ppid;
+  take_spawn_env(real, ppid, &virt, &parent_virt);
+  table().add(VirtPid(virt), RealPid(real));
+  if (ppid > 0 && parent_virt != virt) {
+    table().add(VirtPid(parent_virt), RealPid(ppid));
+    cache_parent(ppid, parent_virt);
   }
-  register_this_thread(real, raw_gettid());
-  set_self(real, real);
+  register_this_thread(virt, raw_gettid());
+  set_self(virt, real);
 }
 
 // Runs in the child before fork() returns (pthread_atfork), so the
@@ -113,7 +123,9 @@ void on_fork_child() {
 
 // Exec keeps the real pid, so the new image keeps our virtual ids.
 void save_for_exec(int fd) {
-  if (fd < 0) {
+  // A child made by clone(CLONE_VM) runs on our memory: it is not us, and
+  // the new image starts afresh at INIT.
+  if (fd < 0 || raw_getpid() != self_real()) {
     return;
   }
   ExecHeader h{};
@@ -162,6 +174,7 @@ void on_restart() {
   pid_t virt = self_virt();
   g_parent_before = cached_parent_any().value_or(0);
   forget_parent_cache();
+  forget_leaderless_groups();
   mark_threads_pending();
   size_t n = table().size();
   g_restart_list = static_cast<pid_t*>(dmtcp_alloc((n + 1) * sizeof(pid_t)));

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "dmtcp/plugin.h"
+#include "pid_groups.h"
 #include "pid_restart_map.h"
 
 namespace dmtcp::pid {
@@ -27,7 +28,6 @@ std::atomic<pid_t> g_self_virt{0};
 std::atomic<pid_t> g_self_real{0};
 // (real ppid << 32) | virtual ppid; 0 = nothing cached.
 std::atomic<uint64_t> g_parent{0};
-
 
 Table g_table;
 
@@ -48,8 +48,6 @@ thread_local ThreadSlot* t_slot __attribute__((tls_model("initial-exec"))) =
     nullptr;
 thread_local pid_t t_virt_tid __attribute__((tls_model("initial-exec"))) = 0;
 
-pid_t next_candidate(pid_t v) { return v + 1 >= kPidMax ? kPidWrap : v + 1; }
-
 bool is_thread_virt(pid_t v) {
   size_t end = g_threads_end.load(std::memory_order_acquire);
   for (size_t i = 0; i < end; ++i) {
@@ -62,13 +60,29 @@ bool is_thread_virt(pid_t v) {
 
 }  // namespace
 
-pid_t raw_getpid() { return static_cast<pid_t>(raw_syscall(SYS_getpid)); }
-pid_t raw_getppid() { return static_cast<pid_t>(raw_syscall(SYS_getppid)); }
-pid_t raw_gettid() { return static_cast<pid_t>(raw_syscall(SYS_gettid)); }
+pid_t next_candidate(pid_t v) {
+  return v + 1 >= kPidMax ? kPidWrap : v + 1;
+}
 
-bool active() { return g_active.load(std::memory_order_relaxed); }
-pid_t self_virt() { return g_self_virt.load(std::memory_order_relaxed); }
-pid_t self_real() { return g_self_real.load(std::memory_order_relaxed); }
+pid_t raw_getpid() {
+  return static_cast<pid_t>(raw_syscall(SYS_getpid));
+}
+pid_t raw_getppid() {
+  return static_cast<pid_t>(raw_syscall(SYS_getppid));
+}
+pid_t raw_gettid() {
+  return static_cast<pid_t>(raw_syscall(SYS_gettid));
+}
+
+bool active() {
+  return g_active.load(std::memory_order_relaxed);
+}
+pid_t self_virt() {
+  return g_self_virt.load(std::memory_order_relaxed);
+}
+pid_t self_real() {
+  return g_self_real.load(std::memory_order_relaxed);
+}
 
 void set_self(pid_t virt, pid_t real) {
   g_self_virt.store(virt);
@@ -90,7 +104,9 @@ void cache_parent(pid_t real_ppid, pid_t virt_ppid) {
       static_cast<uint32_t>(virt_ppid));
 }
 
-void forget_parent_cache() { g_parent.store(0); }
+void forget_parent_cache() {
+  g_parent.store(0);
+}
 
 std::optional<pid_t> cached_parent_any() {
   uint64_t p = g_parent.load();
@@ -100,8 +116,9 @@ std::optional<pid_t> cached_parent_any() {
   return static_cast<pid_t>(p & 0xffffffffu);
 }
 
-
-Table& table() { return g_table; }
+Table& table() {
+  return g_table;
+}
 
 TableAccess::TableAccess() {
   DMTCP_PLUGIN_DISABLE_CKPT();
@@ -131,7 +148,9 @@ void close_fork_gate() {
   }
 }
 
-void open_fork_gate() { g_gate_closed.store(false, std::memory_order_release); }
+void open_fork_gate() {
+  g_gate_closed.store(false, std::memory_order_release);
+}
 
 void reset_fork_gate_in_child() {
   g_gate_users.store(0);
@@ -144,6 +163,7 @@ pid_t register_process(pid_t real) {
   if (auto stale = g_table.to_virtual(RealPid(real))) {
     g_table.update_real(*stale, RealPid(-stale->value));
   }
+  forget_leaderless_group(real);
   pid_t v = real;
   while (g_table.to_real(VirtPid(v)).has_value()) {
     v = next_candidate(v);
@@ -157,6 +177,7 @@ void forget_process(pid_t virt, pid_t real) {
     g_table.erase(VirtPid(virt));
   } else {
     g_table.update_real(VirtPid(virt), RealPid(-virt));
+    note_reaped_leader(virt, real);
   }
 }
 
@@ -317,6 +338,18 @@ std::optional<pid_t> tid_to_real(pid_t virt_tid) {
     return r;
   }
   return pid_to_real(virt_tid);
+}
+
+pid_t tid_to_virt(pid_t real_tid) {
+  size_t end = g_threads_end.load(std::memory_order_acquire);
+  for (size_t i = 0; i < end; ++i) {
+    ThreadSlot& s = g_threads[i];
+    pid_t v = s.virt.load(std::memory_order_relaxed);
+    if (v != 0 && s.real.load(std::memory_order_relaxed) == real_tid) {
+      return v;
+    }
+  }
+  return pid_to_virt(real_tid);
 }
 
 }  // namespace dmtcp::pid

@@ -4,11 +4,10 @@
 // described at the top of pid_events.cpp; the design in docs/pid.md.
 #pragma once
 
-#include <cerrno>
-
 #include <sys/types.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 
@@ -47,7 +46,9 @@ bool active();
 // Wrappers pass straight through when the plugin is inactive.  (The core
 // never comes through here for kernel ids: it makes raw system calls,
 // core/runtime/raw_syscall.h.)
-inline bool pass() { return !active(); }
+inline bool pass() {
+  return !active();
+}
 
 // Keeps errno across translation work done after the real call.
 class ErrnoKeeper {
@@ -74,7 +75,6 @@ void cache_parent(pid_t real_ppid, pid_t virt_ppid);
 void forget_parent_cache();
 // The cached parent's virtual pid, whatever real pid it was cached for.
 std::optional<pid_t> cached_parent_any();
-
 
 // --- the table of processes ---------------------------------------------
 // Virtual pid -> real pid for every process we know of: ourselves, our
@@ -108,6 +108,9 @@ void reset_fork_gate_in_child();
 // it on identical copies of the table, so they agree.  Adds the pair.
 // Caller holds TableAccess or is alone (fork child, closed gate).
 pid_t register_process(pid_t real);
+// The search register_process() makes: the number after v (wrapping as
+// the kernel does).
+pid_t next_candidate(pid_t v);
 // A reaped child: erased when its ids are the same number (any passthrough
 // is then the kernel's own behaviour), a tombstone otherwise.
 void forget_process(pid_t virt, pid_t real);
@@ -145,5 +148,7 @@ void refresh_this_thread_real();  // RESUME_USER_THREAD after restart
 
 // tid arguments (tgkill, tkill, sched_*): our threads first, then pids.
 std::optional<pid_t> tid_to_real(pid_t virt_tid);
+// tid results (F_GETOWN_EX): our threads first, then pids.
+pid_t tid_to_virt(pid_t real_tid);
 
 }  // namespace dmtcp::pid

@@ -18,13 +18,13 @@
 #include <cstdarg>
 
 #include "dmtcp/plugin.h"
+#include "pid_groups.h"
 #include "pid_state.h"
 
 using namespace dmtcp::pid;
 using dmtcp::RealPid;
 
 namespace {
-
 
 template <class T>
 T fail(int err) {
@@ -40,12 +40,22 @@ long syscall_result(long r) {
   return r;
 }
 
-pid_t out_pid(pid_t real) {
+// A group or session id result: the leader's virtual pid (also when the
+// leader is gone but its group lives on, pid_groups.h).
+pid_t out_group(pid_t real) {
   if (real <= 0) {
     return real;
   }
   ErrnoKeeper keep;
-  return pid_to_virt(real);
+  return pgid_to_virt(real);
+}
+
+// A group id argument; 0 means "the caller's".
+std::optional<pid_t> in_group_or_zero(pid_t virt) {
+  if (virt <= 0) {
+    return virt;
+  }
+  return pgid_to_real(virt);
 }
 
 // A pid argument where 0 means "the caller" and negatives are not ids.
@@ -71,14 +81,16 @@ std::optional<pid_t> in_kill_target(pid_t pid) {
     return pid_to_real(pid);
   }
   if (pid < -1) {
-    auto r = pid_to_real(-pid);
+    auto r = pgid_to_real(-pid);
     return r ? std::optional<pid_t>(-*r) : std::nullopt;
   }
   return pid;
 }
 
 // waitpid()'s first argument: as kill(), but 0 and -1 are "any child".
-std::optional<pid_t> in_wait_target(pid_t pid) { return in_kill_target(pid); }
+std::optional<pid_t> in_wait_target(pid_t pid) {
+  return in_kill_target(pid);
+}
 
 bool reaps(int options, const int* status) {
   if ((options & (WUNTRACED | WCONTINUED)) == 0) {
@@ -276,7 +288,8 @@ DMTCP_PID_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t* info,
   }
   id_t real_id = id;
   if ((idtype == P_PID || idtype == P_PGID) && id != 0) {
-    auto r = pid_to_real(static_cast<pid_t>(id));
+    pid_t v = static_cast<pid_t>(id);
+    auto r = idtype == P_PGID ? pgid_to_real(v) : pid_to_real(v);
     if (!r) {
       return fail<int>(ECHILD);
     }
@@ -299,6 +312,17 @@ DMTCP_PID_EXPORT int kill(pid_t pid, int sig) {
     return NEXT_FNC(kill)(pid, sig);
   }
   return virt_kill(pid, sig);
+}
+
+// glibc's killpg() calls its internal kill, past our wrapper.
+DMTCP_PID_EXPORT int killpg(pid_t pgrp, int sig) {
+  if (pass()) {
+    return NEXT_FNC(killpg)(pgrp, sig);
+  }
+  if (pgrp < 0) {
+    return fail<int>(EINVAL);
+  }
+  return virt_kill(-pgrp, sig);
 }
 
 DMTCP_PID_EXPORT int tgkill(pid_t tgid, pid_t tid, int sig) {
@@ -337,14 +361,14 @@ DMTCP_PID_EXPORT pid_t getpgid(pid_t pid) {
   if (!real) {
     return fail<pid_t>(ESRCH);
   }
-  return out_pid(NEXT_FNC(getpgid)(*real));
+  return out_group(NEXT_FNC(getpgid)(*real));
 }
 
 DMTCP_PID_EXPORT pid_t getpgrp(void) {
   if (pass()) {
     return NEXT_FNC(getpgrp)();
   }
-  return out_pid(NEXT_FNC(getpgrp)());
+  return out_group(NEXT_FNC(getpgrp)());
 }
 
 DMTCP_PID_EXPORT pid_t getsid(pid_t pid) {
@@ -355,7 +379,7 @@ DMTCP_PID_EXPORT pid_t getsid(pid_t pid) {
   if (!real) {
     return fail<pid_t>(ESRCH);
   }
-  return out_pid(NEXT_FNC(getsid)(*real));
+  return out_group(NEXT_FNC(getsid)(*real));
 }
 
 DMTCP_PID_EXPORT int setpgid(pid_t pid, pid_t pgid) {
@@ -366,7 +390,7 @@ DMTCP_PID_EXPORT int setpgid(pid_t pid, pid_t pgid) {
   if (!real_pid) {
     return fail<int>(ESRCH);
   }
-  auto real_pgid = in_pid_or_zero(pgid);
+  auto real_pgid = in_group_or_zero(pgid);
   if (!real_pgid) {
     return fail<int>(EPERM);
   }
@@ -377,21 +401,21 @@ DMTCP_PID_EXPORT pid_t setsid(void) {
   if (pass()) {
     return NEXT_FNC(setsid)();
   }
-  return out_pid(NEXT_FNC(setsid)());
+  return out_group(NEXT_FNC(setsid)());
 }
 
 DMTCP_PID_EXPORT pid_t tcgetpgrp(int fd) {
   if (pass()) {
     return NEXT_FNC(tcgetpgrp)(fd);
   }
-  return out_pid(NEXT_FNC(tcgetpgrp)(fd));
+  return out_group(NEXT_FNC(tcgetpgrp)(fd));
 }
 
 DMTCP_PID_EXPORT int tcsetpgrp(int fd, pid_t pgrp) {
   if (pass()) {
     return NEXT_FNC(tcsetpgrp)(fd, pgrp);
   }
-  auto real = in_pid_or_zero(pgrp);
+  auto real = in_group_or_zero(pgrp);
   if (!real) {
     return fail<int>(EPERM);
   }

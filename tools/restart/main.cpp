@@ -30,6 +30,7 @@
 #include "runtime/runtime.h"
 #include "tools/common/tool_support.h"
 #include "tools/restart/restore_plan.h"
+#include "tools/restart/sessions.h"
 #include "tools/restart/shared_mappings.h"
 
 extern char** environ;
@@ -222,9 +223,11 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
 // The images' process tree: each image's parent is the image whose
 // unique_pid is its parent_unique_pid; the others (the first process, and
 // orphans whose parent was not checkpointed) are roots.
+// Sessions and groups led by an image are rebuilt too (sessions.h).
 struct Tree {
   std::vector<std::vector<size_t>> children;
   std::vector<size_t> roots;  // in command-line order
+  Sessions sessions;
 };
 
 Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
@@ -260,16 +263,25 @@ Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
       t.roots.push_back(i);
     }
   }
+  std::vector<ProcessIds> ids(rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const auto& h = rs[i]->header();
+    ids[i] = {h.vpid, h.vpgid, h.vsid,
+              std::string(h.hostname, strnlen(h.hostname, sizeof h.hostname))};
+  }
+  t.sessions = Sessions(ids);
   return t;
 }
 
 // Forks a process for each child image (which does the same for its own
 // children), then becomes image `index` itself: restored children are real
-// children of their restored parent.
+// children of their restored parent.  Sessions and groups: sessions.h.
 [[noreturn]] void restore_subtree(
     const Options& o, std::vector<std::unique_ptr<image::ImageReader>>* rs,
-    const Tree& tree, size_t index) {
-  for (size_t child : tree.children[index]) {
+    Tree& tree, size_t index) {
+  Sessions& s = tree.sessions;
+  s.enter(index);
+  auto fork_child = [&](size_t child) {
     pid_t pid = fork();
     if (pid < 0) {
       fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
@@ -278,7 +290,18 @@ Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
     if (pid == 0) {
       restore_subtree(o, rs, tree, child);
     }
+    s.adopt(child, pid);
+  };
+  Sessions::ForkOrder order = s.fork_order(index, tree.children[index]);
+  for (size_t child : order.before_lead) {
+    fork_child(child);
   }
+  s.lead(index);
+  for (size_t child : order.after_lead) {
+    fork_child(child);
+  }
+  s.join(index);
+  s.release();
   restore_one(o, std::move((*rs)[index]));
 }
 
