@@ -51,9 +51,11 @@ Kind classify(const struct stat& st, const char* link) {
     if (is_terminal_device(st)) {
       return Kind::kTerminal;
     }
-    // pty masters need the pty code (not written yet); anything else with
-    // a path in /dev is reopened by it.
-    return is_pty_master(st) || link[0] != '/' ? Kind::kOther : Kind::kPath;
+    if (is_pty_master(st)) {
+      return Kind::kPtyMaster;
+    }
+    // Anything else with a path in /dev is reopened by it.
+    return link[0] != '/' ? Kind::kOther : Kind::kPath;
   }
   return Kind::kOther;  // sockets, anon inodes
 }
@@ -146,6 +148,8 @@ const char* kind_name(Kind k) {
       return "pipe";
     case Kind::kTerminal:
       return "terminal";
+    case Kind::kPtyMaster:
+      return "pty master";
     case Kind::kOther:
       return "other";
   }

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include <boost/container/string.hpp>
 #include <boost/container/vector.hpp>
@@ -25,12 +27,13 @@ using HookString = boost::container::basic_string<char, std::char_traits<char>,
                                                   HookAllocator<char>>;
 
 enum class Kind : uint8_t {
-  kPath,      // regular file, directory, device: reopened by path
-  kDeleted,   // regular file unlinked (or a memfd): contents saved
-  kFifo,      // named pipe: reopened by path, unread bytes saved
-  kPipe,      // anonymous pipe end: re-made with pipe2(), unread bytes saved
-  kTerminal,  // a terminal from outside the computation
-  kOther,     // sockets, epoll, eventfd...: other plugins' business
+  kPath,       // regular file, directory, device: reopened by path
+  kDeleted,    // regular file unlinked (or a memfd): contents saved
+  kFifo,       // named pipe: reopened by path, unread bytes saved
+  kPipe,       // anonymous pipe end: re-made with pipe2(), unread bytes saved
+  kTerminal,   // a terminal: a pty slave or a console (ours or outside)
+  kPtyMaster,  // /dev/ptmx: re-made with a new pty pair (pty.cpp)
+  kOther,      // sockets, epoll, eventfd...: other plugins' business
 };
 
 const char* kind_name(Kind k);
@@ -71,6 +74,17 @@ struct Desc {
   int pipe_size = 0;
   bool pipe_is_read_end = false;
 
+  // Terminals and pty masters (leader): the pty's settings and, for a
+  // master, the bytes on their way in each direction.  pty_index: the
+  // /dev/pts number at checkpoint (-1: not a pty).
+  int pty_index = -1;
+  bool has_termios = false;
+  struct termios tio {};
+  struct winsize ws {};
+  int pty_locked = 0;
+  int pty_packet = 0;
+  HookVector<char> tty_input;  // written to the master, not yet read
+
   // --ckpt-open-files: the copy beside the image ("" = none).
   HookString saved_copy;
 
@@ -90,8 +104,16 @@ struct FdSlot {
   uint32_t desc;
 };
 
+// The process's controlling terminal, from /proc/self/stat.
+struct ControllingTty {
+  bool session_leader = false;
+  dev_t dev = 0;         // 0: none
+  pid_t foreground = 0;  // its foreground group (virtual), 0: none
+};
+
 struct Table {
   HookVector<Desc> descs;
+  ControllingTty ctty;
   HookVector<FdSlot> fds;
   int max_fd = -1;
   uint32_t generation = 0;

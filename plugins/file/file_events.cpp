@@ -15,19 +15,26 @@
 //  3. LEADER_ELECTION: whose pid stuck is the description's leader.
 //  4. DRAIN: leaders put the owner back, copy the unread bytes of pipes and
 //     FIFOs (tee: nothing is consumed), read deleted files into memory and,
-//     with --ckpt-open-files, copy open files beside the image.  Others
+//     with --ckpt-open-files, copy open files beside the image; terminals
+//     and pty masters save their settings, masters read their bytes in
+//     flight (pty.cpp).  Others
 //     find the leader's fd number for the description (kcmp).
 //  5. The image is written; the table is in it.  RESUME: nothing to put
 //     back (nothing was taken); old --ckpt-open-files copies go.
 //  Restart (the core has closed every fd but 0-2 and its own)
 //  6. RESTART: keep dmtcp_restart's 0-2 aside; leaders re-make their
 //     descriptions (reopen.cpp; pipe creators make pipes with their bytes,
-//     pipe_plan.cpp); listen for the others' requests (fd_passing.cpp).
-//  7. REGISTER_NAME_SERVICE_DATA: pipe ends learn who made their pipe;
-//     ask each provider for what we shared with it.
+//     pipe_plan.cpp; pty masters new pairs, pty.cpp); listen for the
+//     others' requests (fd_passing.cpp).
+//  7. REGISTER_NAME_SERVICE_DATA: terminals open their pty's new slave or
+//     become dmtcp_restart's terminal; pipe ends learn who made their
+//     pipe; ask each provider for what we shared with it.
 //  8. SEND_QUERIES: answer every request, collect our answers, put every
-//     fd at its number with its flags and owner (install.cpp).
-//  9. REFILL: FIFOs get their unread bytes back (one writer per FIFO).
+//     fd at its number with its flags and owner (install.cpp); a session
+//     leader takes its pty back as controlling terminal.
+//  9. REFILL: FIFOs get their unread bytes back (one writer per FIFO);
+//     ptys get theirs on resume and restart alike (pty.cpp: reading them
+//     was the only way to save them).
 #include <unistd.h>
 
 #include "dmtcp/plugin.h"
@@ -38,6 +45,7 @@
 #include "install.h"
 #include "pipe_data.h"
 #include "pipe_plan.h"
+#include "pty.h"
 #include "reopen.h"
 #include "saved_files.h"
 
@@ -72,6 +80,9 @@ void drain(Table* t) {
         }
         break;
       case Kind::kTerminal:
+      case Kind::kPtyMaster:
+        save_tty(&d);
+        break;
       case Kind::kOther:
         break;
     }
@@ -81,6 +92,7 @@ void drain(Table* t) {
 void restart_begin(Table* t) {
   g_ctx = begin_restart(*t);
   pid_t me = dmtcp_real_to_virtual_pid(raw_getpid());
+  g_ctx.me = me;
   for (Desc& d : t->descs) {
     d.new_fd = -1;
     d.pipe_peer_fd = -1;
@@ -95,7 +107,12 @@ void restart_begin(Table* t) {
 }
 
 void restart_ask(Table* t) {
-  pid_t me = dmtcp_real_to_virtual_pid(raw_getpid());
+  pid_t me = g_ctx.me;
+  for (Desc& d : t->descs) {
+    if (d.kind == Kind::kTerminal && d.leader) {
+      remake_terminal(&d, g_ctx);  // its pty's master published in RESTART
+    }
+  }
   find_pipe_providers(t, g_ctx, me);
   // One connection per provider, in table order.
   for (uint32_t i = 0; i < t->descs.size(); ++i) {
@@ -116,9 +133,18 @@ void restart_ask(Table* t) {
 void restart_exchange(Table* t) {
   serve(t);
   collect(t, g_ctx.park_min);
-  resolve_own_requests(t, dmtcp_real_to_virtual_pid(raw_getpid()),
-                       g_ctx.park_min);
+  resolve_own_requests(t, g_ctx.me, g_ctx.park_min);
   install(t, &g_ctx);
+  restore_ctty(*t);
+}
+
+// Resume and restart alike: bytes taken out of ptys go back.
+void refill_ptys(Table* t) {
+  for (const Desc& d : t->descs) {
+    if (d.kind == Kind::kPtyMaster && d.leader) {
+      refill_pty(d, d.first_fd);
+    }
+  }
 }
 
 }  // namespace
@@ -134,6 +160,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
   switch (event) {
     case DMTCP_EVENT_THREADS_SUSPEND:
       scan(t);
+      read_ctty(&t->ctty);
       save_owners(t);
       break;
     case DMTCP_EVENT_SUSPENDED:
@@ -168,6 +195,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       if (restart) {
         refill_fifos(t);
       }
+      refill_ptys(t);
       break;
     case DMTCP_EVENT_RESUME:
       if (ckpt_open_files_wanted()) {

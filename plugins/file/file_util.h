@@ -8,28 +8,21 @@
 
 #include <cstddef>
 
+#include "runtime/raw_syscall.h"
+
 namespace dmtcp::file {
 
-// A system call straight to the kernel, past every wrapper: the pid plugin
+// The kernel's own ids and fcntl, past every wrapper: the pid plugin
 // translates pids in getpid() and in fcntl(F_SETOWN), and the leader
-// election needs the kernel's own ids.  x86-64 only, like the core.
-inline long raw_syscall3(long nr, long a, long b, long c) {
-  long ret;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(nr), "D"(a), "S"(b), "d"(c)
-               : "rcx", "r11", "memory");
-  return ret;
-}
-
+// election needs the kernel's (core/runtime/raw_syscall.h).
 inline pid_t raw_getpid() {
-  return static_cast<pid_t>(raw_syscall3(SYS_getpid, 0, 0, 0));
+  return raw::getpid();
 }
 
 // fcntl with a pointer argument (F_GETOWN_EX / F_SETOWN_EX); returns the
 // kernel's result (negative errno on failure).
 inline long raw_fcntl_ptr(int fd, int cmd, void* arg) {
-  return raw_syscall3(SYS_fcntl, fd, cmd, reinterpret_cast<long>(arg));
+  return raw::syscall3(SYS_fcntl, fd, cmd, reinterpret_cast<long>(arg));
 }
 
 // Calls f(name) for each entry of the directory open at `dir`, in the

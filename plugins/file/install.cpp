@@ -54,7 +54,7 @@ void resolve_own_requests(Table* t, pid_t me, int park_min) {
 
 void install(Table* t, RestartCtx* ctx) {
   for (Desc& d : t->descs) {
-    if (restores(d) && !d.keep_inherited && d.kind != Kind::kTerminal) {
+    if (restores(d) && !d.keep_inherited) {
       set_status_flags(d.new_fd, d.flags);
     }
   }

@@ -27,20 +27,21 @@
 #include "fd_table.h"
 #include "file_util.h"
 #include "pipe_data.h"
+#include "pty.h"
 #include "saved_files.h"
 
 namespace dmtcp::file {
-namespace {
 
 // Status flags open() cannot set (O_ASYNC) go on at install (install.cpp).
-int open_flags(int saved) {
+int open_flags_for(int saved) {
   return (saved & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC)) | O_NOCTTY |
          O_CLOEXEC;
 }
 
+namespace {
+
 [[noreturn]] void give_up(const Desc& d, const char* why) {
-  dmtcp_log("file plugin: cannot restart: fd %d: %s %s: %s", d.first_fd,
-            kind_name(d.kind), d.path.c_str(), why);
+  // One line, as every restart error: the program cannot go on without it.
   fprintf(stderr, "dmtcp_restart: fd %d: %s %s: %s\n", d.first_fd,
           kind_name(d.kind), d.path.c_str(), why);
   _exit(1);
@@ -107,7 +108,7 @@ int reopen_path(const Desc& d) {
           static_cast<long long>(now.st_size));
     }
   }
-  int fd = open(d.path.c_str(), open_flags(d.flags));
+  int fd = open(d.path.c_str(), open_flags_for(d.flags));
   if (fd < 0) {
     give_up(d, strerror(errno));
   }
@@ -139,7 +140,7 @@ int remake_deleted(const Desc& d) {
   // The program's access mode, through a new description of that file.
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  int mine = open(proc, open_flags(d.flags));
+  int mine = open(proc, open_flags_for(d.flags));
   int err = errno;
   close(fd);
   if (mine < 0) {
@@ -159,7 +160,7 @@ int reopen_fifo(Desc* d) {
     }
     dmtcp_log("file plugin: FIFO %s was gone: made again", d->path.c_str());
   }
-  int flags = open_flags(d->flags) | O_NONBLOCK;
+  int flags = open_flags_for(d->flags) | O_NONBLOCK;
   int fd = open(d->path.c_str(), flags);
   if (fd < 0 && errno == ENXIO) {
     d->pipe_peer_fd = open(d->path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -171,13 +172,15 @@ int reopen_fifo(Desc* d) {
   return fd;
 }
 
+}  // namespace
+
 // A terminal from outside: the one dmtcp_restart runs in.
-int reopen_terminal(const Desc& d, const RestartCtx& ctx) {
+int reopen_outside_terminal(const Desc& d, const RestartCtx& ctx) {
   for (int i = 0; i < 3; ++i) {
     if (ctx.inherited[i] >= 0 && isatty(ctx.inherited[i])) {
       char name[PATH_MAX];
       if (ttyname_r(ctx.inherited[i], name, sizeof name) == 0) {
-        int fd = open(name, open_flags(d.flags));
+        int fd = open(name, open_flags_for(d.flags));
         if (fd >= 0) {
           return fd;
         }
@@ -188,10 +191,8 @@ int reopen_terminal(const Desc& d, const RestartCtx& ctx) {
       "file plugin: fd %d was the terminal %s; dmtcp_restart runs in "
       "none: /dev/null instead",
       d.first_fd, d.path.c_str());
-  return open("/dev/null", open_flags(d.flags));
+  return open("/dev/null", open_flags_for(d.flags));
 }
-
-}  // namespace
 
 int inherited_for(const Desc& d, const RestartCtx& ctx) {
   if (d.first_fd < 0 || d.first_fd > 2 || ctx.inherited[d.first_fd] < 0) {
@@ -212,25 +213,18 @@ void remake(Desc* d, const RestartCtx& ctx) {
     case Kind::kFifo:
       fd = reopen_fifo(d);
       break;
+    case Kind::kPtyMaster:
+      remake_pty_master(d, ctx);
+      return;
     case Kind::kTerminal:
-      // Standard streams stay the restarter's: its terminal, or whatever
-      // it was given.
-      fd = inherited_for(*d, ctx);
-      d->keep_inherited = fd >= 0;
-      if (fd < 0) {
-        fd = reopen_terminal(*d, ctx);
-      }
-      break;
+      return;  // once we know whose pty it is: remake_terminal()
     case Kind::kPipe:
     case Kind::kOther:
       return;  // pipes: pipe_plan.cpp; others: not ours
   }
-  if (d->kind != Kind::kTerminal) {
-    if (d->pos >= 0 && lseek(fd, d->pos, SEEK_SET) < 0) {
-      dmtcp_log("file plugin: %s: cannot seek back to %lld: %s",
-                d->path.c_str(), static_cast<long long>(d->pos),
-                strerror(errno));
-    }
+  if (d->pos >= 0 && lseek(fd, d->pos, SEEK_SET) < 0) {
+    dmtcp_log("file plugin: %s: cannot seek back to %lld: %s", d->path.c_str(),
+              static_cast<long long>(d->pos), strerror(errno));
   }
   d->new_fd = park_fd(fd, ctx.park_min);
   d->pipe_peer_fd = park_fd(d->pipe_peer_fd, ctx.park_min);

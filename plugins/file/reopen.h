@@ -6,6 +6,7 @@
 namespace dmtcp::file {
 
 struct RestartCtx {
+  pid_t me = 0;                     // our virtual pid
   int park_min = 3;                 // temporaries wait at or above this fd
   int inherited[3] = {-1, -1, -1};  // dmtcp_restart's fds 0-2, parked
 };
@@ -13,6 +14,12 @@ struct RestartCtx {
 // Files, deleted files, FIFOs and terminals: d->new_fd.  Exits with a
 // one-line error when a file the program had open cannot come back.
 void remake(Desc* d, const RestartCtx& ctx);
+
+// The flags to reopen a description with (no O_CREAT/O_TRUNC, no new
+// controlling terminal, close-on-exec until it moves to its number).
+int open_flags_for(int saved);
+// The terminal dmtcp_restart runs in (or /dev/null, said so).
+int reopen_outside_terminal(const Desc& d, const RestartCtx& ctx);
 
 // A parked copy of dmtcp_restart's fd at d's number (0-2), or -1.
 int inherited_for(const Desc& d, const RestartCtx& ctx);

@@ -14,6 +14,9 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
   moved     the images are moved to another directory before the restart,
             which runs the restart script with --restartdir
 
+--in-terminal runs the program, and later dmtcp_restart, under script(1):
+each in a terminal of its own.
+
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
 Every wait is bounded.
@@ -21,6 +24,7 @@ Every wait is bounded.
 import argparse
 import ctypes
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -177,6 +181,9 @@ class Run(Computation):
         print(f"[harness] {msg}", flush=True)
 
     def spawn(self, argv, label):
+        if self.args.in_terminal:
+            # A terminal of its own, as a user at a shell prompt would have.
+            argv = ["script", "-qefc", shlex.join(argv), "/dev/null"]
         path = os.path.join(self.work, f"{label}.out")
         self.outputs.append((label, path))
         self.proc = LoggedPopen(argv, path, env=self.env)
@@ -343,6 +350,8 @@ def main():
     p.add_argument("--settle", type=float, default=0.2,
                    help="seconds the program runs after a restart before go")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--in-terminal", action="store_true",
+                   help="run the program and dmtcp_restart under script(1)")
     p.add_argument("--self-ckpt", action="store_true",
                    help="the program checkpoints itself before READY")
     p.add_argument("--expect-after-restart", action="append", default=[],

@@ -35,10 +35,7 @@ int main(void) {
   E2E_CHECK(memcmp(got, pattern, TOTAL) == 0, "FIFO bytes differ");
   char c;
   E2E_CHECK(read(r, &c, 1) == 0, "no end-of-file after the writer left");
-  int st = 0;
-  E2E_CHECK(
-      waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-      "child failed");
+  expect_child_ok(child);
   e2e_say("PASS");
   return 0;
 }

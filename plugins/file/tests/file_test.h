@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -53,6 +54,14 @@ static inline void read_exact(int fd, void* buf, size_t len) {
 
 static inline off_t offset_of(int fd) {
   return lseek(fd, 0, SEEK_CUR);
+}
+
+/* Reaps the child and fails unless it exited with status 0. */
+static inline void expect_child_ok(pid_t pid) {
+  int st = 0;
+  E2E_CHECK(waitpid(pid, &st, 0) == pid, "waitpid(%d): %s", pid,
+            strerror(errno));
+  E2E_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed (%x)", st);
 }
 
 #endif

@@ -65,9 +65,7 @@ int main(void) {
   close(p2c[1]);
   expect_words(c2p[0], READ_BEFORE, BEFORE + AFTER, "parent");
   expect_eof(c2p[0], "parent");
-  int st = 0;
-  E2E_CHECK(waitpid(child, &st, 0) == child, "waitpid: %s", strerror(errno));
-  E2E_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed (%x)", st);
+  expect_child_ok(child);
   e2e_say("PASS");
   return 0;
 }
