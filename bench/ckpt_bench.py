@@ -5,7 +5,8 @@ For each payload (1 GiB random, touched zeros, repetitive text) it measures
 `dd` writing the same number of bytes with fsync, then a blocking
 checkpoint of a process holding the payload, then a restart of that image.
 It also times `dmtcp_launch /bin/true` against `/bin/true`, and runs
-`pid_bench --compare` (the pid plugin's wrapper overhead).  Prints a
+`pid_bench --compare` and `file_bench --compare` (the pid and file
+plugins' overhead on the calls they could slow down).  Prints a
 Markdown table; --update writes it into docs/benchmarks.md.
 """
 import argparse
@@ -112,16 +113,20 @@ def compute_slowdown(build, work):
     return statistics.median(native), statistics.median(launched)
 
 
-def pid_overhead(build):
-    """bench/pid_bench --compare: its getpid/kill(self, 0)/waitpid(WNOHANG)
-    loop natively and under dmtcp_launch (each best of 5; each run timed
-    inside the program, so start-up is not counted)."""
-    out = subprocess.run([os.path.join(build, "bench", "pid_bench"),
+def overhead(build, program):
+    """bench/<program> --compare: its loops natively and under dmtcp_launch
+    (each best of 5, timed inside the program, so start-up is not counted).
+    Returns [(label, native ns, launched ns)], one per loop."""
+    out = subprocess.run([os.path.join(build, "bench", program),
                           "--compare", os.path.join(build, "bin")],
                          check=True, capture_output=True, text=True).stdout
-    # "native N ns/iter, launched M ns/iter, ratio R"
-    words = out.replace(",", " ").split()
-    return float(words[1]), float(words[4])
+    loops = []
+    for line in out.splitlines():
+        # "<label>: native N ns, launched M ns, ratio R"
+        label, rest = line.split(": ", 1)
+        words = rest.replace(",", " ").split()
+        loops.append((label, float(words[1]), float(words[4])))
+    return loops
 
 
 def main():
@@ -153,7 +158,8 @@ def main():
         b.quit()
         native, launched = launch_overhead(args.build, work)
         compute = compute_slowdown(args.build, work)
-        pid_loop = pid_overhead(args.build)
+        loops = (overhead(args.build, "pid_bench") +
+                 overhead(args.build, "file_bench"))
     finally:
         subprocess.run(["rm", "-rf", work])
     gib = args.mib / 1024
@@ -170,11 +176,11 @@ def main():
             f"(+{(launched - native) * 1000:.1f} ms, median of 20).",
             f"CPU loop: {compute[0]:.3f} s native, {compute[1]:.3f} s under "
             f"dmtcp_launch (ratio {compute[1] / compute[0]:.3f}, median of "
-            f"7 interleaved runs).",
-            f"pid loop (`getpid`, `kill(self, 0)`, `waitpid(WNOHANG)`): "
-            f"{pid_loop[0]:.0f} ns/iteration native, {pid_loop[1]:.0f} ns "
-            f"under dmtcp_launch (ratio {pid_loop[1] / pid_loop[0]:.3f}, "
-            f"best of 5 each)."]
+            f"7 interleaved runs)."]
+    for label, nat, lau in loops:
+        out.append(f"{label} loop: {nat:.0f} ns/iteration native, {lau:.0f} "
+                   f"ns under dmtcp_launch (ratio {lau / nat:.3f}, best of 5 "
+                   f"each).")
     text = "\n".join(out)
     print(text)
     if args.update:
