@@ -21,3 +21,33 @@ function(dmtcp_add_unit_test name)
   set_tests_properties(unit.${name} PROPERTIES LABELS "unit;${T_LABELS}"
                        TIMEOUT 120)
 endfunction()
+
+# dmtcp_add_e2e_test(NAME COMMAND cmd... [PREFIX p] [MODES m...]
+#                    [LABELS l...] [HARNESS_ARGS a...] [TIMEOUT s])
+# One ctest per mode: PREFIX.NAME.MODE (PREFIX defaults to e2e), labelled
+# e2e and LABELS.  The program must print READY, wait for the go file and
+# print PASS (tests/e2e/harness.py).  Callers find Python3 first.
+function(dmtcp_add_e2e_test name)
+  cmake_parse_arguments(T "" "TIMEOUT;PREFIX"
+                        "COMMAND;MODES;LABELS;HARNESS_ARGS" ${ARGN})
+  if(NOT T_PREFIX)
+    set(T_PREFIX e2e)
+  endif()
+  if(NOT T_MODES)
+    set(T_MODES native launched resume restart restart2)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 180)
+  endif()
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/e2e-work)
+  foreach(mode IN LISTS T_MODES)
+    add_test(NAME ${T_PREFIX}.${name}.${mode}
+      COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/e2e/harness.py
+              --bin ${CMAKE_BINARY_DIR}/bin --mode ${mode}
+              --workdir ${CMAKE_BINARY_DIR}/e2e-work ${T_HARNESS_ARGS}
+              -- ${T_COMMAND})
+    set_tests_properties(${T_PREFIX}.${name}.${mode} PROPERTIES
+      LABELS "e2e;${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+      PASS_REGULAR_EXPRESSION "\\[harness\\] PASS ${mode}")
+  endforeach()
+endfunction()

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "e2e.h"
+#include "pid_test.h"
 
 /* Not SIGUSR2: that is DMTCP's checkpoint signal. */
 #define SIG_ANSWER (SIGRTMIN + 3)
@@ -20,24 +21,6 @@ static void check_ids(const char *who) {
   E2E_CHECK(getpid() == g_me, "%s: getpid %d, was %d", who, getpid(), g_me);
   E2E_CHECK(getppid() == g_parent, "%s: getppid %d, was %d", who, getppid(),
             g_parent);
-}
-
-/* Waits (bounded) for sig; 0 on success. */
-static int wait_signal(int sig, int seconds) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, sig);
-  struct timespec t = {1, 0};
-  for (int i = 0; i < seconds; ++i) {
-    int r = sigtimedwait(&set, NULL, &t);
-    if (r == sig) {
-      return 0;
-    }
-    if (r < 0 && errno != EAGAIN && errno != EINTR) {
-      return -1;
-    }
-  }
-  return -1;
 }
 
 /* C and G: wait for P's SIGUSR1 (G: then answer C; C: also wait for G's
