@@ -72,6 +72,7 @@ int dmtcp_get_local_status(DmtcpLocalStatus *status) __attribute__((weak));
 #pragma weak dmtcp_real_to_virtual_pid
 #pragma weak dmtcp_get_restart_env
 #pragma weak dmtcp_is_protected_fd
+#pragma weak dmtcp_get_restored_object_fd
 #pragma weak dmtcp_alloc
 #pragma weak dmtcp_free
 #pragma weak dmtcp_log

@@ -25,7 +25,9 @@ bool in_round();
 
 namespace {
 
-bool active() { return rt::g_enabled.load(); }
+bool active() {
+  return rt::g_enabled.load();
+}
 
 // A small allocator for hooks: power-of-two classes from mmap'd slabs, one
 // futex lock.  Never touches malloc, so it works while a frozen user thread
@@ -80,14 +82,15 @@ extern "C" {
 
 #define DMTCP_API __attribute__((visibility("default")))
 
-DMTCP_API int dmtcp_is_enabled(void) { return active() ? 1 : 0; }
+DMTCP_API int dmtcp_is_enabled(void) {
+  return active() ? 1 : 0;
+}
 
 DMTCP_API int dmtcp_checkpoint(void) {
   if (!active()) {
     return DMTCP_NOT_PRESENT;
   }
-  if (dmtcp::ckpt_lock::held_shared() ||
-      dmtcp::threads::is_internal_thread()) {
+  if (dmtcp::ckpt_lock::held_shared() || dmtcp::threads::is_internal_thread()) {
     errno = EDEADLK;  // the checkpoint would wait for this very thread
     return -1;
   }
@@ -106,7 +109,7 @@ DMTCP_API int dmtcp_checkpoint(void) {
     dmtcp::futex_wait(&rt::g_rounds_done, rounds);
   }
   return rt::g_num_restarts.load() != restarts ? DMTCP_AFTER_RESTART
-                                                : DMTCP_AFTER_CHECKPOINT;
+                                               : DMTCP_AFTER_CHECKPOINT;
 }
 
 DMTCP_API int dmtcp_disable_ckpt(void) {
@@ -127,8 +130,12 @@ DMTCP_API int dmtcp_enable_ckpt(void) {
   return 1;
 }
 
-DMTCP_API void dmtcp_plugin_disable_ckpt(void) { dmtcp_disable_ckpt(); }
-DMTCP_API void dmtcp_plugin_enable_ckpt(void) { dmtcp_enable_ckpt(); }
+DMTCP_API void dmtcp_plugin_disable_ckpt(void) {
+  dmtcp_disable_ckpt();
+}
+DMTCP_API void dmtcp_plugin_enable_ckpt(void) {
+  dmtcp_enable_ckpt();
+}
 DMTCP_API void dmtcp_prepare_wrappers(void) {}
 
 DMTCP_API int dmtcp_get_coordinator_status(DmtcpCoordinatorStatus* status) {
@@ -158,7 +165,9 @@ DMTCP_API int dmtcp_get_local_status(DmtcpLocalStatus* status) {
 DMTCP_API int dmtcp_get_generation(void) {
   return static_cast<int>(rt::g_generation.load());
 }
-DMTCP_API const char* dmtcp_get_ckpt_dir(void) { return rt::g_config.ckpt_dir; }
+DMTCP_API const char* dmtcp_get_ckpt_dir(void) {
+  return rt::g_config.ckpt_dir;
+}
 DMTCP_API int dmtcp_set_ckpt_dir(const char* dir) {
   if (dir == nullptr || strlen(dir) >= sizeof rt::g_config.ckpt_dir) {
     errno = EINVAL;
@@ -168,7 +177,9 @@ DMTCP_API int dmtcp_set_ckpt_dir(const char* dir) {
   rt::update_ckpt_filename();
   return 0;
 }
-DMTCP_API const char* dmtcp_get_tmpdir(void) { return rt::g_config.tmpdir; }
+DMTCP_API const char* dmtcp_get_tmpdir(void) {
+  return rt::g_config.tmpdir;
+}
 DMTCP_API const char* dmtcp_get_ckpt_filename(void) {
   return rt::g_id.ckpt_filename;
 }
@@ -178,7 +189,9 @@ DMTCP_API const char* dmtcp_get_uniquepid_str(void) {
 DMTCP_API const char* dmtcp_get_computation_id_str(void) {
   return rt::g_id.computation_id;
 }
-DMTCP_API int dmtcp_get_ckpt_signal(void) { return rt::g_config.ckpt_signal; }
+DMTCP_API int dmtcp_get_ckpt_signal(void) {
+  return rt::g_config.ckpt_signal;
+}
 
 // Pid translation is the pid plugin's: it comes after us in the search
 // order, so callers find these definitions first and we pass the call on.
@@ -209,8 +222,8 @@ DMTCP_API int dmtcp_get_restart_env(const char* name, char* value,
     return -1;
   }
   size_t name_len = strlen(name);
-  uint32_t end = info.env_len < sizeof info.env ? info.env_len
-                                                : sizeof info.env;
+  uint32_t end =
+      info.env_len < sizeof info.env ? info.env_len : sizeof info.env;
   for (uint32_t i = 0; i < end;) {
     const char* entry = info.env + i;
     size_t len = strnlen(entry, end - i);
@@ -225,6 +238,20 @@ DMTCP_API int dmtcp_get_restart_env(const char* name, char* value,
       return 0;
     }
     i += static_cast<uint32_t>(len) + 1;
+  }
+  return -1;
+}
+
+DMTCP_API int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino) {
+  const dmtcp::RestartInfo& info = rt::g_restart_info;
+  if (info.magic != dmtcp::kRestartInfoMagic) {
+    return -1;
+  }
+  for (uint32_t i = 0; i < info.object_count && i < dmtcp::kRestartObjectsMax;
+       ++i) {
+    if (info.objects[i].dev == dev && info.objects[i].ino == ino) {
+      return info.objects[i].fd;
+    }
   }
   return -1;
 }
@@ -244,11 +271,10 @@ DMTCP_API int dmtcp_send_key_val_pair_to_coordinator(const void* key,
   return dmtcp::coord::publish(rt::g_coord_fd, key, key_len, val, val_len);
 }
 
-DMTCP_API int dmtcp_send_query_to_coordinator(const void* key,
-                                              size_t key_len, void* val,
-                                              size_t* val_len) {
-  if (!active() || !dmtcp::threads::is_internal_thread() ||
-      !rt::in_round() || val_len == nullptr) {
+DMTCP_API int dmtcp_send_query_to_coordinator(const void* key, size_t key_len,
+                                              void* val, size_t* val_len) {
+  if (!active() || !dmtcp::threads::is_internal_thread() || !rt::in_round() ||
+      val_len == nullptr) {
     errno = EINVAL;
     return -1;
   }

@@ -50,8 +50,9 @@ using proto::Barrier;
 std::atomic<bool> g_in_round{false};
 
 [[noreturn]] void lost_coordinator() {
-  DMTCP_ERROR("lost the coordinator during a checkpoint; exiting (the "
-              "previous image is intact)");
+  DMTCP_ERROR(
+      "lost the coordinator during a checkpoint; exiting (the "
+      "previous image is intact)");
   _exit(70);
 }
 
@@ -67,6 +68,18 @@ void fire_with_restart_flag(DmtcpEvent_t e, bool is_restart) {
   events::fire(e, &d);
 }
 
+// The shared objects dmtcp_restart handed over (RestartInfo::objects) stay
+// open until every plugin had its chance to use them: the end of REFILL.
+void close_restored_objects() {
+  RestartInfo& info = g_restart_info;
+  for (uint32_t i = 0; i < info.object_count && i < kRestartObjectsMax; ++i) {
+    if (info.objects[i].fd >= 0) {
+      close(info.objects[i].fd);
+      info.objects[i].fd = -1;
+    }
+  }
+}
+
 // Steps 8 to 11, shared by resume and restart.
 void finish_round(bool is_restart) {
   fire_with_restart_flag(DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA, is_restart);
@@ -75,6 +88,9 @@ void finish_round(bool is_restart) {
   reach(Barrier::kSendQueries);
   fire_with_restart_flag(DMTCP_EVENT_REFILL, is_restart);
   reach(Barrier::kRefilled);
+  if (is_restart) {
+    close_restored_objects();
+  }
   g_in_round.store(false);
   fire_with_restart_flag(DMTCP_EVENT_THREADS_RESUME, is_restart);
   g_rounds_done.fetch_add(1);
@@ -122,10 +138,10 @@ void come_back_from_image() {
   g_coord_fd = info.coord_fd;
   g_client_id = info.client_id;
   if (info.ckpt_dir[0] != '\0') {
-    proto::copy_field(g_config.ckpt_dir, sizeof g_config.ckpt_dir,
-                      std::string_view(info.ckpt_dir,
-                                       strnlen(info.ckpt_dir,
-                                               sizeof info.ckpt_dir)));
+    proto::copy_field(
+        g_config.ckpt_dir, sizeof g_config.ckpt_dir,
+        std::string_view(info.ckpt_dir,
+                         strnlen(info.ckpt_dir, sizeof info.ckpt_dir)));
   }
   proto::copy_field(
       g_config.coord_host, sizeof g_config.coord_host,
@@ -157,8 +173,7 @@ void come_back_from_image() {
 void checkpoint_round(const proto::DoCheckpointPayload& order) {
   g_in_round.store(true);
   if (order.ckpt_dir[0] != '\0') {
-    snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s",
-             order.ckpt_dir);
+    snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s", order.ckpt_dir);
     update_ckpt_filename();
   }
   // Everything that may allocate happens before any thread is frozen.
@@ -213,8 +228,9 @@ void* ckpt_thread_main(void*) {
     events::fire(DMTCP_EVENT_WAIT_FOR_SUSPEND_MSG);
     proto::DoCheckpointPayload order{};
     if (coord::wait_idle(g_coord_fd, &order) < 0) {
-      DMTCP_WARN("coordinator connection closed: this process can no "
-                 "longer be checkpointed");
+      DMTCP_WARN(
+          "coordinator connection closed: this process can no "
+          "longer be checkpointed");
       return nullptr;
     }
     checkpoint_round(order);
@@ -223,7 +239,9 @@ void* ckpt_thread_main(void*) {
 
 }  // namespace
 
-bool in_round() { return g_in_round.load(); }
+bool in_round() {
+  return g_in_round.load();
+}
 
 void start_ckpt_thread() {
   pthread_t t;

@@ -47,4 +47,21 @@ bool write_all(int fd, const void* data, size_t len) {
   return true;
 }
 
+bool pwrite_all(int fd, const void* data, size_t len, off_t offset) {
+  const char* p = static_cast<const char*>(data);
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, offset);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
 }  // namespace dmtcp::file

@@ -52,5 +52,7 @@ int park_fd(int fd, int min);
 
 // write() all of it (EINTR and short writes), false on error.
 bool write_all(int fd, const void* data, size_t len);
+// The same with pwrite() from `offset`.
+bool pwrite_all(int fd, const void* data, size_t len, off_t offset);
 
 }  // namespace dmtcp::file

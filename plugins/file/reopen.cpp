@@ -117,7 +117,17 @@ int reopen_path(const Desc& d) {
 
 int remake_deleted(const Desc& d) {
   int fd = -1;
-  if (strncmp(d.path.c_str(), "/memfd:", 7) == 0) {
+  // Mapped shared too: the object dmtcp_restart made for the mapping, so
+  // the fd and the mapping are one object again (the bytes we saved are
+  // the ones it holds, both taken with every thread stopped).
+  int object = dmtcp_get_restored_object_fd(d.st.st_dev, d.st.st_ino);
+  if (object >= 0) {
+    fd = fcntl(object, F_DUPFD_CLOEXEC, 3);
+    struct stat now;
+    if (fd >= 0 && fstat(fd, &now) == 0 && now.st_size < d.st.st_size) {
+      ftruncate(fd, d.st.st_size);
+    }
+  } else if (strncmp(d.path.c_str(), "/memfd:", 7) == 0) {
     fd = memfd_create(d.path.c_str() + 7, MFD_CLOEXEC);
   } else {
     char dir[PATH_MAX];
@@ -134,7 +144,8 @@ int remake_deleted(const Desc& d) {
       }
     }
   }
-  if (fd < 0 || !write_all(fd, d.data.data(), d.data.size())) {
+  // At offset 0 whatever the descriptor's offset (an object's is shared).
+  if (fd < 0 || !pwrite_all(fd, d.data.data(), d.data.size(), 0)) {
     give_up(d, strerror(errno));
   }
   // The program's access mode, through a new description of that file.

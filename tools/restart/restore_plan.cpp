@@ -41,6 +41,7 @@
 
 #include "common/proc_maps.h"
 #include "restore_raw/restorer.h"
+#include "runtime/runtime.h"
 #include "tools/restart/shared_mappings.h"
 
 #define XXH_STATIC_LINKING_ONLY
@@ -297,6 +298,44 @@ bool map_shared(const image::ImageReader& reader, uint32_t index, uint64_t at,
   return true;
 }
 
+// The shared objects this process maps, kept open in the protected range
+// for the file plugin (RestartInfo::objects): a memfd the program both
+// maps and holds an fd to must be one object again, not two.  Only when
+// the coordinator connection is protected (so the range is ours); an
+// object that does not fit is simply not handed over.
+void hand_over_objects(const image::ImageReader& reader, RestartInfo* info) {
+  info->object_count = 0;
+  if (info->coord_fd < rt::kProtectedFdBase ||
+      info->coord_fd >= rt::kProtectedFdEnd) {
+    return;
+  }
+  const std::vector<RegionEntry>& regions = reader.regions();
+  for (uint32_t i = 0; i < regions.size(); ++i) {
+    const RegionEntry& r = regions[i];
+    if ((r.flags & image::kRegionSharedObject) == 0 ||
+        info->object_count == kRestartObjectsMax) {
+      continue;
+    }
+    bool known = false;
+    for (uint32_t k = 0; k < info->object_count; ++k) {
+      known = known || (info->objects[k].dev == r.object_dev &&
+                        info->objects[k].ino == r.object_ino);
+    }
+    std::optional<SharedMapping> m = shared_mapping_for(&reader, i);
+    if (known || !m || m->fd < 0) {
+      continue;
+    }
+    int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, rt::kProtectedFdBase);
+    if (fd < 0 || fd >= rt::kProtectedFdEnd) {
+      if (fd >= 0) {
+        close(fd);
+      }
+      break;
+    }
+    info->objects[info->object_count++] = {r.object_dev, r.object_ino, fd, 0};
+  }
+}
+
 void unregister_rseq() {
   if (&__rseq_size == nullptr || __rseq_size == 0) {
     return;
@@ -466,6 +505,7 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   mprotect(reinterpret_cast<void*>(park), park_len, PROT_NONE);
   uint64_t stack_top = blob + blob_len - 64;
 
+  hand_over_objects(*reader, info);
   info->restorer_start = blob;
   info->restorer_len = blob_len;
   memcpy(info_copy, info, sizeof *info);
@@ -519,14 +559,22 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
     args->keep[args->keep_count++] = {k.start, k.end};
   }
 
-  // Point of no return.  Only stdin/out/err and the coordinator connection
-  // go on into the program (the image file and anything else of ours would
-  // take fd numbers the program may want back).
+  // Point of no return.  Only stdin/out/err, the coordinator connection
+  // and the restored objects (both in the protected range) go on into the
+  // program (the image file and anything else of ours would take fd
+  // numbers the program may want back).
   int keep_fd = info->coord_fd;
-  if (keep_fd > 3) {
-    syscall(SYS_close_range, 3u, static_cast<unsigned>(keep_fd - 1), 0u);
+  if (keep_fd >= rt::kProtectedFdBase && keep_fd < rt::kProtectedFdEnd) {
+    syscall(SYS_close_range, 3u,
+            static_cast<unsigned>(rt::kProtectedFdBase - 1), 0u);
+    syscall(SYS_close_range, static_cast<unsigned>(rt::kProtectedFdEnd), ~0u,
+            0u);
+  } else {
+    if (keep_fd > 3) {
+      syscall(SYS_close_range, 3u, static_cast<unsigned>(keep_fd - 1), 0u);
+    }
+    syscall(SYS_close_range, static_cast<unsigned>(keep_fd + 1), ~0u, 0u);
   }
-  syscall(SYS_close_range, static_cast<unsigned>(keep_fd + 1), ~0u, 0u);
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);

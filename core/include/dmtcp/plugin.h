@@ -169,6 +169,12 @@ pid_t dmtcp_real_to_virtual_pid(pid_t real_pid);
  * (not the restored program's) into value; 0 found, -1 missing or too big. */
 int dmtcp_get_restart_env(const char *name, char *value, size_t max_len);
 int dmtcp_is_protected_fd(int fd);
+/* Restart only, until the end of REFILL: a descriptor of the shared memory
+ * object (memfd, deleted file, shared anonymous memory) that dmtcp_restart
+ * made again for the object that was (dev, ino) at checkpoint time and
+ * mapped into this process; -1 if there is none.  Do not close it; dup or
+ * reopen it through /proc/self/fd to keep it.  An extension of ours. */
+int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino);
 
 /* Safe inside event hooks, when user threads may hold the malloc or stdio
  * lock: memory from a private mmap'd arena, and a log line written with one

@@ -1,5 +1,7 @@
 /* An open file deleted before the checkpoint, and a memfd: both come back
- * with every byte, their offsets and their access modes. */
+ * with every byte, their offsets and their access modes.  Both are also
+ * mapped shared: after restart the fd and the mapping are still one object
+ * (a write through either shows through the other). */
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -20,6 +22,12 @@ int main(void) {
   int mfd = memfd_create("e2e-memfd", 0);
   E2E_CHECK(mfd >= 0, "memfd_create: %s", strerror(errno));
   write_exact(mfd, pattern + 100, 5000);
+  unsigned char* fmap =
+      mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  unsigned char* mmapped =
+      mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+  E2E_CHECK(fmap != MAP_FAILED && mmapped != MAP_FAILED, "mmap: %s",
+            strerror(errno));
 
   e2e_say("READY");
   e2e_wait_for_go(NULL);
@@ -43,6 +51,19 @@ int main(void) {
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", mfd);
   readlink(proc, link, sizeof link - 1);
   E2E_CHECK(strncmp(link, "/memfd:e2e-memfd", 16) == 0, "memfd is %s", link);
+  for (int i = 0; i < 2; ++i) {
+    int f = i == 0 ? fd : mfd;
+    unsigned char* map = i == 0 ? fmap : mmapped;
+    const char* what = i == 0 ? "deleted file" : "memfd";
+    E2E_CHECK(pwrite(f, "through fd", 10, 64) == 10, "pwrite");
+    E2E_CHECK(memcmp(map + 64, "through fd", 10) == 0,
+              "%s: a write through the fd does not show in the mapping", what);
+    memcpy(map + 128, "through map", 11);
+    char got[11];
+    E2E_CHECK(
+        pread(f, got, 11, 128) == 11 && memcmp(got, "through map", 11) == 0,
+        "%s: a write to the mapping does not show through the fd", what);
+  }
   e2e_say("PASS");
   return 0;
 }
