@@ -6,20 +6,30 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <unistd.h>
 
-#define DMTCP_CORE_WRAPPERS(X)                                              \
-  X(pthread_create, int,                                                    \
-    (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))          \
-  X(fork, pid_t, (void))                                                    \
-  X(vfork, pid_t, (void))                                                   \
-  X(sigaction, int, (int, const struct sigaction*, struct sigaction*))     \
-  X(signal, sighandler_t, (int, sighandler_t))                              \
-  X(sigprocmask, int, (int, const sigset_t*, sigset_t*))                   \
-  X(pthread_sigmask, int, (int, const sigset_t*, sigset_t*))               \
-  X(sigsuspend, int, (const sigset_t*))                                     \
-  X(execve, int, (const char*, char* const*, char* const*))                \
-  X(execvpe, int, (const char*, char* const*, char* const*))               \
+#define DMTCP_CORE_WRAPPERS(X)                                         \
+  X(pthread_create, int,                                               \
+    (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))      \
+  X(fork, pid_t, (void))                                               \
+  X(vfork, pid_t, (void))                                              \
+  X(sigaction, int, (int, const struct sigaction*, struct sigaction*)) \
+  X(signal, sighandler_t, (int, sighandler_t))                         \
+  X(sigprocmask, int, (int, const sigset_t*, sigset_t*))               \
+  X(pthread_sigmask, int, (int, const sigset_t*, sigset_t*))           \
+  X(sigsuspend, int, (const sigset_t*))                                \
+  X(execve, int, (const char*, char* const*, char* const*))            \
+  X(execvpe, int, (const char*, char* const*, char* const*))           \
+  X(posix_spawn, int,                                                  \
+    (pid_t*, const char*, const posix_spawn_file_actions_t*,           \
+     const posix_spawnattr_t*, char* const*, char* const*))            \
+  X(posix_spawnp, int,                                                 \
+    (pid_t*, const char*, const posix_spawn_file_actions_t*,           \
+     const posix_spawnattr_t*, char* const*, char* const*))            \
+  X(system, int, (const char*))                                        \
+  X(popen, FILE*, (const char*, const char*))                          \
   X(pthread_exit, void, (void*))
 
 namespace dmtcp::real {

@@ -2,8 +2,9 @@
 //
 // Algorithm:
 //  1. Constructor (before main, also after every exec): read the
-//     configuration that dmtcp_launch put in the environment; stay inert in
-//     DMTCP's own tools.
+//     configuration that dmtcp_launch put in the environment and take our
+//     libraries out of LD_PRELOAD (preload_env.h); stay inert in DMTCP's
+//     own tools.
 //  2. Resolve the real libc functions, find the first event hook, install
 //     the checkpoint signal handler and register the main thread.
 //  3. Connect to the coordinator (protected fd), say hello; after an exec
@@ -27,6 +28,7 @@
 #include "protocol/protocol.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
+#include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/threads.h"
 
@@ -112,6 +114,7 @@ __attribute__((constructor(101))) void runtime_init() {
     return;
   }
   read_config();
+  preload_env::hide();
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);
@@ -160,9 +163,8 @@ void new_unique_pid() {
 }
 
 void update_ckpt_filename() {
-  snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename,
-           "%s/ckpt_%s_%s.dmtcp", g_config.ckpt_dir, g_id.progname,
-           g_id.unique_pid);
+  snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/ckpt_%s_%s.dmtcp",
+           g_config.ckpt_dir, g_id.progname, g_id.unique_pid);
 }
 
 int connect_process_to_coordinator() {

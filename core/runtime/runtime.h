@@ -19,6 +19,10 @@ struct Config {
   bool compress;
   int ckpt_signal;
   uint32_t interval;
+  // Our libraries, as dmtcp_launch put them first in LD_PRELOAD
+  // (DMTCP_PRELOAD): hidden from the program, put back for what it runs
+  // (preload_env.h).  Empty: not known, nothing hidden.
+  char preload[4096];
 };
 
 struct Identity {

@@ -14,6 +14,8 @@
 //   through LD_PRELOAD and DMTCP_* in its environment and joins again.
 //   glibc's exec* call execve internally, past our wrapper, so each is
 //   wrapped.
+// - exec*, posix_spawn, posix_spawnp, system, popen: our libraries go back
+//   into LD_PRELOAD for the program started (preload_env.h).
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
 #include <alloca.h>
 #include <signal.h>
@@ -28,6 +30,7 @@
 #include "common/log.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/events.h"
+#include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
@@ -37,7 +40,9 @@ namespace rt = dmtcp::rt;
 
 namespace {
 
-bool active() { return rt::g_enabled.load(std::memory_order_relaxed); }
+bool active() {
+  return rt::g_enabled.load(std::memory_order_relaxed);
+}
 
 // Removes the checkpoint signal from a set the program wants to block.
 const sigset_t* without_ckpt_signal(int how, const sigset_t* set,
@@ -55,10 +60,11 @@ const sigset_t* without_ckpt_signal(int how, const sigset_t* set,
 void warn_ckpt_signal_taken() {
   static std::atomic<bool> warned{false};
   if (!warned.exchange(true)) {
-    DMTCP_WARN("the program installs a handler for signal %d, which DMTCP "
-               "uses to checkpoint; ignored (pick another signal with "
-               "dmtcp_launch --ckpt-signal)",
-               rt::g_config.ckpt_signal);
+    DMTCP_WARN(
+        "the program installs a handler for signal %d, which DMTCP "
+        "uses to checkpoint; ignored (pick another signal with "
+        "dmtcp_launch --ckpt-signal)",
+        rt::g_config.ckpt_signal);
   }
 }
 
@@ -109,20 +115,31 @@ class ExecPrep {
     while (envp != nullptr && envp[n] != nullptr) {
       ++n;
     }
-    copy_ = static_cast<char**>(malloc((n + 2) * sizeof(char*)));
+    copy_ = static_cast<char**>(malloc((n + 3) * sizeof(char*)));
     if (copy_ == nullptr) {
       return;
     }
     const char* name = dmtcp::events::kExecFdEnv;
     size_t name_len = strlen(name);
     size_t k = 0;
+    const char* preload = nullptr;
     for (size_t i = 0; i < n; ++i) {
+      if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
+        preload = envp[i] + 11;
+        continue;  // below, with our libraries in front
+      }
       if (strncmp(envp[i], name, name_len) != 0 || envp[i][name_len] != '=') {
         copy_[k++] = envp[i];
       }
     }
     snprintf(var_, sizeof var_, "%s=%d", name, fd_);
     copy_[k++] = var_;
+    if (dmtcp::preload_env::entry_for(preload, preload_var_,
+                                      sizeof preload_var_)) {
+      copy_[k++] = preload_var_;
+    } else if (preload != nullptr) {
+      copy_[k++] = const_cast<char*>(preload - 11);
+    }
     copy_[k] = nullptr;
     envp_ = copy_;
   }
@@ -144,6 +161,48 @@ class ExecPrep {
   char* const* envp_;
   char** copy_ = nullptr;
   char var_[64];
+  char preload_var_[8320];
+};
+
+// posix_spawn: the child is a new process, not an exec of this one; it
+// needs only our libraries in its environment to join.
+class SpawnEnv {
+ public:
+  explicit SpawnEnv(char* const* envp) : envp_(envp) {
+    size_t n = 0;
+    const char* preload = nullptr;
+    while (envp != nullptr && envp[n] != nullptr) {
+      if (strncmp(envp[n], "LD_PRELOAD=", 11) == 0) {
+        preload = envp[n] + 11;
+      }
+      ++n;
+    }
+    if (!dmtcp::preload_env::entry_for(preload, var_, sizeof var_)) {
+      return;
+    }
+    copy_ = static_cast<char**>(malloc((n + 2) * sizeof(char*)));
+    if (copy_ == nullptr) {
+      return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (strncmp(envp[i], "LD_PRELOAD=", 11) != 0) {
+        copy_[k++] = envp[i];
+      }
+    }
+    copy_[k++] = var_;
+    copy_[k] = nullptr;
+    envp_ = copy_;
+  }
+  ~SpawnEnv() { free(copy_); }
+  SpawnEnv(const SpawnEnv&) = delete;
+  SpawnEnv& operator=(const SpawnEnv&) = delete;
+  char* const* envp() const { return envp_; }
+
+ private:
+  char* const* envp_;
+  char** copy_ = nullptr;
+  char var_[8320];
 };
 
 // execl and friends: the variadic list as an argv array.  The array lives
@@ -178,12 +237,12 @@ void fill_args(const char* arg0, va_list ap, size_t n, char** argv,
   }
 }
 
-#define DMTCP_ARGV_FROM_VARARGS(arg0, argv, envp)                          \
-  va_list ap;                                                              \
-  va_start(ap, arg0);                                                      \
-  size_t argc_ = count_args(arg0, ap);                                     \
-  auto** argv = static_cast<char**>(alloca((argc_ + 1) * sizeof(char*)));  \
-  fill_args(arg0, ap, argc_, argv, envp);                                  \
+#define DMTCP_ARGV_FROM_VARARGS(arg0, argv, envp)                         \
+  va_list ap;                                                             \
+  va_start(ap, arg0);                                                     \
+  size_t argc_ = count_args(arg0, ap);                                    \
+  auto** argv = static_cast<char**>(alloca((argc_ + 1) * sizeof(char*))); \
+  fill_args(arg0, ap, argc_, argv, envp);                                 \
   va_end(ap)
 
 }  // namespace
@@ -244,11 +303,11 @@ __attribute__((visibility("default"))) int sigprocmask(int how,
   return fns().sigprocmask(how, without_ckpt_signal(how, set, &copy), old);
 }
 
-__attribute__((visibility("default"))) int pthread_sigmask(
-    int how, const sigset_t* set, sigset_t* old) {
+__attribute__((visibility("default"))) int pthread_sigmask(int how,
+                                                           const sigset_t* set,
+                                                           sigset_t* old) {
   sigset_t copy;
-  return fns().pthread_sigmask(how, without_ckpt_signal(how, set, &copy),
-                               old);
+  return fns().pthread_sigmask(how, without_ckpt_signal(how, set, &copy), old);
 }
 
 __attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
@@ -307,6 +366,39 @@ __attribute__((visibility("default"))) int execle(const char* path,
   return execve(path, argv, envp);
 }
 
+__attribute__((visibility("default"))) int posix_spawn(
+    pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+    const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  if (!active()) {
+    return fns().posix_spawn(pid, path, actions, attr, argv, envp);
+  }
+  SpawnEnv env(envp);
+  return fns().posix_spawn(pid, path, actions, attr, argv, env.envp());
+}
+__attribute__((visibility("default"))) int posix_spawnp(
+    pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
+    const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  if (!active()) {
+    return fns().posix_spawnp(pid, file, actions, attr, argv, envp);
+  }
+  SpawnEnv env(envp);
+  return fns().posix_spawnp(pid, file, actions, attr, argv, env.envp());
+}
+__attribute__((visibility("default"))) int system(const char* command) {
+  if (!active()) {
+    return fns().system(command);
+  }
+  dmtcp::preload_env::Shown shown;
+  return fns().system(command);
+}
+__attribute__((visibility("default"))) FILE* popen(const char* command,
+                                                   const char* type) {
+  if (!active()) {
+    return fns().popen(command, type);
+  }
+  dmtcp::preload_env::Shown shown;
+  return fns().popen(command, type);
+}
 __attribute__((visibility("default"), noreturn)) void pthread_exit(
     void* retval) {
   if (active() && !dmtcp::threads::is_internal_thread()) {

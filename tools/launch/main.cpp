@@ -74,9 +74,8 @@ void split_plugins(const std::string& list, std::vector<std::string>* out) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t colon = list.find(':', start);
-    std::string one = list.substr(start, colon == std::string::npos
-                                             ? std::string::npos
-                                             : colon - start);
+    std::string one = list.substr(
+        start, colon == std::string::npos ? std::string::npos : colon - start);
     if (!one.empty()) {
       out->push_back(one);
     }
@@ -259,9 +258,6 @@ std::string build_preload(const Options& o) {
   for (const std::string& p : list) {
     joined += (joined.empty() ? "" : ":") + p;
   }
-  if (const char* old = getenv("LD_PRELOAD"); old != nullptr && *old) {
-    joined += std::string(":") + old;
-  }
   return joined;
 }
 
@@ -302,6 +298,12 @@ int main(int argc, char** argv) {
   }
   unsetenv("DMTCP_UNIQUE_PID");
   unsetenv("DMTCP_PARENT_UNIQUE_PID");
+  // Ours first, then whatever the user preloads; the runtime hides ours
+  // from the program again (core/runtime/preload_env.h).
+  setenv("DMTCP_PRELOAD", preload.c_str(), 1);
+  if (const char* old = getenv("LD_PRELOAD"); old != nullptr && *old) {
+    preload += std::string(":") + old;
+  }
   setenv("LD_PRELOAD", preload.c_str(), 1);
   execvp(o.program[0], o.program);
   fprintf(stderr, "dmtcp_launch: cannot run %s: %s\n", o.program[0],
