@@ -13,6 +13,7 @@
 #include "dmtcp/plugin.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/coord_client.h"
+#include "runtime/events.h"
 #include "runtime/futex.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
@@ -257,7 +258,30 @@ DMTCP_API int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino) {
 }
 
 DMTCP_API int dmtcp_is_protected_fd(int fd) {
-  return fd >= rt::kProtectedFdBase && fd < rt::kProtectedFdEnd ? 1 : 0;
+  // The runtime's own fds, not the whole range they are put in: a program
+  // with many files gets the free numbers there too.
+  if (fd < 0) {
+    return 0;
+  }
+  if (fd == rt::g_coord_fd) {
+    return 1;
+  }
+  if (fd < rt::kProtectedFdBase || fd >= rt::kProtectedFdEnd) {
+    return 0;  // ours are all in the range
+  }
+  if (dmtcp::events::is_exec_state_fd(fd)) {
+    return 1;
+  }
+  const dmtcp::RestartInfo& info = rt::g_restart_info;
+  if (info.magic == dmtcp::kRestartInfoMagic) {
+    for (uint32_t i = 0; i < info.object_count && i < dmtcp::kRestartObjectsMax;
+         ++i) {
+      if (info.objects[i].fd == fd) {
+        return 1;
+      }
+    }
+  }
+  return 0;
 }
 
 DMTCP_API int dmtcp_send_key_val_pair_to_coordinator(const void* key,

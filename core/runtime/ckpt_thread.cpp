@@ -69,7 +69,8 @@ void fire_with_restart_flag(DmtcpEvent_t e, bool is_restart) {
 }
 
 // The shared objects dmtcp_restart handed over (RestartInfo::objects) stay
-// open until every plugin had its chance to use them: the end of REFILL.
+// open while RESTART runs, for the plugins to take what they need; then
+// their numbers are free for the program's own fds.
 void close_restored_objects() {
   RestartInfo& info = g_restart_info;
   for (uint32_t i = 0; i < info.object_count && i < kRestartObjectsMax; ++i) {
@@ -88,9 +89,6 @@ void finish_round(bool is_restart) {
   reach(Barrier::kSendQueries);
   fire_with_restart_flag(DMTCP_EVENT_REFILL, is_restart);
   reach(Barrier::kRefilled);
-  if (is_restart) {
-    close_restored_objects();
-  }
   g_in_round.store(false);
   fire_with_restart_flag(DMTCP_EVENT_THREADS_RESUME, is_restart);
   g_rounds_done.fetch_add(1);
@@ -214,6 +212,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   come_back_from_image();
   g_in_round.store(true);
   fire_with_restart_flag(DMTCP_EVENT_RESTART, true);
+  close_restored_objects();
   reach(Barrier::kRestarted);
   finish_round(true);
 }

@@ -19,6 +19,8 @@ bool g_looked = false;
 
 constexpr const char kExecFdName[] = "dmtcp-exec-state";
 
+}  // namespace
+
 // Only an fd we made ourselves is taken: the variable could be stale (the
 // program exec'd with a copied environment) and name someone else's fd.
 bool is_exec_state_fd(int fd) {
@@ -35,8 +37,6 @@ bool is_exec_state_fd(int fd) {
          strncmp(target + sizeof kPrefix - 1, kExecFdName,
                  sizeof kExecFdName - 1) == 0;
 }
-
-}  // namespace
 
 void init() {
   // The main program and the preloaded plugins come before libdmtcp.so in

@@ -17,6 +17,8 @@ inline constexpr const char* kExecFdEnv = "DMTCP_EXEC_STATE_FD";
 // A fresh state fd in the protected range, inherited by exec; -1 if the
 // kernel refuses one (plugins then get fd -1 and carry nothing).
 int make_exec_state_fd();
+// Whether fd is an exec-state fd we made (a memfd of that name).
+bool is_exec_state_fd(int fd);
 // In a new image: takes the fd named by kExecFdEnv out of the environment,
 // fires POST_EXEC with it (when fire is true) and closes it.
 void take_exec_state(bool fire_post_exec);

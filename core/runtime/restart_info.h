@@ -14,9 +14,9 @@ inline constexpr uint32_t kRestartObjectsMax = 16;
 // A shared memory object (memfd, deleted file, shared anonymous memory)
 // dmtcp_restart made again and mapped into this process: dev/ino are the
 // object's identity at checkpoint time (RegionEntry::object_dev/ino), fd a
-// descriptor of the new object in the protected range, open until the end
-// of REFILL so the file plugin can give the program's fd for the same
-// object the same new object (dmtcp_get_restored_object_fd).
+// descriptor of the new object in the protected range, open while RESTART
+// runs so the file plugin can give the program's fd for the same object
+// the same new object (dmtcp_get_restored_object_fd).
 struct RestoredObject {
   uint64_t dev;
   uint64_t ino;

@@ -78,50 +78,65 @@ bool read_exact(int fd, void* buf, size_t len) {
   return true;
 }
 
-// One answer: a byte (1 = found) and, when found, the fd.
-bool send_answer(int sock, int fd) {
-  char found = fd >= 0 ? 1 : 0;
-  iovec iov{&found, 1};
+// Answers go in batches: one message per kBatch requests, a status byte
+// per request (1 = found) and the found fds, in order, as SCM_RIGHTS.  A
+// message per answer would fill the socket after a few hundred, while the
+// asker is still busy answering its own askers.
+constexpr size_t kBatch = 250;  // SCM_MAX_FD is 253
+
+bool send_batch(int sock, const char* found, const int* fds, size_t count,
+                size_t nfds) {
+  iovec iov{const_cast<char*>(found), count};
   msghdr m{};
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kBatch)] = {};
+  if (nfds > 0) {
     m.msg_control = control;
-    m.msg_controllen = sizeof control;
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
     cmsghdr* c = CMSG_FIRSTHDR(&m);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
   }
-  return sendmsg(sock, &m, MSG_NOSIGNAL) == 1;
+  return sendmsg(sock, &m, MSG_NOSIGNAL) == static_cast<ssize_t>(count);
 }
 
-// -1: missing; -2: the provider is gone or silent.
-int receive_answer(int sock) {
+// Reads one batch of `count` answers into fds[] (-1: missing).  False when
+// the provider is gone or silent.
+bool receive_batch(int sock, int* fds, size_t count) {
   pollfd p{sock, POLLIN, 0};
   if (poll(&p, 1, kAnswerTimeoutMs) != 1) {
-    return -2;
+    return false;
   }
-  char found = 0;
-  iovec iov{&found, 1};
+  char found[kBatch];
+  iovec iov{found, count};
   msghdr m{};
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kBatch)] = {};
   m.msg_control = control;
   m.msg_controllen = sizeof control;
-  if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1) {
-    return -2;
+  if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != static_cast<ssize_t>(count)) {
+    return false;
   }
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  if (found != 1 || c == nullptr || c->cmsg_type != SCM_RIGHTS) {
-    return -1;
+  const int* got = nullptr;
+  size_t ngot = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      got = reinterpret_cast<const int*>(CMSG_DATA(c));
+      ngot = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    }
   }
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
+  size_t next = 0;
+  for (size_t i = 0; i < count; ++i) {
+    fds[i] = -1;
+    if (found[i] == 1 && next < ngot) {
+      memcpy(&fds[i], got + next++, sizeof(int));
+    }
+  }
+  return true;
 }
 
 void serve_one(Table* t, int sock) {
@@ -138,14 +153,26 @@ void serve_one(Table* t, int sock) {
     dmtcp_log("file plugin: a malformed fd request was ignored");
     return;
   }
-  for (uint32_t i = 0; i < h.count; ++i) {
-    RequestItem item{};
-    if (!read_exact(sock, &item, sizeof item)) {
+  char found[kBatch];
+  int fds[kBatch];
+  for (uint32_t done = 0; done < h.count;) {
+    size_t count = h.count - done < kBatch ? h.count - done : kBatch;
+    size_t nfds = 0;
+    for (size_t i = 0; i < count; ++i) {
+      RequestItem item{};
+      if (!read_exact(sock, &item, sizeof item)) {
+        return;
+      }
+      int fd = provide(*t, item.key, item.leader_fd);
+      found[i] = fd >= 0 ? 1 : 0;
+      if (fd >= 0) {
+        fds[nfds++] = fd;
+      }
+    }
+    if (!send_batch(sock, found, fds, count, nfds)) {
       return;
     }
-    if (!send_answer(sock, provide(*t, item.key, item.leader_fd))) {
-      return;
-    }
+    done += static_cast<uint32_t>(count);
   }
 }
 
@@ -216,14 +243,34 @@ bool ask(Table* t, pid_t provider, int park_min) {
     }
     return false;
   }
+  // Whoever holds the name must be one of ours (our own user): nobody else
+  // gets to hand the program fds.
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      cred.uid != getuid()) {
+    dmtcp_log(
+        "file plugin: the socket of process %d belongs to uid %u: not "
+        "asked",
+        provider, cred.uid);
+    close(s);
+    return false;
+  }
   a.sock = park_fd(s, park_min);
+  // One write: the request waits in the socket until the provider reads
+  // it after the barrier, so it must not need many buffers.
+  HookVector<char> request(sizeof(RequestHeader) +
+                           a.descs.size() * sizeof(RequestItem));
   RequestHeader h{kMagic, static_cast<uint32_t>(a.descs.size())};
-  bool ok = write_all(a.sock, &h, sizeof h);
+  memcpy(request.data(), &h, sizeof h);
+  size_t at = sizeof h;
   for (uint32_t i : a.descs) {
     const Desc& d = t->descs[i];
     RequestItem item{d.key(), d.leader_fd, 0};
-    ok = ok && write_all(a.sock, &item, sizeof item);
+    memcpy(request.data() + at, &item, sizeof item);
+    at += sizeof item;
   }
+  bool ok = write_all(a.sock, request.data(), request.size());
   askings().push_back(std::move(a));
   return ok;
 }
@@ -249,19 +296,23 @@ void serve(Table* t) {
 
 void collect(Table* t, int park_min) {
   for (Asking& a : askings()) {
-    for (uint32_t i : a.descs) {
-      Desc& d = t->descs[i];
-      int fd = receive_answer(a.sock);
-      if (fd < 0) {
-        dmtcp_log("file plugin: fd %d (%s %s): process %d %s", d.first_fd,
-                  kind_name(d.kind), d.path.c_str(), a.provider,
-                  fd == -1 ? "did not have it" : "did not answer");
-        if (fd == -2) {
-          break;
+    int fds[kBatch];
+    bool alive = true;
+    for (size_t done = 0; done < a.descs.size();) {
+      size_t count =
+          a.descs.size() - done < kBatch ? a.descs.size() - done : kBatch;
+      alive = alive && receive_batch(a.sock, fds, count);
+      for (size_t i = 0; i < count; ++i) {
+        Desc& d = t->descs[a.descs[done + i]];
+        if (!alive || fds[i] < 0) {
+          dmtcp_log("file plugin: fd %d (%s %s): process %d %s", d.first_fd,
+                    kind_name(d.kind), d.path.c_str(), a.provider,
+                    alive ? "did not have it" : "did not answer");
+          continue;
         }
-        continue;
+        d.new_fd = park_fd(fds[i], park_min);
       }
-      d.new_fd = park_fd(fd, park_min);
+      done += count;
     }
     close(a.sock);
   }

@@ -27,9 +27,10 @@ bool is_terminal_device(const struct stat& st) {
     return false;
   }
   unsigned maj = major(st.st_rdev);
-  // 136-143: /dev/pts/N; 4: virtual consoles and serial lines.  /dev/tty
-  // (5,0) is reopened by path: it names whatever terminal controls us.
-  return (maj >= 136 && maj <= 143) || maj == 4;
+  // 136-143: /dev/pts/N; 4: virtual consoles and serial lines; 5,0:
+  // /dev/tty, whatever terminal controls us (pty.cpp follows it).
+  return (maj >= 136 && maj <= 143) || maj == 4 ||
+         (maj == 5 && minor(st.st_rdev) == 0);
 }
 
 bool is_pty_master(const struct stat& st) {

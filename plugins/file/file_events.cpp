@@ -82,6 +82,7 @@ void drain(Table* t) {
       case Kind::kTerminal:
       case Kind::kPtyMaster:
         save_tty(&d);
+        follow_dev_tty(&d, t->ctty);
         break;
       case Kind::kOther:
         break;

@@ -3,6 +3,7 @@
 #include "install.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,6 +37,18 @@ bool restores(const Desc& d) {
 RestartCtx begin_restart(const Table& t) {
   RestartCtx ctx;
   ctx.park_min = t.max_fd + 1 > 3 ? t.max_fd + 1 : 3;
+  // Every description waits above the highest fd while the program's fds
+  // fill in below: up to twice as many fds as the program had.  Room up to
+  // the hard limit until install() is done.
+  rlimit nofile{};
+  unsigned long need =
+      static_cast<unsigned long>(ctx.park_min) + 2 * t.descs.size() + 64;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < need &&
+      nofile.rlim_cur < nofile.rlim_max) {
+    ctx.saved_nofile = nofile.rlim_cur;
+    nofile.rlim_cur = need < nofile.rlim_max ? need : nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   for (int i = 0; i < 3; ++i) {
     ctx.inherited[i] = fcntl(i, F_DUPFD_CLOEXEC, ctx.park_min);
   }
@@ -73,7 +86,14 @@ void install(Table* t, RestartCtx* ctx) {
       continue;
     }
     int cloexec = (slot.fd_flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0;
-    if (dup3(d.new_fd, slot.fd, cloexec) < 0) {
+    // The outside world at 0-2 is dmtcp_restart's fd of the same number,
+    // fd by fd (a terminal's 0, 1 and 2 are one description, a restarter's
+    // need not be).
+    int src = d.new_fd;
+    if (d.keep_inherited && slot.fd <= 2 && ctx->inherited[slot.fd] >= 0) {
+      src = ctx->inherited[slot.fd];
+    }
+    if (dup3(src, slot.fd, cloexec) < 0) {
       dmtcp_log("file plugin: fd %d: dup3: %s", slot.fd, strerror(errno));
       continue;
     }
@@ -99,6 +119,13 @@ void install(Table* t, RestartCtx* ctx) {
       close(fd);
       fd = -1;
     }
+  }
+  if (ctx->saved_nofile != 0) {
+    rlimit nofile{};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = ctx->saved_nofile;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    ctx->saved_nofile = 0;
   }
 }
 

@@ -66,16 +66,30 @@ bool refill(int write_fd, const Desc& d) {
   if (d.data.empty()) {
     return true;
   }
+  // Never blocking: a pipe smaller than it was (F_SETPIPE_SZ refused), or
+  // a FIFO someone outside filled meanwhile, must not stop the restart.
   int fl = fcntl(write_fd, F_GETFL);
-  // Blocking: the pipe was this big and nothing else is in it yet.
-  fcntl(write_fd, F_SETFL, fl & ~O_NONBLOCK);
-  bool ok = write_all(write_fd, d.data.data(), d.data.size());
-  fcntl(write_fd, F_SETFL, fl);
-  if (!ok) {
-    dmtcp_log("file plugin: %s (fd %d): refilling %zu bytes: %s",
-              kind_name(d.kind), d.first_fd, d.data.size(), strerror(errno));
+  fcntl(write_fd, F_SETFL, fl | O_NONBLOCK);
+  size_t done = 0;
+  while (done < d.data.size()) {
+    ssize_t n = write(write_fd, d.data.data() + done, d.data.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    done += static_cast<size_t>(n);
   }
-  return ok;
+  int err = errno;
+  fcntl(write_fd, F_SETFL, fl);
+  if (done < d.data.size()) {
+    dmtcp_log("file plugin: %s (fd %d): %zu of %zu unread bytes lost: %s",
+              kind_name(d.kind), d.first_fd, d.data.size() - done,
+              d.data.size(), strerror(err));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace dmtcp::file

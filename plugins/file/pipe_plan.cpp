@@ -19,6 +19,7 @@
 #include "pipe_plan.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -156,6 +157,17 @@ void refill_fifos(Table* t) {
     if (w < 0) {
       dmtcp_log("file plugin: FIFO %s: %zu unread bytes lost: %s",
                 d.path.c_str(), d.data.size(), strerror(errno));
+      continue;
+    }
+    // A process outside the computation that kept the FIFO open kept its
+    // bytes too: writing ours again would double them.
+    int pending = 0;
+    if (ioctl(w, FIONREAD, &pending) == 0 && pending > 0) {
+      dmtcp_log(
+          "file plugin: FIFO %s still holds %d bytes (kept open from "
+          "outside): not written again",
+          d.path.c_str(), pending);
+      close(w);
       continue;
     }
     if (d.pipe_size > 0) {

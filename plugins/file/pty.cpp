@@ -75,10 +75,10 @@ void drain_input(int master, HookVector<char>* out) {
   if (slave < 0) {
     return;
   }
-  int pending = 0;
+  // Not gated on FIONREAD: in canonical mode it counts whole lines only,
+  // and a half-typed line must come out too.
   struct termios saved;
-  if (ioctl(slave, FIONREAD, &pending) == 0 && pending > 0 &&
-      tcgetattr(slave, &saved) == 0) {
+  if (tcgetattr(slave, &saved) == 0) {
     struct termios raw = saved;
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON);
     raw.c_cc[VMIN] = 0;
@@ -91,6 +91,9 @@ void drain_input(int master, HookVector<char>* out) {
 }
 
 // Writes bytes into the pty with one termios flag off for the while.
+// Input written to the master reaches the line discipline later, from a
+// kernel worker: the flag goes back on only once the slave has it all (or
+// after a bound), else the bytes are echoed a second time.
 void write_with(int fd, int termios_fd, tcflag_t termios::*field, tcflag_t off,
                 const HookVector<char>& bytes) {
   struct termios saved;
@@ -100,9 +103,34 @@ void write_with(int fd, int termios_fd, tcflag_t termios::*field, tcflag_t off,
   struct termios t = saved;
   t.*field &= ~off;
   tcsetattr(termios_fd, TCSANOW, &t);
+  int before = 0;
+  ioctl(termios_fd, FIONREAD, &before);
   if (!write_all(fd, bytes.data(), bytes.size())) {
     dmtcp_log("file plugin: pty: %zu bytes not written back: %s", bytes.size(),
               strerror(errno));
+  }
+  if (fd != termios_fd) {
+    // Canonical input is counted line by line: wait for the whole lines,
+    // then a moment for a half-typed tail.
+    size_t whole = bytes.size();
+    if ((saved.c_lflag & ICANON) != 0) {
+      whole = 0;
+      for (size_t i = bytes.size(); i > 0; --i) {
+        if (bytes[i - 1] == '\n') {
+          whole = i;
+          break;
+        }
+      }
+    }
+    for (int waited = 0; waited < 500; ++waited) {
+      int now = 0;
+      if (ioctl(termios_fd, FIONREAD, &now) != 0 ||
+          static_cast<size_t>(now - before) >= whole) {
+        break;
+      }
+      usleep(1000);
+    }
+    usleep(2000);
   }
   tcsetattr(termios_fd, TCSANOW, &saved);
 }
@@ -122,6 +150,13 @@ void apply_settings(int fd, const Desc& d) {
 
 bool is_pty_slave(const struct stat& st) {
   return S_ISCHR(st.st_mode) && pty_index_of(st.st_rdev) >= 0;
+}
+
+void follow_dev_tty(Desc* d, const ControllingTty& c) {
+  if (d->kind == Kind::kTerminal && major(d->st.st_rdev) == 5 &&
+      minor(d->st.st_rdev) == 0) {
+    d->pty_index = pty_index_of(c.dev);
+  }
 }
 
 void save_tty(Desc* d) {
@@ -250,6 +285,13 @@ void restore_ctty(const Table& t) {
   int index = pty_index_of(c.dev);
   if (!c.session_leader || index < 0) {
     return;  // no terminal, or the restarter's (we are in its session)
+  }
+  char key[32];
+  PtyAnswer a{};
+  size_t len = sizeof a;
+  if (dmtcp_send_query_to_coordinator(key, pty_key(key, sizeof key, index), &a,
+                                      &len) != 1) {
+    return;  // its master was not ours: the user's terminal stays theirs
   }
   for (const FdSlot& slot : t.fds) {
     const Desc& d = t.descs[slot.desc];

@@ -13,6 +13,9 @@ bool is_pty_slave(const struct stat& st);
 // DRAIN (leader of a terminal or pty master): termios, window size, and
 // for a master its lock, packet mode and the bytes in flight both ways.
 void save_tty(Desc* d);
+// DRAIN, after save_tty: /dev/tty stands for our controlling terminal, so
+// it comes back as that terminal's new self (its pty number from tty_nr).
+void follow_dev_tty(Desc* d, const ControllingTty& c);
 // REFILL (leader of a master), on resume and restart: the bytes go back.
 void refill_pty(const Desc& d, int master);
 

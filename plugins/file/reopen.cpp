@@ -34,16 +34,25 @@ namespace dmtcp::file {
 
 // Status flags open() cannot set (O_ASYNC) go on at install (install.cpp).
 int open_flags_for(int saved) {
-  return (saved & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC)) | O_NOCTTY |
-         O_CLOEXEC;
+  // F_GETFL keeps O_TMPFILE (which includes O_DIRECTORY) of a tmpfile():
+  // reopening the file it made must not ask for either.
+  return (saved & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC | O_TMPFILE)) |
+         O_NOCTTY | O_CLOEXEC;
 }
 
 namespace {
 
 [[noreturn]] void give_up(const Desc& d, const char* why) {
   // One line, as every restart error: the program cannot go on without it.
-  fprintf(stderr, "dmtcp_restart: fd %d: %s %s: %s\n", d.first_fd,
-          kind_name(d.kind), d.path.c_str(), why);
+  // write(2), not stdio: a frozen thread may hold stderr's lock.
+  char line[PATH_MAX + 256];
+  int n = snprintf(line, sizeof line, "dmtcp_restart: fd %d: %s %s: %s\n",
+                   d.first_fd, kind_name(d.kind), d.path.c_str(), why);
+  if (n > 0) {
+    write_all(2, line,
+              static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n)
+                                                   : sizeof line - 1);
+  }
   _exit(1);
 }
 

@@ -169,7 +169,7 @@ pid_t dmtcp_real_to_virtual_pid(pid_t real_pid);
  * (not the restored program's) into value; 0 found, -1 missing or too big. */
 int dmtcp_get_restart_env(const char *name, char *value, size_t max_len);
 int dmtcp_is_protected_fd(int fd);
-/* Restart only, until the end of REFILL: a descriptor of the shared memory
+/* In the RESTART event only: a descriptor of the shared memory
  * object (memfd, deleted file, shared anonymous memory) that dmtcp_restart
  * made again for the object that was (dev, ino) at checkpoint time and
  * mapped into this process; -1 if there is none.  Do not close it; dup or

@@ -2,6 +2,7 @@
  * with every byte, their offsets and their access modes.  Both are also
  * mapped shared: after restart the fd and the mapping are still one object
  * (a write through either shows through the other). */
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -22,6 +23,11 @@ int main(void) {
   int mfd = memfd_create("e2e-memfd", 0);
   E2E_CHECK(mfd >= 0, "memfd_create: %s", strerror(errno));
   write_exact(mfd, pattern + 100, 5000);
+  /* tmpfile(): an O_TMPFILE file (F_GETFL keeps O_TMPFILE). */
+  FILE* tf = tmpfile();
+  E2E_CHECK(tf != NULL, "tmpfile: %s", strerror(errno));
+  fputs("kept in a tmpfile\n", tf);
+  fflush(tf);
   unsigned char* fmap =
       mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   unsigned char* mmapped =
@@ -51,6 +57,11 @@ int main(void) {
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", mfd);
   readlink(proc, link, sizeof link - 1);
   E2E_CHECK(strncmp(link, "/memfd:e2e-memfd", 16) == 0, "memfd is %s", link);
+  rewind(tf);
+  char line[64] = {0};
+  E2E_CHECK(fgets(line, sizeof line, tf) != NULL &&
+                strcmp(line, "kept in a tmpfile\n") == 0,
+            "tmpfile holds '%s'", line);
   for (int i = 0; i < 2; ++i) {
     int f = i == 0 ? fd : mfd;
     unsigned char* map = i == 0 ? fmap : mmapped;

@@ -70,6 +70,9 @@ static void child(void) {
   for (int i = IN_READ; i < IN_TOTAL; ++i) {
     expect_line(0, "in", i);
   }
+  char half[32];
+  read_line(0, half, sizeof half);
+  E2E_CHECK(strcmp(half, "half-typed") == 0, "child: read '%s'", half);
   for (int i = OUT_BEFORE; i < OUT_TOTAL; ++i) {
     say_line(1, "out", i);
   }
@@ -107,8 +110,10 @@ int main(void) {
   for (int i = 0; i < IN_TOTAL; ++i) {
     say_line(m, "in", i);
   }
+  write_exact(m, "half", 4); /* a line being typed at the checkpoint */
   e2e_say("READY");
   e2e_wait_for_go(NULL);
+  write_exact(m, "-typed\n", 7);
   for (int i = OUT_READ; i < OUT_TOTAL; ++i) {
     expect_line(m, "out", i);
   }

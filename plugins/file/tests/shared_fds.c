@@ -1,16 +1,35 @@
 /* One open file description shared by a parent and its child (inherited
  * over fork, and dup'ed to another number in the child): after restart it
- * is still one description -- a write by either moves both offsets. */
+ * is still one description -- a write by either moves both offsets.
+ * With "many": 900 more shared descriptions, each at its own offset (more
+ * than half of RLIMIT_NOFILE, and far more than fit in one socket buffer
+ * answer by answer). */
 #include <sys/wait.h>
 
 #include "file_test.h"
 
-int main(void) {
+#define MANY 900
+static int g_many[MANY];
+
+static void check_many(const char* who) {
+  for (int i = 0; i < MANY; ++i) {
+    E2E_CHECK(offset_of(g_many[i]) == i, "%s: fd %d at offset %ld, not %d", who,
+              g_many[i], (long)offset_of(g_many[i]), i);
+  }
+}
+
+int main(int argc, char** argv) {
+  int many = argc > 1 && strcmp(argv[1], "many") == 0;
   char path[4096];
   test_path(path, sizeof path, "shared");
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
   E2E_CHECK(fd >= 0, "open: %s", strerror(errno));
   write_exact(fd, "0123456789", 10);
+  for (int i = 0; many && i < MANY; ++i) {
+    g_many[i] = open(path, O_RDONLY);
+    E2E_CHECK(g_many[i] >= 0, "open %d: %s", i, strerror(errno));
+    lseek(g_many[i], i, SEEK_SET);
+  }
   int to_child[2], to_parent[2];
   E2E_CHECK(pipe(to_child) == 0 && pipe(to_parent) == 0, "pipe");
   pid_t pid = fork();
@@ -29,6 +48,9 @@ int main(void) {
   }
   e2e_say("READY");
   e2e_wait_for_go(NULL);
+  if (many) {
+    check_many("parent");
+  }
   E2E_CHECK(offset_of(fd) == 10, "parent: offset %ld", (long)offset_of(fd));
   write_exact(fd, "PAREN", 5);
   write_exact(to_child[1], "k", 1);
