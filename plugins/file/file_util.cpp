@@ -31,10 +31,14 @@ int park_fd(int fd, int min) {
   return moved;
 }
 
-bool write_all(int fd, const void* data, size_t len) {
+namespace {
+
+// write() (offset < 0) or pwrite() all of it, through EINTR and short
+// writes.
+bool write_loop(int fd, const void* data, size_t len, off_t offset) {
   const char* p = static_cast<const char*>(data);
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, offset);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -43,25 +47,21 @@ bool write_all(int fd, const void* data, size_t len) {
     }
     p += n;
     len -= static_cast<size_t>(n);
+    if (offset >= 0) {
+      offset += n;
+    }
   }
   return true;
 }
 
+}  // namespace
+
+bool write_all(int fd, const void* data, size_t len) {
+  return write_loop(fd, data, len, -1);
+}
+
 bool pwrite_all(int fd, const void* data, size_t len, off_t offset) {
-  const char* p = static_cast<const char*>(data);
-  while (len > 0) {
-    ssize_t n = pwrite(fd, p, len, offset);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-    offset += n;
-  }
-  return true;
+  return write_loop(fd, data, len, offset);
 }
 
 }  // namespace dmtcp::file
