@@ -97,78 +97,14 @@ pid_t fork_and_join() {
   return 0;
 }
 
-// Fires PRE_EXEC with a fresh state fd and builds the environment the new
-// image gets: the caller's plus the fd's number.  When the exec fails the
-// destructor closes the fd and frees the copy, keeping errno.
-class ExecPrep {
+// The environment a started program gets: the caller's, with our
+// libraries in front of its LD_PRELOAD (preload_env.h) and, for an exec of
+// this process, the state fd's number.  Unchanged (no copy) when there is
+// nothing to add.
+class ChildEnv {
  public:
-  explicit ExecPrep(char* const* envp) : envp_(envp) {
-    fd_ = dmtcp::events::make_exec_state_fd();
-    DmtcpEventData_t data{};
-    data.serializerInfo.fd = fd_;
-    dmtcp::events::fire(DMTCP_EVENT_PRE_EXEC, &data);
-    if (fd_ < 0) {
-      return;
-    }
-    lseek(fd_, 0, SEEK_SET);
-    size_t n = 0;
-    while (envp != nullptr && envp[n] != nullptr) {
-      ++n;
-    }
-    copy_ = static_cast<char**>(malloc((n + 3) * sizeof(char*)));
-    if (copy_ == nullptr) {
-      return;
-    }
-    const char* name = dmtcp::events::kExecFdEnv;
-    size_t name_len = strlen(name);
-    size_t k = 0;
-    const char* preload = nullptr;
-    for (size_t i = 0; i < n; ++i) {
-      if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
-        preload = envp[i] + 11;
-        continue;  // below, with our libraries in front
-      }
-      if (strncmp(envp[i], name, name_len) != 0 || envp[i][name_len] != '=') {
-        copy_[k++] = envp[i];
-      }
-    }
-    snprintf(var_, sizeof var_, "%s=%d", name, fd_);
-    copy_[k++] = var_;
-    if (dmtcp::preload_env::entry_for(preload, preload_var_,
-                                      sizeof preload_var_)) {
-      copy_[k++] = preload_var_;
-    } else if (preload != nullptr) {
-      copy_[k++] = const_cast<char*>(preload - 11);
-    }
-    copy_[k] = nullptr;
-    envp_ = copy_;
-  }
-  ~ExecPrep() {
-    int saved = errno;
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-    free(copy_);
-    errno = saved;
-  }
-  ExecPrep(const ExecPrep&) = delete;
-  ExecPrep& operator=(const ExecPrep&) = delete;
-
-  char* const* envp() const { return envp_; }
-
- private:
-  int fd_ = -1;
-  char* const* envp_;
-  char** copy_ = nullptr;
-  char var_[64];
-  char preload_var_[8320];
-};
-
-// posix_spawn: the child is a new process, not an exec of this one; it
-// needs only our libraries in its environment to join.
-class SpawnEnv {
- public:
-  explicit SpawnEnv(char* const* envp) : envp_(envp) {
+  // exec_fd < 0: no state fd to name.
+  ChildEnv(char* const* envp, int exec_fd) : envp_(envp) {
     size_t n = 0;
     const char* preload = nullptr;
     while (envp != nullptr && envp[n] != nullptr) {
@@ -177,32 +113,83 @@ class SpawnEnv {
       }
       ++n;
     }
-    if (!dmtcp::preload_env::entry_for(preload, var_, sizeof var_)) {
+    bool add_preload = dmtcp::preload_env::entry_for(preload, preload_var_,
+                                                     sizeof preload_var_);
+    if (!add_preload && exec_fd < 0) {
       return;
     }
-    copy_ = static_cast<char**>(malloc((n + 2) * sizeof(char*)));
+    copy_ = static_cast<char**>(malloc((n + 3) * sizeof(char*)));
     if (copy_ == nullptr) {
       return;
     }
+    const char* fd_name = dmtcp::events::kExecFdEnv;
+    size_t fd_name_len = strlen(fd_name);
     size_t k = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (strncmp(envp[i], "LD_PRELOAD=", 11) != 0) {
+      bool replaced =
+          (add_preload && strncmp(envp[i], "LD_PRELOAD=", 11) == 0) ||
+          (exec_fd >= 0 && strncmp(envp[i], fd_name, fd_name_len) == 0 &&
+           envp[i][fd_name_len] == '=');
+      if (!replaced) {
         copy_[k++] = envp[i];
       }
     }
-    copy_[k++] = var_;
+    if (exec_fd >= 0) {
+      snprintf(fd_var_, sizeof fd_var_, "%s=%d", fd_name, exec_fd);
+      copy_[k++] = fd_var_;
+    }
+    if (add_preload) {
+      copy_[k++] = preload_var_;
+    }
     copy_[k] = nullptr;
     envp_ = copy_;
   }
-  ~SpawnEnv() { free(copy_); }
-  SpawnEnv(const SpawnEnv&) = delete;
-  SpawnEnv& operator=(const SpawnEnv&) = delete;
+  ~ChildEnv() { free(copy_); }
+  ChildEnv(const ChildEnv&) = delete;
+  ChildEnv& operator=(const ChildEnv&) = delete;
+
   char* const* envp() const { return envp_; }
 
  private:
   char* const* envp_;
   char** copy_ = nullptr;
-  char var_[8320];
+  char fd_var_[64];
+  char preload_var_[8320];
+};
+
+// Fires PRE_EXEC with a fresh state fd and builds the environment the new
+// image gets (ChildEnv).  When the exec fails the destructor closes the fd
+// and frees the copy, keeping errno.
+class ExecPrep {
+ public:
+  explicit ExecPrep(char* const* envp)
+      : fd_(fire_pre_exec()), env_(envp, fd_) {}
+  ~ExecPrep() {
+    int saved = errno;
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+    errno = saved;
+  }
+  ExecPrep(const ExecPrep&) = delete;
+  ExecPrep& operator=(const ExecPrep&) = delete;
+
+  char* const* envp() const { return env_.envp(); }
+
+ private:
+  static int fire_pre_exec() {
+    int fd = dmtcp::events::make_exec_state_fd();
+    DmtcpEventData_t data{};
+    data.serializerInfo.fd = fd;
+    dmtcp::events::fire(DMTCP_EVENT_PRE_EXEC, &data);
+    if (fd >= 0) {
+      lseek(fd, 0, SEEK_SET);
+    }
+    return fd;
+  }
+
+  int fd_;  // before env_: it names the fd
+  ChildEnv env_;
 };
 
 // execl and friends: the variadic list as an argv array.  The array lives
@@ -372,7 +359,7 @@ __attribute__((visibility("default"))) int posix_spawn(
   if (!active()) {
     return fns().posix_spawn(pid, path, actions, attr, argv, envp);
   }
-  SpawnEnv env(envp);
+  ChildEnv env(envp, -1);
   return fns().posix_spawn(pid, path, actions, attr, argv, env.envp());
 }
 __attribute__((visibility("default"))) int posix_spawnp(
@@ -381,7 +368,7 @@ __attribute__((visibility("default"))) int posix_spawnp(
   if (!active()) {
     return fns().posix_spawnp(pid, file, actions, attr, argv, envp);
   }
-  SpawnEnv env(envp);
+  ChildEnv env(envp, -1);
   return fns().posix_spawnp(pid, file, actions, attr, argv, env.envp());
 }
 __attribute__((visibility("default"))) int system(const char* command) {
