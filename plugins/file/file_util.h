@@ -55,4 +55,8 @@ bool write_all(int fd, const void* data, size_t len);
 // The same with pwrite() from `offset`.
 bool pwrite_all(int fd, const void* data, size_t len, off_t offset);
 
+// Copies all of src (from its start, whatever its offset) to dst at dst's
+// offset: copy_file_range, or reads and writes where that is refused.
+bool copy_fd_to(int src, int dst);
+
 }  // namespace dmtcp::file

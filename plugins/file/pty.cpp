@@ -139,6 +139,16 @@ size_t pty_key(char* buf, size_t cap, int index) {
   return static_cast<size_t>(snprintf(buf, cap, "file:pty:%d", index));
 }
 
+// The new pair of the pty that was number `index` at checkpoint time, as
+// its master's leader published it in RESTART; false: not made by us.
+bool find_new_pty(int index, PtyAnswer* a) {
+  char key[32];
+  size_t len = sizeof *a;
+  return dmtcp_send_query_to_coordinator(key, pty_key(key, sizeof key, index),
+                                         a, &len) == 1 &&
+         len == sizeof *a && a->path[0] != '\0';
+}
+
 void apply_settings(int fd, const Desc& d) {
   if (d.has_termios && tcsetattr(fd, TCSANOW, &d.tio) != 0) {
     dmtcp_log("file plugin: fd %d: termios not restored: %s", d.first_fd,
@@ -226,22 +236,16 @@ void remake_pty_master(Desc* d, const RestartCtx& ctx) {
 }
 
 void remake_terminal(Desc* d, const RestartCtx& ctx) {
-  if (d->pty_index >= 0) {
-    char key[32];
-    PtyAnswer a{};
-    size_t len = sizeof a;
-    if (dmtcp_send_query_to_coordinator(
-            key, pty_key(key, sizeof key, d->pty_index), &a, &len) == 1 &&
-        len == sizeof a && a.path[0] != '\0') {
-      int fd = open(a.path, open_flags_for(d->flags));
-      if (fd < 0) {
-        dmtcp_log("file plugin: fd %d: %s: %s", d->first_fd, a.path,
-                  strerror(errno));
-        return;
-      }
-      d->new_fd = park_fd(fd, ctx.park_min);
+  PtyAnswer a{};
+  if (d->pty_index >= 0 && find_new_pty(d->pty_index, &a)) {
+    int fd = open(a.path, open_flags_for(d->flags));
+    if (fd < 0) {
+      dmtcp_log("file plugin: fd %d: %s: %s", d->first_fd, a.path,
+                strerror(errno));
       return;
     }
+    d->new_fd = park_fd(fd, ctx.park_min);
+    return;
   }
   // The user's terminal: now the one dmtcp_restart runs in, set up the way
   // the program had it.
@@ -286,11 +290,8 @@ void restore_ctty(const Table& t) {
   if (!c.session_leader || index < 0) {
     return;  // no terminal, or the restarter's (we are in its session)
   }
-  char key[32];
   PtyAnswer a{};
-  size_t len = sizeof a;
-  if (dmtcp_send_query_to_coordinator(key, pty_key(key, sizeof key, index), &a,
-                                      &len) != 1) {
+  if (!find_new_pty(index, &a)) {
     return;  // its master was not ours: the user's terminal stays theirs
   }
   for (const FdSlot& slot : t.fds) {

@@ -70,13 +70,7 @@ bool put_back_copy(const Desc& d, const char* copy) {
   }
   int dst = open(d.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                  d.st.st_mode & 07777);
-  bool ok = dst >= 0;
-  char buf[65536];
-  ssize_t n = 0;
-  while (ok && (n = read(src, buf, sizeof buf)) > 0) {
-    ok = write_all(dst, buf, static_cast<size_t>(n));
-  }
-  ok = ok && n == 0;
+  bool ok = dst >= 0 && copy_fd_to(src, dst);
   close(src);
   if (dst >= 0) {
     close(dst);
