@@ -96,36 +96,6 @@ void finish_round(bool is_restart) {
   threads::resume_all(is_restart);
 }
 
-// A restored process starts with dmtcp_restart's fds: its 0-2, the
-// coordinator connection and whatever the restore left open (images of
-// other processes, shared-memory objects).  Only 0-2 and our protected
-// fds stay; every other fd is a plugin's to bring back (the file plugin
-// re-makes the program's own, docs/file.md).
-void close_inherited_fds() {
-  bool ok = true;
-  auto close_span = [&ok](int lo, unsigned hi) {
-    if (lo >= 0 && static_cast<unsigned>(lo) <= hi) {
-      ok = syscall(SYS_close_range, lo, hi, 0) == 0 && ok;
-    }
-  };
-  // The coordinator fd is protected unless RLIMIT_NOFILE was too low.
-  int keep = g_coord_fd;
-  bool low = keep >= 3 && keep < kProtectedFdBase;
-  bool high = keep >= kProtectedFdEnd;
-  close_span(3, static_cast<unsigned>((low ? keep : kProtectedFdBase) - 1));
-  if (low) {
-    close_span(keep + 1, kProtectedFdBase - 1);
-  }
-  close_span(kProtectedFdEnd, high ? static_cast<unsigned>(keep - 1) : ~0u);
-  if (high) {
-    close_span(keep + 1, ~0u);
-  }
-  if (!ok) {
-    DMTCP_WARN("close_range: %s; dmtcp_restart's fds stay open",
-               strerror(errno));
-  }
-}
-
 // Runs in the checkpoint thread right after the restorer jumped here: the
 // memory is the image's, the kernel knows only this one thread.
 void come_back_from_image() {
@@ -153,7 +123,6 @@ void come_back_from_image() {
     munmap(reinterpret_cast<void*>(info.restorer_start), info.restorer_len);
   }
   image_dump::forget_after_restart();
-  close_inherited_fds();
   process_state::restore();
   // glibc must agree with the kernel about the break (docs/restore.md).
   // When the kernel's break is at or above glibc's, sbrk from there either

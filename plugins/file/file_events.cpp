@@ -21,7 +21,7 @@
 //     find the leader's fd number for the description (kcmp).
 //  5. The image is written; the table is in it.  RESUME: nothing to put
 //     back (nothing was taken); old --ckpt-open-files copies go.
-//  Restart (the core has closed every fd but 0-2 and its own)
+//  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: keep dmtcp_restart's 0-2 aside; leaders re-make their
 //     descriptions (reopen.cpp; pipe creators make pipes with their bytes,
 //     pipe_plan.cpp; pty masters new pairs, pty.cpp); listen for the
