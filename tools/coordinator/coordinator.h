@@ -132,8 +132,12 @@ class Coordinator {
   std::string join_restart(Client& c, const proto::HelloPayload& h);
   void on_barrier(Client& c, std::string_view payload);
   void maybe_release();
-  void after_release(proto::Barrier b);
-  void finish_images();
+  // kCkptWritten: writes the restart script (before the release) and
+  // returns its path; "" when the round failed or the script could not be
+  // written (waiters answered with the error).
+  std::string write_script();
+  // After the release: answers blocking commands, kills for 'K'.
+  void report_images(const std::string& script);
   void end_round();
   void drop_participant(Client& c);
   void fail_restart(const std::string& why);

@@ -7,9 +7,10 @@
 //  2. Participants walk the barrier sequence in order.  Barrier X is
 //     released to all participants only when each one has sent X; sending
 //     anything else is a protocol error that drops that process.
-//  3. When kCkptWritten is released every image is on disk: unless the round
-//     failed, the restart script is written and blocking commands are
-//     answered ('K' then kills everyone).
+//  3. When every participant has sent kCkptWritten every image is on disk:
+//     unless the round failed, the restart script is written, then the
+//     barrier is released and blocking commands are answered ('K' then
+//     kills everyone).
 //  4. After kRefilled the round ends.  A participant that leaves mid-round
 //     is removed (the others are not stuck) and the round marked failed, so
 //     the previous restart script stays.
@@ -229,10 +230,11 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
     // script stays.
     if (!round_.failed) {
       round_.failed = true;
-      DMTCP_WARN("checkpoint generation %u failed: process %u (%s[%d]) "
-                 "could not write its image; the previous restart script "
-                 "stays",
-                 round_.generation, c.id, c.progname.c_str(), c.pid);
+      DMTCP_WARN(
+          "checkpoint generation %u failed: process %u (%s[%d]) "
+          "could not write its image; the previous restart script "
+          "stays",
+          round_.generation, c.id, c.progname.c_str(), c.pid);
       answer_waiters(EIO, "checkpoint failed: process " + c.progname + "[" +
                               std::to_string(c.pid) +
                               "] could not write its image");
@@ -273,6 +275,14 @@ void Coordinator::maybe_release() {
     }
   }
   Barrier b = round_.sequence[round_.index];
+  // The restart script is on disk before any process hears that the images
+  // are: one that dies right after the release still leaves a complete
+  // restart behind (and a test reading the script after its release finds
+  // it).
+  std::string script;
+  if (b == Barrier::kCkptWritten) {
+    script = write_script();
+  }
   proto::BarrierPayload rel{static_cast<uint32_t>(b), 0};
   std::string_view bytes(reinterpret_cast<const char*>(&rel), sizeof rel);
   for (auto& [id, p] : round_.participants) {
@@ -284,18 +294,18 @@ void Coordinator::maybe_release() {
   ++round_.index;
   DMTCP_DEBUG("generation %u: released barrier %s", round_.generation,
               barrier_name(static_cast<uint32_t>(b)));
-  if (b == Barrier::kCkptWritten) {
-    finish_images();
+  if (b == Barrier::kCkptWritten && !script.empty()) {
+    report_images(script);
   }
   if (round_.active() && round_.index == round_.sequence.size()) {
     end_round();
   }
 }
 
-void Coordinator::finish_images() {
+std::string Coordinator::write_script() {
   round_.images_done = true;
   if (round_.failed) {
-    return;  // waiters were answered when it failed
+    return "";  // waiters were answered when it failed
   }
   ScriptInfo info;
   info.dir = opts_.ckpt_dir.empty() ? round_.first_image_dir : opts_.ckpt_dir;
@@ -317,18 +327,22 @@ void Coordinator::finish_images() {
         "script: %s",
         round_.generation, err.c_str());
     answer_waiters(EIO, "images written but the restart script failed: " + err);
-    return;
   }
+  return path;
+}
+
+void Coordinator::report_images(const std::string& script) {
+  size_t images = round_.participants.size();
   DMTCP_INFO("checkpoint generation %u: %zu images written; restart script %s",
-             round_.generation, info.images.size(), path.c_str());
+             round_.generation, images, script.c_str());
   bool kill = false;
   for (const Waiter& w : round_.waiters) {
     kill = kill || w.kill_after;
   }
   answer_waiters(0, "checkpoint of generation " +
                         std::to_string(round_.generation) +
-                        " done: " + std::to_string(info.images.size()) +
-                        " images; restart script " + path);
+                        " done: " + std::to_string(images) +
+                        " images; restart script " + script);
   if (kill) {
     kill_all();
   }
