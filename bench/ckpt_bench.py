@@ -5,8 +5,9 @@ For each payload (1 GiB random, touched zeros, repetitive text) it measures
 `dd` writing the same number of bytes with fsync, then a blocking
 checkpoint of a process holding the payload, then a restart of that image.
 It also times `dmtcp_launch /bin/true` against `/bin/true`, and runs
-`pid_bench --compare` and `file_bench --compare` (the pid and file
-plugins' overhead on the calls they could slow down).  Prints a
+`clock_bench`, `pid_bench` and `file_bench --compare` (the overhead on the
+calls a checkpointer could slow down), and clock_gettime before a
+checkpoint and after the restart of the same process.  Prints a
 Markdown table; --update writes it into docs/benchmarks.md.
 """
 import argparse
@@ -86,6 +87,32 @@ class Bench:
         return ckpt, restart, size
 
 
+def clock_across_restart(build, work):
+    """clock_gettime ns/call before a checkpoint and after a restart of the
+    same process (the vDSO must be back in place, not a system call)."""
+    env = start_coordinator(build, work, os.environ)
+    env["DMTCP_CHECKPOINT_DIR"] = work
+    go = os.path.join(work, "clock-go")
+    env["DMTCP_TEST_GO"] = go
+    bin_dir = os.path.join(build, "bin")
+    prog = [os.path.join(build, "bench", "clock_bench"), "--across-restart"]
+    p = subprocess.Popen([os.path.join(bin_dir, "dmtcp_launch")] + prog,
+                         env=env, stdout=subprocess.PIPE, text=True)
+    before = float(p.stdout.readline().split()[0])
+    subprocess.run([os.path.join(bin_dir, "dmtcp_command"), "-bc"], env=env,
+                   check=True, capture_output=True)
+    p.kill()
+    p.wait()
+    image = [os.path.join(work, f) for f in os.listdir(work)
+             if f.startswith("ckpt_clock_bench") and f.endswith(".dmtcp")]
+    open(go, "w").close()
+    out = subprocess.run([os.path.join(bin_dir, "dmtcp_restart")] + image,
+                         env=env, check=True, capture_output=True,
+                         text=True).stdout
+    quit_coordinator(build, env)
+    return before, float(out.split()[0])
+
+
 def launch_overhead(build, work):
     env = start_coordinator(build, work, os.environ)
     native = [timed(["/bin/true"]) for _ in range(20)]
@@ -158,8 +185,10 @@ def main():
         b.quit()
         native, launched = launch_overhead(args.build, work)
         compute = compute_slowdown(args.build, work)
-        loops = (overhead(args.build, "pid_bench") +
+        loops = (overhead(args.build, "clock_bench") +
+                 overhead(args.build, "pid_bench") +
                  overhead(args.build, "file_bench"))
+        clock = clock_across_restart(args.build, work)
     finally:
         subprocess.run(["rm", "-rf", work])
     gib = args.mib / 1024
@@ -181,6 +210,9 @@ def main():
         out.append(f"{label} loop: {nat:.0f} ns/iteration native, {lau:.0f} "
                    f"ns under dmtcp_launch (ratio {lau / nat:.3f}, best of 5 "
                    f"each).")
+    out.append(f"clock_gettime in one launched process: {clock[0]:.1f} ns "
+               f"before the checkpoint, {clock[1]:.1f} ns after its restart "
+               f"(ratio {clock[1] / clock[0]:.3f}, best of 5 each).")
     text = "\n".join(out)
     print(text)
     if args.update:
