@@ -83,11 +83,11 @@ extern "C" {
 
 #define DMTCP_API __attribute__((visibility("default")))
 
-DMTCP_API int dmtcp_is_enabled(void) {
+DMTCP_API int (dmtcp_is_enabled)(void) {
   return active() ? 1 : 0;
 }
 
-DMTCP_API int dmtcp_checkpoint(void) {
+DMTCP_API int (dmtcp_checkpoint)(void) {
   if (!active()) {
     return DMTCP_NOT_PRESENT;
   }
@@ -113,14 +113,14 @@ DMTCP_API int dmtcp_checkpoint(void) {
                                                : DMTCP_AFTER_CHECKPOINT;
 }
 
-DMTCP_API int dmtcp_disable_ckpt(void) {
+DMTCP_API int (dmtcp_disable_ckpt)(void) {
   if (active()) {
     dmtcp::ckpt_lock::lock_shared();
   }
   return 1;
 }
 
-DMTCP_API int dmtcp_enable_ckpt(void) {
+DMTCP_API int (dmtcp_enable_ckpt)(void) {
   if (active()) {
     if (!dmtcp::ckpt_lock::held_shared()) {
       errno = EINVAL;
@@ -132,44 +132,51 @@ DMTCP_API int dmtcp_enable_ckpt(void) {
 }
 
 DMTCP_API void dmtcp_plugin_disable_ckpt(void) {
-  dmtcp_disable_ckpt();
+  (dmtcp_disable_ckpt)();
 }
 DMTCP_API void dmtcp_plugin_enable_ckpt(void) {
-  dmtcp_enable_ckpt();
+  (dmtcp_enable_ckpt)();
 }
 DMTCP_API void dmtcp_prepare_wrappers(void) {}
 
-DMTCP_API int dmtcp_get_coordinator_status(DmtcpCoordinatorStatus* status) {
-  if (!active() || status == nullptr) {
+DMTCP_API int(dmtcp_get_coordinator_status)(int* num_peers, int* is_running) {
+  if (!active()) {
     return DMTCP_NOT_PRESENT;
   }
   dmtcp::proto::StatusPayload s{};
   if (dmtcp::coord::tool_status(&s) != 0) {
     return -1;
   }
-  status->num_processes = static_cast<int>(s.num_processes);
-  status->is_running = static_cast<int>(s.is_running);
-  return 1;
+  if (num_peers != nullptr) {
+    *num_peers = static_cast<int>(s.num_processes);
+  }
+  if (is_running != nullptr) {
+    *is_running = static_cast<int>(s.is_running);
+  }
+  return DMTCP_IS_PRESENT;
 }
 
-DMTCP_API int dmtcp_get_local_status(DmtcpLocalStatus* status) {
-  if (!active() || status == nullptr) {
+DMTCP_API int(dmtcp_get_local_status)(int* num_checkpoints,
+                                      int* num_restarts) {
+  if (!active()) {
     return DMTCP_NOT_PRESENT;
   }
-  status->generation = static_cast<int>(rt::g_generation.load());
-  status->num_restarts = static_cast<int>(rt::g_num_restarts.load());
-  status->ckpt_filename = rt::g_id.ckpt_filename;
-  status->uniquepid = rt::g_id.unique_pid;
-  return 1;
+  if (num_checkpoints != nullptr) {
+    *num_checkpoints = static_cast<int>(rt::g_generation.load());
+  }
+  if (num_restarts != nullptr) {
+    *num_restarts = static_cast<int>(rt::g_num_restarts.load());
+  }
+  return DMTCP_IS_PRESENT;
 }
 
 DMTCP_API int dmtcp_get_generation(void) {
   return static_cast<int>(rt::g_generation.load());
 }
-DMTCP_API const char* dmtcp_get_ckpt_dir(void) {
+DMTCP_API const char* (dmtcp_get_ckpt_dir)(void) {
   return rt::g_config.ckpt_dir;
 }
-DMTCP_API int dmtcp_set_ckpt_dir(const char* dir) {
+DMTCP_API int (dmtcp_set_ckpt_dir)(const char* dir) {
   if (dir == nullptr || strlen(dir) >= sizeof rt::g_config.ckpt_dir) {
     errno = EINVAL;
     return -1;
@@ -181,10 +188,10 @@ DMTCP_API int dmtcp_set_ckpt_dir(const char* dir) {
 DMTCP_API const char* dmtcp_get_tmpdir(void) {
   return rt::g_config.tmpdir;
 }
-DMTCP_API const char* dmtcp_get_ckpt_filename(void) {
+DMTCP_API const char* (dmtcp_get_ckpt_filename)(void) {
   return rt::g_id.ckpt_filename;
 }
-DMTCP_API const char* dmtcp_get_uniquepid_str(void) {
+DMTCP_API const char* (dmtcp_get_uniquepid_str)(void) {
   return rt::g_id.unique_pid;
 }
 DMTCP_API const char* dmtcp_get_computation_id_str(void) {

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   /* Changed right after the checkpoint, before the crash (the harness
    * kills us once READY is out). */
   int changed = 0;
-  if (dmtcp_checkpoint && dmtcp_checkpoint() == DMTCP_AFTER_CHECKPOINT) {
+  if (dmtcp_checkpoint() == DMTCP_AFTER_CHECKPOINT) {
     int w = open(g_path, O_WRONLY | O_TRUNC);
     write_exact(w, kV2, sizeof kV2 - 1);
     close(w);
@@ -28,9 +28,10 @@ int main(int argc, char** argv) {
   }
   e2e_say("READY");
   e2e_wait_for_go(NULL);
-  DmtcpLocalStatus s = {0};
-  int restarted = dmtcp_get_local_status && dmtcp_get_local_status(&s) == 1 &&
-                  s.num_restarts > 0;
+  int restarts = 0;
+  int restarted =
+      dmtcp_get_local_status(NULL, &restarts) == DMTCP_IS_PRESENT &&
+      restarts > 0;
   char text[128] = {0};
   E2E_CHECK(pread(fd, text, sizeof text - 1, 0) > 0, "pread: %s",
             strerror(errno));

@@ -73,7 +73,7 @@ int main(void) {
   /* The plugin API translates too.  The kernel's pid: the first field of
    * /proc/self/stat (the plugin translates paths and readlink("/proc/self"),
    * not file contents). */
-  if (dmtcp_is_present()) {
+  if (dmtcp_is_enabled()) {
     char stat_text[64] = {0};
     FILE *f = fopen("/proc/self/stat", "r");
     E2E_CHECK(f != NULL && fgets(stat_text, sizeof stat_text, f) != NULL,

@@ -14,7 +14,7 @@
 extern char** environ;
 
 static int in_dmtcp(void) {
-  return dmtcp_is_enabled && dmtcp_is_enabled();
+  return dmtcp_is_enabled();
 }
 
 /* What a started program checks; exit status 0 when all is well. */

@@ -7,8 +7,9 @@
 #include "e2e.h"
 
 static int generation(void) {
-  DmtcpLocalStatus st;
-  return dmtcp_get_local_status(&st) == 1 ? st.generation : -1;
+  int ckpts = -1;
+  return dmtcp_get_local_status(&ckpts, NULL) == DMTCP_IS_PRESENT ? ckpts
+                                                                   : -1;
 }
 
 static double now(void) {
@@ -18,7 +19,7 @@ static double now(void) {
 }
 
 int main(void) {
-  if (!dmtcp_is_present()) {
+  if (!dmtcp_is_enabled()) {
     e2e_say("READY");
     e2e_wait_for_go(NULL);
     e2e_say("PASS");
