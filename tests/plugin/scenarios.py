@@ -196,6 +196,7 @@ def hook_helpers(args, new):
 from scenarios_order import event_order, lifecycle  # noqa: E402
 from scenarios_misc import (applic_delayed_ckpt,  # noqa: E402
                             applic_initiated_ckpt, install, selection)
+from scenarios_wrappers import alloc_wrappers  # noqa: E402
 
 ALL = {
     "example": example,
@@ -209,4 +210,5 @@ ALL = {
     "applic_delayed_ckpt": applic_delayed_ckpt,
     "selection": selection,
     "install": install,
+    "alloc_wrappers": alloc_wrappers,
 }

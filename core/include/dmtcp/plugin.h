@@ -90,15 +90,25 @@ typedef void (*DmtcpEventHook_t)(DmtcpEvent_t, DmtcpEventData_t *);
 /* The next library's hook, looked up once per translation unit and eagerly,
  * when the library is loaded (the constructor below): a lookup during a
  * checkpoint could block forever on a lock held by a frozen thread (dlsym
- * takes the loader's lock, and allocates when the symbol is missing). */
+ * takes the loader's lock, and allocates when the symbol is missing).  The
+ * runtime's resolver (dmtcp_next_fnc_address, below) answers when it is
+ * there: the last hook's lookup finds nothing, and a failed dlsym would
+ * leave its message for the program's next dlerror(). */
 static DmtcpEventHook_t dmtcp_next_event_hook_ __attribute__((unused));
 static int dmtcp_next_event_hook_known_ __attribute__((unused));
+
+/* Weak: a program that includes this header may run without the runtime. */
+void *dmtcp_next_fnc_address(const char *name, const void *caller)
+    __attribute__((weak));
 
 __attribute__((unused)) static DmtcpEventHook_t dmtcp_next_event_hook_fn_(
     void) {
   if (!dmtcp_next_event_hook_known_) {
-    dmtcp_next_event_hook_ =
-        (DmtcpEventHook_t)(uintptr_t)dlsym(RTLD_NEXT, "dmtcp_event_hook");
+    void *(*resolve)(const char *, const void *) = dmtcp_next_fnc_address;
+    void *fn = resolve != NULL
+                   ? resolve("dmtcp_event_hook", &dmtcp_next_event_hook_)
+                   : dlsym(RTLD_NEXT, "dmtcp_event_hook");
+    dmtcp_next_event_hook_ = (DmtcpEventHook_t)(uintptr_t)fn;
     dmtcp_next_event_hook_known_ = 1;
   }
   return dmtcp_next_event_hook_;
@@ -118,22 +128,45 @@ dmtcp_next_event_hook_resolve_(void) {
   } while (0)
 
 /* The next definition of a wrapped function (the next plugin's wrapper, or
- * libc itself).  Resolved once per call site; dlsym(RTLD_NEXT) returns the
- * default symbol version. */
+ * libc itself): what dlsym(RTLD_NEXT, name) would return here, the default
+ * symbol version.  Resolved once per call site by the runtime, which reads
+ * the loaded objects' symbol tables itself: dlsym cannot be used inside a
+ * free() wrapper (it frees the previous dlerror string first, through that
+ * wrapper).  `caller` is any address inside the calling library; the
+ * search starts after that library.  NULL when no later library defines
+ * `name`.  Safe before main, inside malloc/free and after restart.  An
+ * extension of ours; docs/plugins.md, "How NEXT_FNC resolves". */
+void *dmtcp_next_fnc_address(const char *name, const void *caller);
+
+/* Makes sure the runtime is initialized before a wrapper runs (wrappers can
+ * be called before main, from other libraries' constructors). */
+void dmtcp_prepare_wrappers(void);
+
+/* The first call at a NEXT_FNC call site: the runtime's answer, or plain
+ * dlsym from here when the runtime has none -- absent (dmtcp.h declares
+ * these weak, for programs that run without DMTCP), or the caller is a
+ * library loaded by dlopen, whose next definition may come before it. */
+__attribute__((unused)) static void *dmtcp_next_fnc_(const char *name,
+                                                     const void *caller) {
+  void (*prepare)(void) = dmtcp_prepare_wrappers;
+  void *(*resolve)(const char *, const void *) = dmtcp_next_fnc_address;
+  if (prepare != NULL) {
+    prepare();
+  }
+  void *fn = resolve != NULL ? resolve(name, caller) : NULL;
+  return fn != NULL ? fn : dlsym(RTLD_NEXT, name);
+}
+
 #define NEXT_FNC(func)                                                        \
   ({                                                                          \
     static __typeof__(&func) dmtcp_real_##func =                              \
         (__typeof__(&func))(uintptr_t)-1;                                     \
     if (dmtcp_real_##func == (__typeof__(&func))(uintptr_t)-1) {              \
-      dmtcp_prepare_wrappers();                                               \
-      dmtcp_real_##func = (__typeof__(&func))dlsym(RTLD_NEXT, #func);         \
+      dmtcp_real_##func = (__typeof__(&func))dmtcp_next_fnc_(                 \
+          #func, (const void *)&dmtcp_real_##func);                           \
     }                                                                         \
     dmtcp_real_##func;                                                        \
   })
-
-/* Makes sure the runtime is initialized before a wrapper runs (wrappers can
- * be called before main, from other libraries' constructors). */
-void dmtcp_prepare_wrappers(void);
 
 /* No checkpoint starts while a thread is between these two calls. */
 void dmtcp_plugin_disable_ckpt(void);
