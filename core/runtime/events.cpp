@@ -71,22 +71,24 @@ int make_exec_state_fd() {
   return fd;
 }
 
-void take_exec_state(bool fire_post_exec) {
+int take_exec_state_fd() {
   const char* value = getenv(kExecFdEnv);
   if (value == nullptr) {
-    return;
+    return -1;
   }
   int fd = atoi(value);
   unsetenv(kExecFdEnv);  // the program must not see it, nor its children
-  if (!is_exec_state_fd(fd)) {
+  return is_exec_state_fd(fd) ? fd : -1;
+}
+
+void fire_post_exec(int fd) {
+  if (fd < 0) {
     return;
   }
-  if (fire_post_exec) {
-    lseek(fd, 0, SEEK_SET);
-    DmtcpEventData_t data{};
-    data.serializerInfo.fd = fd;
-    fire(DMTCP_EVENT_POST_EXEC, &data);
-  }
+  lseek(fd, 0, SEEK_SET);
+  DmtcpEventData_t data{};
+  data.serializerInfo.fd = fd;
+  fire(DMTCP_EVENT_POST_EXEC, &data);
   close(fd);
 }
 

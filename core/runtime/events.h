@@ -19,8 +19,10 @@ inline constexpr const char* kExecFdEnv = "DMTCP_EXEC_STATE_FD";
 int make_exec_state_fd();
 // Whether fd is an exec-state fd we made (a memfd of that name).
 bool is_exec_state_fd(int fd);
-// In a new image: takes the fd named by kExecFdEnv out of the environment,
-// fires POST_EXEC with it (when fire is true) and closes it.
-void take_exec_state(bool fire_post_exec);
+// In a new image: takes the fd named by kExecFdEnv out of the environment;
+// returns it, or -1 when there is none (or it is not ours).
+int take_exec_state_fd();
+// Fires POST_EXEC with that fd, then closes it; nothing for -1.
+void fire_post_exec(int fd);
 
 }  // namespace dmtcp::events

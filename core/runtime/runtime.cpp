@@ -7,9 +7,10 @@
 //     own tools.
 //  2. Resolve the real libc functions, find the first event hook, install
 //     the checkpoint signal handler and register the main thread.
-//  3. Connect to the coordinator (protected fd), say hello; after an exec
-//     fire POST_EXEC with the state fd the old image left; fire INIT; start
-//     the checkpoint thread.
+//  3. Connect to the coordinator (protected fd), say hello; take the state
+//     fd an exec'ing image left.
+//  4. Once every library's constructor has run (program_start.h): fire
+//     POST_EXEC with that fd, fire INIT, start the checkpoint thread.
 #include "runtime/runtime.h"
 
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
 #include "runtime/preload_env.h"
+#include "runtime/program_start.h"
 #include "runtime/real_fns.h"
 #include "runtime/threads.h"
 
@@ -105,12 +107,27 @@ void move_to_protected_fd(int* fd) {
   }
 }
 
+int g_exec_state_fd = -1;
+
+// Step 4.  POST_EXEC, then INIT, then the checkpoint thread: plugins are
+// set up before the first WAIT_FOR_SUSPEND_MSG, so the order is the same in
+// every run (docs/plugins.md).
+void start_member() {
+  events::fire_post_exec(g_exec_state_fd);
+  g_exec_state_fd = -1;
+  events::fire(DMTCP_EVENT_INIT);
+  start_ckpt_thread();
+}
+
 __attribute__((constructor(101))) void runtime_init() {
   log::set_tag("dmtcp");
   snprintf(g_id.progname, sizeof g_id.progname, "%s",
            program_invocation_short_name);
   if (is_dmtcp_tool(g_id.progname)) {
-    events::take_exec_state(false);
+    int fd = events::take_exec_state_fd();  // a tool carries no state
+    if (fd >= 0) {
+      close(fd);
+    }
     return;
   }
   read_config();
@@ -136,12 +153,10 @@ __attribute__((constructor(101))) void runtime_init() {
   }
   update_ckpt_filename();
   g_enabled.store(true);
-  // POST_EXEC, then INIT, then the checkpoint thread: plugins are set up
-  // before the first WAIT_FOR_SUSPEND_MSG, so the order is the same in
-  // every run (docs/plugins.md).
-  events::take_exec_state(true);
-  events::fire(DMTCP_EVENT_INIT);
-  start_ckpt_thread();
+  // Taken now, so the constructors that run before start_member() do not
+  // see the variable either.
+  g_exec_state_fd = events::take_exec_state_fd();
+  start_member_at_program_start(start_member);
 }
 
 __attribute__((destructor)) void runtime_fini() {

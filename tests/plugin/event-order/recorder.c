@@ -6,7 +6,8 @@
  *
  * Line: "<name> <EVENT> <C|U> <tid> <pid> <flag>", C = the checkpoint
  * thread, U = a user thread; flag = isRestart for the resume-side events,
- * the state read back for POST_EXEC, "-" otherwise.
+ * the state read back for POST_EXEC, "before-constructor" for an INIT that
+ * came before this library's constructor ran, "-" otherwise.
  *
  * Algorithm:
  *  1. Events on the way into a checkpoint (and every other event): record,
@@ -35,6 +36,13 @@
 
 static int g_fd = -1;
 static __thread int t_is_ckpt_thread;
+
+/* INIT (and POST_EXEC) come after every library's constructor, ours too:
+ * INIT is recorded with flag "before-constructor" otherwise. */
+static int g_constructed;
+__attribute__((constructor)) static void constructed(void) {
+  g_constructed = 1;
+}
 
 static const char *const kNames[] = {
     [DMTCP_EVENT_INIT] = "INIT",
@@ -140,6 +148,8 @@ void dmtcp_event_hook(DmtcpEvent_t event, DmtcpEventData_t *data) {
     char state[96];
     load_exec_state(data->serializerInfo.fd, state, sizeof state);
     record(event, state);
+  } else if (event == DMTCP_EVENT_INIT && !g_constructed) {
+    record(event, "before-constructor");
   } else {
     record(event, "-");
   }

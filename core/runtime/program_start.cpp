@@ -1,0 +1,143 @@
+// When a launched process becomes a member of the computation: after every
+// library's constructor, just before the program's own start-up.
+//
+// Plugins come before libdmtcp.so in LD_PRELOAD, so the loader runs their
+// constructors after ours.  Firing POST_EXEC and INIT from our constructor
+// would hand plugins events before their C++ globals exist (a std::map
+// touched in INIT, state read back at POST_EXEC into a global that its
+// constructor then wipes).
+//
+// Algorithm:
+//  1. Our constructor connects to the coordinator and stops there
+//     (runtime.cpp); it asks whether the program starts through glibc's
+//     __libc_start_main (a relocation in the main executable names it).
+//  2. If so, our __libc_start_main, which the executable's start code
+//     reaches through its GOT (preloaded definitions come first), runs
+//     start_member(): POST_EXEC, INIT, checkpoint thread.  The loader has
+//     run every library constructor by then; the program's own
+//     constructors and main run after.
+//  3. If not (an entry point of its own, e.g. a Go program), the
+//     constructor calls start_member() itself, as before.
+#include "runtime/program_start.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace dmtcp::rt {
+
+namespace {
+
+std::atomic<bool> g_member_started{false};
+MemberStart g_member_start = nullptr;
+
+// A dynamic-section address: relocated in place by the loader for most
+// objects, still relative for a read-only dynamic section.
+template <typename T>
+T* dyn_ptr(ElfW(Addr) base, ElfW(Addr) value) {
+  return reinterpret_cast<T*>(value < base ? base + value : value);
+}
+
+bool relocations_name(const ElfW(Rela) * rela, size_t bytes,
+                      const ElfW(Sym) * symtab, const char* strtab,
+                      const char* name) {
+  for (size_t i = 0; i < bytes / sizeof(ElfW(Rela)); ++i) {
+    size_t sym = ELF64_R_SYM(rela[i].r_info);
+    if (sym != 0 && strcmp(strtab + symtab[sym].st_name, name) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// dl_iterate_phdr visits the main program first.
+int main_program_imports(struct dl_phdr_info* info, size_t, void* out) {
+  const ElfW(Dyn)* dyn = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
+      dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr +
+                                               info->dlpi_phdr[i].p_vaddr);
+    }
+  }
+  if (dyn == nullptr) {
+    return 1;
+  }
+  ElfW(Addr) base = info->dlpi_addr;
+  const ElfW(Sym)* symtab = nullptr;
+  const char* strtab = nullptr;
+  const ElfW(Rela)* rela = nullptr;
+  const ElfW(Rela)* jmprel = nullptr;
+  size_t rela_size = 0;
+  size_t jmprel_size = 0;
+  for (; dyn->d_tag != DT_NULL; ++dyn) {
+    switch (dyn->d_tag) {
+      case DT_SYMTAB:
+        symtab = dyn_ptr<const ElfW(Sym)>(base, dyn->d_un.d_ptr);
+        break;
+      case DT_STRTAB:
+        strtab = dyn_ptr<const char>(base, dyn->d_un.d_ptr);
+        break;
+      case DT_RELA:
+        rela = dyn_ptr<const ElfW(Rela)>(base, dyn->d_un.d_ptr);
+        break;
+      case DT_RELASZ:
+        rela_size = dyn->d_un.d_val;
+        break;
+      case DT_JMPREL:
+        jmprel = dyn_ptr<const ElfW(Rela)>(base, dyn->d_un.d_ptr);
+        break;
+      case DT_PLTRELSZ:
+        jmprel_size = dyn->d_un.d_val;
+        break;
+      default:
+        break;
+    }
+  }
+  const char* kName = "__libc_start_main";
+  *static_cast<bool*>(out) =
+      symtab != nullptr && strtab != nullptr &&
+      ((rela != nullptr &&
+        relocations_name(rela, rela_size, symtab, strtab, kName)) ||
+       (jmprel != nullptr &&
+        relocations_name(jmprel, jmprel_size, symtab, strtab, kName)));
+  return 1;  // the main program only
+}
+
+}  // namespace
+
+void start_member_at_program_start(MemberStart start) {
+  g_member_start = start;
+  bool deferred = false;
+  dl_iterate_phdr(main_program_imports, &deferred);
+  if (!deferred) {
+    start_member_now();
+  }
+}
+
+void start_member_now() {
+  if (g_member_start != nullptr && !g_member_started.exchange(true)) {
+    g_member_start();
+  }
+}
+
+}  // namespace dmtcp::rt
+
+using StartMain = int (*)(int (*)(int, char**, char**), int, char**,
+                          void (*)(), void (*)(), void (*)(), void*);
+
+// Step 2.  Same arguments on every glibc since 2.2.5; the symbol version
+// the program asked for and the default one are the same function.
+extern "C" __attribute__((visibility("default"))) int __libc_start_main(
+    int (*main)(int, char**, char**), int argc, char** argv, void (*init)(),
+    void (*fini)(), void (*rtld_fini)(), void* stack_end) {
+  static StartMain real = reinterpret_cast<StartMain>(
+      dlsym(RTLD_NEXT, "__libc_start_main"));
+  DMTCP_ASSERT(real != nullptr, "no __libc_start_main after libdmtcp.so");
+  dmtcp::rt::start_member_now();
+  return real(main, argc, argv, init, fini, rtld_fini, stack_end);
+}
