@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DMTCP_CORE_WRAPPERS(X)                                         \
@@ -30,7 +31,10 @@
      const posix_spawnattr_t*, char* const*, char* const*))            \
   X(system, int, (const char*))                                        \
   X(popen, FILE*, (const char*, const char*))                          \
-  X(pthread_exit, void, (void*))
+  X(pthread_exit, void, (void*))                                       \
+  X(clock_nanosleep, int,                                              \
+    (clockid_t, int, const struct timespec*, struct timespec*))        \
+  X(pause, int, (void))
 
 namespace dmtcp::real {
 

@@ -17,6 +17,8 @@
 // - exec*, posix_spawn, posix_spawnp, system, popen: our libraries go back
 //   into LD_PRELOAD for the program started (preload_env.h).
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
+// - sigsuspend: also waits again after a checkpoint's signal; the sleeps
+//   and pause do the same in sleep_wrappers.cpp.
 #include <alloca.h>
 #include <signal.h>
 #include <unistd.h>
@@ -297,9 +299,21 @@ __attribute__((visibility("default"))) int pthread_sigmask(int how,
   return fns().pthread_sigmask(how, without_ckpt_signal(how, set, &copy), old);
 }
 
+// Waits again when the signal that ended the wait was a checkpoint's
+// (sleep_wrappers.cpp explains the round counter).
 __attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
   sigset_t copy;
-  return fns().sigsuspend(without_ckpt_signal(SIG_SETMASK, mask, &copy));
+  const sigset_t* allowed = without_ckpt_signal(SIG_SETMASK, mask, &copy);
+  for (;;) {
+    uint32_t before = rt::g_rounds_done.load(std::memory_order_acquire);
+    int r = fns().sigsuspend(allowed);
+    int error = errno;
+    if (error != EINTR || !active() ||
+        rt::g_rounds_done.load(std::memory_order_acquire) == before) {
+      errno = error;
+      return r;
+    }
+  }
 }
 
 __attribute__((visibility("default"))) int execve(const char* path,
