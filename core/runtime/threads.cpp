@@ -14,7 +14,10 @@
 //  5. recreate_after_restart(): clone() a kernel thread per frozen thread
 //     with its old TLS; it jumps into its saved context, re-registers rseq,
 //     robust list and sigaltstack, reports, and waits for the epoch like
-//     after a checkpoint.
+//     after a checkpoint.  A kernel thread whose new tid is one of the
+//     image's old tids exits at once and is cloned again: stale tids left in
+//     memory then never name another thread.  Once all have reported, the
+//     mutexes they own get their new tids (mutex_owners.h).
 #include "runtime/threads.h"
 
 #include <dlfcn.h>
@@ -34,6 +37,7 @@
 #include "runtime/events.h"
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
+#include "runtime/mutex_owners.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/real_fns.h"
 
@@ -161,6 +165,7 @@ void suspend_handler(int, siginfo_t*, void*) {
   sigaltstack(nullptr, &self->altstack);
   syscall(SYS_get_robust_list, 0, &self->robust_head, &self->robust_len);
   self->ctx.fs_base = tcb::thread_pointer();
+  const pid_t old_tid = self->tid;
   int restarted = dmtcp_context_save(&self->ctx);
   if (restarted != 0) {
     // A fresh kernel thread with our old TLS: give the kernel back what it
@@ -174,6 +179,7 @@ void suspend_handler(int, siginfo_t*, void*) {
       ss.ss_flags &= ~SS_ONSTACK;
       sigaltstack(&ss, nullptr);
     }
+    mutex_owners::add_thread(old_tid, tcb::gettid_raw(), self->robust_head);
     g_restored_count.fetch_add(1);
     futex_wake(&g_restored_count);
   } else {
@@ -190,8 +196,33 @@ void suspend_handler(int, siginfo_t*, void*) {
   errno = saved_errno;
 }
 
+// The tids the image's threads had (and the checkpoint thread's), kept
+// from restore_own_kernel_state() to the end of recreate_after_restart().
+pid_t g_old_tids[kMaxThreads + 1];
+uint32_t g_num_old_tids = 0;
+
+void note_old_tid(pid_t tid) {
+  if (g_num_old_tids < kMaxThreads + 1) {
+    g_old_tids[g_num_old_tids++] = tid;
+  }
+}
+
+bool is_old_tid(pid_t tid) {
+  for (uint32_t i = 0; i < g_num_old_tids; ++i) {
+    if (g_old_tids[i] == tid) {
+      return true;
+    }
+  }
+  return false;
+}
+
 int restart_entry(void* arg) {
   auto* t = static_cast<Thread*>(arg);
+  if (is_old_tid(raw::gettid())) {
+    // recreate_after_restart() clones again; the kernel clears our tid
+    // word (CLONE_CHILD_CLEARTID) to tell it we are gone.
+    raw::syscall3(SYS_exit, 0);
+  }
   dmtcp_context_restore(&t->ctx, 1);
 }
 
@@ -316,6 +347,11 @@ void recreate_after_restart() {
                          CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
                          CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
   for_each_live([&](Thread* t) {
+    if (t->suspended.load() != 0) {
+      note_old_tid(t->tid);
+    }
+  });
+  for_each_live([&](Thread* t) {
     if (t->suspended.load() == 0) {
       free_record(t);
       return;
@@ -323,13 +359,31 @@ void recreate_after_restart() {
     // Run on the thread's own stack, below the frame it will jump into.
     uint64_t sp = (t->ctx.rsp - 4096) & ~uint64_t{15};
     pid_t* tidp = tcb::tid_address(t->self);
-    int r = clone(restart_entry, reinterpret_cast<void*>(sp), kFlags, t, tidp,
-                  reinterpret_cast<void*>(t->ctx.fs_base), tidp);
-    DMTCP_ASSERT(r > 0, "clone for thread %d failed", t->tid);
+    int r = 0;
+    for (uint32_t tries = 0;; ++tries) {
+      r = clone(restart_entry, reinterpret_cast<void*>(sp), kFlags, t, tidp,
+                reinterpret_cast<void*>(t->ctx.fs_base), tidp);
+      DMTCP_ASSERT(r > 0, "clone for thread %d failed", t->tid);
+      if (!is_old_tid(r)) {
+        break;
+      }
+      DMTCP_DEBUG("new tid %d was an old one in the image: cloning again", r);
+      // Gone before it touched anything; its stack is free once the kernel
+      // has cleared the tid word (its wake is a shared-futex one: poll).
+      auto* word = reinterpret_cast<std::atomic<uint32_t>*>(tidp);
+      while (static_cast<pid_t>(word->load()) == r) {
+        timespec ts{0, 1000 * 1000};
+        futex_wait(word, static_cast<uint32_t>(r), &ts);
+      }
+      DMTCP_ASSERT(tries <= g_num_old_tids + 64,
+                   "no new tid outside the image's %u old ones",
+                   g_num_old_tids);
+    }
     t->tid = r;
     ++started;
   });
   wait_for_count(&g_restored_count, started);
+  mutex_owners::rewrite_all();
 }
 
 namespace {
@@ -343,7 +397,12 @@ void save_own_kernel_state() {
 
 void restore_own_kernel_state() {
   pid_t* tidp = tcb::tid_address(pthread_self());
+  pid_t old_tid = *tidp;
   *tidp = tcb::gettid_raw();
+  g_num_old_tids = 0;
+  note_old_tid(old_tid);
+  mutex_owners::begin_restart();
+  mutex_owners::add_thread(old_tid, *tidp, g_own_robust_head);
   syscall(SYS_set_tid_address, tidp);
   tcb::register_rseq();
   if (g_own_robust_head != 0) {
