@@ -100,6 +100,8 @@ def install(args, new):
     for f in ("bin/dmtcp_launch", "bin/dmtcp_checkpoint", "bin/dmtcp_restart",
               "bin/dmtcp_coordinator", "bin/dmtcp_command",
               "lib/dmtcp/libdmtcp.so", "include/dmtcp/plugin.h",
+              "include/dmtcp/hook_allocator.h",
+              "include/dmtcp/virtual_id_table.h",
               "include/dmtcp.h", "lib/pkgconfig/dmtcp.pc",
               "lib/cmake/dmtcp/dmtcpConfig.cmake"):
         expect(os.path.exists(os.path.join(prefix, f)), f"not installed: {f}")

@@ -140,7 +140,7 @@ void *dmtcp_next_fnc_address(const char *name, const void *caller);
 
 /* Makes sure the runtime is initialized before a wrapper runs (wrappers can
  * be called before main, from other libraries' constructors). */
-void dmtcp_prepare_wrappers(void);
+void dmtcp_prepare_wrappers(void) __attribute__((weak));
 
 /* The first call at a NEXT_FNC call site: the runtime's answer, or plain
  * dlsym from here when the runtime has none -- absent (dmtcp.h declares
