@@ -6,7 +6,7 @@
 // threads hold the malloc or stdio lock.
 //
 // Levels come from DMTCP_LOG_LEVEL (0 quiet .. 4 trace; default 1 = errors
-// and warnings); DMTCP_QUIET=1 keeps warnings too.
+// and warnings); DMTCP_QUIET=1 keeps errors only (as dmtcp_launch -q).
 #pragma once
 
 #include <cerrno>
