@@ -134,6 +134,31 @@ bool thread_is_gone(pid_t tid) {
          (paren[2] == 'Z' || paren[2] == 'X');
 }
 
+// Whether the kernel has `sig` blocked in thread `tid` (SigBlk in its
+// status).  Our sigprocmask wrappers never block the checkpoint signal; a
+// raw rt_sigprocmask system call can.
+bool blocks_signal(pid_t tid, int sig) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+  char buf[4096];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) {
+    return false;
+  }
+  buf[n] = '\0';
+  const char* line = strstr(buf, "SigBlk:");
+  if (line == nullptr) {
+    return false;
+  }
+  unsigned long long mask = strtoull(line + 7, nullptr, 16);
+  return ((mask >> (sig - 1)) & 1) != 0;
+}
+
 // Waits until every exiting thread is gone from the kernel: glibc's
 // CLONE_CHILD_CLEARTID makes the kernel zero its tid field at exit.
 void reap_exited() {
@@ -313,7 +338,10 @@ int suspend_all() {
     }
   });
   // Threads that died after the signal never answer: stop waiting for them.
-  for (;;) {
+  // One that blocked the signal behind our back is named after a few
+  // seconds, so a checkpoint that waits for it does not wait in silence.
+  constexpr int kPollsBeforeWarning = 15;  // 3 s
+  for (int polls = 1;; ++polls) {
     uint32_t have = g_suspended_count.load();
     if (have >= sent) {
       break;
@@ -324,9 +352,19 @@ int suspend_all() {
       break;
     }
     for_each_live([&](Thread* t) {
-      if (t->suspended.load() == 0 && thread_is_gone(t->tid)) {
+      if (t->suspended.load() != 0) {
+        return;
+      }
+      if (thread_is_gone(t->tid)) {
         free_record(t);
         --sent;
+      } else if (polls == kPollsBeforeWarning &&
+                 blocks_signal(t->tid, g_signal)) {
+        DMTCP_WARN(
+            "thread %d of process %d blocks signal %d, DMTCP's checkpoint "
+            "signal (a raw rt_sigprocmask call?); the checkpoint waits "
+            "until it unblocks it",
+            t->tid, pid, g_signal);
       }
     });
   }
