@@ -54,17 +54,29 @@ static void check(const char *who, const struct ids *a, const struct ids *b,
 
 int main(void) {
   struct ids before = read_ids();
+  /* The child says when it has read its ids: it has joined the computation
+   * by then (fork returns in the child only after that), so the checkpoint
+   * after READY takes both processes. */
+  int joined[2];
+  E2E_CHECK(pipe(joined) == 0, "pipe");
   pid_t child = fork();
   E2E_CHECK(child >= 0, "fork");
   if (child == 0) {
     struct ids cb = read_ids();
     E2E_CHECK(cb.ppid == before.pid, "child: ppid %d, parent is %d", cb.ppid,
               before.pid);
+    E2E_CHECK(write(joined[1], "j", 1) == 1, "child: write");
+    close(joined[0]);
+    close(joined[1]);
     e2e_wait_for_go(NULL);
     struct ids ca = read_ids();
     check("child", &cb, &ca, 1);
     _exit(0);
   }
+  char byte;
+  E2E_CHECK(read(joined[0], &byte, 1) == 1, "the child did not start");
+  close(joined[0]);
+  close(joined[1]);
   e2e_say("READY");
   e2e_wait_for_go(NULL);
   struct ids after = read_ids();
