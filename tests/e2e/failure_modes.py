@@ -10,10 +10,23 @@ or lost data.
   sharedfile   a file mapped MAP_SHARED shrank or vanished before restart:
                refused with one line before anything forks; put back, the
                computation restarts
-  usage        bad options, no coordinator, missing plugin
+  usage        bad options (one line each), no coordinator, a host that does
+               not resolve, missing, crashing and unknown plugins
+  plugins      --with-plugin finds a bare name through LD_LIBRARY_PATH; a
+               plugin named twice is loaded once
+  tmpdir       dmtcp_launch --tmpdir: the coordinator it starts keeps its key
+               there, where the program looks; one whose key is elsewhere
+               is refused with one line
+  launchfail   a coordinator dmtcp_launch started goes away when the program
+               cannot run (exec failure, static binary refused up front),
+               and its log with it
+  restartset   images of two computations given to one dmtcp_restart, and
+               one image restarted twice: refused with one line, nothing
+               (more) started
 """
 import argparse
 import ctypes
+import glob
 import os
 import random
 import subprocess
@@ -48,6 +61,7 @@ class Env:
                        timeout=30)
         with open(port_file) as f:
             self.env["DMTCP_COORD_PORT"] = f.read().strip()
+        self.tmpdirs = []
 
     def tool(self, name):
         return os.path.join(self.bin, name)
@@ -58,17 +72,26 @@ class Env:
                            text=True, timeout=timeout, **kw)
         return r, time.time() - start
 
-    def launch(self, *argv):
-        p = LoggedPopen([self.tool("dmtcp_launch"), *argv],
-                        os.path.join(self.work, "prog.out"), env=self.env)
+    def launch(self, *argv, env=None, out="prog.out", **kw):
+        out = os.path.join(self.work, out)
+        p = LoggedPopen([self.tool("dmtcp_launch"), *argv], out,
+                        env=env or self.env, **kw)
         deadline = time.time() + 60
         while time.time() < deadline:
-            with open(os.path.join(self.work, "prog.out")) as f:
+            with open(out) as f:
                 if "READY" in f.read():
                     return p
-            check(p.poll() is None, "program exited before READY")
+            check(p.poll() is None,
+                  f"program exited before READY: {open(out).read()}")
             time.sleep(0.02)
         raise Failure("program never got READY")
+
+    def private_tmpdir(self, name):
+        """A DMTCP_TMPDIR of our own: coordinators started with it are
+        found by their key files (and quit at the end)."""
+        d = os.path.join(self.work, name)
+        self.tmpdirs.append(d)
+        return d
 
     def image(self):
         imgs = [f for f in os.listdir(self.work) if f.endswith(".dmtcp")]
@@ -78,6 +101,35 @@ class Env:
     def quit(self):
         subprocess.run([self.tool("dmtcp_command"), "-q"], env=self.env,
                        capture_output=True, timeout=30)
+        for d in self.tmpdirs:
+            for port in coordinators(d):
+                subprocess.run([self.tool("dmtcp_command"), "-p", str(port),
+                                "-q"], env=dict(self.env, DMTCP_TMPDIR=d),
+                               capture_output=True, timeout=30)
+
+
+def coord_files(tmpdir, ext):
+    return glob.glob(os.path.join(tmpdir, f"dmtcp-{os.getuid()}",
+                                  f"coordinator-*.{ext}"))
+
+
+def coordinators(tmpdir):
+    """Ports of the coordinators whose key files are under tmpdir."""
+    return sorted(int(os.path.basename(k)[len("coordinator-"):-len(".key")])
+                  for k in coord_files(tmpdir, "key"))
+
+
+def wait_no_coordinator(tmpdir, what, timeout=10):
+    """Every coordinator under tmpdir exits (its key goes) and leaves no
+    log behind."""
+    deadline = time.time() + timeout
+    while coord_files(tmpdir, "key") and time.time() < deadline:
+        time.sleep(0.05)
+    check(not coord_files(tmpdir, "key"),
+          f"{what}: a coordinator stays: {coord_files(tmpdir, 'key')}")
+    time.sleep(0.1)
+    check(not coord_files(tmpdir, "log"),
+          f"{what}: its log stays: {coord_files(tmpdir, 'log')}")
 
 
 def one_line_error(r, what):
@@ -143,6 +195,12 @@ def test_midckpt(e):
     p.wait()
     after = open(img, "rb").read()
     check(after == before, "the previous image changed")
+    # Nobody will finish the half-written image: the coordinator removes it
+    # when the failed round ends.
+    deadline = time.time() + 10
+    while os.path.exists(tmp) and time.time() < deadline:
+        time.sleep(0.05)
+    check(not os.path.exists(tmp), f"{tmp} stays after the failed round")
     # The coordinator is not stuck: status answers, and the image restarts.
     r, _ = e.run([e.tool("dmtcp_command"), "-s"])
     check(r.returncode == 0, "coordinator does not answer after the kill")
@@ -242,43 +300,238 @@ def test_sharedfile(e):
 
 def test_usage(e):
     true = "/bin/true"
-    r, took = e.run([e.tool("dmtcp_launch"), "--no-such-option", true])
-    check(r.returncode == 1, f"bad option: exit {r.returncode}")
-    check("unknown option" in r.stderr, f"bad option: {r.stderr}")
+    launch, restart, command = (e.tool("dmtcp_launch"), e.tool("dmtcp_restart"),
+                                e.tool("dmtcp_command"))
     free_port = "1"  # privileged port: nobody listens there
-    r, took = e.run([e.tool("dmtcp_launch"), "-j", "-p", free_port, true])
-    line = one_line_error(r, "no coordinator")
-    check("no coordinator" in line and took < 10, line)
-    r, took = e.run([e.tool("dmtcp_restart"), "-j", "-p", free_port,
-                     "/dev/null"])
-    one_line_error(r, "restart without coordinator")
-    r, _ = e.run([e.tool("dmtcp_launch"), "--with-plugin",
-                  "/no/such/plugin.so", true])
-    line = one_line_error(r, "missing plugin")
-    check("/no/such/plugin.so" in line, line)
-    r, _ = e.run([e.tool("dmtcp_launch"), "--ckpt-signal", "9", true])
-    check(r.returncode == 1, "SIGKILL accepted as checkpoint signal")
-    r, _ = e.run([e.tool("dmtcp_command"), "--bogus"])
-    check(r.returncode == 1, f"dmtcp_command bad option: {r.returncode}")
-    r, _ = e.run([e.tool("dmtcp_restart")])
-    check(r.returncode == 1, "dmtcp_restart without images")
+    plugins = os.path.join(e.tests, "launch-plugins")
+    crash = os.path.join(plugins, "libcrash_plugin.so")
+    # (what, argv, exit status, text the one line must hold)
+    cases = [
+        ("launch: bad option", [launch, "--no-such-option", true], 1,
+         "unknown option '--no-such-option'"),
+        ("launch: no program", [launch], 1, "no program"),
+        ("launch: value missing", [launch, "--ckptdir"], 1, "needs a value"),
+        ("launch: SIGKILL as checkpoint signal",
+         [launch, "--ckpt-signal", "9", true], 1, "not a usable signal"),
+        ("launch: no coordinator", [launch, "-j", "-p", free_port, true], 1,
+         "no coordinator"),
+        ("launch: host does not resolve",
+         [launch, "-h", "no-such-host.invalid", true], 1,
+         "cannot resolve the coordinator host 'no-such-host.invalid'"),
+        ("launch: missing plugin",
+         [launch, "--with-plugin", "/no/such/plugin.so", true], 1,
+         "/no/such/plugin.so"),
+        ("launch: plugin not on LD_LIBRARY_PATH",
+         [launch, "--with-plugin", "libno_such_plugin.so", true], 1,
+         "LD_LIBRARY_PATH"),
+        ("launch: crashing plugin", [launch, "--with-plugin", crash, true], 1,
+         f"plugin {crash} crashed while loading (SIGSEGV"),
+        ("launch: unknown internal plugin",
+         [launch, "--disable-bogus-plugin", true], 1, "unknown plugin 'bogus'"),
+        ("launch: missing program", [launch, "/no/such/program"], 127,
+         "cannot run /no/such/program"),
+        ("restart: bad option", [restart, "--bogus", "img"], 1,
+         "unknown option '--bogus'"),
+        ("restart: value missing", [restart, "-p"], 1, "needs a value"),
+        ("restart: no image", [restart], 1, "no image"),
+        ("restart: without coordinator",
+         [restart, "-j", "-p", free_port, "/dev/null"], 1, "/dev/null"),
+        ("command: bad option", [command, "--bogus"], 1,
+         "dmtcp_command: unknown option '--bogus' (see dmtcp_command --help)"),
+        ("command: no command", [command], 1, "no command"),
+        ("command: two commands", [command, "-s", "-l"], 1, "one command"),
+        ("command: host does not resolve",
+         [command, "-h", "no-such-host.invalid", "-s"], 2,
+         "cannot resolve the coordinator host 'no-such-host.invalid'"),
+        ("coordinator: bad option",
+         [e.tool("dmtcp_coordinator"), "--bogus"], 1,
+         "unknown option '--bogus'"),
+    ]
+    for what, argv, status, text in cases:
+        r, took = e.run(argv)
+        line = one_line_error(r, what)
+        check(r.returncode == status,
+              f"{what}: exit {r.returncode}, expected {status}: {line}")
+        check(text in line, f"{what}: {line!r} lacks {text!r}")
+        check(took < 10, f"{what}: took {took:.1f}s")
+        print(f"  {what}: {line}")
+    # Upstream's --disable-alloc-plugin and --disable-dl-plugin name plugins
+    # we do not have: accepted, so DMTCP scripts run unchanged.
+    r, _ = e.run([launch, "--disable-alloc-plugin", "--disable-dl-plugin",
+                  true])
+    check(r.returncode == 0, f"--disable-alloc-plugin: {r.stderr}")
+
+
+def test_plugins(e):
+    plugins = os.path.join(e.tests, "launch-plugins")
+    noop = os.path.join(plugins, "libnoop_plugin.so")
+    log = os.path.join(e.work, "loads")
+    elsewhere = os.path.join(e.work, "elsewhere")
+    os.mkdir(elsewhere)
+
+    def loads(argv, **env):
+        if os.path.exists(log):
+            os.unlink(log)
+        run_env = dict(e.env, LAUNCH_TEST_PLUGIN_LOG=log, **env)
+        r = subprocess.run([e.tool("dmtcp_launch"), *argv, "/bin/true"],
+                           env=run_env, cwd=elsewhere, capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0, f"{argv}: exit {r.returncode}: {r.stderr}")
+        return len(open(log).read().splitlines()) if os.path.exists(log) else 0
+
+    # A bare name is found through LD_LIBRARY_PATH (tutorial section 3.1):
+    # one trial load by dmtcp_launch, one in the program.
+    n = loads(["--with-plugin", "libnoop_plugin.so"],
+              LD_LIBRARY_PATH=f"/nonexistent:{plugins}")
+    check(n == 2, f"bare name via LD_LIBRARY_PATH: {n} loads, expected 2")
+    # Named in DMTCP_PLUGIN and again (twice, two spellings) on the command
+    # line: still loaded once each way.
+    n = loads(["--with-plugin", f"{noop}:{plugins}/../launch-plugins/"
+               "libnoop_plugin.so", "--with-plugin", noop], DMTCP_PLUGIN=noop)
+    check(n == 2, f"plugin named four times: {n} loads, expected 2")
+
+
+def test_tmpdir(e):
+    """dmtcp_launch --tmpdir D: the coordinator it starts writes its key
+    under D, where the program (and dmtcp_command with DMTCP_TMPDIR=D)
+    look for it."""
+    tmpdir = e.private_tmpdir("tmpd")
+    # Where a coordinator would go without --tmpdir: private too, so one
+    # started there by mistake is found and quit.
+    env = dict(e.env, DMTCP_COORD_PORT="0",
+               TMPDIR=e.private_tmpdir("default"))
+    os.mkdir(env["TMPDIR"])
+    env.pop("DMTCP_TMPDIR", None)
+    # A relative --tmpdir: the program may change directories later.
+    p = e.launch("--tmpdir", "tmpd", os.path.join(e.tests, "e2e_memory"),
+                 "8", env=env, cwd=e.work)
+    ports = coordinators(tmpdir)
+    check(len(ports) == 1, f"expected one coordinator key in {tmpdir}: "
+          f"{ports}")
+    cenv = dict(env, DMTCP_TMPDIR=tmpdir, DMTCP_COORD_PORT=str(ports[0]))
+    r = subprocess.run([e.tool("dmtcp_command"), "-bc"], env=cenv,
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"checkpoint: {r.stdout}{r.stderr}")
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    check(p.wait(timeout=60) == 0, "program failed after the checkpoint")
+    out = open(os.path.join(e.work, "prog.out")).read()
+    check("PASS" in out, f"no PASS: {out}")
+    # --exit-on-last: the coordinator goes, with its key and its log.
+    wait_no_coordinator(tmpdir, "after the program ended")
+    check(not os.listdir(env["TMPDIR"]), "files outside --tmpdir: "
+          f"{os.listdir(env['TMPDIR'])}")
+    # A running coordinator whose key is not under --tmpdir: refused up
+    # front with one line, not an authentication failure in the program.
+    r, _ = e.run([e.tool("dmtcp_launch"), "--tmpdir",
+                  e.private_tmpdir("other"), "/bin/true"])
+    line = one_line_error(r, "coordinator with its key elsewhere")
+    check("key" in line and "--tmpdir" in line, line)
+    print(f"  key elsewhere: {line}")
+
+
+def test_launchfail(e):
+    """A coordinator that dmtcp_launch started for a program that cannot
+    run does not stay behind."""
+    tmpdir = e.private_tmpdir("tmpd")
+    env = dict(e.env, DMTCP_COORD_PORT="0", DMTCP_TMPDIR=tmpdir)
+    bad = os.path.join(e.work, "bad_interpreter")
+    with open(bad, "w") as f:
+        f.write("#!/no/such/interpreter\n")
+    os.chmod(bad, 0o755)
+    static = next((p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig")
+                   if os.path.exists(p)), None)
+    cases = [("missing program", ["/no/such/program"], 127),
+             ("exec fails", [bad], 127)]
+    if static:
+        cases.append(("static binary", [static, "--version"], 1))
+    else:
+        print("  (no static binary found: that case is skipped)")
+    for what, argv, status in cases:
+        r = subprocess.run([e.tool("dmtcp_launch"), *argv], env=env,
+                           capture_output=True, text=True, timeout=30)
+        line = one_line_error(r, what)
+        check(r.returncode == status, f"{what}: exit {r.returncode}: {line}")
+        print(f"  {what}: {line}")
+        wait_no_coordinator(tmpdir, what, timeout=3)
+    # The same coordinator, joined by someone else's program before ours
+    # failed, stays for them.
+    p = e.launch(os.path.join(e.tests, "e2e_memory"), "8", env=env)
+    port = coordinators(tmpdir)
+    check(len(port) == 1, f"expected one coordinator: {port}")
+    penv = dict(env, DMTCP_COORD_PORT=str(port[0]))
+    r = subprocess.run([e.tool("dmtcp_launch"), bad], env=penv,
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 127, f"exec failure: {r.returncode}")
+    check(coordinators(tmpdir) == port, "the shared coordinator went away")
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    check(p.wait(timeout=60) == 0, "program failed")
+    wait_no_coordinator(tmpdir, "after the program ended")
+
+
+def test_restartset(e):
+    """Only one checkpoint's images restart together, each once."""
+    prog = os.path.join(e.tests, "e2e_memory")
+    imgs = []
+    for run in ("first", "second"):
+        # A computation each: the coordinator forgets the id when the last
+        # process leaves.
+        p = e.launch(prog, "4", out=f"{run}.out")
+        r, _ = e.run([e.tool("dmtcp_command"), "-bc"])
+        check(r.returncode == 0, f"checkpoint: {r.stderr}")
+        e.run([e.tool("dmtcp_command"), "-k"])
+        p.wait()
+        wait_for_peers(e, 0)
+        new = [i for i in glob.glob(os.path.join(e.work, "*.dmtcp"))
+               if i not in imgs]
+        check(len(new) == 1, f"expected one new image: {new}")
+        imgs += new
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, took = e.run([e.tool("dmtcp_restart"), *imgs], timeout=60)
+    line = one_line_error(r, "images of two computations")
+    check("restart the images of one checkpoint together" in line, line)
+    check(took < 10, f"took {took:.1f}s")
+    check("PASS" not in r.stdout, f"part of the set ran: {r.stdout}")
+    wait_for_peers(e, 0, timeout=0)
+    print(f"  two computations: {line}")
+    # One image twice on one command line.
+    r, _ = e.run([e.tool("dmtcp_restart"), imgs[0], imgs[0]], timeout=60)
+    line = one_line_error(r, "one image twice")
+    check("same process" in line, line)
+    # One image restarted twice into the running computation: the second
+    # is refused, the first goes on.
+    os.unlink(e.env["DMTCP_TEST_GO"])
+    p = LoggedPopen([e.tool("dmtcp_restart"), imgs[0]],
+                    os.path.join(e.work, "restart1.out"), env=e.env)
+    wait_for_peers(e, 1)
+    r, took = e.run([e.tool("dmtcp_restart"), imgs[0]], timeout=60)
+    line = one_line_error(r, "the same image again")
+    check("already connected" in line, line)
+    check(took < 10, f"took {took:.1f}s")
+    print(f"  same image again: {line}")
+    wait_for_peers(e, 1, timeout=0)
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    check(p.wait(timeout=60) == 0, "the first restart failed")
+    check("PASS" in open(os.path.join(e.work, "restart1.out")).read(),
+          "the first restart did not PASS")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests", required=True)
-    ap.add_argument("case", choices=["corrupt", "midckpt", "changedfile",
-                                     "sharedfile", "usage"])
+    cases = {"corrupt": test_corrupt, "midckpt": test_midckpt,
+             "changedfile": test_changedfile, "sharedfile": test_sharedfile,
+             "usage": test_usage, "plugins": test_plugins,
+             "tmpdir": test_tmpdir, "launchfail": test_launchfail,
+             "restartset": test_restartset}
+    ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(os.path.abspath(a.bin), os.path.abspath(a.tests))
     ok = False
     try:
-        {"corrupt": test_corrupt, "midckpt": test_midckpt,
-         "changedfile": test_changedfile, "sharedfile": test_sharedfile,
-         "usage": test_usage}[a.case](e)
+        cases[a.case](e)
         ok = True
     except (Failure, subprocess.SubprocessError, OSError) as ex:
         print(f"FAILED: {ex}")

@@ -16,6 +16,7 @@
 
 #include "common/parse.h"
 #include "protocol/protocol.h"
+#include "tools/common/tool_support.h"
 
 namespace dmtcp::command {
 namespace {
@@ -38,8 +39,10 @@ const char kUsage[] =
     "Host and port default to $DMTCP_COORD_HOST (127.0.0.1) and\n"
     "$DMTCP_COORD_PORT (7779).\n";
 
+// One line (SPEC section 3): the problem, and where the usage text is.
 [[noreturn]] void usage_error(const std::string& msg) {
-  fprintf(stderr, "dmtcp_command: %s\n%s", msg.c_str(), kUsage);
+  fprintf(stderr, "dmtcp_command: %s (see dmtcp_command --help)\n",
+          msg.c_str());
   exit(1);
 }
 
@@ -136,7 +139,8 @@ Args parse_args(int argc, char** argv) {
     }
     char letter = command_letter(arg);
     if (letter == 0) {
-      usage_error("unknown option or command '" + std::string(argv[i]) + "'");
+      usage_error((arg[0] == '-' ? "unknown option '" : "unknown command '") +
+                  std::string(argv[i]) + "'");
     }
     if (a.command != 0) {
       usage_error("only one command at a time");
@@ -186,7 +190,7 @@ int run(const Args& a) {
   std::string where = a.host + ":" + std::to_string(a.port);
   int fd = proto::connect_to(a.host.c_str(), a.port, kConnectTimeoutMs);
   if (fd < 0) {
-    coord_error("no coordinator at " + where + ": " + strerror(errno));
+    coord_error(tools::unreachable(a.host, a.port, errno));
   }
   proto::HelloPayload hello{};
   hello.role = static_cast<uint32_t>(proto::Role::kTool);

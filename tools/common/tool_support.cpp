@@ -1,6 +1,9 @@
 #include "tools/common/tool_support.h"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +31,21 @@ std::string self_dir() {
 }
 
 std::string lib_dir() { return self_dir() + "/../lib/dmtcp"; }
+
+std::string absolute_path(const std::string& path) {
+  if (path.empty() || path[0] == '/') {
+    return path;
+  }
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == nullptr) {
+    return path;
+  }
+  std::string rel = path;
+  while (rel.rfind("./", 0) == 0) {
+    rel.erase(0, 2);
+  }
+  return rel.empty() || rel == "." ? cwd : std::string(cwd) + "/" + rel;
+}
 
 bool parse_int(const char* s, int* out) {
   long v = 0;
@@ -67,9 +85,105 @@ bool is_local(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1";
 }
 
+// "" when host resolves, else the resolver's reason.
+std::string resolve_failure(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc == 0) {
+    freeaddrinfo(res);
+    return "";
+  }
+  return rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+}
+
+std::string where(const CoordinatorOptions& opts) {
+  return opts.host + ":" + std::to_string(opts.port);
+}
+
+// A tool connection that said hello: the fd, or -1 with *error set.
+int tool_connection(const CoordinatorOptions& opts, std::string* error) {
+  int fd = coord::connect_tcp(opts.host.c_str(), opts.port, 5000);
+  if (fd < 0) {
+    *error = unreachable(opts.host, opts.port, errno);
+    return -1;
+  }
+  timeval tv{10, 0};  // a coordinator that never answers is not waited for
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  proto::HelloPayload h{};
+  h.role = static_cast<uint32_t>(proto::Role::kTool);
+  h.pid = getpid();
+  h.ppid = getppid();
+  proto::copy_field(h.progname, sizeof h.progname, "dmtcp_tool");
+  if (!proto::read_secret(opts.port, h.secret)) {
+    *error = "cannot read the key of the coordinator at " + where(opts) +
+             " from " + proto::key_file_path(opts.port) + ": " +
+             strerror(errno) +
+             " (was it started with another DMTCP_TMPDIR or --tmpdir?)";
+    close(fd);
+    return -1;
+  }
+  proto::WelcomePayload w{};
+  char why[512];
+  if (coord::hello(fd, h, &w, why, sizeof why) != 0) {
+    *error = "coordinator at " + where(opts) + ": " + why;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
+std::string unreachable(const std::string& host, int port, int err) {
+  if (err == EHOSTUNREACH) {
+    std::string why = resolve_failure(host);
+    if (!why.empty()) {
+      return "cannot resolve the coordinator host '" + host + "': " + why;
+    }
+  }
+  return "no coordinator at " + host + ":" + std::to_string(port) + ": " +
+         strerror(err);
+}
+
+bool check_coordinator_key(const CoordinatorOptions& opts, std::string* error) {
+  int fd = tool_connection(opts, error);
+  if (fd < 0) {
+    return false;
+  }
+  close(fd);
+  return true;
+}
+
+void stop_started_coordinator(const CoordinatorOptions& opts) {
+  if (!opts.started) {
+    return;
+  }
+  std::string error;
+  int fd = tool_connection(opts, &error);
+  if (fd < 0) {
+    return;
+  }
+  // 'Q': quit if no process is connected (one may have joined meanwhile,
+  // e.g. from another dmtcp_launch on the same port).
+  proto::CommandPayload cmd{};
+  cmd.command = 'Q';
+  if (proto::send_msg(fd, proto::MsgType::kCommand, &cmd, sizeof cmd) == 0) {
+    proto::MsgHeader h{};
+    char buf[1024];
+    (void)proto::recv_msg(fd, &h, buf, sizeof buf);
+  }
+  close(fd);
+}
+
 bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
+  opts->started = false;
+  if (std::string why = resolve_failure(opts->host); !why.empty()) {
+    *error = "cannot resolve the coordinator host '" + opts->host + "': " + why;
+    return false;
+  }
   bool running = coordinator_answers(*opts);
   if (running && opts->new_coordinator) {
     *error = "a coordinator already runs at " + opts->host + ":" +
@@ -155,6 +269,7 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
     }
     opts->port = port;
   }
+  opts->started = true;
   return true;
 }
 

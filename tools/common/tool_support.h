@@ -1,5 +1,6 @@
-// What dmtcp_launch and dmtcp_restart share: where our files are, and a
-// coordinator to talk to (started on demand, as upstream does).
+// What dmtcp_launch, dmtcp_restart and dmtcp_command share: where our files
+// are, a coordinator to talk to (started on demand, as upstream does), and
+// the one-line messages for what can go wrong reaching it.
 #pragma once
 
 #include <string>
@@ -18,6 +19,9 @@ struct CoordinatorOptions {
   bool new_coordinator = false; // --new-coordinator: fail if one runs
   std::string ckpt_dir;         // passed to a coordinator we start
   int interval = 0;
+  // Set by ensure_coordinator when it started the coordinator itself, so a
+  // tool that fails before any process joined can stop it again.
+  bool started = false;
 };
 
 // Reads DMTCP_COORD_HOST / DMTCP_COORD_PORT into opts (options given on the
@@ -28,6 +32,25 @@ void coordinator_options_from_env(CoordinatorOptions* opts);
 // --exit-on-last --daemon when none does and that is allowed).  Updates
 // opts->port when port 0 picked a free one.  False with *error set.
 bool ensure_coordinator(CoordinatorOptions* opts, std::string* error);
+
+// Says hello to the coordinator as a tool, with the secret from the key
+// file our processes will read ($DMTCP_TMPDIR as set now): a coordinator
+// whose key lives elsewhere is found here, before the program runs.
+bool check_coordinator_key(const CoordinatorOptions& opts, std::string* error);
+
+// Undoes ensure_coordinator's start (opts.started) after a failure before
+// any process joined: the coordinator quits unless a process has joined it
+// meanwhile.  Best effort, silent.
+void stop_started_coordinator(const CoordinatorOptions& opts);
+
+// Why host:port could not be reached, as one line: "cannot resolve the
+// coordinator host 'H': ..." when the name does not resolve (connect
+// reports that as EHOSTUNREACH), else "no coordinator at H:P: <err>".
+std::string unreachable(const std::string& host, int port, int err);
+
+// path made absolute against the current directory (symlinks kept; a path
+// that does not exist yet is fine).
+std::string absolute_path(const std::string& path);
 
 // Parses a whole non-negative number; false on junk.
 bool parse_int(const char* s, int* out);

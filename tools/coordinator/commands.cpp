@@ -134,6 +134,19 @@ CommandResult Coordinator::run_command(char cmd, int32_t arg,
               "killed " + std::to_string(n) + " processes; coordinator exiting",
               false};
     }
+    case 'Q':
+      // Not a dmtcp_command letter: a dmtcp_launch or dmtcp_restart that
+      // started this coordinator and failed before its program could join
+      // takes it down again, unless someone else's process joined meanwhile.
+      if (num_processes() > 0 || round_.active()) {
+        return {EBUSY,
+                std::to_string(num_processes()) +
+                    " processes joined; the coordinator stays",
+                false};
+      }
+      DMTCP_INFO("the tool that started this coordinator failed; exiting");
+      quit_ = true;
+      return {0, "coordinator exiting", false};
     case 'i':
       if (arg < 0) {
         return {EINVAL, "bad interval " + std::to_string(arg), false};

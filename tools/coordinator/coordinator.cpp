@@ -137,6 +137,7 @@ int Coordinator::run() {
     }
     int n = ::poll(fds.data(), fds.size(), poll_timeout_ms());
     if (n < 0 && errno != EINTR) {
+      had_errors_ = true;
       DMTCP_ERROR("poll: %s", strerror(errno));
       return 2;
     }
@@ -418,6 +419,15 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   c.unique_pid = field(h.unique_pid, sizeof h.unique_pid);
   c.hostname = field(h.hostname, sizeof h.hostname);
   c.progname = field(h.progname, sizeof h.progname);
+  if (const Client* twin = connected_twin(c)) {
+    // The same image restarted twice (or one process speaking twice): two
+    // processes with one unique pid would break the next checkpoint.
+    reject(c, "process " + c.unique_pid + " (" + c.progname +
+                  ") is already connected as " + twin->progname + "[" +
+                  std::to_string(twin->pid) + "]@" + twin->hostname +
+                  "; each image can run only once");
+    return;
+  }
   if (role == proto::Role::kRestarting) {
     std::string why = join_restart(c, h);
     if (!why.empty()) {
@@ -429,10 +439,13 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   c.role = role;
   c.state = ProcState::kRunning;
   if (computation_id_.empty()) {
+    // The count keeps two computations started within one second apart
+    // (their images must never pass for one checkpoint).
     char id[proto::kIdLen];
-    snprintf(id, sizeof id, "%.40s-%d-%llx", hostname_.c_str(),
+    snprintf(id, sizeof id, "%.40s-%d-%llx-%u", hostname_.c_str(),
              static_cast<int>(getpid()),
-             static_cast<unsigned long long>(time(nullptr)));
+             static_cast<unsigned long long>(time(nullptr)),
+             ++computations_started_);
     computation_id_ = id;
     generation_ = 0;
     DMTCP_INFO("new computation %s", computation_id_.c_str());
@@ -450,6 +463,27 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   send_welcome(c, generation_);
   DMTCP_INFO("process %u joined: %s[%d]@%s %s", c.id, c.progname.c_str(), c.pid,
              c.hostname.c_str(), c.unique_pid.c_str());
+}
+
+const Client* Coordinator::connected_twin(const Client& c) {
+  if (c.unique_pid.empty()) {
+    return nullptr;
+  }
+  for (auto& [id, other] : clients_) {
+    if (id == c.id || !other.is_process() || other.closing ||
+        other.unique_pid != c.unique_pid) {
+      continue;
+    }
+    // A process that execs closes its connection and says hello again with
+    // the same id: if that close is still unread, the old one is gone.
+    char byte;
+    if (::recv(other.conn->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+      other.closing = true;
+      continue;
+    }
+    return &other;
+  }
+  return nullptr;
 }
 
 void Coordinator::send(Client& c, proto::MsgType type,

@@ -49,6 +49,7 @@ struct Client {
   std::string hostname;
   std::string progname;
   ProcState state = ProcState::kRunning;
+  std::string last_image;  // reported at its last CKPT_WRITTEN
   // Set when the connection is to be closed at the end of this loop pass.
   bool closing = false;
 
@@ -78,6 +79,14 @@ struct Round {
   bool images_done = false;  // kCkptWritten was released
   std::vector<Waiter> waiters;
   std::string first_image_dir;
+  // Checkpoint: processes that left before reporting their image.  Their
+  // "<image>.tmp" is removed when the round ends (remove_stale_images).
+  struct Lost {
+    std::string host;
+    std::string name;        // ckpt_<prog>_<unique pid>.dmtcp
+    std::string last_image;  // from an earlier round, if any
+  };
+  std::vector<Lost> lost;
   // Restart only.
   uint32_t expected = 0;  // restarting processes that must all join
   std::string computation_id;
@@ -100,6 +109,9 @@ class Coordinator {
   // Runs until 'q', --exit-on-last or a terminating signal.  Returns the
   // process exit status.
   int run();
+  // An error was logged (a failed restart, a restart script that could not
+  // be written): the daemon's log is worth keeping.
+  bool had_errors() const { return had_errors_; }
 
  private:
   // coordinator.cpp: connections, hello, message dispatch.
@@ -109,6 +121,8 @@ class Coordinator {
                   std::string* why) const;
   void dispatch(Client& c, const proto::MsgHeader& h, std::string_view payload);
   void on_hello(Client& c, std::string_view payload);
+  // Another connected process with c's unique pid, or null.
+  const Client* connected_twin(const Client& c);
   void on_publish(Client& c, std::string_view payload);
   void on_query(Client& c, std::string_view payload);
   void on_status_request(Client& c);
@@ -140,6 +154,7 @@ class Coordinator {
   void report_images(const std::string& script);
   void end_round();
   void drop_participant(Client& c);
+  void remove_stale_images();
   void fail_restart(const std::string& why);
   void answer_waiters(int status, const std::string& text);
   void schedule_interval();
@@ -164,6 +179,7 @@ class Coordinator {
   int64_t listen_paused_until_ms_ = 0;
 
   std::string computation_id_;
+  uint32_t computations_started_ = 0;
   uint32_t generation_ = 0;
   uint32_t interval_ = 0;
   int64_t next_interval_ms_ = 0;  // 0: no periodic checkpoint pending
@@ -178,6 +194,7 @@ class Coordinator {
   std::string stdin_buf_;
   int signal_fd_ = -1;
   bool quit_ = false;
+  bool had_errors_ = false;
 };
 
 int64_t now_ms();

@@ -43,7 +43,8 @@ const char kUsage[] =
     "                      DMTCP_COORD_BIND)\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
-  fprintf(stderr, "dmtcp_coordinator: %s (see --help)\n", msg.c_str());
+  fprintf(stderr, "dmtcp_coordinator: %s (see dmtcp_coordinator --help)\n",
+          msg.c_str());
   exit(1);
 }
 
@@ -238,7 +239,8 @@ void raise_fd_limit() {
   }
 }
 
-void daemonize(int port) {
+// Returns the log file the daemon writes, or "" when it could not open one.
+std::string daemonize(int port) {
   pid_t pid = fork();
   if (pid < 0) {
     fatal(std::string("fork: ") + strerror(errno));
@@ -262,9 +264,10 @@ void daemonize(int port) {
   if (log_fd >= 0) {
     dup2(log_fd, STDERR_FILENO);
     close(log_fd);
-  } else {
-    dup2(STDOUT_FILENO, STDERR_FILENO);
+    return log;
   }
+  dup2(STDOUT_FILENO, STDERR_FILENO);
+  return "";
 }
 
 bool stdin_is_interactive() {
@@ -300,8 +303,9 @@ int main_impl(int argc, char** argv) {
     remove_key_file(port);
     fatal(err);
   }
+  std::string log_file;
   if (o.daemon) {
-    daemonize(port);
+    log_file = daemonize(port);
   }
   DMTCP_INFO("listening on %s:%d (pid %d)", o.bind_addr.c_str(), port,
              static_cast<int>(getpid()));
@@ -313,6 +317,13 @@ int main_impl(int argc, char** argv) {
   Coordinator coord(o, listen_fd, port, secret, interactive);
   int rc = coord.run();
   remove_key_file(port);
+  if (!log_file.empty() && rc == 0 && !coord.had_errors()) {
+    // A clean exit: nobody needs the log, and one per port would pile up.
+    unlink(log_file.c_str());
+  } else if (!log_file.empty()) {
+    DMTCP_ERROR("exiting after errors; this log stays: %s", log_file.c_str());
+    return rc;
+  }
   DMTCP_INFO("exiting");
   return rc;
 }

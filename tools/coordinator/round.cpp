@@ -13,14 +13,18 @@
 //     kills everyone).
 //  4. After kRefilled the round ends.  A participant that leaves mid-round
 //     is removed (the others are not stuck) and the round marked failed, so
-//     the previous restart script stays.
+//     the previous restart script stays.  Its half-written "<image>.tmp"
+//     is removed when the round ends, wherever we can tell it would be.
 //  Restart: processes restored from images say hello as kRestarting with
 //  the image's generation and peer count; their barriers (kRestarted ...
 //  kRefilled) are released only once all of them are present.  Missing
 //  peers past the deadline, or one leaving early, kill the rest: a partial
 //  restart would hang on sockets to peers that never came.
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "common/log.h"
 #include "coordinator.h"
@@ -245,6 +249,7 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
       return;
     }
     it->second.image.assign(path);
+    c.last_image = it->second.image;
     if (round_.first_image_dir.empty()) {
       round_.first_image_dir = dir_of(it->second.image);
     }
@@ -322,6 +327,7 @@ std::string Coordinator::write_script() {
   std::string err;
   std::string path = write_restart_script(info, &err);
   if (path.empty()) {
+    had_errors_ = true;
     DMTCP_ERROR(
         "checkpoint generation %u: images written but no restart "
         "script: %s",
@@ -357,9 +363,16 @@ void Coordinator::answer_waiters(int status, const std::string& text) {
 }
 
 void Coordinator::drop_participant(Client& c) {
-  if (!round_.active() || round_.participants.erase(c.id) == 0) {
+  auto it = round_.participants.find(c.id);
+  if (!round_.active() || it == round_.participants.end()) {
     return;
   }
+  if (round_.kind == RoundKind::kCheckpoint && it->second.image.empty()) {
+    round_.lost.push_back({c.hostname,
+                           "ckpt_" + c.progname + "_" + c.unique_pid + ".dmtcp",
+                           c.last_image});
+  }
+  round_.participants.erase(it);
   if (round_.kind == RoundKind::kRestart) {
     fail_restart("process " + std::to_string(c.id) + " (" + c.progname +
                  ") left before the restart finished");
@@ -380,6 +393,7 @@ void Coordinator::drop_participant(Client& c) {
 }
 
 void Coordinator::fail_restart(const std::string& why) {
+  had_errors_ = true;
   DMTCP_ERROR(
       "restart of generation %u failed: %s; killing the %zu "
       "processes that came",
@@ -393,7 +407,46 @@ void Coordinator::fail_restart(const std::string& why) {
   schedule_interval();
 }
 
+// A process killed while writing its image leaves "<image>.tmp" behind, and
+// nobody else will ever finish or remove it.  Its name is known (the
+// runtime writes ckpt_<prog>_<unique pid>.dmtcp.tmp); its directory is
+// --ckptdir, the one of its image from an earlier round, or one where the
+// other processes of this round wrote theirs.  Only files of this host.
+void Coordinator::remove_stale_images() {
+  std::set<std::string> dirs;
+  if (!opts_.ckpt_dir.empty()) {
+    dirs.insert(opts_.ckpt_dir);
+  }
+  for (const auto& [id, p] : round_.participants) {
+    if (!p.image.empty()) {
+      dirs.insert(dir_of(p.image));
+    }
+  }
+  for (const Round::Lost& l : round_.lost) {
+    if (l.host != hostname_) {
+      continue;
+    }
+    std::set<std::string> paths;
+    if (!l.last_image.empty()) {
+      paths.insert(l.last_image + ".tmp");
+      paths.insert(dir_of(l.last_image) + "/" + l.name + ".tmp");
+    }
+    for (const std::string& d : dirs) {
+      paths.insert(d + "/" + l.name + ".tmp");
+    }
+    for (const std::string& p : paths) {
+      if (::unlink(p.c_str()) == 0) {
+        DMTCP_INFO("removed %s, left by a process that died writing it",
+                   p.c_str());
+      }
+    }
+  }
+}
+
 void Coordinator::end_round() {
+  if (round_.kind == RoundKind::kCheckpoint && !round_.lost.empty()) {
+    remove_stale_images();
+  }
   for (const auto& [id, p] : round_.participants) {
     if (Client* c = find(id)) {
       c->state = ProcState::kRunning;

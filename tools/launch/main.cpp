@@ -1,14 +1,15 @@
 // dmtcp_launch (also installed as dmtcp_checkpoint) [options] PROGRAM ARGS...
 //
-// Makes sure a coordinator runs (starting one when none does), puts the
+// Checks everything it can first (options, the plugins, the program), then
+// makes sure a coordinator runs (starting one when none does), puts the
 // runtime and the plugins into LD_PRELOAD and the configuration into DMTCP_*
-// variables, then execs the program.  Every plugin is loaded once in a
-// throw-away child first, so a missing or broken one is reported before
-// the program starts.
-#include <dlfcn.h>
-#include <getopt.h>
+// variables, and execs the program.  Every plugin is loaded once in a
+// throw-away child first (plugins.h), so a missing or broken one is
+// reported before the program starts.  A coordinator we started is stopped
+// again if the exec fails.
+#include <elf.h>
+#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,10 +18,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "tools/common/tool_support.h"
+#include "tools/launch/plugins.h"
 
 namespace {
 
@@ -40,8 +43,9 @@ constexpr const char* kUsage =
 const char* const kOuterPlugins[] = {"socket", "file", "event", "sysvipc",
                                      "timer"};
 
+// One line (SPEC section 3): the problem, and where the usage text is.
 [[noreturn]] void usage_error(const std::string& what) {
-  fprintf(stderr, "dmtcp_launch: %s\n%s", what.c_str(), kUsage);
+  fprintf(stderr, "dmtcp_launch: %s (see dmtcp_launch --help)\n", what.c_str());
   exit(1);
 }
 
@@ -171,7 +175,15 @@ Options parse(int argc, char** argv) {
       exit(0);
     } else if (a.rfind("--disable-", 0) == 0 && a.size() > 17 &&
                a.compare(a.size() - 7, 7, "-plugin") == 0) {
-      o.disabled.push_back(a.substr(10, a.size() - 17));
+      std::string name = a.substr(10, a.size() - 17);
+      if (name == "alloc" || name == "dl") {
+        continue;  // upstream's plugins we do not have: nothing to disable
+      }
+      if (!dmtcp::launch::is_internal_plugin(name)) {
+        fail("unknown plugin '" + name + "' in " + a + " (internal plugins: " +
+             dmtcp::launch::internal_plugin_names() + ")");
+      }
+      o.disabled.push_back(name);
     } else {
       usage_error("unknown option '" + a + "'");
     }
@@ -198,67 +210,120 @@ bool internal_enabled(const Options& o, const std::string& name) {
   return env == nullptr || strcmp(env, "0") != 0;
 }
 
-// Loads the plugin in a child so its constructors cannot touch us.  The
-// runtime is loaded first (it stays inert in a DMTCP tool): plugins use its
-// API (NEXT_FNC, publish/subscribe, dmtcp_alloc) and would not link alone.
-void check_plugin(const std::string& path, const std::string& core) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    fail("plugin " + path + " not found: " + strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fail("plugin " + path + " is not a regular file");
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (dlopen(core.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
-      fprintf(stderr, "dmtcp_launch: runtime %s cannot be loaded: %s\n",
-              core.c_str(), dlerror());
-      _exit(1);
-    }
-    if (dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
-      fprintf(stderr, "dmtcp_launch: plugin %s cannot be loaded: %s\n",
-              path.c_str(), dlerror());
-      _exit(1);
-    }
-    _exit(0);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    exit(1);
-  }
-}
-
 std::string build_preload(const Options& o) {
   std::string lib = dmtcp::tools::lib_dir();
   std::string core = absolute(lib + "/libdmtcp.so");
   if (access(core.c_str(), R_OK) != 0) {
     fail("runtime " + core + " not found (broken installation?)");
   }
-  std::vector<std::string> list;
-  for (const std::string& p : o.user_plugins) {
-    std::string path = absolute(p);
-    check_plugin(path, core);
-    list.push_back(path);
-  }
+  std::vector<std::string> outer;
   for (const char* name : kOuterPlugins) {
-    std::string path = lib + "/libdmtcp_" + name + ".so";
+    std::string path = absolute(lib + "/libdmtcp_" + name + ".so");
     if (internal_enabled(o, name) && access(path.c_str(), R_OK) == 0) {
-      list.push_back(path);
+      outer.push_back(path);
     }
   }
+  std::string pid_plugin = absolute(lib + "/libdmtcp_pid.so");
+  bool with_pid =
+      internal_enabled(o, "pid") && access(pid_plugin.c_str(), R_OK) == 0;
+  // A library is preloaded once, however often it is named (DMTCP_PLUGIN
+  // and --with-plugin, two spellings of one path, an internal plugin).
+  std::set<std::string> seen(outer.begin(), outer.end());
+  seen.insert(core);
+  if (with_pid) {
+    seen.insert(pid_plugin);
+  }
+  std::vector<std::string> list;
+  for (const std::string& name : o.user_plugins) {
+    std::string path;
+    std::string error;
+    if (!dmtcp::launch::find_plugin(name, &path, &error)) {
+      fail(error);
+    }
+    if (!seen.insert(path).second) {
+      continue;
+    }
+    if (!dmtcp::launch::check_plugin(path, core, &error)) {
+      fail(error);
+    }
+    list.push_back(path);
+  }
+  list.insert(list.end(), outer.begin(), outer.end());
   list.push_back(core);
-  std::string pid_plugin = lib + "/libdmtcp_pid.so";
-  if (internal_enabled(o, "pid") && access(pid_plugin.c_str(), R_OK) == 0) {
-    list.push_back(absolute(pid_plugin));
+  if (with_pid) {
+    list.push_back(pid_plugin);
   }
   std::string joined;
   for (const std::string& p : list) {
     joined += (joined.empty() ? "" : ":") + p;
   }
   return joined;
+}
+
+// What execvp would run: a name with a '/' as it is, else the first
+// executable regular file of that name on $PATH.  false with errno set.
+bool find_program(const char* name, std::string* path) {
+  if (strchr(name, '/') != nullptr) {
+    *path = name;
+    return access(name, X_OK) == 0;
+  }
+  const char* env = getenv("PATH");
+  std::string dirs = env != nullptr ? env : "/bin:/usr/bin";
+  int err = ENOENT;
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t colon = dirs.find(':', start);
+    std::string dir = dirs.substr(
+        start, colon == std::string::npos ? std::string::npos : colon - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(candidate.c_str(), X_OK) == 0) {
+        *path = candidate;
+        return true;
+      }
+      err = EACCES;
+    }
+    if (colon == std::string::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  errno = err;
+  return false;
+}
+
+// An ELF executable without a program interpreter is statically linked:
+// the dynamic loader never runs in it, so LD_PRELOAD cannot bring in the
+// runtime and it would never join the coordinator.
+bool is_static_elf(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  Elf64_Ehdr eh{};
+  bool is_static = false;
+  if (pread(fd, &eh, sizeof eh, 0) == static_cast<ssize_t>(sizeof eh) &&
+      memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+      (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) &&
+      eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum > 0) {
+    is_static = true;
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph{};
+      off_t off = static_cast<off_t>(eh.e_phoff + i * sizeof ph);
+      if (pread(fd, &ph, sizeof ph, off) != static_cast<ssize_t>(sizeof ph)) {
+        is_static = false;  // unreadable: let the exec judge it
+        break;
+      }
+      if (ph.p_type == PT_INTERP) {
+        is_static = false;
+        break;
+      }
+    }
+  }
+  close(fd);
+  return is_static;
 }
 
 }  // namespace
@@ -276,8 +341,26 @@ int main(int argc, char** argv) {
   o.ckpt_dir = absolute(o.ckpt_dir);
   o.coord.ckpt_dir.clear();  // images go where each process says
   std::string preload = build_preload(o);
+  std::string program;
+  if (!find_program(o.program[0], &program)) {
+    fprintf(stderr, "dmtcp_launch: cannot run %s: %s\n", o.program[0],
+            strerror(errno));
+    return 127;
+  }
+  if (is_static_elf(program)) {
+    fail(program +
+         " is statically linked: the runtime cannot be preloaded into it, "
+         "so it cannot be checkpointed");
+  }
+  // The coordinator we may start writes its key under the tmpdir, and the
+  // program looks for it there (protocol.h key_dir_path): set it first.
+  if (!o.tmpdir.empty()) {
+    setenv("DMTCP_TMPDIR", dmtcp::tools::absolute_path(o.tmpdir).c_str(), 1);
+  }
   std::string error;
-  if (!dmtcp::tools::ensure_coordinator(&o.coord, &error)) {
+  if (!dmtcp::tools::ensure_coordinator(&o.coord, &error) ||
+      !dmtcp::tools::check_coordinator_key(o.coord, &error)) {
+    dmtcp::tools::stop_started_coordinator(o.coord);
     fail(error);
   }
   setenv("DMTCP_COORD_HOST", o.coord.host.c_str(), 1);
@@ -290,9 +373,6 @@ int main(int argc, char** argv) {
   setenv("DMTCP_SIGCKPT", std::to_string(o.ckpt_signal).c_str(), 1);
   setenv("DMTCP_CHECKPOINT_INTERVAL", std::to_string(o.coord.interval).c_str(),
          1);
-  if (!o.tmpdir.empty()) {
-    setenv("DMTCP_TMPDIR", o.tmpdir.c_str(), 1);
-  }
   if (o.quiet) {
     setenv("DMTCP_QUIET", "1", 1);
   }
@@ -301,12 +381,21 @@ int main(int argc, char** argv) {
   // Ours first, then whatever the user preloads; the runtime hides ours
   // from the program again (core/runtime/preload_env.h).
   setenv("DMTCP_PRELOAD", preload.c_str(), 1);
-  if (const char* old = getenv("LD_PRELOAD"); old != nullptr && *old) {
-    preload += std::string(":") + old;
+  std::string user_preload;
+  if (const char* old = getenv("LD_PRELOAD"); old != nullptr) {
+    user_preload = old;
   }
-  setenv("LD_PRELOAD", preload.c_str(), 1);
+  setenv(
+      "LD_PRELOAD",
+      (user_preload.empty() ? preload : preload + ":" + user_preload).c_str(),
+      1);
   execvp(o.program[0], o.program);
-  fprintf(stderr, "dmtcp_launch: cannot run %s: %s\n", o.program[0],
-          strerror(errno));
+  int err = errno;
+  // Nothing will join the coordinator we started: it would wait forever.
+  dmtcp::tools::stop_started_coordinator(o.coord);
+  fprintf(
+      stderr, "dmtcp_launch: cannot run %s: %s%s\n", o.program[0],
+      strerror(err),
+      err == ENOENT ? " (its #! interpreter or ELF loader is missing)" : "");
   return 127;
 }

@@ -2,8 +2,10 @@
 //               IMAGE...
 //
 // Restarts the images as one computation.  Every image is opened and its
-// header and region table checked before anything starts; a bad one is a
-// one-line error and exit 1.  The process tree is rebuilt from the images'
+// header and region table checked before anything starts, and together
+// they must be one checkpoint (same computation and generation, each
+// process once, no more than it had): otherwise one line and exit 1, and
+// nothing is started.  The process tree is rebuilt from the images'
 // parent ids: a process forks its children's processes, then becomes its
 // own image.  A single tree's root is restored in this very process (so the
 // shell sees the program's exit status); several trees are restored each in
@@ -42,10 +44,18 @@ constexpr const char* kUsage =
     "usage: dmtcp_restart [-h|--coord-host H] [-p|--coord-port N] "
     "[-j|--join-coordinator]\n"
     "                     [--new-coordinator] [-i|--interval S] "
-    "[--ckptdir D] [-q] IMAGE...\n";
+    "[--ckptdir D] [--tmpdir D] [-q]\n"
+    "                     IMAGE...\n";
 
+// One line (SPEC section 3): the problem, and where the usage text is.
 [[noreturn]] void usage_error(const std::string& what) {
-  fprintf(stderr, "dmtcp_restart: %s\n%s", what.c_str(), kUsage);
+  fprintf(stderr, "dmtcp_restart: %s (see dmtcp_restart --help)\n",
+          what.c_str());
+  exit(1);
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  fprintf(stderr, "dmtcp_restart: %s\n", what.c_str());
   exit(1);
 }
 
@@ -68,12 +78,13 @@ Options parse(int argc, char** argv) {
       {"new-coordinator", no_argument, nullptr, 'n'},
       {"interval", required_argument, nullptr, 'i'},
       {"ckptdir", required_argument, nullptr, 'd'},
+      {"tmpdir", required_argument, nullptr, 't'},
       {"quiet", no_argument, nullptr, 'q'},
       {"help", no_argument, nullptr, 'H'},
       {nullptr, 0, nullptr, 0}};
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+h:p:ji:q", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:h:p:ji:q", kLong, nullptr)) != -1) {
     switch (c) {
       case 'h':
         o.coord.host = optarg;
@@ -97,14 +108,24 @@ Options parse(int argc, char** argv) {
       case 'd':
         o.ckpt_dir = optarg;
         break;
+      case 't':
+        // Where the coordinator's key lives (protocol.h key_dir_path): a
+        // coordinator we start puts it there and we look there.
+        setenv("DMTCP_TMPDIR", tools::absolute_path(optarg).c_str(), 1);
+        break;
       case 'q':
         log::set_level(log::kError);
         break;
       case 'H':
         fputs(kUsage, stdout);
         exit(0);
+      case ':':
+        usage_error(std::string("option '") + argv[optind - 1] +
+                    "' needs a value");
       default:
-        usage_error(std::string("unknown option '") + argv[optind - 1] +
+        usage_error("unknown option '" +
+                    (optopt != 0 ? std::string("-") + static_cast<char>(optopt)
+                                 : std::string(argv[optind - 1])) +
                     "'");
     }
   }
@@ -137,15 +158,57 @@ std::unique_ptr<image::ImageReader> open_image(const std::string& path) {
   return reader;
 }
 
+std::string field(const char* p, size_t cap) {
+  return std::string(p, strnlen(p, cap));
+}
+
+// The images must be one checkpoint: the coordinator would admit the first
+// and refuse the others, and the admitted ones would run alone.  Checked
+// before anything is started, so a bad set is refused whole.
+void check_one_checkpoint(
+    const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
+  const image::FileHeader& first = rs[0]->header();
+  std::string comp = field(first.computation_id, sizeof first.computation_id);
+  std::map<std::string, size_t> by_upid;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const image::FileHeader& h = rs[i]->header();
+    const std::string& path = rs[i]->path();
+    std::string c = field(h.computation_id, sizeof h.computation_id);
+    if (c.empty()) {
+      fail(path + ": image names no computation (damaged header?)");
+    }
+    if (c != comp) {
+      fail(path + " belongs to computation " + c + ", " + rs[0]->path() +
+           " to " + comp + ": restart the images of one checkpoint together");
+    }
+    if (h.generation != first.generation) {
+      fail(path + " is of checkpoint generation " +
+           std::to_string(h.generation) + ", " + rs[0]->path() + " of " +
+           std::to_string(first.generation) +
+           ": restart the images of one checkpoint together");
+    }
+    std::string upid = field(h.unique_pid, sizeof h.unique_pid);
+    auto [it, fresh] = by_upid.emplace(upid, i);
+    if (!fresh) {
+      fail(path + " and " + rs[it->second]->path() +
+           " are images of the same process (" + upid +
+           "); give each image once");
+    }
+  }
+  uint32_t peers = first.num_peers != 0 ? first.num_peers : 1;
+  if (rs.size() > peers) {
+    fail(std::to_string(rs.size()) + " images given, but the checkpoint of " +
+         rs[0]->path() + " had " + std::to_string(peers) + " processes");
+  }
+}
+
 // Connects as a restarting process and fills what the runtime needs.
 void join_as_restarting(const Options& o, const image::FileHeader& h,
                         RestartInfo* info) {
   memset(info, 0, sizeof *info);
   int fd = coord::connect_tcp(o.coord.host.c_str(), o.coord.port, 5000);
   if (fd < 0) {
-    fprintf(stderr, "dmtcp_restart: no coordinator at %s:%d: %s\n",
-            o.coord.host.c_str(), o.coord.port, strerror(errno));
-    exit(1);
+    fail(tools::unreachable(o.coord.host, o.coord.port, errno));
   }
   int protected_fd = fcntl(fd, F_DUPFD_CLOEXEC, rt::kProtectedFdBase);
   if (protected_fd >= 0) {
@@ -233,17 +296,12 @@ struct Tree {
 Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
   Tree t;
   t.children.resize(rs.size());
-  std::map<std::string, size_t> by_upid;
+  std::map<std::string, size_t> by_upid;  // unique: check_one_checkpoint
   for (size_t i = 0; i < rs.size(); ++i) {
     const auto& h = rs[i]->header();
-    std::string upid(h.unique_pid, strnlen(h.unique_pid, sizeof h.unique_pid));
-    if (!by_upid.emplace(upid, i).second) {
-      fprintf(stderr,
-              "dmtcp_restart: two images of the same process (%s); give "
-              "each image once\n",
-              upid.c_str());
-      exit(1);
-    }
+    by_upid.emplace(
+        std::string(h.unique_pid, strnlen(h.unique_pid, sizeof h.unique_pid)),
+        i);
   }
   for (size_t i = 0; i < rs.size(); ++i) {
     const auto& h = rs[i]->header();
@@ -315,6 +373,7 @@ int main(int argc, char** argv) {
   for (const std::string& path : o.images) {
     readers.push_back(restart::open_image(path));
   }
+  restart::check_one_checkpoint(readers);
   // Shared files checked, shared memory created: before anything forks.
   if (std::string why; !restart::prepare_shared_mappings(readers, &why)) {
     fprintf(stderr, "dmtcp_restart: %s\n", why.c_str());
@@ -336,6 +395,9 @@ int main(int argc, char** argv) {
     pid_t pid = fork();
     if (pid < 0) {
       fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
+      if (children.empty()) {
+        tools::stop_started_coordinator(o.coord);
+      }
       return 1;
     }
     if (pid == 0) {

@@ -77,8 +77,8 @@ class Peer {
     }
   };
 
-  explicit Peer(int port) {
-    fd_ = proto::connect_to("127.0.0.1", port, 3000);
+  explicit Peer(int port, const char* host = "127.0.0.1") {
+    fd_ = proto::connect_to(host, port, 3000);
     BOOST_REQUIRE_MESSAGE(fd_ >= 0, "connect: " << strerror(errno));
     timeval tv{10, 0};  // a broken test fails, it does not hang
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -204,6 +204,7 @@ struct HelloArgs {
   uint32_t expected_peers = 0;
   uint32_t interval = 0;
   std::string computation_id;
+  std::string unique_pid;  // empty: prog + "-uniq"
 };
 
 inline proto::HelloPayload make_hello(const std::string& secret,
@@ -215,7 +216,8 @@ inline proto::HelloPayload make_hello(const std::string& secret,
   h.generation = a.generation;
   h.expected_peers = a.expected_peers;
   h.interval = a.interval;
-  proto::copy_field(h.unique_pid, sizeof h.unique_pid, a.prog + "-uniq");
+  proto::copy_field(h.unique_pid, sizeof h.unique_pid,
+                    a.unique_pid.empty() ? a.prog + "-uniq" : a.unique_pid);
   proto::copy_field(h.computation_id, sizeof h.computation_id,
                     a.computation_id);
   proto::copy_field(h.hostname, sizeof h.hostname, a.host);
@@ -225,10 +227,13 @@ inline proto::HelloPayload make_hello(const std::string& secret,
 }
 
 // A dmtcp_coordinator on a free port, in a private temporary directory.
+// With interactive, its stdin and stdout are pipes: type() a command and
+// read what it answers with output_until().
 class Coord {
  public:
   explicit Coord(std::vector<std::string> extra_args = {},
-                 std::vector<std::string> extra_env = {}) {
+                 std::vector<std::string> extra_env = {},
+                 bool interactive = false) {
     char tmpl[] = "/tmp/coord_test.XXXXXX";
     BOOST_REQUIRE(mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
@@ -244,11 +249,21 @@ class Coord {
         DMTCP_COORDINATOR_EXE, "-p",        "0",      "--port-file",
         port_file(),           "--ckptdir", ckpt_dir_};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    int in[2] = {-1, -1};
+    int out[2] = {-1, -1};
+    if (interactive) {
+      BOOST_REQUIRE(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+    }
     pid_ = fork();
     BOOST_REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      int null_fd = open("/dev/null", O_RDONLY);
-      dup2(null_fd, 0);
+      if (interactive) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+      } else {
+        int null_fd = open("/dev/null", O_RDONLY);
+        dup2(null_fd, 0);
+      }
       int log = open(log_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(log, 2);
       for (const std::string& e : extra_env) {
@@ -261,6 +276,12 @@ class Coord {
       argv.push_back(nullptr);
       execv(argv[0], argv.data());
       _exit(127);
+    }
+    if (interactive) {
+      close(in[0]);
+      close(out[1]);
+      stdin_fd_ = in[1];
+      stdout_fd_ = out[0];
     }
     int64_t deadline = now_ms() + 10000;
     while (now_ms() < deadline) {
@@ -285,6 +306,11 @@ class Coord {
       if (pid_ > 0) {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
+      }
+    }
+    for (int fd : {stdin_fd_, stdout_fd_}) {
+      if (fd >= 0) {
+        close(fd);
       }
     }
     std::string cmd = "rm -rf '" + dir_ + "'";
@@ -319,6 +345,35 @@ class Coord {
   }
   std::string log() const { return read_file(log_path()); }
 
+  // Interactive only: one line on the coordinator's stdin.
+  void type(const std::string& line) {
+    std::string l = line + "\n";
+    BOOST_REQUIRE(write(stdin_fd_, l.data(), l.size()) ==
+                  static_cast<ssize_t>(l.size()));
+  }
+  // Interactive only: stdout read so far once it contains what (at most
+  // ms); the text is consumed, so the next call sees only newer output.
+  std::string output_until(const std::string& what, int ms = 5000) {
+    int64_t deadline = now_ms() + ms;
+    size_t at;
+    while ((at = out_.find(what)) == std::string::npos) {
+      int64_t left = deadline - now_ms();
+      pollfd p{stdout_fd_, POLLIN, 0};
+      if (left <= 0 || poll(&p, 1, static_cast<int>(left)) != 1) {
+        BOOST_FAIL("no '" << what << "' on stdout; got: " << out_);
+      }
+      char buf[4096];
+      ssize_t n = read(stdout_fd_, buf, sizeof buf);
+      if (n <= 0) {
+        BOOST_FAIL("stdout closed before '" << what << "'; got: " << out_);
+      }
+      out_.append(buf, static_cast<size_t>(n));
+    }
+    std::string text = out_.substr(0, at + what.size());
+    out_.erase(0, at + what.size());
+    return text;
+  }
+
   // A connection that said hello and was welcomed.
   std::unique_ptr<Peer> join(const HelloArgs& a,
                              proto::WelcomePayload* welcome = nullptr) {
@@ -351,6 +406,9 @@ class Coord {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string secret_;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  std::string out_;
 };
 
 // Runs dmtcp_command (in the background until finish()).
