@@ -101,7 +101,13 @@ enum class Barrier : uint32_t {
 
 struct BarrierPayload {
   uint32_t barrier;  // Barrier
-  uint32_t path_len; // kCkptWritten: bytes of image path that follow
+  union {
+    uint32_t path_len;  // kBarrier at kCkptWritten: image path bytes follow
+    // kBarrierRelease of a checkpoint round: the processes taking part now
+    // (a fork child that joins before THREADS_SUSPENDED is released is
+    // added to the round), 0 = unchanged.  Goes into the image header.
+    uint32_t num_peers;
+  };
 };
 
 struct DoCheckpointPayload {

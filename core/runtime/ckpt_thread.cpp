@@ -57,7 +57,7 @@ std::atomic<bool> g_in_round{false};
 }
 
 void reach(Barrier b, const char* path = nullptr) {
-  if (coord::barrier(g_coord_fd, b, path) != 0) {
+  if (coord::barrier(g_coord_fd, b, path, &g_num_peers) != 0) {
     lost_coordinator();
   }
 }

@@ -65,7 +65,8 @@ int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
 
 }  // namespace
 
-int barrier(int fd, proto::Barrier b, const char* image_path) {
+int barrier(int fd, proto::Barrier b, const char* image_path,
+            uint32_t* num_peers) {
   proto::BarrierPayload p{static_cast<uint32_t>(b), 0};
   size_t path_len = image_path != nullptr ? strlen(image_path) : 0;
   p.path_len = static_cast<uint32_t>(path_len);
@@ -81,6 +82,9 @@ int barrier(int fd, proto::Barrier b, const char* image_path) {
       return -1;
     }
     if (release.barrier == static_cast<uint32_t>(b)) {
+      if (num_peers != nullptr && release.num_peers != 0) {
+        *num_peers = release.num_peers;
+      }
       return 0;
     }
     DMTCP_WARN("coordinator released barrier %u while we wait at %u",

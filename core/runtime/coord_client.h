@@ -25,7 +25,10 @@ void fill_secret(int port, proto::HelloPayload* hello);
 // Checkpoint thread, during a round:
 // Reports reaching a barrier and waits for its release.  kKill ends the
 // process.  0 or -1 (connection lost).
-int barrier(int fd, proto::Barrier b, const char* image_path = nullptr);
+// A release may carry the round's current number of processes: stored in
+// *num_peers when it does.
+int barrier(int fd, proto::Barrier b, const char* image_path = nullptr,
+            uint32_t* num_peers = nullptr);
 int publish(int fd, const void* key, size_t key_len, const void* val,
             size_t val_len);
 int query(int fd, const void* key, size_t key_len, void* val,

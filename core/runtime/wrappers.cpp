@@ -7,7 +7,8 @@
 //   for it is refused with a warning; masks never block it.
 // - fork/vfork: the child joins the computation as a new process with its
 //   own checkpoint thread and coordinator connection (vfork is run as fork:
-//   the child must be able to run our code).
+//   the child must be able to run our code); the parent returns only once
+//   the child has joined, so no checkpoint has one without the other.
 // - execve, execv, execvp, execvpe, execl, execlp, execle: PRE_EXEC with a
 //   state fd whose number the new image finds in its environment (it fires
 //   POST_EXEC with it before INIT); the new program finds the runtime
@@ -20,6 +21,7 @@
 // - sigsuspend: also waits again after a checkpoint's signal; the sleeps
 //   and pause do the same in sleep_wrappers.cpp.
 #include <alloca.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -70,13 +72,49 @@ void warn_ckpt_signal_taken() {
   }
 }
 
+// The parent keeps the checkpoint lock until the child has joined the
+// coordinator (a byte on a pipe; end of file if it died first): a
+// checkpoint can then never take a parent that has forked without the
+// child.  The coordinator adds a child that joins while a round is still
+// suspending to that round (docs/coordinator.md).
+void wait_for_child_to_join(int joined[2]) {
+  if (joined[0] < 0) {
+    return;
+  }
+  close(joined[1]);
+  char byte;
+  while (read(joined[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(joined[0]);
+}
+
+void tell_parent_joined(int joined[2]) {
+  if (joined[0] < 0) {
+    return;
+  }
+  close(joined[0]);
+  ssize_t w = write(joined[1], "j", 1);
+  (void)w;  // the parent reads end of file instead: it goes on all the same
+  close(joined[1]);
+}
+
 pid_t fork_and_join() {
   dmtcp::ckpt_lock::SharedGuard guard;
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_PREPARE);
   char parent_upid[sizeof rt::g_id.unique_pid];
   memcpy(parent_upid, rt::g_id.unique_pid, sizeof parent_upid);
+  int joined[2] = {-1, -1};
+  if (pipe2(joined, O_CLOEXEC) != 0) {
+    joined[0] = joined[1] = -1;
+  }
   pid_t pid = fns().fork();
   if (pid != 0) {
+    if (pid > 0) {
+      wait_for_child_to_join(joined);
+    } else if (joined[0] >= 0) {
+      close(joined[0]);
+      close(joined[1]);
+    }
     dmtcp::events::fire(DMTCP_EVENT_ATFORK_PARENT);
     return pid;
   }
@@ -95,6 +133,7 @@ pid_t fork_and_join() {
     _exit(1);
   }
   rt::start_ckpt_thread();
+  tell_parent_joined(joined);
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_CHILD);
   return 0;
 }

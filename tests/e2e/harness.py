@@ -24,6 +24,7 @@ Every wait is bounded.
 import argparse
 import ctypes
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -262,12 +263,16 @@ class Run(Computation):
         self.wait_until_running(len(imgs))
 
     def wait_until_running(self, processes):
-        """Waits until the coordinator reports the restart finished."""
+        """Waits until the coordinator has no round running and `processes`
+        processes: exactly 0 after a kill; at least that many after a
+        restart (a restored program may go on forking)."""
         deadline = time.time() + STEP_TIMEOUT
         while time.time() < deadline:
             r = self.command("--status", check=False)
-            if (f"NUM_PEERS={processes}" in r.stdout and
-                    "RUNNING=yes" in r.stdout):
+            m = re.search(r"NUM_PEERS=(\d+)", r.stdout)
+            have = int(m.group(1)) if m else -1
+            enough = have == 0 if processes == 0 else have >= processes
+            if enough and "RUNNING=yes" in r.stdout:
                 return
             if processes and self.proc.poll() is not None:
                 raise Failure(f"dmtcp_restart exited ({self.proc.returncode})")

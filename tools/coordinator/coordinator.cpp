@@ -463,6 +463,7 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   send_welcome(c, generation_);
   DMTCP_INFO("process %u joined: %s[%d]@%s %s", c.id, c.progname.c_str(), c.pid,
              c.hostname.c_str(), c.unique_pid.c_str());
+  join_round_if_suspending(c);
 }
 
 const Client* Coordinator::connected_twin(const Client& c) {

@@ -143,6 +143,11 @@ class Coordinator {
 
   // round.cpp: checkpoint and restart rounds.
   CommandResult start_checkpoint(const char* why, const Waiter* waiter);
+  // A process that joins while a checkpoint round is still suspending (a
+  // fork child: its parent waits for it before it lets itself be suspended)
+  // takes part in that round.
+  void join_round_if_suspending(Client& c);
+  void send_do_checkpoint(Client& c);
   std::string join_restart(Client& c, const proto::HelloPayload& h);
   void on_barrier(Client& c, std::string_view payload);
   void maybe_release();

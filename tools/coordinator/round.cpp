@@ -3,7 +3,12 @@
 // Algorithm (SPEC section 4 table):
 //  1. A round starts on a command, the interval timer or a process's
 //     request.  Every RUNNING process becomes a participant and gets
-//     kDoCheckpoint; processes joining later are welcomed but sit it out.
+//     kDoCheckpoint.  A process that joins before THREADS_SUSPENDED is
+//     released becomes one too (a fork child: its parent holds off its own
+//     suspension until the child has joined, so the child is never missing
+//     from a round that has its parent); later ones sit the round out.
+//     Each release carries the participant count, which goes into the
+//     image headers.
 //  2. Participants walk the barrier sequence in order.  Barrier X is
 //     released to all participants only when each one has sent X; sending
 //     anything else is a protocol error that drops that process.
@@ -113,17 +118,12 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   round_.sequence = kCheckpointSequence;
   kv_.clear();
   next_interval_ms_ = 0;
-  proto::DoCheckpointPayload p{};
-  p.generation = generation_;
-  p.num_peers = static_cast<uint32_t>(procs.size());
-  proto::copy_field(p.ckpt_dir, sizeof p.ckpt_dir, opts_.ckpt_dir);
   for (Client* c : procs) {
     round_.participants[c->id];
     c->state = ProcState::kCheckpointing;
   }
   for (Client* c : procs) {
-    send(*c, proto::MsgType::kDoCheckpoint,
-         {std::string_view(reinterpret_cast<const char*>(&p), sizeof p)});
+    send_do_checkpoint(*c);
   }
   DMTCP_INFO("checkpoint generation %u started (%s): %zu processes",
              generation_, why, procs.size());
@@ -288,7 +288,11 @@ void Coordinator::maybe_release() {
   if (b == Barrier::kCkptWritten) {
     script = write_script();
   }
-  proto::BarrierPayload rel{static_cast<uint32_t>(b), 0};
+  proto::BarrierPayload rel{};
+  rel.barrier = static_cast<uint32_t>(b);
+  if (round_.kind == RoundKind::kCheckpoint) {
+    rel.num_peers = static_cast<uint32_t>(round_.participants.size());
+  }
   std::string_view bytes(reinterpret_cast<const char*>(&rel), sizeof rel);
   for (auto& [id, p] : round_.participants) {
     p.waiting = false;
@@ -305,6 +309,27 @@ void Coordinator::maybe_release() {
   if (round_.active() && round_.index == round_.sequence.size()) {
     end_round();
   }
+}
+
+void Coordinator::send_do_checkpoint(Client& c) {
+  proto::DoCheckpointPayload p{};
+  p.generation = round_.generation;
+  p.num_peers = static_cast<uint32_t>(round_.participants.size());
+  proto::copy_field(p.ckpt_dir, sizeof p.ckpt_dir, opts_.ckpt_dir);
+  send(c, proto::MsgType::kDoCheckpoint,
+       {std::string_view(reinterpret_cast<const char*>(&p), sizeof p)});
+}
+
+void Coordinator::join_round_if_suspending(Client& c) {
+  if (round_.kind != RoundKind::kCheckpoint || round_.index != 0 ||
+      round_.failed) {
+    return;
+  }
+  round_.participants[c.id];
+  c.state = ProcState::kCheckpointing;
+  send_do_checkpoint(c);
+  DMTCP_INFO("process %u joined generation %u while it suspended", c.id,
+             round_.generation);
 }
 
 std::string Coordinator::write_script() {

@@ -32,6 +32,21 @@ using proto::Barrier;
 using proto::MsgType;
 using proto::Role;
 
+// The barriers of a checkpoint round and of a restart round, in order.
+inline constexpr Barrier kCkptSequence[] = {
+    Barrier::kThreadsSuspended, Barrier::kSuspended,
+    Barrier::kLeaderElection,   Barrier::kDrain,
+    Barrier::kCkptWritten,      Barrier::kResumed,
+    Barrier::kRegisterNameService, Barrier::kSendQueries,
+    Barrier::kRefilled};
+inline constexpr Barrier kRestartSequence[] = {
+    Barrier::kRestarted, Barrier::kRegisterNameService,
+    Barrier::kSendQueries, Barrier::kRefilled};
+
+inline bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
 inline int64_t now_ms() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);

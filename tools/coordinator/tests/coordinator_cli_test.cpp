@@ -11,20 +11,6 @@ using namespace coord_test;
 
 namespace {
 
-const Barrier kCkptSequence[] = {Barrier::kThreadsSuspended,
-                                 Barrier::kSuspended,
-                                 Barrier::kLeaderElection,
-                                 Barrier::kDrain,
-                                 Barrier::kCkptWritten,
-                                 Barrier::kResumed,
-                                 Barrier::kRegisterNameService,
-                                 Barrier::kSendQueries,
-                                 Barrier::kRefilled};
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
-
 bool can_connect(const char* host, int port) {
   int fd = proto::connect_to(host, port, 2000);
   if (fd < 0) {

@@ -9,23 +9,6 @@ using namespace coord_test;
 
 namespace {
 
-const Barrier kCkptSequence[] = {Barrier::kThreadsSuspended,
-                                 Barrier::kSuspended,
-                                 Barrier::kLeaderElection,
-                                 Barrier::kDrain,
-                                 Barrier::kCkptWritten,
-                                 Barrier::kResumed,
-                                 Barrier::kRegisterNameService,
-                                 Barrier::kSendQueries,
-                                 Barrier::kRefilled};
-const Barrier kRestartSequence[] = {Barrier::kRestarted,
-                                    Barrier::kRegisterNameService,
-                                    Barrier::kSendQueries, Barrier::kRefilled};
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
-
 // Says hello with a; returns the kReject text (fails if welcomed).
 std::string refused(Coord& c, const HelloArgs& a) {
   Peer p(c.port());

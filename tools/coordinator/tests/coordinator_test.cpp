@@ -8,20 +8,6 @@ using namespace coord_test;
 
 namespace {
 
-const Barrier kCkptSequence[] = {Barrier::kThreadsSuspended,
-                                 Barrier::kSuspended,
-                                 Barrier::kLeaderElection,
-                                 Barrier::kDrain,
-                                 Barrier::kCkptWritten,
-                                 Barrier::kResumed,
-                                 Barrier::kRegisterNameService,
-                                 Barrier::kSendQueries,
-                                 Barrier::kRefilled};
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
-
 // Walks one process alone through a whole checkpoint round.
 void solo_round(Peer& p, const std::string& image) {
   for (Barrier b : kCkptSequence) {
@@ -168,8 +154,7 @@ BOOST_AUTO_TEST_CASE(two_process_checkpoint_round) {
   BOOST_TEST(reply_status(r) != 0);
   BOOST_TEST(contains(reply_text(r), "already in progress"));
   BOOST_TEST(t->status().is_running == 0u);
-  // A process joining now is welcomed but sits this round out.
-  auto late = c.process("late");
+  std::unique_ptr<Peer> late;
 
   const std::string img_a = c.ckpt_dir() + "/ckpt_proc_a_1.dmtcp";
   const std::string img_b = c.ckpt_dir() + "/ckpt_proc_b_2.dmtcp";
@@ -187,6 +172,11 @@ BOOST_AUTO_TEST_CASE(two_process_checkpoint_round) {
     b->barrier(x, written ? img_b : std::string());
     a->expect_release(x);
     b->expect_release(x);
+    if (x == Barrier::kThreadsSuspended) {
+      // Joining once the processes are suspended: welcomed, but this round
+      // goes on without it.
+      late = c.process("late");
+    }
     if (written) {
       std::string script = read_file(c.script_path());
       BOOST_TEST(contains(script, img_a));
@@ -233,6 +223,33 @@ BOOST_AUTO_TEST_CASE(two_process_checkpoint_round) {
   }
   std::string v;
   BOOST_TEST(a->query("between", 100, &v).result == 0);
+}
+
+// A fork child joins while its parent holds off being suspended: it takes
+// part in the round, the first release waits for it, and every release
+// tells the new number of processes (it goes into the image headers).
+BOOST_AUTO_TEST_CASE(process_joining_while_the_round_suspends_takes_part) {
+  Coord c;
+  auto parent = c.process("parent");
+  auto t = c.tool();
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  auto d = parent->expect(MsgType::kDoCheckpoint)
+               .as<proto::DoCheckpointPayload>();
+  BOOST_TEST(d.num_peers == 1u);
+  auto child = c.process("child");
+  d = child->expect(MsgType::kDoCheckpoint).as<proto::DoCheckpointPayload>();
+  BOOST_TEST(d.generation == 1u);
+  BOOST_TEST(d.num_peers == 2u);
+  parent->barrier(Barrier::kThreadsSuspended);
+  BOOST_TEST(parent->quiet_for(150));  // the child has not suspended yet
+  child->barrier(Barrier::kThreadsSuspended);
+  for (Peer* p : {parent.get(), child.get()}) {
+    auto rel = p->expect(MsgType::kBarrierRelease).as<proto::BarrierPayload>();
+    BOOST_TEST(rel.barrier ==
+               static_cast<uint32_t>(Barrier::kThreadsSuspended));
+    BOOST_TEST(rel.num_peers == 2u);
+  }
+  BOOST_TEST(t->status().num_processes == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(out_of_order_barrier_drops_only_that_process) {
