@@ -115,20 +115,30 @@ void* trampoline(void* arg) {
   return result;
 }
 
-bool thread_is_gone(pid_t tid) {
+// Reads /proc/self/task/<tid>/<file> into buf (NUL-terminated); false if
+// the thread is gone.  No allocation: the checkpoint thread calls it while
+// user threads may hold the malloc lock.
+bool read_task_file(pid_t tid, const char* file, char* buf, size_t cap) {
   char path[64];
-  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-  char buf[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, file);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return true;
+    return false;
   }
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  ssize_t n = read(fd, buf, cap - 1);
   close(fd);
   if (n <= 0) {
-    return true;
+    return false;
   }
   buf[n] = '\0';
+  return true;
+}
+
+bool thread_is_gone(pid_t tid) {
+  char buf[512];
+  if (!read_task_file(tid, "stat", buf, sizeof buf)) {
+    return true;
+  }
   const char* paren = strrchr(buf, ')');
   return paren != nullptr && paren[1] == ' ' &&
          (paren[2] == 'Z' || paren[2] == 'X');
@@ -138,19 +148,10 @@ bool thread_is_gone(pid_t tid) {
 // status).  Our sigprocmask wrappers never block the checkpoint signal; a
 // raw rt_sigprocmask system call can.
 bool blocks_signal(pid_t tid, int sig) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
   char buf[4096];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  if (!read_task_file(tid, "status", buf, sizeof buf)) {
     return false;
   }
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) {
-    return false;
-  }
-  buf[n] = '\0';
   const char* line = strstr(buf, "SigBlk:");
   if (line == nullptr) {
     return false;

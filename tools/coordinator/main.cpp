@@ -19,6 +19,7 @@
 #include "common/parse.h"
 #include "coordinator.h"
 #include "key_file.h"
+#include "tools/common/tool_support.h"
 
 namespace dmtcp::coordinator {
 namespace {
@@ -63,17 +64,6 @@ int parse_port(const char* s, const char* what) {
     usage_error(std::string("invalid ") + what + " '" + s + "'");
   }
   return static_cast<int>(v);
-}
-
-std::string absolute(const std::string& path) {
-  if (path.empty() || path[0] == '/') {
-    return path;
-  }
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof cwd) == nullptr) {
-    return path;
-  }
-  return std::string(cwd) + "/" + path;
 }
 
 std::string restart_tool_path() {
@@ -176,7 +166,7 @@ Options parse_options(int argc, char** argv) {
     }
     o.port = parse_port(argv[optind], "port");
   }
-  o.ckpt_dir = absolute(o.ckpt_dir);
+  o.ckpt_dir = dmtcp::tools::absolute_path(o.ckpt_dir);
   if (o.ckpt_dir.size() >= sizeof(proto::DoCheckpointPayload::ckpt_dir)) {
     usage_error("checkpoint directory name too long");
   }
