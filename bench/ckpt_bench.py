@@ -5,7 +5,7 @@ For each payload (1 GiB random, touched zeros, repetitive text) it measures
 `dd` writing the same number of bytes with fsync, then a blocking
 checkpoint of a process holding the payload, then a restart of that image.
 It also times `dmtcp_launch /bin/true` against `/bin/true`, and runs
-`clock_bench`, `pid_bench` and `file_bench --compare` (the overhead on the
+`clock_bench`, `mutex_bench`, `pid_bench` and `file_bench --compare` (the overhead on the
 calls a checkpointer could slow down), and clock_gettime before a
 checkpoint and after the restart of the same process.  Prints a
 Markdown table; --update writes it into docs/benchmarks.md.
@@ -186,6 +186,7 @@ def main():
         native, launched = launch_overhead(args.build, work)
         compute = compute_slowdown(args.build, work)
         loops = (overhead(args.build, "clock_bench") +
+                 overhead(args.build, "mutex_bench") +
                  overhead(args.build, "pid_bench") +
                  overhead(args.build, "file_bench"))
         clock = clock_across_restart(args.build, work)
