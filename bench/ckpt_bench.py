@@ -167,16 +167,17 @@ def main():
     try:
         b = Bench(args.build, args.mib, work)
         # The machine's write speed is noisy (the first large write after
-        # freeing memory is slow): best of three, and each payload best of
-        # two, so noise does not flatter either side.
+        # freeing memory is slow, and later ones vary by a third): best of
+        # five for dd and of three for each payload, so noise flatters
+        # neither side much.
         dds = []
-        for _ in range(3):
+        for _ in range(5):
             dds.append(dd_fsync(os.path.join(work, "dd.out"), args.mib))
             os.unlink(os.path.join(work, "dd.out"))
         dd = min(dds)
         for kind, gzip in (("random", True), ("random", False),
                            ("zero", True), ("text", True)):
-            runs = [b.one(kind, gzip) for _ in range(2)]
+            runs = [b.one(kind, gzip) for _ in range(3)]
             ckpt = min(r[0] for r in runs)
             restart = min(r[1] for r in runs)
             size = runs[-1][2]
