@@ -154,33 +154,40 @@ class ChildEnv {
       }
       ++n;
     }
-    bool add_preload = dmtcp::preload_env::entry_for(preload, preload_var_,
-                                                     sizeof preload_var_);
-    if (!add_preload && exec_fd < 0) {
+    if (dmtcp::preload_env::entry_for(preload, preload_var_,
+                                      sizeof preload_var_)) {
+      add(preload_var_);
+    }
+    if (exec_fd >= 0) {
+      snprintf(fd_var_, sizeof fd_var_, "%s=%d", dmtcp::events::kExecFdEnv,
+               exec_fd);
+      add(fd_var_);
+    }
+    // After a restart the coordinator may be another one; the variables
+    // the program inherited (and a shell copied) still name the old one.
+    if (rt::g_num_restarts.load() > 0) {
+      snprintf(host_var_, sizeof host_var_, "DMTCP_COORD_HOST=%s",
+               rt::g_config.coord_host);
+      snprintf(port_var_, sizeof port_var_, "DMTCP_COORD_PORT=%d",
+               rt::g_config.coord_port);
+      add(host_var_);
+      add(port_var_);
+    }
+    if (num_added_ == 0) {
       return;
     }
-    copy_ = static_cast<char**>(malloc((n + 3) * sizeof(char*)));
+    copy_ = static_cast<char**>(malloc((n + num_added_ + 1) * sizeof(char*)));
     if (copy_ == nullptr) {
       return;
     }
-    const char* fd_name = dmtcp::events::kExecFdEnv;
-    size_t fd_name_len = strlen(fd_name);
     size_t k = 0;
     for (size_t i = 0; i < n; ++i) {
-      bool replaced =
-          (add_preload && strncmp(envp[i], "LD_PRELOAD=", 11) == 0) ||
-          (exec_fd >= 0 && strncmp(envp[i], fd_name, fd_name_len) == 0 &&
-           envp[i][fd_name_len] == '=');
-      if (!replaced) {
+      if (!replaced(envp[i])) {
         copy_[k++] = envp[i];
       }
     }
-    if (exec_fd >= 0) {
-      snprintf(fd_var_, sizeof fd_var_, "%s=%d", fd_name, exec_fd);
-      copy_[k++] = fd_var_;
-    }
-    if (add_preload) {
-      copy_[k++] = preload_var_;
+    for (size_t i = 0; i < num_added_; ++i) {
+      copy_[k++] = added_[i];
     }
     copy_[k] = nullptr;
     envp_ = copy_;
@@ -192,11 +199,40 @@ class ChildEnv {
   char* const* envp() const { return envp_; }
 
  private:
+  void add(char* entry) { added_[num_added_++] = entry; }
+
+  // Whether `entry` sets a variable one of ours sets.
+  bool replaced(const char* entry) const {
+    for (size_t i = 0; i < num_added_; ++i) {
+      size_t name_len = strchr(added_[i], '=') - added_[i] + 1;
+      if (strncmp(entry, added_[i], name_len) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   char* const* envp_;
   char** copy_ = nullptr;
+  char* added_[4];
+  size_t num_added_ = 0;
   char fd_var_[64];
+  char host_var_[300];
+  char port_var_[32];
   char preload_var_[8320];
 };
+
+// system() and popen() pass the process's own environment on: after a
+// restart it must name the coordinator of the moment (ChildEnv says why).
+void refresh_coordinator_env() {
+  if (rt::g_num_restarts.load() == 0) {
+    return;
+  }
+  char port[16];
+  snprintf(port, sizeof port, "%d", rt::g_config.coord_port);
+  setenv("DMTCP_COORD_HOST", rt::g_config.coord_host, 1);
+  setenv("DMTCP_COORD_PORT", port, 1);
+}
 
 // Fires PRE_EXEC with a fresh state fd and builds the environment the new
 // image gets (ChildEnv).  When the exec fails the destructor closes the fd
@@ -428,6 +464,7 @@ __attribute__((visibility("default"))) int system(const char* command) {
   if (!active()) {
     return fns().system(command);
   }
+  refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().system(command);
 }
@@ -436,6 +473,7 @@ __attribute__((visibility("default"))) FILE* popen(const char* command,
   if (!active()) {
     return fns().popen(command, type);
   }
+  refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().popen(command, type);
 }

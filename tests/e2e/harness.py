@@ -308,6 +308,14 @@ class Run(Computation):
             time.sleep(self.args.settle)
             self.finish()
             return
+        if self.args.new_coordinator:
+            # Restart somewhere else: the old coordinator is gone and the
+            # new one listens on another port.
+            old_port = self.port
+            self.command("--quit")
+            self.start_coordinator()
+            self.log(f"restarting with a new coordinator: port {old_port} "
+                     f"-> {self.port}")
         self.restart("restart1")
         if mode == "again":
             time.sleep(self.args.settle)
@@ -359,6 +367,8 @@ def main():
                    help="run the program and dmtcp_restart under script(1)")
     p.add_argument("--self-ckpt", action="store_true",
                    help="the program checkpoints itself before READY")
+    p.add_argument("--new-coordinator", action="store_true",
+                   help="restart with a new coordinator on another port")
     p.add_argument("--expect-after-restart", action="append", default=[],
                    help="text the restarted program must print")
     p.add_argument("program", nargs=argparse.REMAINDER)
