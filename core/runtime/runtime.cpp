@@ -14,6 +14,7 @@
 #include "runtime/runtime.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -185,8 +186,21 @@ void update_ckpt_filename() {
 int connect_process_to_coordinator() {
   int fd = coord::connect_tcp(g_config.coord_host, g_config.coord_port, 5000);
   if (fd < 0) {
-    DMTCP_ERROR("cannot reach the coordinator at %s:%d: %s",
-                g_config.coord_host, g_config.coord_port, strerror(errno));
+    // connect_tcp says EHOSTUNREACH for a name that does not resolve too.
+    addrinfo* res = nullptr;
+    int gai = errno == EHOSTUNREACH
+                  ? getaddrinfo(g_config.coord_host, nullptr, nullptr, &res)
+                  : 0;
+    if (gai != 0) {
+      DMTCP_ERROR("cannot resolve the coordinator host '%s': %s",
+                  g_config.coord_host, gai_strerror(gai));
+    } else {
+      DMTCP_ERROR("cannot reach the coordinator at %s:%d: %s",
+                  g_config.coord_host, g_config.coord_port, strerror(errno));
+    }
+    if (res != nullptr) {
+      freeaddrinfo(res);
+    }
     return -1;
   }
   move_to_protected_fd(&fd);
