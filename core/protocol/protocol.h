@@ -73,6 +73,9 @@ struct HelloPayload {
   char computation_id[kIdLen];  // restarting: from the image; else empty
   char hostname[kIdLen];
   char progname[kIdLen];
+  // A fork child: its parent's unique pid (a child still joining when its
+  // parent is killed is killed too); empty otherwise.
+  char parent_unique_pid[kIdLen];
   char secret[kSecretHexLen + 1];  // from the coordinator's key file
   char pad[7];
 };

@@ -212,6 +212,8 @@ int connect_process_to_coordinator() {
   proto::copy_field(h.unique_pid, sizeof h.unique_pid, g_id.unique_pid);
   proto::copy_field(h.hostname, sizeof h.hostname, g_id.hostname);
   proto::copy_field(h.progname, sizeof h.progname, g_id.progname);
+  proto::copy_field(h.parent_unique_pid, sizeof h.parent_unique_pid,
+                    g_id.parent_unique_pid);
   coord::fill_secret(g_config.coord_port, &h);
   proto::WelcomePayload w{};
   char why[512];

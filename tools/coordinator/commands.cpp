@@ -232,12 +232,15 @@ std::string Coordinator::list_text() const {
 
 size_t Coordinator::kill_all() {
   size_t n = 0;
+  killed_.clear();
   for (auto& [id, c] : clients_) {
     if (c.is_process() && !c.closing) {
       send(c, proto::MsgType::kKill, {});
+      killed_.insert(c.unique_pid);
       ++n;
     }
   }
+  killed_until_ms_ = now_ms() + kKilledChildWindowMs;
   if (n > 0) {
     DMTCP_INFO("killing %zu processes", n);
   }

@@ -257,7 +257,7 @@ void Coordinator::accept_clients() {
 
 void Coordinator::on_readable(Client& c) {
   for (int i = 0; i < kReadsPerPass && !c.closing; ++i) {
-    // Strangers get small reads: they may only send a 352-byte hello.
+    // Strangers get small reads: they may only send a hello (416 bytes).
     Connection::ReadResult r = c.conn->read_some(c.authed ? 64 * 1024 : 1024);
     if (r == Connection::ReadResult::kAgain) {
       return;
@@ -429,6 +429,9 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
     return;
   }
   if (role == proto::Role::kRestarting) {
+    // The computation comes back, with its unique pids: its new children
+    // are nobody's leftovers.
+    killed_.clear();
     std::string why = join_restart(c, h);
     if (!why.empty()) {
       reject(c, why);
@@ -463,6 +466,15 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   send_welcome(c, generation_);
   DMTCP_INFO("process %u joined: %s[%d]@%s %s", c.id, c.progname.c_str(), c.pid,
              c.hostname.c_str(), c.unique_pid.c_str());
+  std::string parent = field(h.parent_unique_pid, sizeof h.parent_unique_pid);
+  if (now_ms() < killed_until_ms_ && killed_.count(parent) != 0) {
+    // Forked just before its parent was killed: it goes the same way.
+    killed_.insert(c.unique_pid);
+    send(c, proto::MsgType::kKill, {});
+    DMTCP_INFO("process %u: its parent %s was killed; killing it too", c.id,
+               parent.c_str());
+    return;
+  }
   join_round_if_suspending(c);
 }
 

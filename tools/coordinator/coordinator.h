@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -191,7 +192,12 @@ class Coordinator {
   // --exit-on-last: when to exit if still nobody is there (0: not planned).
   int64_t exit_deadline_ms_ = 0;
   static constexpr int64_t kExitOnLastGraceMs = 1500;
+  static constexpr int64_t kKilledChildWindowMs = 5000;
   bool ever_joined_ = false;
+  // Processes the last kill command killed, and until when a child of one
+  // of them that joins now (it was still being forked) is killed too.
+  std::set<std::string> killed_;
+  int64_t killed_until_ms_ = 0;
   Round round_;
   KvStore kv_;
 

@@ -220,6 +220,7 @@ struct HelloArgs {
   uint32_t interval = 0;
   std::string computation_id;
   std::string unique_pid;  // empty: prog + "-uniq"
+  std::string parent_unique_pid;
 };
 
 inline proto::HelloPayload make_hello(const std::string& secret,
@@ -237,6 +238,8 @@ inline proto::HelloPayload make_hello(const std::string& secret,
                     a.computation_id);
   proto::copy_field(h.hostname, sizeof h.hostname, a.host);
   proto::copy_field(h.progname, sizeof h.progname, a.prog);
+  proto::copy_field(h.parent_unique_pid, sizeof h.parent_unique_pid,
+                    a.parent_unique_pid);
   proto::copy_field(h.secret, sizeof h.secret, secret);
   return h;
 }

@@ -252,6 +252,24 @@ BOOST_AUTO_TEST_CASE(process_joining_while_the_round_suspends_takes_part) {
   BOOST_TEST(t->status().num_processes == 2u);
 }
 
+// dmtcp_command --kill while a process forks: the child, still joining when
+// its parent is killed, is killed as soon as it joins; an unrelated process
+// joining then is not.
+BOOST_AUTO_TEST_CASE(child_joining_after_its_parent_was_killed_is_killed) {
+  Coord c;
+  auto parent = c.process("parent");
+  auto t = c.tool();
+  BOOST_TEST(reply_status(t->command('k')) == 0);
+  parent->expect(MsgType::kKill);
+  HelloArgs child_args;
+  child_args.prog = "child";
+  child_args.parent_unique_pid = "parent-uniq";
+  auto child = c.join(child_args);
+  child->expect(MsgType::kKill);
+  auto stranger = c.process("stranger");
+  BOOST_TEST(stranger->quiet_for(200));
+}
+
 BOOST_AUTO_TEST_CASE(out_of_order_barrier_drops_only_that_process) {
   Coord c;
   auto a = c.process("a");
