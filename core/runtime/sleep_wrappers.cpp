@@ -14,13 +14,14 @@
 //     restart, whose image holds the count from before the round): sleep
 //     again for what the kernel says is left (a relative sleep), or to the
 //     same deadline (TIMER_ABSTIME); pause and sigsuspend simply wait
-//     again.  Otherwise the EINTR is the program's and it gets it.
+//     again.  Otherwise the EINTR is the program's and it gets it; so
+//     also when a signal of the program's, held back during the round by
+//     the checkpoint handler's mask, was delivered right after it (the
+//     handler notes that: threads::program_signal_followed()).
 //
 // Time spent frozen in the checkpoint does not count as sleeping (the
 // remaining time is what the kernel reported when the signal came); after a
-// restart the rest of the sleep follows.  If one of the program's own
-// signals lands in the same round as ours, its EINTR is not reported
-// (docs/threads.md).
+// restart the rest of the sleep follows (docs/threads.md).
 //
 // glibc implements sleep and usleep with an internal nanosleep, past our
 // wrapper, so they are wrapped too, on top of nanosleep.
@@ -32,6 +33,7 @@
 
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
+#include "runtime/threads.h"
 
 using dmtcp::real::fns;
 namespace rt = dmtcp::rt;
@@ -42,18 +44,28 @@ uint32_t rounds_so_far() {
   return rt::g_rounds_done.load(std::memory_order_acquire);
 }
 
+// Step 1: the counter, and no program signal noted yet.
+uint32_t begin_wait() {
+  dmtcp::threads::forget_program_signal();
+  return rounds_so_far();
+}
+
 // Step 2's test for a call that began when the counter read `before`.
 bool interrupted_by_checkpoint(int error, uint32_t before) {
   return error == EINTR && rt::g_enabled.load(std::memory_order_relaxed) &&
-         rounds_so_far() != before;
+         rounds_so_far() != before &&
+         !dmtcp::threads::program_signal_followed();
 }
 
 // A relative sleep of *req; 0, or an error number with *rem set (as
 // clock_nanosleep).  Step 1 and 2 for the relative case.
 int sleep_relative(clockid_t clock, const timespec* req, timespec* rem) {
+  if (req == nullptr) {
+    return fns().clock_nanosleep(clock, 0, req, rem);  // EFAULT, as libc's
+  }
   timespec left = *req;
   for (;;) {
-    uint32_t before = rounds_so_far();
+    uint32_t before = begin_wait();
     timespec after{};
     int error = fns().clock_nanosleep(clock, 0, &left, &after);
     if (error == 0) {
@@ -79,7 +91,7 @@ __attribute__((visibility("default"))) int clock_nanosleep(
     return sleep_relative(clock, req, rem);
   }
   for (;;) {
-    uint32_t before = rounds_so_far();
+    uint32_t before = begin_wait();
     int error = fns().clock_nanosleep(clock, flags, req, rem);
     if (!interrupted_by_checkpoint(error, before)) {
       return error;
@@ -116,7 +128,7 @@ __attribute__((visibility("default"))) int usleep(useconds_t usec) {
 
 __attribute__((visibility("default"))) int pause(void) {
   for (;;) {
-    uint32_t before = rounds_so_far();
+    uint32_t before = begin_wait();
     int r = fns().pause();
     int error = errno;
     if (!interrupted_by_checkpoint(error, before)) {

@@ -60,6 +60,26 @@ int g_signal = SIGUSR2;
 
 thread_local Thread* tls_self = nullptr;
 thread_local bool tls_internal = false;
+// Set when the checkpoint handler returns with a signal of the program's
+// pending that the handler's full mask held back: it is delivered right
+// after, and the program's handler runs (sleep wrappers, take_...()).
+thread_local bool tls_program_signal_follows = false;
+
+// Whether a signal other than ours is pending for this thread (or the
+// process) and unblocked by `mask`, the mask the handler's return restores.
+bool program_signal_pending(const sigset_t* mask) {
+  sigset_t pending;
+  if (sigpending(&pending) != 0) {
+    return false;
+  }
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != g_signal && sigismember(&pending, sig) == 1 &&
+        sigismember(mask, sig) != 1) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Thread* alloc_record() {
   Thread* t = nullptr;
@@ -179,7 +199,7 @@ void reap_exited() {
   });
 }
 
-void suspend_handler(int, siginfo_t*, void*) {
+void suspend_handler(int, siginfo_t*, void* uctx) {
   int saved_errno = errno;
   Thread* self = tls_self;
   if (self == nullptr || tls_internal) {
@@ -219,6 +239,8 @@ void suspend_handler(int, siginfo_t*, void*) {
   DmtcpEventData_t data{};
   data.resumeUserThreadInfo.isRestart = restarted;
   events::fire(DMTCP_EVENT_RESUME_USER_THREAD, &data);
+  tls_program_signal_follows = program_signal_pending(
+      &static_cast<const ucontext_t*>(uctx)->uc_sigmask);
   errno = saved_errno;
 }
 
@@ -292,6 +314,14 @@ void mark_internal_thread() {
 }
 
 bool is_internal_thread() { return tls_internal; }
+
+void forget_program_signal() { tls_program_signal_follows = false; }
+
+bool program_signal_followed() {
+  bool followed = tls_program_signal_follows;
+  tls_program_signal_follows = false;
+  return followed;
+}
 
 int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
            void* arg) {

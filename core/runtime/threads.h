@@ -36,6 +36,13 @@ void init(int ckpt_signal);
 void mark_internal_thread();  // checkpoint thread: never suspended
 bool is_internal_thread();
 
+// Did a signal of the program's own reach this thread right after the
+// checkpoint signal (held back by the handler's mask during the round)?
+// The sleep wrappers ask after an EINTR, to report that one to the program
+// instead of sleeping on; forget...() before each wait.
+void forget_program_signal();
+bool program_signal_followed();
+
 // The pthread_create wrapper's body.
 int create(pthread_t* out, const pthread_attr_t* attr,
            void* (*start)(void*), void* arg);

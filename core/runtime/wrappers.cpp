@@ -22,9 +22,11 @@
 //   and pause do the same in sleep_wrappers.cpp.
 #include <alloca.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -98,8 +100,28 @@ void tell_parent_joined(int joined[2]) {
   close(joined[1]);
 }
 
+// One fork at a time in this process: a fork by another thread between
+// our pipe2() and the close of its ends would give that child copies of
+// our pipe (a write end held there would keep us waiting for good if our
+// child died before joining).  The child inherits the flag set and clears
+// it when fork_and_join returns there too.
+std::atomic_flag g_forking = ATOMIC_FLAG_INIT;
+
+class OneForkAtATime {
+ public:
+  OneForkAtATime() {
+    while (g_forking.test_and_set(std::memory_order_acquire)) {
+      sched_yield();
+    }
+  }
+  ~OneForkAtATime() { g_forking.clear(std::memory_order_release); }
+  OneForkAtATime(const OneForkAtATime&) = delete;
+  OneForkAtATime& operator=(const OneForkAtATime&) = delete;
+};
+
 pid_t fork_and_join() {
   dmtcp::ckpt_lock::SharedGuard guard;
+  OneForkAtATime one;
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_PREPARE);
   char parent_upid[sizeof rt::g_id.unique_pid];
   memcpy(parent_upid, rt::g_id.unique_pid, sizeof parent_upid);
@@ -380,11 +402,13 @@ __attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
   sigset_t copy;
   const sigset_t* allowed = without_ckpt_signal(SIG_SETMASK, mask, &copy);
   for (;;) {
+    dmtcp::threads::forget_program_signal();
     uint32_t before = rt::g_rounds_done.load(std::memory_order_acquire);
     int r = fns().sigsuspend(allowed);
     int error = errno;
     if (error != EINTR || !active() ||
-        rt::g_rounds_done.load(std::memory_order_acquire) == before) {
+        rt::g_rounds_done.load(std::memory_order_acquire) == before ||
+        dmtcp::threads::program_signal_followed()) {
       errno = error;
       return r;
     }
