@@ -45,11 +45,18 @@ int main(void) {
   sigaction(SIGALRM, &sa, NULL);
   sa.sa_handler = on_usr1;
   sigaction(SIGUSR1, &sa, NULL);
-  sigset_t usr1;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* the waiter inherits it */
+  /* SIGALRM goes to the process: only main may take it (else the waiter
+   * could, and main's pause() would wait on), and SIGUSR1 only inside the
+   * waiter's sigsuspend. */
+  sigset_t both, alrm;
+  sigemptyset(&both);
+  sigaddset(&both, SIGUSR1);
+  sigaddset(&both, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &both, NULL); /* the waiter inherits it */
   E2E_CHECK(pthread_create(&g_waiter, NULL, waiter, NULL) == 0, "create");
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
   alarm(1);
   e2e_say("READY");
   while (!atomic_load(&g_alarm)) {
