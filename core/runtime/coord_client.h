@@ -5,13 +5,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "protocol/protocol.h"
 
 namespace dmtcp::coord {
 
-// TCP connect with a timeout; -1 with errno on failure.
+// TCP connect with a timeout; -1 with errno on failure (EHOSTUNREACH also
+// when host does not resolve: resolve_failure() tells which).
 int connect_tcp(const char* host, int port, int timeout_ms);
+// "" when host resolves, else the resolver's reason.
+std::string resolve_failure(const char* host);
 
 // Sends hello and waits for kWelcome.  On kReject or error returns -1 and
 // leaves a one-line reason in why.

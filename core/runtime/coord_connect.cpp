@@ -18,6 +18,19 @@
 
 namespace dmtcp::coord {
 
+std::string resolve_failure(const char* host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host, nullptr, &hints, &res);
+  if (rc == 0) {
+    freeaddrinfo(res);
+    return "";
+  }
+  return rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+}
+
 using proto::MsgHeader;
 using proto::MsgType;
 

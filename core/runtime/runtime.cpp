@@ -14,7 +14,6 @@
 #include "runtime/runtime.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string>
 
 #include "common/log.h"
 #include "protocol/protocol.h"
@@ -186,20 +186,15 @@ void update_ckpt_filename() {
 int connect_process_to_coordinator() {
   int fd = coord::connect_tcp(g_config.coord_host, g_config.coord_port, 5000);
   if (fd < 0) {
-    // connect_tcp says EHOSTUNREACH for a name that does not resolve too.
-    addrinfo* res = nullptr;
-    int gai = errno == EHOSTUNREACH
-                  ? getaddrinfo(g_config.coord_host, nullptr, nullptr, &res)
-                  : 0;
-    if (gai != 0) {
+    int err = errno;
+    std::string why =
+        err == EHOSTUNREACH ? coord::resolve_failure(g_config.coord_host) : "";
+    if (!why.empty()) {
       DMTCP_ERROR("cannot resolve the coordinator host '%s': %s",
-                  g_config.coord_host, gai_strerror(gai));
+                  g_config.coord_host, why.c_str());
     } else {
       DMTCP_ERROR("cannot reach the coordinator at %s:%d: %s",
-                  g_config.coord_host, g_config.coord_port, strerror(errno));
-    }
-    if (res != nullptr) {
-      freeaddrinfo(res);
+                  g_config.coord_host, g_config.coord_port, strerror(err));
     }
     return -1;
   }

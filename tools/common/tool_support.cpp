@@ -1,7 +1,6 @@
 #include "tools/common/tool_support.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -85,20 +84,6 @@ bool is_local(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1";
 }
 
-// "" when host resolves, else the resolver's reason.
-std::string resolve_failure(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (rc == 0) {
-    freeaddrinfo(res);
-    return "";
-  }
-  return rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
-}
-
 std::string where(const CoordinatorOptions& opts) {
   return opts.host + ":" + std::to_string(opts.port);
 }
@@ -139,7 +124,7 @@ int tool_connection(const CoordinatorOptions& opts, std::string* error) {
 
 std::string unreachable(const std::string& host, int port, int err) {
   if (err == EHOSTUNREACH) {
-    std::string why = resolve_failure(host);
+    std::string why = coord::resolve_failure(host.c_str());
     if (!why.empty()) {
       return "cannot resolve the coordinator host '" + host + "': " + why;
     }
@@ -180,7 +165,8 @@ void stop_started_coordinator(const CoordinatorOptions& opts) {
 
 bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
   opts->started = false;
-  if (std::string why = resolve_failure(opts->host); !why.empty()) {
+  if (std::string why = coord::resolve_failure(opts->host.c_str());
+      !why.empty()) {
     *error = "cannot resolve the coordinator host '" + opts->host + "': " + why;
     return false;
   }
