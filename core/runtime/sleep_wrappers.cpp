@@ -31,31 +31,17 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "runtime/checkpoint_eintr.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
-#include "runtime/threads.h"
 
 using dmtcp::real::fns;
 namespace rt = dmtcp::rt;
 
 namespace {
 
-uint32_t rounds_so_far() {
-  return rt::g_rounds_done.load(std::memory_order_acquire);
-}
-
-// Step 1: the counter, and no program signal noted yet.
-uint32_t begin_wait() {
-  dmtcp::threads::forget_program_signal();
-  return rounds_so_far();
-}
-
-// Step 2's test for a call that began when the counter read `before`.
-bool interrupted_by_checkpoint(int error, uint32_t before) {
-  return error == EINTR && rt::g_enabled.load(std::memory_order_relaxed) &&
-         rounds_so_far() != before &&
-         !dmtcp::threads::program_signal_followed();
-}
+using dmtcp::checkpoint_eintr::begin_wait;
+using dmtcp::checkpoint_eintr::interrupted_by_checkpoint;
 
 // A relative sleep of *req; 0, or an error number with *rem set (as
 // clock_nanosleep).  Step 1 and 2 for the relative case.
@@ -127,15 +113,8 @@ __attribute__((visibility("default"))) int usleep(useconds_t usec) {
 }
 
 __attribute__((visibility("default"))) int pause(void) {
-  for (;;) {
-    uint32_t before = begin_wait();
-    int r = fns().pause();
-    int error = errno;
-    if (!interrupted_by_checkpoint(error, before)) {
-      errno = error;
-      return r;
-    }
-  }
+  return dmtcp::checkpoint_eintr::wait_through_checkpoints(
+      [] { return fns().pause(); });
 }
 
 }  // extern "C"

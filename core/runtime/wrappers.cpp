@@ -34,6 +34,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/events.h"
 #include "runtime/preload_env.h"
@@ -397,22 +398,12 @@ __attribute__((visibility("default"))) int pthread_sigmask(int how,
 }
 
 // Waits again when the signal that ended the wait was a checkpoint's
-// (sleep_wrappers.cpp explains the round counter).
+// (checkpoint_eintr.h).
 __attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
   sigset_t copy;
   const sigset_t* allowed = without_ckpt_signal(SIG_SETMASK, mask, &copy);
-  for (;;) {
-    dmtcp::threads::forget_program_signal();
-    uint32_t before = rt::g_rounds_done.load(std::memory_order_acquire);
-    int r = fns().sigsuspend(allowed);
-    int error = errno;
-    if (error != EINTR || !active() ||
-        rt::g_rounds_done.load(std::memory_order_acquire) == before ||
-        dmtcp::threads::program_signal_followed()) {
-      errno = error;
-      return r;
-    }
-  }
+  return dmtcp::checkpoint_eintr::wait_through_checkpoints(
+      [allowed] { return fns().sigsuspend(allowed); });
 }
 
 __attribute__((visibility("default"))) int execve(const char* path,
