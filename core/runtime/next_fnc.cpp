@@ -38,6 +38,7 @@
 
 #include "common/log.h"
 #include "dmtcp/plugin.h"
+#include "runtime/elf_dynamic.h"
 
 namespace dmtcp::next_fnc {
 namespace {
@@ -94,38 +95,9 @@ struct Wanted {
   uint32_t sysv;
 };
 
-// True if one of the object's PT_LOAD segments holds `addr`.
-bool holds(const dl_phdr_info& info, Addr addr) {
-  for (int i = 0; i < info.dlpi_phnum; ++i) {
-    const Phdr& ph = info.dlpi_phdr[i];
-    Addr start = info.dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && addr >= start && addr - start < ph.p_memsz) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// A d_ptr value as an address.  glibc relocates the d_ptr entries of a
-// writable dynamic section in place when it loads the object, not those of
-// a read-only one (the vDSO's, -z rodynamic): a value that already lies in
-// the object is relocated; anything else is a link-time address.
-const void* dyn_ptr(const dl_phdr_info& info, Addr value) {
-  if (holds(info, value)) {
-    return reinterpret_cast<const void*>(value);
-  }
-  return reinterpret_cast<const void*>(info.dlpi_addr + value);
-}
-
-const Dyn* dynamic_section(const dl_phdr_info& info) {
-  for (int i = 0; i < info.dlpi_phnum; ++i) {
-    if (info.dlpi_phdr[i].p_type == PT_DYNAMIC) {
-      return reinterpret_cast<const Dyn*>(info.dlpi_addr +
-                                          info.dlpi_phdr[i].p_vaddr);
-    }
-  }
-  return nullptr;
-}
+using elf::dynamic_section;
+using elf::dyn_ptr;
+using elf::holds;
 
 // One object's dynamic symbol table, as the loader mapped it.
 struct SymbolTable {

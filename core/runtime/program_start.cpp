@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "runtime/elf_dynamic.h"
 
 namespace dmtcp::rt {
 
@@ -35,13 +36,6 @@ namespace {
 
 std::atomic<bool> g_member_started{false};
 MemberStart g_member_start = nullptr;
-
-// A dynamic-section address: relocated in place by the loader for most
-// objects, still relative for a read-only dynamic section.
-template <typename T>
-T* dyn_ptr(ElfW(Addr) base, ElfW(Addr) value) {
-  return reinterpret_cast<T*>(value < base ? base + value : value);
-}
 
 bool relocations_name(const ElfW(Rela) * rela, size_t bytes,
                       const ElfW(Sym) * symtab, const char* strtab,
@@ -57,17 +51,10 @@ bool relocations_name(const ElfW(Rela) * rela, size_t bytes,
 
 // dl_iterate_phdr visits the main program first.
 int main_program_imports(struct dl_phdr_info* info, size_t, void* out) {
-  const ElfW(Dyn)* dyn = nullptr;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
-      dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr +
-                                               info->dlpi_phdr[i].p_vaddr);
-    }
-  }
+  const ElfW(Dyn)* dyn = elf::dynamic_section(*info);
   if (dyn == nullptr) {
     return 1;
   }
-  ElfW(Addr) base = info->dlpi_addr;
   const ElfW(Sym)* symtab = nullptr;
   const char* strtab = nullptr;
   const ElfW(Rela)* rela = nullptr;
@@ -75,21 +62,22 @@ int main_program_imports(struct dl_phdr_info* info, size_t, void* out) {
   size_t rela_size = 0;
   size_t jmprel_size = 0;
   for (; dyn->d_tag != DT_NULL; ++dyn) {
+    const void* ptr = elf::dyn_ptr(*info, dyn->d_un.d_ptr);
     switch (dyn->d_tag) {
       case DT_SYMTAB:
-        symtab = dyn_ptr<const ElfW(Sym)>(base, dyn->d_un.d_ptr);
+        symtab = static_cast<const ElfW(Sym)*>(ptr);
         break;
       case DT_STRTAB:
-        strtab = dyn_ptr<const char>(base, dyn->d_un.d_ptr);
+        strtab = static_cast<const char*>(ptr);
         break;
       case DT_RELA:
-        rela = dyn_ptr<const ElfW(Rela)>(base, dyn->d_un.d_ptr);
+        rela = static_cast<const ElfW(Rela)*>(ptr);
         break;
       case DT_RELASZ:
         rela_size = dyn->d_un.d_val;
         break;
       case DT_JMPREL:
-        jmprel = dyn_ptr<const ElfW(Rela)>(base, dyn->d_un.d_ptr);
+        jmprel = static_cast<const ElfW(Rela)*>(ptr);
         break;
       case DT_PLTRELSZ:
         jmprel_size = dyn->d_un.d_val;
