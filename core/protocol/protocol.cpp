@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 
 namespace dmtcp::proto {
@@ -144,6 +145,12 @@ int recv_msg(int fd, MsgHeader* h, void* buf, size_t cap) {
     return -1;
   }
   return read_all(fd, buf, h->payload_len);
+}
+
+void format_image_name(char* out, size_t cap, const char* progname,
+                       const char* unique_pid, uint32_t generation) {
+  snprintf(out, cap, "ckpt_%s_%s_gen%u.dmtcp", progname, unique_pid,
+           generation);
 }
 
 void copy_field(char* dst, size_t cap, std::string_view s) {

@@ -15,7 +15,8 @@
 namespace dmtcp::proto {
 
 inline constexpr uint32_t kMagic = 0x43544d44;  // "DMTC"
-inline constexpr uint16_t kVersion = 1;
+// 2: kExecPending, kRoundLeft, kAbortRound and kSetInterval.
+inline constexpr uint16_t kVersion = 2;
 // Keys up to 4 KiB and values up to 1 MiB (SPEC section 4) plus framing.
 inline constexpr uint32_t kMaxKeyLen = 4096;
 inline constexpr uint32_t kMaxValueLen = 1024 * 1024;
@@ -32,6 +33,14 @@ enum class MsgType : uint16_t {
   kCkptRequest = 5,   // no payload: application-initiated checkpoint
   kStatusRequest = 6, // no payload: dmtcp_get_coordinator_status()
   kCommand = 7,       // CommandPayload (dmtcp_command and stdin commands)
+  // No payload: this process is about to exec; the new program says hello
+  // with the same unique pid.  Until then (bounded) no round goes past
+  // THREADS_SUSPENDED without it.
+  kExecPending = 8,
+  // No payload: the process has finished, on its own, the round the
+  // coordinator aborted for it (kAbortRound); barriers it sent before it
+  // read the abort were ignored, and it may take part in rounds again.
+  kRoundLeft = 9,
 
   // coordinator -> process or tool
   kWelcome = 20,        // WelcomePayload
@@ -43,6 +52,12 @@ enum class MsgType : uint16_t {
   kStatusReply = 26,    // StatusPayload
   kCommandReply = 27,   // CommandReplyPayload + text
   kPublishReply = 28,   // int32 result (1 ok, -errno)
+  // No payload: this round is over for you (you were stuck past the
+  // round timeout): finish it without barriers; no image of yours counts.
+  // Answer kRoundLeft when done.
+  kAbortRound = 29,
+  kSetInterval = 30,  // uint32 seconds: remember it (it comes back after
+                      // a restart in the restarting hello)
 };
 
 struct MsgHeader {
@@ -174,6 +189,14 @@ int recv_msg(int fd, MsgHeader* h, void* buf, size_t cap);
 
 // Copies s into a fixed char field, always NUL-terminated, truncating.
 void copy_field(char* dst, size_t cap, std::string_view s);
+
+// The image file of one process for one checkpoint generation:
+// "ckpt_<prog>_<unique pid>_gen<generation>.dmtcp".  The generation is in
+// the name so that a round never overwrites an image of the last complete
+// checkpoint (docs/coordinator.md, "Generations").  Writes into out (cap
+// bytes, NUL-terminated, truncated); never allocates.
+void format_image_name(char* out, size_t cap, const char* progname,
+                       const char* unique_pid, uint32_t generation);
 
 // Constant-time comparison of two kSecretHexLen-character secrets, so a
 // stranger cannot learn the secret a byte at a time from reply timing.

@@ -15,6 +15,14 @@
 //  9 SEND_QUERIES; barrier                  same
 // 10 REFILL; barrier                        same
 // 11 THREADS_RESUME; threads RESUME_USER_THREAD
+//
+// A round this process cannot finish with the others (the coordinator died,
+// or gave up on us after the round timeout: kAbortRound) is finished alone:
+// the remaining events still fire in order, so plugins refill what they
+// drained, but no barrier is waited for and no image is written after
+// that point.  The program never exits because of it; without a
+// coordinator, the thread tries to reach one again on the same port
+// (docs/coordinator.md, "Failures").
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -49,16 +57,55 @@ using proto::Barrier;
 // True while this process is inside a round (publish/query allowed).
 std::atomic<bool> g_in_round{false};
 
-[[noreturn]] void lost_coordinator() {
-  DMTCP_ERROR(
-      "lost the coordinator during a checkpoint; exiting (the "
-      "previous image is intact)");
-  _exit(70);
+// How the current round goes on: with the others, or alone after the
+// coordinator was lost or aborted the round for us.
+enum class RoundPath { kTogether, kLost, kAborted };
+RoundPath g_path = RoundPath::kTogether;
+
+// Waits for barrier b with the others; false once this round goes on alone.
+bool reach(Barrier b, const char* path = nullptr) {
+  if (g_path != RoundPath::kTogether) {
+    return false;
+  }
+  int rc = coord::barrier(g_coord_fd, b, path, &g_num_peers);
+  if (rc == 0) {
+    return true;
+  }
+  if (rc == coord::kAborted) {
+    g_path = RoundPath::kAborted;
+    DMTCP_WARN(
+        "the coordinator gave up waiting for this process in checkpoint "
+        "generation %u; it finishes the round alone and goes on (no image "
+        "of this generation counts)",
+        g_generation.load());
+  } else {
+    g_path = RoundPath::kLost;
+    DMTCP_WARN(
+        "lost the coordinator during checkpoint generation %u; the program "
+        "goes on without checkpoints until a coordinator is back at %s:%d "
+        "(the previous checkpoint is intact)",
+        g_generation.load(), g_config.coord_host, g_config.coord_port);
+  }
+  return false;
 }
 
-void reach(Barrier b, const char* path = nullptr) {
-  if (coord::barrier(g_coord_fd, b, path, &g_num_peers) != 0) {
-    lost_coordinator();
+// After a round finished alone: the coordinator that aborted it hears that
+// we are back; a lost one is let go (ckpt_thread_main reconnects).
+void after_round_alone() {
+  RoundPath path = g_path;
+  g_path = RoundPath::kTogether;
+  if (path == RoundPath::kAborted) {
+    if (proto::send_msg(g_coord_fd, proto::MsgType::kRoundLeft, nullptr, 0) ==
+        0) {
+      return;
+    }
+    DMTCP_WARN("lost the coordinator at %s:%d; the program goes on without "
+               "checkpoints until one is back",
+               g_config.coord_host, g_config.coord_port);
+  }
+  if (path != RoundPath::kTogether) {
+    close(g_coord_fd);
+    g_coord_fd = -1;
   }
 }
 
@@ -94,6 +141,9 @@ void finish_round(bool is_restart) {
   g_rounds_done.fetch_add(1);
   futex_wake(&g_rounds_done);
   threads::resume_all(is_restart);
+  if (g_path != RoundPath::kTogether) {
+    after_round_alone();
+  }
 }
 
 // Runs in the checkpoint thread right after the restorer jumped here: the
@@ -117,6 +167,15 @@ void come_back_from_image() {
                        strnlen(info.coord_host, sizeof info.coord_host)));
   g_config.coord_port = info.coord_port;
   update_ckpt_filename();
+  if (info.interval != 0) {
+    g_config.interval = info.interval;
+  } else if (g_config.interval != 0) {
+    // Set before the checkpoint (launch or dmtcp_command -i) and not
+    // overridden by this restart: the coordinator takes it again.
+    uint32_t interval = g_config.interval;
+    proto::send_msg(g_coord_fd, proto::MsgType::kSetInterval, &interval,
+                    sizeof interval);
+  }
   // ps shows the leader's name: ours again, not dmtcp_restart's.
   prctl(PR_SET_NAME, g_id.progname);
   if (info.restorer_len != 0) {
@@ -141,8 +200,8 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   g_in_round.store(true);
   if (order.ckpt_dir[0] != '\0') {
     snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s", order.ckpt_dir);
-    update_ckpt_filename();
   }
+  update_ckpt_filename(order.generation);
   // Everything that may allocate happens before any thread is frozen.
   int prep = image_dump::prepare(g_config.compress);
   threads::suspend_all();
@@ -162,15 +221,18 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   g_restart_info.magic = 0;
   if (dmtcp_context_save(&g_resume_ctx) == 0) {
     g_resume_ctx.fs_base = tcb::thread_pointer();
-    int rc = prep != 0 ? prep : image_dump::write_image();
-    if (rc != 0) {
-      // The barrier still has to be reached, or every process would hang;
-      // the coordinator learns of the failure from the empty path.
-      DMTCP_ERROR("writing %s failed: %s; the previous image is kept",
-                  g_id.ckpt_filename, strerror(-rc));
-      reach(Barrier::kCkptWritten, "");
-    } else {
-      reach(Barrier::kCkptWritten, g_id.ckpt_filename);
+    // Alone, no image: nobody would commit it.
+    if (g_path == RoundPath::kTogether) {
+      int rc = prep != 0 ? prep : image_dump::write_image();
+      if (rc != 0) {
+        // The barrier still has to be reached, or every process would
+        // hang; the coordinator learns of the failure from the empty path.
+        DMTCP_ERROR("writing %s failed: %s; the previous checkpoint is kept",
+                    g_id.ckpt_filename, strerror(-rc));
+        reach(Barrier::kCkptWritten, "");
+      } else {
+        reach(Barrier::kCkptWritten, g_id.ckpt_filename);
+      }
     }
     fire_with_restart_flag(DMTCP_EVENT_RESUME, false);
     reach(Barrier::kResumed);
@@ -186,6 +248,27 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   finish_round(true);
 }
 
+// Without a coordinator (it died, or was not there when this process
+// started): try again on the same host and port, quietly, with a growing
+// pause, until one takes us in.  A new coordinator takes the computation
+// over: our hello names its computation id and generation.
+void reconnect() {
+  int pause_ms = 500;
+  bool told = false;
+  while (g_coord_fd < 0) {
+    struct timespec t = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+    nanosleep(&t, nullptr);
+    pause_ms = pause_ms < 8000 ? pause_ms * 2 : 8000;
+    g_coord_fd = connect_process_to_coordinator(/*rejoin=*/true, !told);
+    told = true;
+  }
+  DMTCP_INFO("joined the coordinator at %s:%d again (computation %s, "
+             "generation %u)",
+             g_config.coord_host, g_config.coord_port, g_id.computation_id,
+             g_generation.load());
+  update_ckpt_filename();
+}
+
 void* ckpt_thread_main(void*) {
   threads::mark_internal_thread();
   tcb::verify_tid_offset();
@@ -193,13 +276,19 @@ void* ckpt_thread_main(void*) {
   sigfillset(&all);
   real::fns().pthread_sigmask(SIG_SETMASK, &all, nullptr);
   for (;;) {
+    if (g_coord_fd < 0) {
+      reconnect();
+    }
     events::fire(DMTCP_EVENT_WAIT_FOR_SUSPEND_MSG);
     proto::DoCheckpointPayload order{};
     if (coord::wait_idle(g_coord_fd, &order) < 0) {
       DMTCP_WARN(
-          "coordinator connection closed: this process can no "
-          "longer be checkpointed");
-      return nullptr;
+          "lost the coordinator at %s:%d; the program goes on without "
+          "checkpoints until one is back",
+          g_config.coord_host, g_config.coord_port);
+      close(g_coord_fd);
+      g_coord_fd = -1;
+      continue;
     }
     checkpoint_round(order);
   }

@@ -45,6 +45,27 @@ char* reply_buffer() {
   _exit(137);
 }
 
+// kAbortRound was read and not yet reported by barrier().
+bool g_abort_pending = false;
+
+// Handles the messages that may come at any time; true when m was one.
+bool handle_async(const MsgHeader& h, const char* payload) {
+  switch (static_cast<MsgType>(h.type)) {
+    case MsgType::kKill:
+      die_on_kill();
+    case MsgType::kAbortRound:
+      g_abort_pending = true;
+      return true;
+    case MsgType::kSetInterval:
+      if (h.payload_len == sizeof(uint32_t)) {
+        memcpy(&rt::g_config.interval, payload, sizeof(uint32_t));
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Reads messages until one of type `want`; kKill ends the process.
 int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
   for (;;) {
@@ -52,11 +73,14 @@ int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
       return -1;
     }
     auto type = static_cast<MsgType>(h->type);
-    if (type == MsgType::kKill) {
-      die_on_kill();
-    }
     if (type == want) {
       return 0;
+    }
+    if (handle_async(*h, buf)) {
+      if (g_abort_pending && want == MsgType::kBarrierRelease) {
+        return kAborted;
+      }
+      continue;
     }
     DMTCP_WARN("coordinator sent message %u while we waited for %u",
                h->type, static_cast<unsigned>(want));
@@ -67,6 +91,10 @@ int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
 
 int barrier(int fd, proto::Barrier b, const char* image_path,
             uint32_t* num_peers) {
+  if (g_abort_pending) {
+    g_abort_pending = false;
+    return kAborted;
+  }
   proto::BarrierPayload p{static_cast<uint32_t>(b), 0};
   size_t path_len = image_path != nullptr ? strlen(image_path) : 0;
   p.path_len = static_cast<uint32_t>(path_len);
@@ -76,11 +104,22 @@ int barrier(int fd, proto::Barrier b, const char* image_path,
   }
   MsgHeader h{};
   proto::BarrierPayload release{};
+  // Room for any message that may come first (kSetInterval, kAbortRound).
+  char buf[64];
   for (;;) {
-    if (recv_expect(fd, MsgType::kBarrierRelease, &h,
-                    reinterpret_cast<char*>(&release), sizeof release) != 0) {
+    int rc = recv_expect(fd, MsgType::kBarrierRelease, &h, buf, sizeof buf);
+    if (rc == kAborted) {
+      g_abort_pending = false;
+      return kAborted;
+    }
+    if (rc != 0) {
       return -1;
     }
+    if (h.payload_len != sizeof release) {
+      errno = EPROTO;
+      return -1;
+    }
+    memcpy(&release, buf, sizeof release);
     if (release.barrier == static_cast<uint32_t>(b)) {
       if (num_peers != nullptr && release.num_peers != 0) {
         *num_peers = release.num_peers;
@@ -164,8 +203,10 @@ int wait_idle(int fd, proto::DoCheckpointPayload* ckpt) {
       return -1;
     }
     auto type = static_cast<MsgType>(h.type);
-    if (type == MsgType::kKill) {
-      die_on_kill();
+    if (handle_async(h, buf)) {
+      // An abort read here belongs to no round of ours any more.
+      g_abort_pending = false;
+      continue;
     }
     if (type == MsgType::kDoCheckpoint &&
         h.payload_len == sizeof(proto::DoCheckpointPayload)) {

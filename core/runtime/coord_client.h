@@ -28,9 +28,13 @@ void fill_secret(int port, proto::HelloPayload* hello);
 
 // Checkpoint thread, during a round:
 // Reports reaching a barrier and waits for its release.  kKill ends the
-// process.  0 or -1 (connection lost).
+// process.  0, -1 (connection lost) or kAborted: the coordinator aborted
+// the round for this process (kAbortRound, read here or while a publish or
+// query of this round waited for its reply).  kSetInterval, whenever it
+// comes, sets g_config.interval.
 // A release may carry the round's current number of processes: stored in
 // *num_peers when it does.
+inline constexpr int kAborted = -2;
 int barrier(int fd, proto::Barrier b, const char* image_path = nullptr,
             uint32_t* num_peers = nullptr);
 int publish(int fd, const void* key, size_t key_len, const void* val,

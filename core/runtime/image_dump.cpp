@@ -22,7 +22,9 @@
 //     would SIGBUS).
 //  4. Header with identity, special mappings, brk, the resume context and
 //     the restart info buffer; ImageWriter writes everything with checksums.
-//  5. fsync, rename over the old image, fsync the directory.
+//  5. fsync, rename to the generation's own name (no image of an older
+//     generation is touched: the coordinator removes those once this
+//     generation is committed), fsync the directory.
 //
 // The checkpoint thread keeps running while it writes: its own stack and
 // the runtime's writable segments change under the writer.  Those regions
@@ -758,7 +760,15 @@ int write_image() {
     return rc;
   }
   fill_header();
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // Never through a name someone else planted: O_EXCL|O_NOFOLLOW.  A
+  // leftover of ours (a process killed while writing this very
+  // generation, restarted since) is removed first; unlink() removes a
+  // planted link, never what it points to.
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(tmp, flags, 0600);
+  if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) {
+    fd = open(tmp, flags, 0600);
+  }
   if (fd < 0) {
     rc = -errno;
     if (pagemap_fd >= 0) {

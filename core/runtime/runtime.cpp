@@ -150,7 +150,19 @@ __attribute__((constructor(101))) void runtime_init() {
   threads::init(g_config.ckpt_signal);
   g_coord_fd = connect_process_to_coordinator();
   if (g_coord_fd < 0) {
-    _exit(1);
+    // A program started by a member of a computation (exec, posix_spawn,
+    // system) goes on without checkpoints until a coordinator is back
+    // (the checkpoint thread keeps trying); a program launched on its own
+    // has nothing to join.
+    bool member = g_id.parent_unique_pid[0] != '\0' ||
+                  (inherited != nullptr &&
+                   strcmp(inherited, g_id.unique_pid) == 0);
+    if (!member) {
+      _exit(1);
+    }
+    DMTCP_WARN("the program goes on without checkpoints until a coordinator "
+               "is back at %s:%d",
+               g_config.coord_host, g_config.coord_port);
   }
   update_ckpt_filename();
   g_enabled.store(true);
@@ -178,13 +190,23 @@ void new_unique_pid() {
   setenv("DMTCP_UNIQUE_PID", g_id.unique_pid, 1);
 }
 
-void update_ckpt_filename() {
-  snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/ckpt_%s_%s.dmtcp",
-           g_config.ckpt_dir, g_id.progname, g_id.unique_pid);
+void update_ckpt_filename(uint32_t generation) {
+  char name[256];
+  proto::format_image_name(name, sizeof name, g_id.progname, g_id.unique_pid,
+                           generation);
+  snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/%s",
+           g_config.ckpt_dir, name);
 }
 
-int connect_process_to_coordinator() {
+void update_ckpt_filename() {
+  update_ckpt_filename(g_generation.load() + 1);
+}
+
+int connect_process_to_coordinator(bool rejoin, bool loud) {
   int fd = coord::connect_tcp(g_config.coord_host, g_config.coord_port, 5000);
+  if (fd < 0 && !loud) {
+    return -1;
+  }
   if (fd < 0) {
     int err = errno;
     std::string why =
@@ -204,6 +226,11 @@ int connect_process_to_coordinator() {
   h.pid = getpid();
   h.ppid = getppid();
   h.interval = g_config.interval;
+  if (rejoin) {
+    h.generation = g_generation.load();
+    proto::copy_field(h.computation_id, sizeof h.computation_id,
+                      g_id.computation_id);
+  }
   proto::copy_field(h.unique_pid, sizeof h.unique_pid, g_id.unique_pid);
   proto::copy_field(h.hostname, sizeof h.hostname, g_id.hostname);
   proto::copy_field(h.progname, sizeof h.progname, g_id.progname);
@@ -213,8 +240,10 @@ int connect_process_to_coordinator() {
   proto::WelcomePayload w{};
   char why[512];
   if (coord::hello(fd, h, &w, why, sizeof why) != 0) {
-    DMTCP_ERROR("coordinator at %s:%d: %s", g_config.coord_host,
-                g_config.coord_port, why);
+    if (loud) {
+      DMTCP_ERROR("coordinator at %s:%d: %s", g_config.coord_host,
+                  g_config.coord_port, why);
+    }
     close(fd);
     return -1;
   }

@@ -55,11 +55,16 @@ inline constexpr int kProtectedFdBase = 820;
 inline constexpr int kProtectedFdEnd = 840;
 
 // Connects and says hello as a process; returns the fd (moved into the
-// protected range) or -1 with a message printed.
-int connect_process_to_coordinator();
+// protected range) or -1, with a message printed when loud.  rejoin: this
+// process is already a member of a computation (it lost its coordinator):
+// the hello names its computation id and generation, so that a new
+// coordinator takes the computation over.
+int connect_process_to_coordinator(bool rejoin = false, bool loud = true);
 // Starts the checkpoint thread (start-up and fork child).
 void start_ckpt_thread();
-// Builds ckpt_filename from ckpt_dir, progname and unique_pid.
+// Builds ckpt_filename from ckpt_dir, progname, unique_pid and the
+// generation (proto::format_image_name); without one, the next generation.
+void update_ckpt_filename(uint32_t generation);
 void update_ckpt_filename();
 // A fresh unique id for this process: <host hash>-<pid>-<time>.
 void new_unique_pid();

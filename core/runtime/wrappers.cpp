@@ -37,6 +37,7 @@
 #include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/events.h"
+#include "protocol/protocol.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -151,9 +152,13 @@ pid_t fork_and_join() {
   rt::new_unique_pid();
   setenv("DMTCP_PARENT_UNIQUE_PID", parent_upid, 1);
   rt::update_ckpt_filename();
+  // Without a coordinator the child goes on all the same; its checkpoint
+  // thread keeps trying to reach one.  A fork never fails because of us.
   rt::g_coord_fd = rt::connect_process_to_coordinator();
   if (rt::g_coord_fd < 0) {
-    _exit(1);
+    DMTCP_WARN("the program goes on without checkpoints until a "
+               "coordinator is back at %s:%d",
+               rt::g_config.coord_host, rt::g_config.coord_port);
   }
   rt::start_ckpt_thread();
   tell_parent_joined(joined);
@@ -278,6 +283,15 @@ class ExecPrep {
 
  private:
   static int fire_pre_exec() {
+    // The coordinator holds any round at THREADS_SUSPENDED until the new
+    // program says hello (we hold the checkpoint lock until the exec, so
+    // this process is not suspended meanwhile): a checkpoint never has our
+    // parent without us.  One small message, sent while the checkpoint
+    // thread cannot be sending (no round gets past suspension now).
+    if (rt::g_coord_fd >= 0) {
+      dmtcp::proto::send_msg(rt::g_coord_fd,
+                             dmtcp::proto::MsgType::kExecPending, nullptr, 0);
+    }
     int fd = dmtcp::events::make_exec_state_fd();
     DmtcpEventData_t data{};
     data.serializerInfo.fd = fd;

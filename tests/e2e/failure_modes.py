@@ -185,7 +185,9 @@ def test_midckpt(e):
     # Start a second checkpoint and kill the process while it writes.
     subprocess.Popen([e.tool("dmtcp_command"), "-c"], env=e.env,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tmp = img + ".tmp"
+    # Each generation has its own image: the second writes gen2's.
+    check(img.endswith("_gen1.dmtcp"), f"unexpected image name {img}")
+    tmp = img[:-len("_gen1.dmtcp")] + "_gen2.dmtcp.tmp"
     deadline = time.time() + 30
     while time.time() < deadline and not os.path.exists(tmp):
         time.sleep(0.001)

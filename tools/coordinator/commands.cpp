@@ -36,6 +36,8 @@ const char* state_name(ProcState s) {
       return "CHECKPOINTING";
     case ProcState::kRestarting:
       return "RESTARTING";
+    case ProcState::kAborting:
+      return "STUCK";
   }
   return "UNKNOWN";
 }
@@ -151,10 +153,7 @@ CommandResult Coordinator::run_command(char cmd, int32_t arg,
       if (arg < 0) {
         return {EINVAL, "bad interval " + std::to_string(arg), false};
       }
-      interval_ = static_cast<uint32_t>(arg);
-      if (!round_.active()) {
-        schedule_interval();
-      }
+      set_interval(static_cast<uint32_t>(arg));
       DMTCP_INFO("checkpoint interval set to %u s", interval_);
       return {0,
               interval_ == 0 ? std::string("periodic checkpoints disabled")

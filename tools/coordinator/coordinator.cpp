@@ -324,7 +324,12 @@ bool Coordinator::check_size(const Client& c, const proto::MsgHeader& h,
       break;
     case proto::MsgType::kCkptRequest:
     case proto::MsgType::kStatusRequest:
+    case proto::MsgType::kExecPending:
+    case proto::MsgType::kRoundLeft:
       ok = len == 0;
+      break;
+    case proto::MsgType::kSetInterval:
+      ok = len == sizeof(uint32_t);
       break;
     case proto::MsgType::kCommand:
       ok = len == sizeof(proto::CommandPayload);
@@ -374,6 +379,30 @@ void Coordinator::dispatch(Client& c, const proto::MsgHeader& h,
     }
     case proto::MsgType::kStatusRequest:
       on_status_request(c);
+      return;
+    case proto::MsgType::kExecPending:
+    case proto::MsgType::kRoundLeft:
+    case proto::MsgType::kSetInterval:
+      if (!c.is_process()) {
+        protocol_error(c, "process message " + std::to_string(h.type) +
+                              " from a tool");
+        return;
+      }
+      if (h.type == static_cast<uint16_t>(proto::MsgType::kExecPending)) {
+        c.exec_pending = true;
+      } else if (h.type == static_cast<uint16_t>(proto::MsgType::kRoundLeft)) {
+        on_round_left(c);
+      } else {
+        uint32_t interval = 0;
+        memcpy(&interval, payload.data(), sizeof interval);
+        // A restarted process names the interval its computation had; an
+        // interval this coordinator was given (-i) wins.
+        if (interval_ == 0 && interval != 0) {
+          set_interval(interval, c.id);
+          DMTCP_INFO("checkpoint interval %u s taken back from process %u",
+                     interval, c.id);
+        }
+      }
       return;
     case proto::MsgType::kCommand:
       on_command(c, payload);
@@ -438,9 +467,31 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
     }
     return;
   }
+  std::string comp = field(h.computation_id, sizeof h.computation_id);
+  if (!comp.empty() && !computation_id_.empty() && comp != computation_id_) {
+    reject(c, "this coordinator runs another computation (" +
+                  computation_id_ + "), not " + comp);
+    return;
+  }
   c.authed = true;
   c.role = role;
   c.state = ProcState::kRunning;
+  // The interval a process asks for is the one its computation started
+  // with (dmtcp_launch -i): it counts for the first process only, or for
+  // one that takes a computation over; later ones carry a value from
+  // their environment that 'i' may have changed since.
+  bool sets_interval = computation_id_.empty() && h.interval != 0;
+  if (!comp.empty() && computation_id_.empty()) {
+    // A process that lost its coordinator: this one takes its
+    // computation over, at the generation it knew.
+    computation_id_ = comp;
+    generation_ = h.generation;
+    DMTCP_INFO("took over computation %s at generation %u (its coordinator "
+               "was lost)",
+               computation_id_.c_str(), generation_);
+  } else if (!comp.empty() && h.generation > generation_) {
+    generation_ = h.generation;
+  }
   if (computation_id_.empty()) {
     // The count keeps two computations started within one second apart
     // (their images must never pass for one checkpoint).
@@ -455,15 +506,13 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   }
   ever_joined_ = true;
   exit_deadline_ms_ = 0;
-  if (h.interval != 0 && h.interval != interval_) {
-    interval_ = h.interval;
+  execs_pending_.erase(c.unique_pid);
+  send_welcome(c, generation_);
+  if (sets_interval && h.interval != interval_) {
+    set_interval(h.interval, c.id);
     DMTCP_INFO("checkpoint interval set to %u s by process %u", interval_,
                c.id);
-    if (!round_.active()) {
-      schedule_interval();
-    }
   }
-  send_welcome(c, generation_);
   DMTCP_INFO("process %u joined: %s[%d]@%s %s", c.id, c.progname.c_str(), c.pid,
              c.hostname.c_str(), c.unique_pid.c_str());
   std::string parent = field(h.parent_unique_pid, sizeof h.parent_unique_pid);
@@ -476,6 +525,7 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
     return;
   }
   join_round_if_suspending(c);
+  maybe_release();  // it may have been the exec a round waited for
 }
 
 const Client* Coordinator::connected_twin(const Client& c) {
@@ -571,8 +621,11 @@ void Coordinator::on_disconnect(Client& c) {
     DMTCP_DEBUG("connection %u closed", c.id);
     return;
   }
-  DMTCP_INFO("process %u left: %s[%d]@%s", c.id, c.progname.c_str(), c.pid,
-             c.hostname.c_str());
+  DMTCP_INFO("process %u left: %s[%d]@%s%s", c.id, c.progname.c_str(), c.pid,
+             c.hostname.c_str(), c.exec_pending ? " (exec)" : "");
+  if (c.exec_pending && c.state != ProcState::kRestarting) {
+    execs_pending_[c.unique_pid] = now_ms() + kExecRejoinMs;
+  }
   drop_participant(c);
   for (Waiter& w : round_.waiters) {
     if (w.client_id == c.id) {
@@ -594,6 +647,11 @@ void Coordinator::check_timers() {
     if (!c.authed && !c.closing && now >= c.hello_deadline_ms) {
       reject(c, "no hello within 5 s");
     }
+  }
+  expire_execs(now);
+  if (round_.kind == RoundKind::kCheckpoint &&
+      now - round_.progress_ms >= int64_t{opts_.round_timeout_s} * 1000) {
+    abort_stuck_participants();
   }
   if (round_.kind == RoundKind::kRestart &&
       round_.participants.size() < round_.expected &&

@@ -29,10 +29,18 @@ struct Options {
   bool quiet = false;
   uint32_t interval = 0;       // seconds between checkpoints, 0 = off
   int restart_timeout_s = 60;  // all restarting peers must join by then
+  // A checkpoint round in which no participant makes progress (reaches a
+  // barrier) for this long gives up on the ones that did not: they are
+  // told to finish on their own and the round fails.
+  int round_timeout_s = 120;
+  // Complete checkpoints whose images stay on disk (this host's).
+  uint32_t keep_generations = 1;
   std::string restart_tool;    // absolute path of dmtcp_restart
 };
 
-enum class ProcState { kRunning, kCheckpointing, kRestarting };
+// kAborting: the round timed out on this process and sent it kAbortRound;
+// it takes part in no round until it answers kRoundLeft.
+enum class ProcState { kRunning, kCheckpointing, kRestarting, kAborting };
 
 // A connected peer.  Before its hello it is a stranger (authed_ false) and
 // may send nothing but a hello of the exact size.
@@ -51,6 +59,7 @@ struct Client {
   std::string progname;
   ProcState state = ProcState::kRunning;
   std::string last_image;  // reported at its last CKPT_WRITTEN
+  bool exec_pending = false;  // sent kExecPending: its close is an exec
   // Set when the connection is to be closed at the end of this loop pass.
   bool closing = false;
 
@@ -77,14 +86,23 @@ struct Round {
   size_t index = 0;  // sequence[index] is the next barrier to release
   std::map<uint32_t, Participant> participants;
   bool failed = false;
+  std::string failure;       // the first failure, for blocking commands
   bool images_done = false;  // kCkptWritten was released
+  bool committed = false;    // ... and the restart script written
+  int64_t progress_ms = 0;   // last barrier reached (round timeout)
   std::vector<Waiter> waiters;
   std::string first_image_dir;
+  struct Written {
+    std::string host;
+    std::string path;
+  };
+  std::vector<Written> written;  // every image reported, also by leavers
+  std::string script;            // the restart script, once committed
   // Checkpoint: processes that left before reporting their image.  Their
   // "<image>.tmp" is removed when the round ends (remove_stale_images).
   struct Lost {
     std::string host;
-    std::string name;        // ckpt_<prog>_<unique pid>.dmtcp
+    std::string name;        // ckpt_<prog>_<unique pid>_gen<N>.dmtcp
     std::string last_image;  // from an earlier round, if any
   };
   std::vector<Lost> lost;
@@ -134,6 +152,9 @@ class Coordinator {
   void protocol_error(Client& c, const std::string& why);
   void reap_closed();
   void on_disconnect(Client& c);
+  void on_round_left(Client& c);
+  // Pending execs whose new program did not say hello in time.
+  void expire_execs(int64_t now);
   void check_timers();
   int poll_timeout_ms() const;
   void flush_before_exit();
@@ -160,10 +181,24 @@ class Coordinator {
   void report_images(const std::string& script);
   void end_round();
   void drop_participant(Client& c);
+  // Marks the round failed (first cause wins); waiters hear it at its end.
+  void fail_round(const std::string& why);
+  // Participants that made no progress for --round-timeout are told to
+  // finish alone (kAbortRound) and leave the round, which fails.
+  void abort_stuck_participants();
   void remove_stale_images();
+  // After a failed round: its images (complete or not) are garbage.
+  void remove_failed_images();
+  // After a commit: images of this computation older than the last
+  // keep_generations checkpoints, in every directory this round used.
+  void prune_old_generations();
   void fail_restart(const std::string& why);
   void answer_waiters(int status, const std::string& text);
   void schedule_interval();
+  // Sets the interval, tells every process (it keeps it in its image, so a
+  // restart brings it back) and reschedules.
+  // (except to the process that asked for it).
+  void set_interval(uint32_t seconds, uint32_t from_id = 0);
 
   // commands.cpp: dmtcp_command and stdin.
   CommandResult run_command(char cmd, int32_t arg, uint32_t requester);
@@ -199,6 +234,14 @@ class Coordinator {
   std::set<std::string> killed_;
   int64_t killed_until_ms_ = 0;
   Round round_;
+  // Unique pids of processes that closed their connection to exec: until
+  // the new program says hello (or kExecRejoinMs pass), no checkpoint
+  // round releases THREADS_SUSPENDED, so it is never missing from one.
+  std::map<std::string, int64_t> execs_pending_;
+  static constexpr int64_t kExecRejoinMs = 10000;
+  // Blocking checkpoint commands that came during a round: a new round
+  // starts for them when that one ends.
+  std::vector<Waiter> queued_waiters_;
   KvStore kv_;
 
   bool read_stdin_;

@@ -28,7 +28,8 @@ const char kUsage[] =
     "usage: dmtcp_coordinator [-p|--coord-port N] [--port-file F] "
     "[--ckptdir D]\n"
     "         [--exit-on-last] [--daemon] [-i|--interval S] [-q|--quiet]\n"
-    "         [--bind ADDR] [port]\n"
+    "         [--bind ADDR] [--keep-generations K] [--round-timeout S] "
+    "[port]\n"
     "  -p, --coord-port N  listen on port N (default 7779, 0 = any free "
     "port;\n"
     "                      env DMTCP_COORD_PORT)\n"
@@ -41,7 +42,13 @@ const char kUsage[] =
     "                      DMTCP_CHECKPOINT_INTERVAL; 0 = never)\n"
     "  -q, --quiet         print warnings and errors only\n"
     "  --bind ADDR         listen on ADDR instead of 127.0.0.1 (env\n"
-    "                      DMTCP_COORD_BIND)\n";
+    "                      DMTCP_COORD_BIND)\n"
+    "  --keep-generations K  keep the images of the last K complete\n"
+    "                      checkpoints (default 1, 0 = all; env\n"
+    "                      DMTCP_KEEP_GENERATIONS)\n"
+    "  --round-timeout S   a checkpoint in which no process makes progress\n"
+    "                      for S seconds fails (default 120; env\n"
+    "                      DMTCP_ROUND_TIMEOUT)\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   fprintf(stderr, "dmtcp_coordinator: %s (see dmtcp_coordinator --help)\n",
@@ -102,8 +109,36 @@ Options parse_options(int argc, char** argv) {
     }
     o.restart_timeout_s = static_cast<int>(v);
   }
+  auto keep_generations = [&](const char* s, const char* what) {
+    long v = 0;
+    if (!parse_uint(s, 1000000, &v)) {
+      usage_error(std::string("invalid ") + what + " '" + s + "'");
+    }
+    o.keep_generations = static_cast<uint32_t>(v);
+  };
+  auto round_timeout = [&](const char* s, const char* what) {
+    long v = 0;
+    if (!parse_uint(s, 86400 * 365, &v) || v == 0) {
+      usage_error(std::string("invalid ") + what + " '" + s + "'");
+    }
+    o.round_timeout_s = static_cast<int>(v);
+  };
+  if (const char* e = getenv("DMTCP_KEEP_GENERATIONS"); e != nullptr && *e) {
+    keep_generations(e, "DMTCP_KEEP_GENERATIONS");
+  }
+  if (const char* e = getenv("DMTCP_ROUND_TIMEOUT"); e != nullptr && *e) {
+    round_timeout(e, "DMTCP_ROUND_TIMEOUT");
+  }
 
-  enum { kPortFile = 1000, kCkptDir, kExitOnLast, kDaemon, kBind };
+  enum {
+    kPortFile = 1000,
+    kCkptDir,
+    kExitOnLast,
+    kDaemon,
+    kBind,
+    kKeepGenerations,
+    kRoundTimeout
+  };
   static const option kLong[] = {
       {"coord-port", required_argument, nullptr, 'p'},
       {"port", required_argument, nullptr, 'p'},  // older spelling
@@ -114,6 +149,8 @@ Options parse_options(int argc, char** argv) {
       {"interval", required_argument, nullptr, 'i'},
       {"quiet", no_argument, nullptr, 'q'},
       {"bind", required_argument, nullptr, kBind},
+      {"keep-generations", required_argument, nullptr, kKeepGenerations},
+      {"round-timeout", required_argument, nullptr, kRoundTimeout},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   opterr = 0;
@@ -149,6 +186,12 @@ Options parse_options(int argc, char** argv) {
         break;
       case kBind:
         o.bind_addr = optarg;
+        break;
+      case kKeepGenerations:
+        keep_generations(optarg, "--keep-generations");
+        break;
+      case kRoundTimeout:
+        round_timeout(optarg, "--round-timeout");
         break;
       case 'h':
         fputs(kUsage, stdout);

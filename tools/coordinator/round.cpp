@@ -6,25 +6,35 @@
 //     kDoCheckpoint.  A process that joins before THREADS_SUSPENDED is
 //     released becomes one too (a fork child: its parent holds off its own
 //     suspension until the child has joined, so the child is never missing
-//     from a round that has its parent); later ones sit the round out.
-//     Each release carries the participant count, which goes into the
-//     image headers.
+//     from a round that has its parent; an exec'd program: its old self
+//     said kExecPending, and THREADS_SUSPENDED waits for the new hello);
+//     later ones sit the round out.  A participant that leaves before
+//     THREADS_SUSPENDED is released (it exited, or exec'd) simply leaves
+//     the round: it was never frozen, so its parent's image records it as
+//     a dead child.  Each release carries the participant count, which
+//     goes into the image headers.
 //  2. Participants walk the barrier sequence in order.  Barrier X is
 //     released to all participants only when each one has sent X; sending
 //     anything else is a protocol error that drops that process.
-//  3. When every participant has sent kCkptWritten every image is on disk:
-//     unless the round failed, the restart script is written, then the
-//     barrier is released and blocking commands are answered ('K' then
-//     kills everyone).
-//  4. After kRefilled the round ends.  A participant that leaves mid-round
-//     is removed (the others are not stuck) and the round marked failed, so
-//     the previous restart script stays.  Its half-written "<image>.tmp"
-//     is removed when the round ends, wherever we can tell it would be.
+//  3. When every participant has sent kCkptWritten every image of the
+//     generation is on disk under its own name (ckpt_..._gen<N>.dmtcp):
+//     unless the round failed, the restart script is written -- the
+//     commit -- and only then are the images of older generations removed
+//     (--keep-generations).  Then the barrier is released ('K' then kills
+//     everyone).
+//  4. After kRefilled the round ends and blocking commands are answered.
+//     A participant that leaves after THREADS_SUSPENDED was released (it
+//     was killed) is removed (the others are not stuck) and the round
+//     marked failed; so is one that makes no progress for --round-timeout
+//     (kAbortRound: it finishes alone).  A failed round removes what it
+//     wrote, the previous checkpoint stays as it was.
 //  Restart: processes restored from images say hello as kRestarting with
 //  the image's generation and peer count; their barriers (kRestarted ...
 //  kRefilled) are released only once all of them are present.  Missing
 //  peers past the deadline, or one leaving early, kill the rest: a partial
 //  restart would hang on sockets to peers that never came.
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +43,7 @@
 
 #include "common/log.h"
 #include "coordinator.h"
+#include "image/image_reader.h"
 #include "restart_script.h"
 
 namespace dmtcp::coordinator {
@@ -87,14 +98,47 @@ std::string dir_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Only files named as images, of ours, that are regular files (never
+// through a link someone planted); unlink() itself never follows one.
+bool is_our_image_file(const std::string& path) {
+  struct stat st{};
+  std::string base = path.substr(path.rfind('/') + 1);
+  return base.rfind("ckpt_", 0) == 0 && base.size() > 6 &&
+         base.compare(base.size() - 6, 6, ".dmtcp") == 0 &&
+         ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         st.st_uid == ::getuid();
+}
+
 }  // namespace
 
 void Coordinator::schedule_interval() {
   next_interval_ms_ = interval_ > 0 ? now_ms() + int64_t{interval_} * 1000 : 0;
 }
 
+void Coordinator::set_interval(uint32_t seconds, uint32_t from_id) {
+  interval_ = seconds;
+  std::string_view bytes(reinterpret_cast<const char*>(&seconds),
+                         sizeof seconds);
+  for (auto& [id, c] : clients_) {
+    if (c.is_process() && id != from_id) {
+      send(c, proto::MsgType::kSetInterval, {bytes});
+    }
+  }
+  if (!round_.active()) {
+    schedule_interval();
+  }
+}
+
 CommandResult Coordinator::start_checkpoint(const char* why,
                                             const Waiter* waiter) {
+  if (round_.active() && waiter != nullptr) {
+    // A blocking command waits for the round in progress, then has its
+    // own (a script's back-to-back -bc, or one right after a restart).
+    queued_waiters_.push_back(*waiter);
+    DMTCP_INFO("blocking checkpoint queued behind the %s in progress",
+               round_.kind == RoundKind::kRestart ? "restart" : "checkpoint");
+    return {0, "", true};
+  }
   if (round_.kind == RoundKind::kCheckpoint) {
     return {EBUSY, "checkpoint already in progress (generation " +
                        std::to_string(round_.generation) + ")"};
@@ -104,7 +148,15 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   }
   std::vector<Client*> procs;
   for (auto& [id, c] : clients_) {
-    if (c.is_process() && !c.closing && c.state == ProcState::kRunning) {
+    if (!c.is_process() || c.closing) {
+      continue;
+    }
+    if (c.state == ProcState::kAborting) {
+      return {EBUSY, "process " + c.progname + "[" + std::to_string(c.pid) +
+                         "] has not come back from an aborted checkpoint "
+                         "(stopped?); no checkpoint until it does"};
+    }
+    if (c.state == ProcState::kRunning) {
       procs.push_back(&c);
     }
   }
@@ -116,6 +168,7 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   round_.kind = RoundKind::kCheckpoint;
   round_.generation = generation_;
   round_.sequence = kCheckpointSequence;
+  round_.progress_ms = now_ms();
   kv_.clear();
   next_interval_ms_ = 0;
   for (Client* c : procs) {
@@ -207,6 +260,13 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
     protocol_error(c, "barrier: path length does not match the message");
     return;
   }
+  if (c.state == ProcState::kAborting) {
+    // Sent before it read our kAbortRound: that round is over for it.
+    DMTCP_DEBUG("ignoring barrier %s of aborted process %u",
+                barrier_name(b.barrier), c.id);
+    return;
+  }
+  c.exec_pending = false;  // it is still here: that exec failed
   auto it = round_.participants.find(c.id);
   if (!round_.active() || it == round_.participants.end()) {
     protocol_error(c, std::string("barrier ") + barrier_name(b.barrier) +
@@ -230,19 +290,11 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
   std::string_view path = payload.substr(sizeof b);
   if (expected == Barrier::kCkptWritten && path.empty()) {
     // The process could not write its image (disk full, ...): it carries
-    // on, but this generation cannot be restarted, so the previous restart
-    // script stays.
-    if (!round_.failed) {
-      round_.failed = true;
-      DMTCP_WARN(
-          "checkpoint generation %u failed: process %u (%s[%d]) "
-          "could not write its image; the previous restart script "
-          "stays",
-          round_.generation, c.id, c.progname.c_str(), c.pid);
-      answer_waiters(EIO, "checkpoint failed: process " + c.progname + "[" +
-                              std::to_string(c.pid) +
-                              "] could not write its image");
-    }
+    // on, but this generation cannot be restarted, so the previous
+    // checkpoint stays.
+    fail_round("process " + c.progname + "[" + std::to_string(c.pid) +
+               "] could not write its image (see its stderr: disk full? "
+               "directory not writable?)");
   } else if (expected == Barrier::kCkptWritten) {
     if (path.find('\0') != std::string_view::npos) {
       protocol_error(c, "CKPT_WRITTEN without a valid image path");
@@ -250,6 +302,7 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
     }
     it->second.image.assign(path);
     c.last_image = it->second.image;
+    round_.written.push_back({c.hostname, it->second.image});
     if (round_.first_image_dir.empty()) {
       round_.first_image_dir = dir_of(it->second.image);
     }
@@ -259,6 +312,7 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
     return;
   }
   it->second.waiting = true;
+  round_.progress_ms = now_ms();
   maybe_release();
 }
 
@@ -280,6 +334,9 @@ void Coordinator::maybe_release() {
     }
   }
   Barrier b = round_.sequence[round_.index];
+  if (b == Barrier::kThreadsSuspended && !execs_pending_.empty()) {
+    return;  // an exec'ing participant's new program has not joined yet
+  }
   // The restart script is on disk before any process hears that the images
   // are: one that dies right after the release still leaves a complete
   // restart behind (and a test reading the script after its release finds
@@ -301,6 +358,7 @@ void Coordinator::maybe_release() {
     }
   }
   ++round_.index;
+  round_.progress_ms = now_ms();
   DMTCP_DEBUG("generation %u: released barrier %s", round_.generation,
               barrier_name(static_cast<uint32_t>(b)));
   if (b == Barrier::kCkptWritten && !script.empty()) {
@@ -327,6 +385,7 @@ void Coordinator::join_round_if_suspending(Client& c) {
   }
   round_.participants[c.id];
   c.state = ProcState::kCheckpointing;
+  round_.progress_ms = now_ms();
   send_do_checkpoint(c);
   DMTCP_INFO("process %u joined generation %u while it suspended", c.id,
              round_.generation);
@@ -357,8 +416,14 @@ std::string Coordinator::write_script() {
         "checkpoint generation %u: images written but no restart "
         "script: %s",
         round_.generation, err.c_str());
-    answer_waiters(EIO, "images written but the restart script failed: " + err);
+    fail_round("images written but the restart script failed: " + err);
+    return path;
   }
+  // The commit: the restart script names generation N; only now do the
+  // images of older ones go.
+  round_.committed = true;
+  round_.script = path;
+  prune_old_generations();
   return path;
 }
 
@@ -370,11 +435,9 @@ void Coordinator::report_images(const std::string& script) {
   for (const Waiter& w : round_.waiters) {
     kill = kill || w.kill_after;
   }
-  answer_waiters(0, "checkpoint of generation " +
-                        std::to_string(round_.generation) +
-                        " done: " + std::to_string(images) +
-                        " images; restart script " + script);
   if (kill) {
+    // Blocking commands are answered when the round ends: here, once the
+    // killed processes are gone.
     kill_all();
   }
 }
@@ -392,10 +455,21 @@ void Coordinator::drop_participant(Client& c) {
   if (!round_.active() || it == round_.participants.end()) {
     return;
   }
+  if (round_.kind == RoundKind::kCheckpoint && round_.index == 0) {
+    // Never frozen: it exited (or exec'd) before it was suspended.  Its
+    // parent sees a dead child, as it would without us; the round goes on.
+    round_.participants.erase(it);
+    DMTCP_INFO("process %u (%s[%d]) left before it was suspended; "
+               "generation %u goes on without it",
+               c.id, c.progname.c_str(), c.pid, round_.generation);
+    maybe_release();
+    return;
+  }
   if (round_.kind == RoundKind::kCheckpoint && it->second.image.empty()) {
-    round_.lost.push_back({c.hostname,
-                           "ckpt_" + c.progname + "_" + c.unique_pid + ".dmtcp",
-                           c.last_image});
+    char name[256];
+    proto::format_image_name(name, sizeof name, c.progname.c_str(),
+                             c.unique_pid.c_str(), round_.generation);
+    round_.lost.push_back({c.hostname, name, c.last_image});
   }
   round_.participants.erase(it);
   if (round_.kind == RoundKind::kRestart) {
@@ -403,18 +477,89 @@ void Coordinator::drop_participant(Client& c) {
                  ") left before the restart finished");
     return;
   }
-  if (!round_.images_done && !round_.failed) {
-    round_.failed = true;
-    DMTCP_WARN(
-        "checkpoint generation %u failed: process %u (%s[%d]) left "
-        "before its image was written; the previous restart script "
-        "stays",
-        round_.generation, c.id, c.progname.c_str(), c.pid);
-    answer_waiters(EIO, "checkpoint failed: process " + c.progname + "[" +
-                            std::to_string(c.pid) +
-                            "] exited during the checkpoint");
+  if (!round_.images_done) {
+    fail_round("process " + c.progname + "[" + std::to_string(c.pid) +
+               "] died while it was frozen for the checkpoint (killed?)");
   }
   maybe_release();
+}
+
+void Coordinator::fail_round(const std::string& why) {
+  if (round_.failed || round_.committed) {
+    return;
+  }
+  round_.failed = true;
+  round_.failure = "checkpoint of generation " +
+                   std::to_string(round_.generation) + " failed: " + why +
+                   "; the previous checkpoint is intact";
+  DMTCP_WARN("%s", round_.failure.c_str());
+}
+
+void Coordinator::abort_stuck_participants() {
+  std::string names;
+  Barrier at = round_.sequence[round_.index];
+  for (auto it = round_.participants.begin();
+       it != round_.participants.end();) {
+    Client* c = find(it->first);
+    if (it->second.waiting || c == nullptr) {
+      ++it;
+      continue;
+    }
+    send(*c, proto::MsgType::kAbortRound, {});
+    c->state = ProcState::kAborting;
+    if (!names.empty()) {
+      names += ", ";
+    }
+    names += c->progname + "[" + std::to_string(c->pid) + "]";
+    if (it->second.image.empty() && !round_.images_done) {
+      char name[256];
+      proto::format_image_name(name, sizeof name, c->progname.c_str(),
+                               c->unique_pid.c_str(), round_.generation);
+      round_.lost.push_back({c->hostname, name, c->last_image});
+    }
+    it = round_.participants.erase(it);
+  }
+  round_.progress_ms = now_ms();
+  if (names.empty()) {
+    return;
+  }
+  DMTCP_WARN("generation %u: %s did not reach %s within %d s; the round goes "
+             "on without them (they finish it alone)",
+             round_.generation, names.c_str(),
+             barrier_name(static_cast<uint32_t>(at)), opts_.round_timeout_s);
+  fail_round(names + " did not reach " +
+             barrier_name(static_cast<uint32_t>(at)) + " within " +
+             std::to_string(opts_.round_timeout_s) +
+             " s (stopped or stuck?)");
+  maybe_release();
+}
+
+void Coordinator::on_round_left(Client& c) {
+  if (c.state != ProcState::kAborting) {
+    return;
+  }
+  c.state = ProcState::kRunning;
+  DMTCP_INFO("process %u (%s[%d]) is back from its aborted checkpoint", c.id,
+             c.progname.c_str(), c.pid);
+}
+
+void Coordinator::expire_execs(int64_t now) {
+  bool expired = false;
+  for (auto it = execs_pending_.begin(); it != execs_pending_.end();) {
+    if (now < it->second) {
+      ++it;
+      continue;
+    }
+    DMTCP_INFO("process %s exec'd a program that did not join within %lld "
+               "ms (not dynamically linked, or setuid?); rounds go on "
+               "without it",
+               it->first.c_str(), static_cast<long long>(kExecRejoinMs));
+    it = execs_pending_.erase(it);
+    expired = true;
+  }
+  if (expired) {
+    maybe_release();
+  }
 }
 
 void Coordinator::fail_restart(const std::string& why) {
@@ -468,7 +613,69 @@ void Coordinator::remove_stale_images() {
   }
 }
 
+void Coordinator::remove_failed_images() {
+  for (const Round::Written& w : round_.written) {
+    if (w.host == hostname_ && is_our_image_file(w.path) &&
+        ::unlink(w.path.c_str()) == 0) {
+      DMTCP_DEBUG("removed %s of the failed generation %u", w.path.c_str(),
+                  round_.generation);
+    }
+  }
+}
+
+void Coordinator::prune_old_generations() {
+  if (opts_.keep_generations == 0 ||
+      round_.generation <= opts_.keep_generations) {
+    return;
+  }
+  uint32_t oldest_kept = round_.generation - opts_.keep_generations + 1;
+  std::set<std::string> dirs;
+  if (!opts_.ckpt_dir.empty()) {
+    dirs.insert(opts_.ckpt_dir);
+  }
+  for (const Round::Written& w : round_.written) {
+    if (w.host == hostname_) {
+      dirs.insert(dir_of(w.path));
+    }
+  }
+  size_t removed = 0;
+  for (const std::string& d : dirs) {
+    DIR* dir = ::opendir(d.c_str());
+    if (dir == nullptr) {
+      continue;
+    }
+    while (dirent* e = ::readdir(dir)) {
+      std::string path = d + "/" + e->d_name;
+      if (!is_our_image_file(path)) {
+        continue;
+      }
+      // The header says whose and which; a damaged one is left alone.
+      image::ImageReader r;
+      std::string err;
+      if (!r.open(path, &err)) {
+        continue;
+      }
+      const image::FileHeader& h = r.header();
+      std::string comp(h.computation_id,
+                       strnlen(h.computation_id, sizeof h.computation_id));
+      if (comp == computation_id_ && h.generation < oldest_kept &&
+          ::unlink(path.c_str()) == 0) {
+        ++removed;
+      }
+    }
+    ::closedir(dir);
+  }
+  if (removed > 0) {
+    DMTCP_INFO("generation %u committed; removed %zu images of generations "
+               "before %u",
+               round_.generation, removed, oldest_kept);
+  }
+}
+
 void Coordinator::end_round() {
+  if (round_.kind == RoundKind::kCheckpoint && round_.failed) {
+    remove_failed_images();
+  }
   if (round_.kind == RoundKind::kCheckpoint && !round_.lost.empty()) {
     remove_stale_images();
   }
@@ -477,8 +684,16 @@ void Coordinator::end_round() {
       c->state = ProcState::kRunning;
     }
   }
-  if (!round_.waiters.empty()) {
-    answer_waiters(EIO, "checkpoint ended before the images were written");
+  if (round_.committed) {
+    answer_waiters(0, "checkpoint of generation " +
+                          std::to_string(round_.generation) + " done: " +
+                          std::to_string(round_.written.size()) +
+                          " images; restart script " + round_.script);
+  } else if (!round_.waiters.empty()) {
+    answer_waiters(EIO, round_.failed
+                            ? round_.failure
+                            : "checkpoint ended before the images were "
+                              "written (every process left)");
   }
   if (round_.kind == RoundKind::kRestart) {
     DMTCP_INFO("restart of generation %u complete: %zu processes running",
@@ -491,6 +706,19 @@ void Coordinator::end_round() {
   }
   round_ = Round{};
   schedule_interval();
+  std::vector<Waiter> queued;
+  queued.swap(queued_waiters_);
+  if (queued.empty()) {
+    return;
+  }
+  CommandResult r = start_checkpoint("queued command", nullptr);
+  if (r.status != 0) {
+    for (const Waiter& w : queued) {
+      reply(w.client_id, r);
+    }
+    return;
+  }
+  round_.waiters = std::move(queued);
 }
 
 }  // namespace dmtcp::coordinator

@@ -60,6 +60,11 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
 inline bool exists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;
@@ -167,8 +172,8 @@ class Peer {
                             static_cast<uint32_t>(path.size())};
     send(MsgType::kBarrier, &p, sizeof p, path.data(), path.size());
   }
-  void expect_release(Barrier b) {
-    auto p = expect(MsgType::kBarrierRelease).as<proto::BarrierPayload>();
+  void expect_release(Barrier b, int ms = 5000) {
+    auto p = expect(MsgType::kBarrierRelease, ms).as<proto::BarrierPayload>();
     BOOST_REQUIRE_EQUAL(p.barrier, static_cast<uint32_t>(b));
   }
   // Sends a dmtcp_command letter; returns the reply.
@@ -403,6 +408,14 @@ class Coord {
       *welcome = w;
     }
     return p;
+  }
+  // A hello that must be refused: returns the reason.
+  std::string join_expect_reject(const HelloArgs& a) {
+    Peer p(port_);
+    proto::HelloPayload h = make_hello(secret_, a);
+    p.send(MsgType::kHello, &h, sizeof h);
+    auto m = p.expect(MsgType::kReject);
+    return std::string(m.data.begin(), m.data.end());
   }
   std::unique_ptr<Peer> process(const std::string& prog,
                                 const std::string& host = local_hostname()) {

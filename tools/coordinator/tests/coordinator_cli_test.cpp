@@ -121,6 +121,10 @@ BOOST_AUTO_TEST_CASE(interactive_stdin_commands) {
   c.output_until("error: usage: i [SECONDS]");
   c.type("i 0");
   c.output_until("periodic checkpoints disabled");
+  // Each change reaches the processes, which keep it for a restart.
+  for (uint32_t want : {5u, 0u}) {
+    BOOST_TEST(a->expect(MsgType::kSetInterval).as<uint32_t>() == want);
+  }
   c.type("c");
   c.output_until("checkpoint of generation 1 started: 1 processes");
   a->expect(MsgType::kDoCheckpoint);

@@ -101,8 +101,8 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
   // Round 1: a writes its image outside --ckptdir (its own directory).
   std::string own = c.dir() + "/own";
   BOOST_REQUIRE(mkdir(own.c_str(), 0700) == 0);
-  std::string a_img = own + "/ckpt_a_a-uniq.dmtcp";
-  std::string b_img = c.ckpt_dir() + "/ckpt_b_b-uniq.dmtcp";
+  std::string a_img = own + "/ckpt_a_a-uniq_gen1.dmtcp";
+  std::string b_img = c.ckpt_dir() + "/ckpt_b_b-uniq_gen1.dmtcp";
   BOOST_TEST(reply_status(t->command('c')) == 0);
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
@@ -114,9 +114,10 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
   }
   // Round 2: a is killed while writing; its temp files are where it wrote
   // before and (had it followed --ckptdir) in the checkpoint directory.
-  std::string a_tmp = a_img + ".tmp";
-  std::string a_tmp2 = c.ckpt_dir() + "/ckpt_a_a-uniq.dmtcp.tmp";
-  std::string b_tmp = b_img + ".tmp";  // b is alive: never touched
+  std::string a_tmp = own + "/ckpt_a_a-uniq_gen2.dmtcp.tmp";
+  std::string a_tmp2 = c.ckpt_dir() + "/ckpt_a_a-uniq_gen2.dmtcp.tmp";
+  std::string b_img2 = c.ckpt_dir() + "/ckpt_b_b-uniq_gen2.dmtcp";
+  std::string b_tmp = b_img2 + ".tmp";  // b is alive: never touched
   BOOST_TEST(reply_status(t->command('c')) == 0);
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
@@ -139,7 +140,7 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
     if (x < Barrier::kCkptWritten) {
       continue;
     }
-    b->barrier(x, x == Barrier::kCkptWritten ? b_img : "");
+    b->barrier(x, x == Barrier::kCkptWritten ? b_img2 : "");
     b->expect_release(x);
   }
   // The last release goes out just before the round ends: give the

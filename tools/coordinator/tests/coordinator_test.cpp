@@ -298,25 +298,23 @@ BOOST_AUTO_TEST_CASE(leaving_participant_fails_round_but_not_others) {
   const std::string img1 = c.ckpt_dir() + "/ckpt_a_gen1.dmtcp";
   const std::string img3 = c.ckpt_dir() + "/ckpt_a_gen3.dmtcp";
 
-  // Round 1 (blocking): a alone; the reply comes only once the image is
-  // written, together with the restart script.
+  // Round 1 (blocking): a alone; the reply comes only once the round is
+  // over (images and restart script written, processes running again).
   proto::CommandPayload cmd{};
   cmd.command = 'b';
   t->send(MsgType::kCommand, &cmd, sizeof cmd);
   a->expect(MsgType::kDoCheckpoint);
   for (Barrier x : kCkptSequence) {
-    if (x == Barrier::kCkptWritten) {
-      BOOST_TEST(t->quiet_for(150));
-    }
+    BOOST_TEST(t->quiet_for(x == Barrier::kCkptWritten ? 150 : 10));
     a->barrier(x, x == Barrier::kCkptWritten ? img1 : std::string());
     a->expect_release(x);
     if (x == Barrier::kCkptWritten) {
-      auto r = t->expect(MsgType::kCommandReply);
-      BOOST_TEST(reply_status(r) == 0);
-      BOOST_TEST(contains(reply_text(r), "restart script"));
       BOOST_TEST(contains(read_file(c.script_path()), img1));
     }
   }
+  auto r1 = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r1) == 0);
+  BOOST_TEST(contains(reply_text(r1), "restart script"));
   const std::string script1 = read_file(c.script_path());
 
   // Round 2: b leaves after THREADS_SUSPENDED; a is not stuck, the blocking
@@ -333,14 +331,15 @@ BOOST_AUTO_TEST_CASE(leaving_participant_fails_round_but_not_others) {
   BOOST_TEST(a->quiet_for(100));
   b->close_now();
   a->expect_release(Barrier::kSuspended);
-  auto r = t->expect(MsgType::kCommandReply);
-  BOOST_TEST(reply_status(r) != 0);
-  BOOST_TEST(contains(reply_text(r), "failed"));
   for (size_t i = 2; i < std::size(kCkptSequence); ++i) {
     Barrier x = kCkptSequence[i];
     a->barrier(x, x == Barrier::kCkptWritten ? img3 : std::string());
     a->expect_release(x);
   }
+  auto r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) != 0);
+  BOOST_TEST(contains(reply_text(r), "failed"));
+  BOOST_TEST(contains(reply_text(r), "b[1000] died while it was frozen"));
   BOOST_TEST(read_file(c.script_path()) == script1);
   BOOST_TEST(t->status().is_running == 1u);
 
@@ -368,8 +367,11 @@ BOOST_AUTO_TEST_CASE(kcheckpoint_kills_after_images_and_kill_command) {
       break;
     }
   }
-  BOOST_TEST(reply_status(t->expect(MsgType::kCommandReply)) == 0);
   a->expect(MsgType::kKill);
+  // Answered once the killed process is gone: the round is over.
+  BOOST_TEST(t->quiet_for(100));
+  a->close_now();
+  BOOST_TEST(reply_status(t->expect(MsgType::kCommandReply)) == 0);
 
   auto p = c.process("p");
   auto q = c.process("q");
@@ -381,7 +383,6 @@ BOOST_AUTO_TEST_CASE(kcheckpoint_kills_after_images_and_kill_command) {
   // Once every process is gone the computation is over.
   BOOST_TEST(contains(reply_text(t->command('s')),
                       "Computation: " + local_hostname().substr(0, 40)));
-  a->close_now();
   p->close_now();
   q->close_now();
   bool ended = false;
@@ -615,23 +616,187 @@ BOOST_AUTO_TEST_CASE(process_that_cannot_write_its_image_fails_the_round) {
   t->send(MsgType::kCommand, &cmd, sizeof cmd);
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
-  const std::string img = c.ckpt_dir() + "/ckpt_a.dmtcp";
+  const std::string img = c.ckpt_dir() + "/ckpt_a_gen1.dmtcp";
+  write_file(img, "an image of a failed generation");
   for (Barrier x : kCkptSequence) {
     a->barrier(x, x == Barrier::kCkptWritten ? img : std::string());
     // b's disk is full: it reaches CKPT_WRITTEN with no image path.
     b->barrier(x);
     a->expect_release(x);
     b->expect_release(x);
-    if (x == Barrier::kCkptWritten) {
-      auto r = t->expect(MsgType::kCommandReply);
-      BOOST_TEST(reply_status(r) != 0);
-      BOOST_TEST(contains(reply_text(r), "could not write its image"));
-    }
   }
+  auto r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) != 0);
+  BOOST_TEST(contains(reply_text(r), "could not write its image"));
+  // What the failed round wrote is gone: it could pass for a checkpoint.
+  BOOST_TEST(!exists(img));
   // Both processes are still in the computation, and no restart script
   // names an incomplete set of images.
   auto st = t->status();
   BOOST_TEST(st.num_processes == 2u);
   BOOST_TEST(st.is_running == 1u);
   BOOST_TEST(access(c.script_path().c_str(), F_OK) != 0);
+}
+
+// A process that exits (or execs) before it is suspended was never frozen:
+// it leaves the round, which completes for the others.
+BOOST_AUTO_TEST_CASE(process_exiting_before_it_is_suspended_leaves_the_round) {
+  Coord c;
+  auto a = c.process("a");
+  auto b = c.process("b");
+  auto t = c.tool();
+  proto::CommandPayload cmd{};
+  cmd.command = 'b';
+  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  a->expect(MsgType::kDoCheckpoint);
+  b->expect(MsgType::kDoCheckpoint);
+  a->barrier(Barrier::kThreadsSuspended);
+  b->close_now();  // exit_group() before the checkpoint signal came
+  const std::string img = c.ckpt_dir() + "/ckpt_a_a-uniq_gen1.dmtcp";
+  for (Barrier x : kCkptSequence) {
+    if (x != Barrier::kThreadsSuspended) {
+      a->barrier(x, x == Barrier::kCkptWritten ? img : std::string());
+    }
+    auto rel = a->expect(MsgType::kBarrierRelease).as<proto::BarrierPayload>();
+    BOOST_TEST(rel.barrier == static_cast<uint32_t>(x));
+    BOOST_TEST(rel.num_peers == 1u);  // goes into the image header
+  }
+  auto r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) == 0, reply_text(r));
+  BOOST_TEST(contains(read_file(c.script_path()), img));
+}
+
+// A process about to exec says so; THREADS_SUSPENDED is not released until
+// its new program has said hello and suspended too, so the round has it.
+BOOST_AUTO_TEST_CASE(exec_during_a_round_is_waited_for) {
+  Coord c;
+  auto a = c.process("a");
+  auto sh = c.process("sh");
+  auto t = c.tool();
+  sh->send(MsgType::kExecPending);
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  a->expect(MsgType::kDoCheckpoint);
+  a->barrier(Barrier::kThreadsSuspended);
+  sh->close_now();  // the exec closed the old connection
+  BOOST_TEST(a->quiet_for(300));  // held for the new program
+  HelloArgs args;
+  args.prog = "make";
+  args.unique_pid = "sh-uniq";  // same process, new program
+  auto make = c.join(args);
+  auto d = make->expect(MsgType::kDoCheckpoint).as<proto::DoCheckpointPayload>();
+  BOOST_TEST(d.generation == 1u);
+  BOOST_TEST(a->quiet_for(100));
+  make->barrier(Barrier::kThreadsSuspended);
+  a->expect_release(Barrier::kThreadsSuspended);
+  make->expect_release(Barrier::kThreadsSuspended);
+}
+
+// A program that was exec'd but never joins (static, setuid) holds a round
+// only for a bounded time.
+BOOST_AUTO_TEST_CASE(exec_whose_program_never_joins_holds_the_round_briefly) {
+  Coord c;
+  auto a = c.process("a");
+  auto sh = c.process("sh");
+  auto t = c.tool();
+  sh->send(MsgType::kExecPending);
+  usleep(50 * 1000);
+  sh->close_now();
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  a->expect(MsgType::kDoCheckpoint);
+  a->barrier(Barrier::kThreadsSuspended);
+  BOOST_TEST(a->quiet_for(2000));
+  a->expect_release(Barrier::kThreadsSuspended, 15000);
+}
+
+// A process that makes no progress (SIGSTOP) is given up on after the round
+// timeout: told to finish alone, and the round fails without being stuck.
+BOOST_AUTO_TEST_CASE(stuck_process_is_aborted_after_the_round_timeout) {
+  Coord c({"--round-timeout", "1"});
+  auto a = c.process("a");
+  auto stopped = c.process("stopped");
+  auto t = c.tool();
+  proto::CommandPayload cmd{};
+  cmd.command = 'b';
+  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  a->expect(MsgType::kDoCheckpoint);
+  stopped->expect(MsgType::kDoCheckpoint);
+  a->barrier(Barrier::kThreadsSuspended);
+  stopped->barrier(Barrier::kThreadsSuspended);
+  a->expect_release(Barrier::kThreadsSuspended);
+  stopped->expect_release(Barrier::kThreadsSuspended);
+  a->barrier(Barrier::kSuspended);
+  // stopped never sends SUSPENDED.
+  stopped->expect(MsgType::kAbortRound, 4000);
+  a->expect_release(Barrier::kSuspended);
+  for (size_t i = 2; i < std::size(kCkptSequence); ++i) {
+    Barrier x = kCkptSequence[i];
+    a->barrier(x, x == Barrier::kCkptWritten ? "/nonexistent/a.dmtcp" : "");
+    a->expect_release(x);
+  }
+  auto r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) != 0);
+  BOOST_TEST(contains(reply_text(r), "stopped[1000] did not reach SUSPENDED"),
+             reply_text(r));
+  BOOST_TEST(access(c.script_path().c_str(), F_OK) != 0);
+  // Until it is back no round starts (it would be missing from it)...
+  r = t->command('c');
+  BOOST_TEST(reply_status(r) != 0);
+  BOOST_TEST(contains(reply_text(r), "has not come back"));
+  // ...its late barrier is ignored, and once back it takes part again.
+  stopped->barrier(Barrier::kSuspended);
+  stopped->send(MsgType::kRoundLeft);
+  usleep(100 * 1000);
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  a->expect(MsgType::kDoCheckpoint);
+  stopped->expect(MsgType::kDoCheckpoint);
+}
+
+// Back-to-back blocking checkpoints: one that comes during a round waits
+// for it and then has its own.
+BOOST_AUTO_TEST_CASE(blocking_checkpoint_during_a_round_is_queued) {
+  Coord c;
+  auto a = c.process("a");
+  auto t1 = c.tool();
+  auto t2 = c.tool();
+  proto::CommandPayload cmd{};
+  cmd.command = 'b';
+  t1->send(MsgType::kCommand, &cmd, sizeof cmd);
+  a->expect(MsgType::kDoCheckpoint);
+  t2->send(MsgType::kCommand, &cmd, sizeof cmd);
+  BOOST_TEST(t2->quiet_for(100));
+  solo_round(*a, c.ckpt_dir() + "/ckpt_a_a-uniq_gen1.dmtcp");
+  BOOST_TEST(reply_status(t1->expect(MsgType::kCommandReply)) == 0);
+  auto d = a->expect(MsgType::kDoCheckpoint).as<proto::DoCheckpointPayload>();
+  BOOST_TEST(d.generation == 2u);
+  BOOST_TEST(t2->quiet_for(100));
+  solo_round(*a, c.ckpt_dir() + "/ckpt_a_a-uniq_gen2.dmtcp");
+  auto r = t2->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) == 0);
+  BOOST_TEST(contains(reply_text(r), "generation 2 done"));
+}
+
+// A process whose coordinator died joins a new one, which takes its
+// computation over at its generation; a process of another computation is
+// refused then.
+BOOST_AUTO_TEST_CASE(new_coordinator_takes_a_computation_over) {
+  Coord c;
+  HelloArgs args;
+  args.prog = "survivor";
+  args.computation_id = "host-1-abc-1";
+  args.generation = 7;
+  args.interval = 30;
+  auto p = c.join(args);
+  auto t = c.tool();
+  std::string s = reply_text(t->command('s'));
+  BOOST_TEST(contains(s, "Computation: host-1-abc-1"), s);
+  BOOST_TEST(contains(s, "Generation: 7"), s);
+  BOOST_TEST(contains(s, "Checkpoint interval: 30 s"), s);
+  HelloArgs other;
+  other.prog = "other";
+  other.computation_id = "host-2-def-1";
+  auto o = c.join_expect_reject(other);
+  BOOST_TEST(contains(o, "runs another computation"), o);
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  auto d = p->expect(MsgType::kDoCheckpoint).as<proto::DoCheckpointPayload>();
+  BOOST_TEST(d.generation == 8u);
 }
