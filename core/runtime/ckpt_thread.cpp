@@ -23,9 +23,17 @@
 // that point.  The program never exits because of it; without a
 // coordinator, the thread tries to reach one again on the same port
 // (docs/coordinator.md, "Failures").
+//
+// A process that exits leaves the computation first (leave_before_exit(),
+// an atexit handler): it waits for a round in progress to end, then tells
+// the checkpoint thread never to start another and closes its connection.
+// Without that, a round could begin while exit() runs the destructors of
+// the very objects the checkpoint thread uses (its image writer: SIGSEGV in
+// a short-lived child of a shell), or freeze threads that exit() waits for.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +43,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "runtime/ckpt_lock.h"
 #include "runtime/context.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
@@ -56,6 +65,32 @@ using proto::Barrier;
 
 // True while this process is inside a round (publish/query allowed).
 std::atomic<bool> g_in_round{false};
+
+// Bit kExiting: the process is exiting, no round starts any more.  Bit
+// kBusy: the checkpoint thread is in a round.  Changed only by
+// compare-and-swap, so exactly one of "round starts" and "exit begins"
+// wins; waiters sleep on the word.
+constexpr uint32_t kExiting = 1;
+constexpr uint32_t kBusy = 2;
+std::atomic<uint32_t> g_exit_gate{0};
+
+// False when the process is exiting: then the thread must not take part.
+bool enter_round() {
+  uint32_t s = g_exit_gate.load();
+  for (;;) {
+    if ((s & kExiting) != 0) {
+      return false;
+    }
+    if (g_exit_gate.compare_exchange_weak(s, s | kBusy)) {
+      return true;
+    }
+  }
+}
+
+void leave_round() {
+  g_exit_gate.fetch_and(~kBusy);
+  futex_wake(&g_exit_gate);
+}
 
 // How the current round goes on: with the others, or alone after the
 // coordinator was lost or aborted the round for us.
@@ -255,7 +290,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
 void reconnect() {
   int pause_ms = 500;
   bool told = false;
-  while (g_coord_fd < 0) {
+  while (g_coord_fd < 0 && (g_exit_gate.load() & kExiting) == 0) {
     struct timespec t = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
     nanosleep(&t, nullptr);
     pause_ms = pause_ms < 8000 ? pause_ms * 2 : 8000;
@@ -279,9 +314,19 @@ void* ckpt_thread_main(void*) {
     if (g_coord_fd < 0) {
       reconnect();
     }
+    if ((g_exit_gate.load() & kExiting) != 0) {
+      return nullptr;
+    }
     events::fire(DMTCP_EVENT_WAIT_FOR_SUSPEND_MSG);
     proto::DoCheckpointPayload order{};
-    if (coord::wait_idle(g_coord_fd, &order) < 0) {
+    int got = coord::wait_idle(g_coord_fd, &order);
+    if (got >= 0 && !enter_round()) {
+      got = -1;  // exiting: the round goes on without us
+    }
+    if ((g_exit_gate.load() & kExiting) != 0) {
+      return nullptr;  // leave_before_exit() closed the connection
+    }
+    if (got < 0) {
       DMTCP_WARN(
           "lost the coordinator at %s:%d; the program goes on without "
           "checkpoints until one is back",
@@ -291,6 +336,7 @@ void* ckpt_thread_main(void*) {
       continue;
     }
     checkpoint_round(order);
+    leave_round();
   }
 }
 
@@ -300,7 +346,34 @@ bool in_round() {
   return g_in_round.load();
 }
 
+void leave_before_exit() {
+  uint32_t s = g_exit_gate.load();
+  for (;;) {
+    if ((s & kExiting) != 0) {
+      return;
+    }
+    // Exit from inside a wrapper (the checkpoint lock held) must not wait
+    // for a round that waits for the lock.
+    if ((s & kBusy) != 0 && !ckpt_lock::held_shared()) {
+      futex_wait(&g_exit_gate, s);  // a round freezes us here as anywhere
+      s = g_exit_gate.load();
+      continue;
+    }
+    if (g_exit_gate.compare_exchange_weak(s, s | kExiting)) {
+      break;
+    }
+  }
+  // The coordinator sees us leave: a round that starts now goes on
+  // without us (we were never suspended in it).
+  if (g_coord_fd >= 0) {
+    shutdown(g_coord_fd, SHUT_RDWR);
+  }
+}
+
 void start_ckpt_thread() {
+  // A fork child may inherit kBusy from a parent whose checkpoint thread
+  // was starting a round: that thread is not ours.
+  g_exit_gate.store(0);
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);

@@ -118,6 +118,9 @@ void start_member() {
   g_exec_state_fd = -1;
   events::fire(DMTCP_EVENT_INIT);
   start_ckpt_thread();
+  // Registered after every constructor of the program has run, so it runs
+  // before their destructors (and before every library's).
+  atexit([] { leave_before_exit(); });
 }
 
 __attribute__((constructor(101))) void runtime_init() {

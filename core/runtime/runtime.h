@@ -62,6 +62,11 @@ inline constexpr int kProtectedFdEnd = 840;
 int connect_process_to_coordinator(bool rejoin = false, bool loud = true);
 // Starts the checkpoint thread (start-up and fork child).
 void start_ckpt_thread();
+// The process is exiting: waits for a round in progress to end, then takes
+// the process out of the computation (no round starts any more; the
+// coordinator sees it leave).  Runs from an atexit handler, before the
+// destructors of the objects the checkpoint thread uses.
+void leave_before_exit();
 // Builds ckpt_filename from ckpt_dir, progname, unique_pid and the
 // generation (proto::format_image_name); without one, the next generation.
 void update_ckpt_filename(uint32_t generation);
