@@ -20,6 +20,11 @@
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
 // - sigsuspend: also waits again after a checkpoint's signal; the sleeps
 //   and pause do the same in sleep_wrappers.cpp.
+// - close_range, closefrom: our protected fds (the coordinator connection)
+//   stay open.  A child about to exec closes every fd above 2 (Python's
+//   subprocess does, with close_range); its checkpoint thread lives until
+//   the exec, and a round reaching it in that window found its connection
+//   gone and ended the child ("lost the coordinator", exit 70).
 #include <alloca.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -62,6 +67,14 @@ const sigset_t* without_ckpt_signal(int how, const sigset_t* set,
   *copy = *set;
   sigdelset(copy, rt::g_config.ckpt_signal);
   return copy;
+}
+
+// SIG_DFL for our signal is refused in silence: the program only asks for
+// what it would have without us.  Python's subprocess resets every handler
+// to SIG_DFL in each child before exec; a warning there was noise.
+bool sets_default(int sig, const struct sigaction* act) {
+  return act != nullptr && sig == rt::g_config.ckpt_signal &&
+         (act->sa_flags & SA_SIGINFO) == 0 && act->sa_handler == SIG_DFL;
 }
 
 void warn_ckpt_signal_taken() {
@@ -324,6 +337,22 @@ void fill_args(const char* arg0, va_list ap, size_t n, char** argv,
   }
 }
 
+// close_range over [first, last] minus the protected fds: up to two calls.
+int close_range_keeping_ours(unsigned first, unsigned last, int flags) {
+  const auto base = static_cast<unsigned>(rt::kProtectedFdBase);
+  const auto end = static_cast<unsigned>(rt::kProtectedFdEnd);
+  if (first > last || last < base || first >= end) {
+    return fns().close_range(first, last, flags);
+  }
+  if (first < base && fns().close_range(first, base - 1, flags) != 0) {
+    return -1;
+  }
+  if (last >= end) {
+    return fns().close_range(end, last, flags);
+  }
+  return 0;
+}
+
 #define DMTCP_ARGV_FROM_VARARGS(arg0, argv, envp)                         \
   va_list ap;                                                             \
   va_start(ap, arg0);                                                     \
@@ -363,7 +392,9 @@ __attribute__((visibility("default"))) int sigaction(
     int sig, const struct sigaction* act, struct sigaction* old) {
   if (active() && sig == rt::g_config.ckpt_signal && act != nullptr &&
       !dmtcp::threads::is_internal_thread()) {
-    warn_ckpt_signal_taken();
+    if (!sets_default(sig, act)) {
+      warn_ckpt_signal_taken();
+    }
     act = nullptr;  // report the current action, change nothing
   }
   if (act != nullptr && active()) {
@@ -377,7 +408,9 @@ __attribute__((visibility("default"))) int sigaction(
 __attribute__((visibility("default"))) sighandler_t signal(
     int sig, sighandler_t handler) {
   if (active() && sig == rt::g_config.ckpt_signal) {
-    warn_ckpt_signal_taken();
+    if (handler != SIG_DFL) {
+      warn_ckpt_signal_taken();
+    }
     return SIG_DFL;
   }
   return fns().signal(sig, handler);
@@ -491,6 +524,31 @@ __attribute__((visibility("default"))) FILE* popen(const char* command,
   refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().popen(command, type);
+}
+__attribute__((visibility("default"))) int close_range(unsigned int first,
+                                                       unsigned int last,
+                                                       int flags) {
+  if (!active()) {
+    return fns().close_range(first, last, flags);
+  }
+  return close_range_keeping_ours(first, last, flags);
+}
+__attribute__((visibility("default"))) void closefrom(int lowfd) {
+  if (!active() || lowfd < 0) {
+    fns().closefrom(lowfd);
+    return;
+  }
+  int saved = errno;
+  if (close_range_keeping_ours(static_cast<unsigned>(lowfd), ~0u, 0) != 0) {
+    // No close_range in this kernel: one by one, as glibc would.
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = lowfd; fd < max; ++fd) {
+      if (fd < rt::kProtectedFdBase || fd >= rt::kProtectedFdEnd) {
+        close(static_cast<int>(fd));
+      }
+    }
+  }
+  errno = saved;
 }
 __attribute__((visibility("default"), noreturn)) void pthread_exit(
     void* retval) {
