@@ -33,6 +33,7 @@
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
+#include "runtime/preload_env.h"
 #include "runtime/process_state.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -117,6 +118,7 @@ void come_back_from_image() {
                        strnlen(info.coord_host, sizeof info.coord_host)));
   g_config.coord_port = info.coord_port;
   update_ckpt_filename();
+  preload_env::tell_truth_after_restart(info);
   // ps shows the leader's name: ours again, not dmtcp_restart's.
   prctl(PR_SET_NAME, g_id.progname);
   if (info.restorer_len != 0) {

@@ -199,16 +199,11 @@ class ChildEnv {
                exec_fd);
       add(fd_var_);
     }
-    // After a restart the coordinator may be another one; the variables
-    // the program inherited (and a shell copied) still name the old one.
-    if (rt::g_num_restarts.load() > 0) {
-      snprintf(host_var_, sizeof host_var_, "DMTCP_COORD_HOST=%s",
-               rt::g_config.coord_host);
-      snprintf(port_var_, sizeof port_var_, "DMTCP_COORD_PORT=%d",
-               rt::g_config.coord_port);
-      add(host_var_);
-      add(port_var_);
-    }
+    // After a restart the coordinator and the directories may be other
+    // ones; the variables a shell or Python copied before still name the
+    // old ones (preload_env.h).
+    num_added_ += dmtcp::preload_env::truth_entries(
+        added_ + num_added_, kMaxAdded - num_added_);
     if (num_added_ == 0) {
       return;
     }
@@ -250,25 +245,12 @@ class ChildEnv {
 
   char* const* envp_;
   char** copy_ = nullptr;
-  char* added_[4];
+  static constexpr size_t kMaxAdded = 8;
+  char* added_[kMaxAdded];
   size_t num_added_ = 0;
   char fd_var_[64];
-  char host_var_[300];
-  char port_var_[32];
   char preload_var_[8320];
 };
-
-// system() and popen() pass the process's own environment on: after a
-// restart it must name the coordinator of the moment (ChildEnv says why).
-void refresh_coordinator_env() {
-  if (rt::g_num_restarts.load() == 0) {
-    return;
-  }
-  char port[16];
-  snprintf(port, sizeof port, "%d", rt::g_config.coord_port);
-  setenv("DMTCP_COORD_HOST", rt::g_config.coord_host, 1);
-  setenv("DMTCP_COORD_PORT", port, 1);
-}
 
 // Fires PRE_EXEC with a fresh state fd and builds the environment the new
 // image gets (ChildEnv).  When the exec fails the destructor closes the fd
@@ -512,7 +494,6 @@ __attribute__((visibility("default"))) int system(const char* command) {
   if (!active()) {
     return fns().system(command);
   }
-  refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().system(command);
 }
@@ -521,7 +502,6 @@ __attribute__((visibility("default"))) FILE* popen(const char* command,
   if (!active()) {
     return fns().popen(command, type);
   }
-  refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().popen(command, type);
 }
