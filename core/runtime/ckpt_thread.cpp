@@ -214,6 +214,7 @@ bool in_round() {
 }
 
 void start_ckpt_thread() {
+  g_in_round.store(false);  // a fork child copied its parent's flag
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);

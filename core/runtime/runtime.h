@@ -57,6 +57,9 @@ inline constexpr int kProtectedFdEnd = 840;
 // Connects and says hello as a process; returns the fd (moved into the
 // protected range) or -1 with a message printed.
 int connect_process_to_coordinator();
+// True from the coordinator's order to the end of a round of this process
+// (ckpt_thread.cpp); g_rounds_done is bumped when it ends.
+bool in_round();
 // Starts the checkpoint thread (start-up and fork child).
 void start_ckpt_thread();
 // Builds ckpt_filename from ckpt_dir, progname and unique_pid.

@@ -42,6 +42,7 @@
 #include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/events.h"
+#include "runtime/futex.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -173,6 +174,35 @@ pid_t fork_and_join() {
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_CHILD);
   return 0;
 }
+
+// The checkpoint lock for an exec, taken outside any round of this
+// process.  A round starts (the coordinator's order arrives) before the
+// checkpoint thread can take the lock exclusively: it prepares the image
+// writer first.  An exec in that window replaced the process under the
+// round, whose connection then closed: the coordinator failed the round
+// ("python3[...] exited during the checkpoint", the child of a
+// subprocess.run) and the new program sat it out.  So the exec waits for
+// the round to end, unless this thread already holds the lock (then the
+// round waits for it).
+class ExecGuard {
+ public:
+  ExecGuard() {
+    bool nested = dmtcp::ckpt_lock::held_shared();
+    dmtcp::ckpt_lock::lock_shared();
+    while (!nested && rt::in_round()) {
+      dmtcp::ckpt_lock::unlock_shared();
+      uint32_t seen = rt::g_rounds_done.load();
+      if (rt::in_round()) {
+        timespec ts{0, 50 * 1000 * 1000};
+        dmtcp::futex_wait(&rt::g_rounds_done, seen, &ts);
+      }
+      dmtcp::ckpt_lock::lock_shared();
+    }
+  }
+  ~ExecGuard() { dmtcp::ckpt_lock::unlock_shared(); }
+  ExecGuard(const ExecGuard&) = delete;
+  ExecGuard& operator=(const ExecGuard&) = delete;
+};
 
 // The environment a started program gets: the caller's, with our
 // libraries in front of its LD_PRELOAD (preload_env.h) and, for an exec of
@@ -427,7 +457,7 @@ __attribute__((visibility("default"))) int execve(const char* path,
   if (!active()) {
     return fns().execve(path, argv, envp);
   }
-  dmtcp::ckpt_lock::SharedGuard guard;
+  ExecGuard guard;
   ExecPrep prep(envp);
   return fns().execve(path, argv, prep.envp());
 }
@@ -438,7 +468,7 @@ __attribute__((visibility("default"))) int execvpe(const char* file,
   if (!active()) {
     return fns().execvpe(file, argv, envp);
   }
-  dmtcp::ckpt_lock::SharedGuard guard;
+  ExecGuard guard;
   ExecPrep prep(envp);
   return fns().execvpe(file, argv, prep.envp());
 }
