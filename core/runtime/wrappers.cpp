@@ -14,7 +14,8 @@
 //   POST_EXEC with it before INIT); the new program finds the runtime
 //   through LD_PRELOAD and DMTCP_* in its environment and joins again.
 //   glibc's exec* call execve internally, past our wrapper, so each is
-//   wrapped.
+//   wrapped.  An exec waits until a round of this process is over
+//   (ExecGuard).
 // - exec*, posix_spawn, posix_spawnp, system, popen: our libraries go back
 //   into LD_PRELOAD for the program started (preload_env.h).
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
