@@ -4,6 +4,8 @@
 # needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# build-essential also brings make and gcc for e2e.make_j2; python3 runs
+# the harness and e2e.real.subprocess (as /usr/bin/python3).
 PACKAGES=(build-essential cmake ninja-build pkg-config python3
           libboost-test-dev libboost-dev libzstd-dev libxxhash-dev)
 missing=()

@@ -50,6 +50,7 @@
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
+#include "runtime/preload_env.h"
 #include "runtime/process_state.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -202,6 +203,7 @@ void come_back_from_image() {
                        strnlen(info.coord_host, sizeof info.coord_host)));
   g_config.coord_port = info.coord_port;
   update_ckpt_filename();
+  preload_env::tell_truth_after_restart(info);
   if (info.interval != 0) {
     g_config.interval = info.interval;
   } else if (g_config.interval != 0) {
@@ -374,6 +376,7 @@ void start_ckpt_thread() {
   // A fork child may inherit kBusy from a parent whose checkpoint thread
   // was starting a round: that thread is not ours.
   g_exit_gate.store(0);
+  g_in_round.store(false);  // a fork child copied its parent's flag
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);

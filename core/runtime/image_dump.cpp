@@ -150,7 +150,17 @@ const uint8_t* snapshot(uint64_t start, uint64_t len) {
   memcpy(g_snapshot, reinterpret_cast<const void*>(start), len);
   return g_snapshot;
 }
-image::ImageWriter g_writer;
+// Never destroyed: a process's checkpoint thread may be preparing a round
+// while its main thread runs exit()'s static destructors (a short-lived
+// child ending just as a round reaches it); the destructor freed the
+// compressor under ZSTD_compress2 and the child died of SIGSEGV.
+union ImmortalWriter {
+  image::ImageWriter writer;
+  ImmortalWriter() : writer() {}
+  ~ImmortalWriter() {}
+};
+ImmortalWriter g_immortal_writer;
+image::ImageWriter& g_writer = g_immortal_writer.writer;
 bool g_writer_ready = false;
 
 // Calls f(pointer, length) for every scratch buffer of ours (one list for

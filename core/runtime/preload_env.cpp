@@ -1,12 +1,16 @@
 #include "runtime/preload_env.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/restart_info.h"
 #include "runtime/runtime.h"
+
+extern char** environ;
 
 namespace dmtcp::preload_env {
 namespace {
@@ -26,7 +30,137 @@ bool starts_with_ours(const char* value) {
          (value[n] == '\0' || value[n] == ':');
 }
 
+// What the environment must say after a restart (tell_truth_after_restart).
+// Environ entries point at `entry`: changed in place by a later restart.
+struct Truth {
+  const char* name;
+  char entry[1300];  // "NAME=value"
+  bool set;
+};
+Truth g_truth[] = {{"DMTCP_COORD_HOST", {}, false},
+                   {"DMTCP_COORD_PORT", {}, false},
+                   {"DMTCP_TMPDIR", {}, false},
+                   {"DMTCP_CHECKPOINT_DIR", {}, false}};
+constexpr size_t kTruths = sizeof g_truth / sizeof g_truth[0];
+
+// NAME's value in dmtcp_restart's environment (RestartInfo::env), or null.
+const char* restart_env(const RestartInfo& info, const char* name) {
+  size_t name_len = strlen(name);
+  uint32_t end =
+      info.env_len < sizeof info.env ? info.env_len : sizeof info.env;
+  for (uint32_t i = 0; i < end;) {
+    const char* entry = info.env + i;
+    size_t len = strnlen(entry, end - i);
+    if (len > name_len && strncmp(entry, name, name_len) == 0 &&
+        entry[name_len] == '=') {
+      return entry + name_len + 1;
+    }
+    i += static_cast<uint32_t>(len) + 1;
+  }
+  return nullptr;
+}
+
+const char* nonempty(const char* v) {
+  return v != nullptr && v[0] != '\0' ? v : nullptr;
+}
+
+// Where a process looks for the coordinator's key (protocol.h
+// key_dir_path): $DMTCP_TMPDIR, else $TMPDIR, else /tmp.
+const char* key_base(const char* dmtcp_tmpdir, const char* tmpdir) {
+  if (nonempty(dmtcp_tmpdir) != nullptr) {
+    return dmtcp_tmpdir;
+  }
+  return nonempty(tmpdir) != nullptr ? tmpdir : "/tmp";
+}
+
+// The environ slot holding NAME=..., or null.
+char** find_slot(const char* name) {
+  size_t n = strlen(name);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+      return e;
+    }
+  }
+  return nullptr;
+}
+
+// environ with room for `extra` more entries, in fresh pages (glibc's
+// setenv copies an array it did not allocate, and never frees it).
+bool grow_environ(size_t extra) {
+  size_t n = 0;
+  while (environ != nullptr && environ[n] != nullptr) {
+    ++n;
+  }
+  size_t bytes = (n + extra + 1) * sizeof(char*);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    return false;
+  }
+  auto** copy = static_cast<char**>(p);
+  for (size_t i = 0; i < n; ++i) {
+    copy[i] = environ[i];
+  }
+  copy[n] = nullptr;
+  environ = copy;
+  return true;
+}
+
+void append_entry(char* entry) {
+  size_t n = 0;
+  while (environ[n] != nullptr) {
+    ++n;
+  }
+  environ[n] = entry;
+  environ[n + 1] = nullptr;
+}
+
 }  // namespace
+
+void tell_truth_after_restart(const RestartInfo& info) {
+  const char* base = key_base(restart_env(info, "DMTCP_TMPDIR"),
+                              restart_env(info, "TMPDIR"));
+  snprintf(rt::g_config.tmpdir, sizeof rt::g_config.tmpdir, "%s", base);
+  char port[16];
+  snprintf(port, sizeof port, "%d", rt::g_config.coord_port);
+  const char* values[kTruths] = {rt::g_config.coord_host, port,
+                                 rt::g_config.tmpdir, rt::g_config.ckpt_dir};
+  // All four go to children after a restart, whatever their copies of the
+  // environment say: a copy may be older than any restart so far.
+  size_t missing = 0;
+  for (size_t i = 0; i < kTruths; ++i) {
+    Truth& t = g_truth[i];
+    snprintf(t.entry, sizeof t.entry, "%s=%s", t.name, values[i]);
+    t.set = true;
+    char** slot = find_slot(t.name);
+    if (slot == nullptr) {
+      ++missing;
+    } else if (strcmp(*slot, t.entry) != 0) {
+      *slot = t.entry;
+    }
+  }
+  if (missing == 0 || !grow_environ(missing)) {
+    return;
+  }
+  for (size_t i = 0; i < kTruths; ++i) {
+    if (find_slot(g_truth[i].name) == nullptr) {
+      append_entry(g_truth[i].entry);
+    }
+  }
+}
+
+size_t truth_entries(char** out, size_t cap) {
+  size_t k = 0;
+  if (rt::g_num_restarts.load() == 0) {
+    return 0;
+  }
+  for (size_t i = 0; i < kTruths && k < cap; ++i) {
+    if (g_truth[i].set) {
+      out[k++] = g_truth[i].entry;
+    }
+  }
+  return k;
+}
 
 void hide() {
   const char* mine = getenv("DMTCP_PRELOAD");

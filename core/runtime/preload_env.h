@@ -8,6 +8,10 @@
 
 #include <cstddef>
 
+namespace dmtcp {
+struct RestartInfo;
+}
+
 namespace dmtcp::preload_env {
 
 // Constructor: remembers our part of LD_PRELOAD and removes it.
@@ -17,6 +21,24 @@ void hide();
 // environment (nullptr: none): "LD_PRELOAD=<ours>[:<theirs>]" into buf.
 // False when nothing needs adding (not hidden, or already there).
 bool entry_for(const char* current, char* buf, size_t cap);
+
+// After a restart, in the checkpoint thread before any user thread runs:
+// the coordinator (host, port), the directory of its key (DMTCP_TMPDIR)
+// and the checkpoint directory may be the restart's, not the launch's.
+// Takes the tmpdir from the restart's environment (g_config.tmpdir; the
+// others are in g_config already) and makes the process's own environ
+// tell all four, so getenv() in the program and everything it forks or
+// starts later see them.  No malloc, no lock (user threads may have been
+// frozen holding either): entries are pointed at buffers of ours, and a
+// variable the environ lacks is added in a copy of the array in fresh
+// pages.
+void tell_truth_after_restart(const RestartInfo& info);
+
+// After a restart, the "NAME=value" entries above that a started program
+// must get even when its parent hands it an environment of its own (a
+// shell's or Python's copy, made before the restart): up to `cap` into
+// out; returns how many.  0 before any restart.
+size_t truth_entries(char** out, size_t cap);
 
 // system() and popen() start /bin/sh from the process's own environ,
 // inside libc: while one runs, LD_PRELOAD holds our part again.

@@ -34,7 +34,9 @@
   X(pthread_exit, void, (void*))                                       \
   X(clock_nanosleep, int,                                              \
     (clockid_t, int, const struct timespec*, struct timespec*))        \
-  X(pause, int, (void))
+  X(pause, int, (void))                                                \
+  X(close_range, int, (unsigned int, unsigned int, int))               \
+  X(closefrom, void, (int))
 
 namespace dmtcp::real {
 

@@ -60,6 +60,9 @@ inline constexpr int kProtectedFdEnd = 840;
 // the hello names its computation id and generation, so that a new
 // coordinator takes the computation over.
 int connect_process_to_coordinator(bool rejoin = false, bool loud = true);
+// True from the coordinator's order to the end of a round of this process
+// (ckpt_thread.cpp); g_rounds_done is bumped when it ends.
+bool in_round();
 // Starts the checkpoint thread (start-up and fork child).
 void start_ckpt_thread();
 // The process is exiting: waits for a round in progress to end, then takes

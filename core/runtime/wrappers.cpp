@@ -14,12 +14,18 @@
 //   POST_EXEC with it before INIT); the new program finds the runtime
 //   through LD_PRELOAD and DMTCP_* in its environment and joins again.
 //   glibc's exec* call execve internally, past our wrapper, so each is
-//   wrapped.
+//   wrapped.  An exec waits until a round of this process is over
+//   (ExecGuard).
 // - exec*, posix_spawn, posix_spawnp, system, popen: our libraries go back
 //   into LD_PRELOAD for the program started (preload_env.h).
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
 // - sigsuspend: also waits again after a checkpoint's signal; the sleeps
 //   and pause do the same in sleep_wrappers.cpp.
+// - close_range, closefrom: our protected fds (the coordinator connection)
+//   stay open.  A child about to exec closes every fd above 2 (Python's
+//   subprocess does, with close_range); its checkpoint thread lives until
+//   the exec, and a round reaching it in that window found its connection
+//   gone and ended the child ("lost the coordinator", exit 70).
 #include <alloca.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -34,10 +40,11 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "protocol/protocol.h"
 #include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/events.h"
-#include "protocol/protocol.h"
+#include "runtime/futex.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -63,6 +70,14 @@ const sigset_t* without_ckpt_signal(int how, const sigset_t* set,
   *copy = *set;
   sigdelset(copy, rt::g_config.ckpt_signal);
   return copy;
+}
+
+// SIG_DFL for our signal is refused in silence: the program only asks for
+// what it would have without us.  Python's subprocess resets every handler
+// to SIG_DFL in each child before exec; a warning there was noise.
+bool sets_default(int sig, const struct sigaction* act) {
+  return act != nullptr && sig == rt::g_config.ckpt_signal &&
+         (act->sa_flags & SA_SIGINFO) == 0 && act->sa_handler == SIG_DFL;
 }
 
 void warn_ckpt_signal_taken() {
@@ -166,6 +181,35 @@ pid_t fork_and_join() {
   return 0;
 }
 
+// The checkpoint lock for an exec, taken outside any round of this
+// process.  A round starts (the coordinator's order arrives) before the
+// checkpoint thread can take the lock exclusively: it prepares the image
+// writer first.  An exec in that window replaced the process under the
+// round, whose connection then closed: the coordinator failed the round
+// ("python3[...] exited during the checkpoint", the child of a
+// subprocess.run) and the new program sat it out.  So the exec waits for
+// the round to end, unless this thread already holds the lock (then the
+// round waits for it).
+class ExecGuard {
+ public:
+  ExecGuard() {
+    bool nested = dmtcp::ckpt_lock::held_shared();
+    dmtcp::ckpt_lock::lock_shared();
+    while (!nested && rt::in_round()) {
+      dmtcp::ckpt_lock::unlock_shared();
+      uint32_t seen = rt::g_rounds_done.load();
+      if (rt::in_round()) {
+        timespec ts{0, 50 * 1000 * 1000};
+        dmtcp::futex_wait(&rt::g_rounds_done, seen, &ts);
+      }
+      dmtcp::ckpt_lock::lock_shared();
+    }
+  }
+  ~ExecGuard() { dmtcp::ckpt_lock::unlock_shared(); }
+  ExecGuard(const ExecGuard&) = delete;
+  ExecGuard& operator=(const ExecGuard&) = delete;
+};
+
 // The environment a started program gets: the caller's, with our
 // libraries in front of its LD_PRELOAD (preload_env.h) and, for an exec of
 // this process, the state fd's number.  Unchanged (no copy) when there is
@@ -191,16 +235,11 @@ class ChildEnv {
                exec_fd);
       add(fd_var_);
     }
-    // After a restart the coordinator may be another one; the variables
-    // the program inherited (and a shell copied) still name the old one.
-    if (rt::g_num_restarts.load() > 0) {
-      snprintf(host_var_, sizeof host_var_, "DMTCP_COORD_HOST=%s",
-               rt::g_config.coord_host);
-      snprintf(port_var_, sizeof port_var_, "DMTCP_COORD_PORT=%d",
-               rt::g_config.coord_port);
-      add(host_var_);
-      add(port_var_);
-    }
+    // After a restart the coordinator and the directories may be other
+    // ones; the variables a shell or Python copied before still name the
+    // old ones (preload_env.h).
+    num_added_ += dmtcp::preload_env::truth_entries(
+        added_ + num_added_, kMaxAdded - num_added_);
     if (num_added_ == 0) {
       return;
     }
@@ -242,25 +281,12 @@ class ChildEnv {
 
   char* const* envp_;
   char** copy_ = nullptr;
-  char* added_[4];
+  static constexpr size_t kMaxAdded = 8;
+  char* added_[kMaxAdded];
   size_t num_added_ = 0;
   char fd_var_[64];
-  char host_var_[300];
-  char port_var_[32];
   char preload_var_[8320];
 };
-
-// system() and popen() pass the process's own environment on: after a
-// restart it must name the coordinator of the moment (ChildEnv says why).
-void refresh_coordinator_env() {
-  if (rt::g_num_restarts.load() == 0) {
-    return;
-  }
-  char port[16];
-  snprintf(port, sizeof port, "%d", rt::g_config.coord_port);
-  setenv("DMTCP_COORD_HOST", rt::g_config.coord_host, 1);
-  setenv("DMTCP_COORD_PORT", port, 1);
-}
 
 // Fires PRE_EXEC with a fresh state fd and builds the environment the new
 // image gets (ChildEnv).  When the exec fails the destructor closes the fd
@@ -338,6 +364,22 @@ void fill_args(const char* arg0, va_list ap, size_t n, char** argv,
   }
 }
 
+// close_range over [first, last] minus the protected fds: up to two calls.
+int close_range_keeping_ours(unsigned first, unsigned last, int flags) {
+  const auto base = static_cast<unsigned>(rt::kProtectedFdBase);
+  const auto end = static_cast<unsigned>(rt::kProtectedFdEnd);
+  if (first > last || last < base || first >= end) {
+    return fns().close_range(first, last, flags);
+  }
+  if (first < base && fns().close_range(first, base - 1, flags) != 0) {
+    return -1;
+  }
+  if (last >= end) {
+    return fns().close_range(end, last, flags);
+  }
+  return 0;
+}
+
 #define DMTCP_ARGV_FROM_VARARGS(arg0, argv, envp)                         \
   va_list ap;                                                             \
   va_start(ap, arg0);                                                     \
@@ -377,7 +419,9 @@ __attribute__((visibility("default"))) int sigaction(
     int sig, const struct sigaction* act, struct sigaction* old) {
   if (active() && sig == rt::g_config.ckpt_signal && act != nullptr &&
       !dmtcp::threads::is_internal_thread()) {
-    warn_ckpt_signal_taken();
+    if (!sets_default(sig, act)) {
+      warn_ckpt_signal_taken();
+    }
     act = nullptr;  // report the current action, change nothing
   }
   if (act != nullptr && active()) {
@@ -391,7 +435,9 @@ __attribute__((visibility("default"))) int sigaction(
 __attribute__((visibility("default"))) sighandler_t signal(
     int sig, sighandler_t handler) {
   if (active() && sig == rt::g_config.ckpt_signal) {
-    warn_ckpt_signal_taken();
+    if (handler != SIG_DFL) {
+      warn_ckpt_signal_taken();
+    }
     return SIG_DFL;
   }
   return fns().signal(sig, handler);
@@ -426,7 +472,7 @@ __attribute__((visibility("default"))) int execve(const char* path,
   if (!active()) {
     return fns().execve(path, argv, envp);
   }
-  dmtcp::ckpt_lock::SharedGuard guard;
+  ExecGuard guard;
   ExecPrep prep(envp);
   return fns().execve(path, argv, prep.envp());
 }
@@ -437,7 +483,7 @@ __attribute__((visibility("default"))) int execvpe(const char* file,
   if (!active()) {
     return fns().execvpe(file, argv, envp);
   }
-  dmtcp::ckpt_lock::SharedGuard guard;
+  ExecGuard guard;
   ExecPrep prep(envp);
   return fns().execvpe(file, argv, prep.envp());
 }
@@ -493,7 +539,6 @@ __attribute__((visibility("default"))) int system(const char* command) {
   if (!active()) {
     return fns().system(command);
   }
-  refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().system(command);
 }
@@ -502,9 +547,33 @@ __attribute__((visibility("default"))) FILE* popen(const char* command,
   if (!active()) {
     return fns().popen(command, type);
   }
-  refresh_coordinator_env();
   dmtcp::preload_env::Shown shown;
   return fns().popen(command, type);
+}
+__attribute__((visibility("default"))) int close_range(unsigned int first,
+                                                       unsigned int last,
+                                                       int flags) {
+  if (!active()) {
+    return fns().close_range(first, last, flags);
+  }
+  return close_range_keeping_ours(first, last, flags);
+}
+__attribute__((visibility("default"))) void closefrom(int lowfd) {
+  if (!active() || lowfd < 0) {
+    fns().closefrom(lowfd);
+    return;
+  }
+  int saved = errno;
+  if (close_range_keeping_ours(static_cast<unsigned>(lowfd), ~0u, 0) != 0) {
+    // No close_range in this kernel: one by one, as glibc would.
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = lowfd; fd < max; ++fd) {
+      if (fd < rt::kProtectedFdBase || fd >= rt::kProtectedFdEnd) {
+        close(static_cast<int>(fd));
+      }
+    }
+  }
+  errno = saved;
 }
 __attribute__((visibility("default"), noreturn)) void pthread_exit(
     void* retval) {

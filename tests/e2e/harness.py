@@ -234,7 +234,7 @@ class Run(Computation):
         self.wait_until_running(0)
         reap_all()
 
-    def restart(self, label, use_script=False):
+    def restart(self, label, use_script=False, ckptdir=None):
         imgs = self.images()
         if not imgs:
             raise Failure("no checkpoint image was written")
@@ -242,6 +242,15 @@ class Run(Computation):
             script = os.path.join(self.work, "dmtcp_restart_script.sh")
             self.log(f"restarting {len(imgs)} image(s) with {script}")
             self.spawn(["/bin/bash", script], label)
+        elif ckptdir is not None:
+            # The program learns the --ckptdir it should see from
+            # dmtcp_restart's environment (dmtcp_get_restart_env).
+            self.log(f"restarting {len(imgs)} image(s), --ckptdir {ckptdir}")
+            saved = self.env
+            self.env = dict(saved, DMTCP_TEST_CKPTDIR=ckptdir)
+            self.spawn([self.tool("dmtcp_restart"), "--ckptdir", ckptdir,
+                        *imgs], label)
+            self.env = saved
         else:
             self.log(f"restarting {len(imgs)} image(s)")
             self.spawn([self.tool("dmtcp_restart"), *imgs], label)
@@ -308,15 +317,24 @@ class Run(Computation):
             time.sleep(self.args.settle)
             self.finish()
             return
+        ckptdir = None
         if self.args.new_coordinator:
             # Restart somewhere else: the old coordinator is gone and the
-            # new one listens on another port.
+            # new one listens on another port, keeps its key in another
+            # DMTCP_TMPDIR and is named by another spelling of the host;
+            # --ckptdir names the same directory another way.
             old_port = self.port
             self.command("--quit")
+            tmp2 = os.path.join(self.work, "tmp2")
+            os.mkdir(tmp2, 0o700)
+            self.env["DMTCP_TMPDIR"] = tmp2
             self.start_coordinator()
+            self.env["DMTCP_COORD_HOST"] = "localhost"
+            ckptdir = os.path.join(self.work, "..",
+                                   os.path.basename(self.work))
             self.log(f"restarting with a new coordinator: port {old_port} "
-                     f"-> {self.port}")
-        self.restart("restart1")
+                     f"-> {self.port}, DMTCP_TMPDIR={tmp2}, host localhost")
+        self.restart("restart1", ckptdir=ckptdir)
         if mode == "again":
             time.sleep(self.args.settle)
             self.kill_program()
