@@ -118,8 +118,9 @@ std::string notice_for(const std::vector<ImageInfo>& in,
     } else if (n_gone == 0) {
       s += " (superseded by " + newest + ")";
     } else {
-      s += " (superseded by " + newest +
-           ", or of processes that have since exited?)";
+      s += " (" + std::to_string(n_older - n_gone) + " superseded by " +
+           newest + ", " + std::to_string(n_gone) +
+           " of processes that have since exited?)";
     }
   }
   if (n_newer != 0) {

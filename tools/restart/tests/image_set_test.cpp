@@ -50,8 +50,8 @@ BOOST_AUTO_TEST_CASE(newest_complete_generation_wins_over_older_ones) {
   BOOST_TEST(s.generation == 2u);
   BOOST_TEST(s.chosen == (std::vector<size_t>{2}));
   BOOST_TEST(s.notice ==
-                 "ignoring 2 images of older generation 1 (superseded by "
-                 "generation 2, or of processes that have since exited?): "
+                 "ignoring 2 images of older generation 1 (1 superseded by "
+                 "generation 2, 1 of processes that have since exited?): "
                  "old_p1 old_p2",
              s.notice);
 }
