@@ -540,7 +540,8 @@ def test_generations(e):
     checkpointed (generation 1, kept aside: the coordinator may remove or
     replace them), the child exits, the parent alone checkpointed
     (generation 2).  All three images restart generation 2, and one line
-    names the two of generation 1."""
+    names the two of generation 1; so does ckpt_*.dmtcp over the
+    checkpoint dir."""
     p = e.launch(os.path.join(e.tests, "e2e_generations"))
     wait_for_peers(e, 2)
     first = checkpoint(e, "parent and child")
@@ -576,6 +577,21 @@ def test_generations(e):
     check(m is not None, f"not the line expected: {lines[0]}")
     check(m.group(2).split() == kept, f"not the old images: {lines[0]}")
     print(f"  two generations: {lines[0]}")
+    wait_for_peers(e, 0)
+
+    # As the README has it: every image in the checkpoint dir, whatever the
+    # coordinator kept there (the child's old image, older generations, or
+    # only the newest).
+    here = sorted(glob.glob(os.path.join(e.work, "*.dmtcp")))
+    r, _ = e.run([e.tool("dmtcp_restart"), *here], timeout=60)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"restart of ckpt_*.dmtcp: {r.returncode} {r.stdout}{r.stderr}")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(len(lines) <= 1, f"more than one line: {r.stderr!r}")
+    check(not lines or (lines[0].startswith("dmtcp_restart: ignoring ") and
+                        second[0] not in lines[0]),
+          f"not the line expected: {lines}")
+    print(f"  ckpt_*.dmtcp ({len(here)}): {lines[0] if lines else '-'}")
     wait_for_peers(e, 0)
 
     # A damaged region table (the header whole): in the older generation,
