@@ -13,7 +13,7 @@ uint32_t peers_of(const ImageInfo& i) {
 
 // One generation's images among those given.
 struct Generation {
-  std::vector<size_t> images;      // input order
+  std::vector<size_t> images;       // input order
   std::set<std::string> processes;  // distinct unique pids
   uint32_t peers = 0;               // the largest peer count its images give
   bool complete() const { return processes.size() >= peers; }
@@ -104,8 +104,8 @@ std::string notice_for(const std::vector<ImageInfo>& in,
          generations_text(newer) + " (";
     for (size_t k = 0; k < newer.size(); ++k) {
       const Generation& g = gens.at(newer[k]);
-      s += (k == 0 ? "" : ", ") + std::to_string(g.processes.size()) +
-           " of " + std::to_string(g.peers) + " processes";
+      s += (k == 0 ? "" : ", ") + std::to_string(g.processes.size()) + " of " +
+           std::to_string(g.peers) + " processes";
     }
     s += ")";
     s += n_older != 0 ? " and " : "";

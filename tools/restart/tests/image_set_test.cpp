@@ -33,8 +33,8 @@ bool contains(const std::string& s, const std::string& part) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(one_checkpoint_is_taken_whole_and_silently) {
-  ImageSelection s = select_images(
-      {image("a", 3, 2, "p1"), image("b", 3, 2, "p2")});
+  ImageSelection s =
+      select_images({image("a", 3, 2, "p1"), image("b", 3, 2, "p2")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 3u);
   BOOST_TEST(s.chosen == (std::vector<size_t>{0, 1}));
@@ -43,9 +43,9 @@ BOOST_AUTO_TEST_CASE(one_checkpoint_is_taken_whole_and_silently) {
 
 // The case: p2 exited after generation 1; generation 2 has p1 only.
 BOOST_AUTO_TEST_CASE(newest_complete_generation_wins_over_older_ones) {
-  ImageSelection s = select_images({image("old_p1", 1, 2, "p1"),
-                                    image("old_p2", 1, 2, "p2"),
-                                    image("p1", 2, 1, "p1")});
+  ImageSelection s =
+      select_images({image("old_p1", 1, 2, "p1"), image("old_p2", 1, 2, "p2"),
+                     image("p1", 2, 1, "p1")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 2u);
   BOOST_TEST(s.chosen == (std::vector<size_t>{2}));
@@ -57,9 +57,9 @@ BOOST_AUTO_TEST_CASE(newest_complete_generation_wins_over_older_ones) {
 }
 
 BOOST_AUTO_TEST_CASE(order_on_the_command_line_does_not_matter) {
-  ImageSelection s = select_images({image("b", 5, 2, "p2"),
-                                    image("old", 4, 3, "p3"),
-                                    image("a", 5, 2, "p1")});
+  ImageSelection s =
+      select_images({image("b", 5, 2, "p2"), image("old", 4, 3, "p3"),
+                     image("a", 5, 2, "p1")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 5u);
   BOOST_TEST(s.chosen == (std::vector<size_t>{0, 2}));  // input order
@@ -88,9 +88,9 @@ BOOST_AUTO_TEST_CASE(several_kept_generations_of_the_same_processes) {
 // A round that wrote only some images (or images lost since): the older
 // complete checkpoint is restarted, and the line says so.
 BOOST_AUTO_TEST_CASE(newest_incomplete_falls_back_to_older_complete) {
-  ImageSelection s = select_images({image("a4", 4, 2, "p1"),
-                                    image("b4", 4, 2, "p2"),
-                                    image("a5", 5, 2, "p1")});
+  ImageSelection s =
+      select_images({image("a4", 4, 2, "p1"), image("b4", 4, 2, "p2"),
+                     image("a5", 5, 2, "p1")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 4u);
   BOOST_TEST(s.chosen == (std::vector<size_t>{0, 1}));
@@ -101,10 +101,9 @@ BOOST_AUTO_TEST_CASE(newest_incomplete_falls_back_to_older_complete) {
 }
 
 BOOST_AUTO_TEST_CASE(both_newer_incomplete_and_older_are_named_in_one_line) {
-  ImageSelection s = select_images({image("a3", 3, 1, "p1"),
-                                    image("a4", 4, 2, "p1"),
-                                    image("b4", 4, 2, "p2"),
-                                    image("a5", 5, 3, "p1")});
+  ImageSelection s =
+      select_images({image("a3", 3, 1, "p1"), image("a4", 4, 2, "p1"),
+                     image("b4", 4, 2, "p2"), image("a5", 5, 3, "p1")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 4u);
   BOOST_TEST(s.notice ==
@@ -171,29 +170,30 @@ BOOST_AUTO_TEST_CASE(one_process_twice_in_the_chosen_generation_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(duplicates_in_an_ignored_generation_do_not_matter) {
-  ImageSelection s = select_images({image("a1", 1, 1, "p1"),
-                                    image("a1copy", 1, 1, "p1"),
-                                    image("a2", 2, 1, "p1")});
+  ImageSelection s =
+      select_images({image("a1", 1, 1, "p1"), image("a1copy", 1, 1, "p1"),
+                     image("a2", 2, 1, "p1")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 2u);
   BOOST_TEST(s.chosen == (std::vector<size_t>{2}));
 }
 
 BOOST_AUTO_TEST_CASE(more_processes_than_the_checkpoint_had_is_refused) {
-  ImageSelection s = select_images(
-      {image("a", 2, 1, "p1"), image("b", 2, 1, "p2")});
+  ImageSelection s =
+      select_images({image("a", 2, 1, "p1"), image("b", 2, 1, "p2")});
   BOOST_TEST(!s.ok);
-  BOOST_TEST(s.refusal ==
-                 "2 images given, but the checkpoint of a had 1 processes",
-             s.refusal);
+  BOOST_TEST(
+      s.refusal == "2 images given, but the checkpoint of a had 1 processes",
+      s.refusal);
 }
 
 BOOST_AUTO_TEST_CASE(peer_counts_that_disagree_are_refused) {
-  ImageSelection s = select_images(
-      {image("a", 2, 2, "p1"), image("b", 2, 3, "p2")});
+  ImageSelection s =
+      select_images({image("a", 2, 2, "p1"), image("b", 2, 3, "p2")});
   BOOST_TEST(!s.ok);
-  BOOST_TEST(contains(s.refusal, "b says its checkpoint (generation 2) had 3 "
-                                 "processes, a says 2"),
+  BOOST_TEST(contains(s.refusal,
+                      "b says its checkpoint (generation 2) had 3 "
+                      "processes, a says 2"),
              s.refusal);
 }
 
@@ -209,8 +209,8 @@ BOOST_AUTO_TEST_CASE(old_images_without_peer_count_count_as_one) {
 BOOST_AUTO_TEST_CASE(damaged_image_of_an_ignored_generation_is_mentioned) {
   ImageInfo bad = image("bad", 1, 2, "p2");
   bad.error = "bad: region table checksum mismatch (corrupt image)";
-  ImageSelection s = select_images(
-      {image("a1", 1, 2, "p1"), bad, image("a2", 2, 1, "p1")});
+  ImageSelection s =
+      select_images({image("a1", 1, 2, "p1"), bad, image("a2", 2, 1, "p1")});
   BOOST_TEST_REQUIRE(s.ok, s.refusal);
   BOOST_TEST(s.generation == 2u);
   BOOST_TEST(contains(s.notice, ": a1 bad (damaged)"), s.notice);
@@ -225,8 +225,8 @@ BOOST_AUTO_TEST_CASE(damaged_image_of_an_ignored_generation_is_mentioned) {
 BOOST_AUTO_TEST_CASE(a_long_list_of_ignored_images_is_cut_short) {
   std::vector<ImageInfo> in;
   for (int k = 0; k < 10; ++k) {
-    in.push_back(image("old" + std::to_string(k), 1, 11,
-                       "p" + std::to_string(k)));
+    in.push_back(
+        image("old" + std::to_string(k), 1, 11, "p" + std::to_string(k)));
   }
   in.push_back(image("new", 9, 1, "p0"));
   ImageSelection s = select_images(in);
