@@ -195,6 +195,7 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   regions_.clear();
   names_.clear();
   header_ = FileHeader{};
+  header_checked_ = false;
   pos_ = 0;
   buf_pos_ = buf_len_ = 0;
   data_read_ = false;
@@ -259,6 +260,8 @@ bool ImageReader::open(const std::string& path, std::string* error) {
                               "limit %u (corrupt image)",
                               h.names_size, kMaxNamesSize));
   }
+  header_ = h;
+  header_checked_ = true;
 
   // 2. The region table and names, under one checksum.
   // The limits above keep these to tens of MiB; still, no exception leaves
@@ -320,7 +323,6 @@ bool ImageReader::open(const std::string& path, std::string* error) {
     }
   }
 
-  header_ = h;
   regions_ = std::move(regions);
   names_ = std::move(names);
   data_offset_ = pos_;

@@ -29,6 +29,11 @@ class ImageReader {
   bool open(const std::string& path, std::string* error);
 
   const FileHeader& header() const { return header_; }
+  // True once open() has found the header whole (magic, version, size,
+  // checksum, plausible counts), even if it then failed on the region
+  // table: header() is then this image's, and the caller may still tell
+  // which computation and generation the damaged image belongs to.
+  bool header_checked() const { return header_checked_; }
   const std::string& path() const { return path_; }
   const std::vector<RegionEntry>& regions() const { return regions_; }
   std::string_view region_name(uint32_t index) const;
@@ -61,6 +66,7 @@ class ImageReader {
   std::string path_;
   int fd_ = -1;
   FileHeader header_{};
+  bool header_checked_ = false;
   std::vector<RegionEntry> regions_;
   std::string names_;
   uint64_t data_offset_ = 0;  // where the first chunk starts

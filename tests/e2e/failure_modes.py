@@ -23,12 +23,18 @@ or lost data.
   restartset   images of two computations given to one dmtcp_restart, and
                one image restarted twice: refused with one line, nothing
                (more) started
+  generations  images of two generations of a computation that lost a
+               process between them: the newest is restarted, the older
+               ones named in one line; with an image of another
+               computation among them, refused with one line
 """
 import argparse
 import ctypes
 import glob
 import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -516,6 +522,130 @@ def test_restartset(e):
     check("PASS" in open(os.path.join(e.work, "restart1.out")).read(),
           "the first restart did not PASS")
 
+def new_images(e, since):
+    """The images in the checkpoint dir written at or after since."""
+    return sorted(i for i in glob.glob(os.path.join(e.work, "*.dmtcp"))
+                  if os.path.getmtime(i) >= since)
+
+
+def checkpoint(e, what):
+    """A blocking checkpoint; returns the images it wrote."""
+    since = time.time() - 0.01
+    time.sleep(0.02)  # a coarse-grained mtime would not tell them apart
+    r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=60)
+    check(r.returncode == 0, f"{what}: checkpoint failed: {r.stderr}")
+    return new_images(e, since)
+
+
+def test_generations(e):
+    """dmtcp_restart over images of two generations: a parent and a child
+    checkpointed (generation 1, kept aside: the coordinator may remove or
+    replace them), the child exits, the parent alone checkpointed
+    (generation 2).  All three images restart generation 2, and one line
+    names the two of generation 1; so does ckpt_*.dmtcp over the
+    checkpoint dir."""
+    p = e.launch(os.path.join(e.tests, "e2e_generations"))
+    wait_for_peers(e, 2)
+    first = checkpoint(e, "parent and child")
+    check(len(first) == 2, f"expected two images, found {first}")
+    aside = os.path.join(e.work, "gen1")
+    os.mkdir(aside)
+    kept = []
+    for img in first:
+        kept.append(os.path.join(aside, os.path.basename(img)))
+        shutil.copy2(img, kept[-1])
+    open(e.env["DMTCP_TEST_GO"] + ".child", "w").close()
+    wait_for_peers(e, 1)
+    out = os.path.join(e.work, "prog.out")
+    deadline = time.time() + 20
+    while "CHILD_GONE" not in open(out).read():
+        check(time.time() < deadline, "the parent never reaped its child")
+        time.sleep(0.02)
+    second = checkpoint(e, "the parent alone")
+    check(len(second) == 1, f"expected one image, found {second}")
+    e.run([e.tool("dmtcp_command"), "-k"])
+    p.wait(timeout=30)
+    wait_for_peers(e, 0)
+
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run([e.tool("dmtcp_restart"), *kept, *second], timeout=60)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"restart of the newest generation: {r.returncode} "
+          f"{r.stdout}{r.stderr}")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1, f"expected one line on stderr: {r.stderr!r}")
+    m = re.fullmatch(r"dmtcp_restart: ignoring 2 images of older generation "
+                     r"(\d+) \(.*\): (.+)", lines[0])
+    check(m is not None, f"not the line expected: {lines[0]}")
+    check(m.group(2).split() == kept, f"not the old images: {lines[0]}")
+    print(f"  two generations: {lines[0]}")
+    wait_for_peers(e, 0)
+
+    # As the README has it: every image in the checkpoint dir, whatever the
+    # coordinator kept there (the child's old image, older generations, or
+    # only the newest).
+    here = sorted(glob.glob(os.path.join(e.work, "*.dmtcp")))
+    r, _ = e.run([e.tool("dmtcp_restart"), *here], timeout=60)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"restart of ckpt_*.dmtcp: {r.returncode} {r.stdout}{r.stderr}")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(len(lines) <= 1, f"more than one line: {r.stderr!r}")
+    check(not lines or (lines[0].startswith("dmtcp_restart: ignoring ") and
+                        second[0] not in lines[0]),
+          f"not the line expected: {lines}")
+    print(f"  ckpt_*.dmtcp ({len(here)}): {lines[0] if lines else '-'}")
+    wait_for_peers(e, 0)
+
+    # A damaged region table (the header whole): in the older generation,
+    # ignored with a mention; in the one to restart, refused.
+    def damage(img):
+        bad = img + ".bad.dmtcp"
+        shutil.copy2(img, bad)
+        with open(bad, "r+b") as f:
+            header_size = int.from_bytes(f.read(16)[12:16], "little")
+            f.seek(header_size + 8)
+            byte = f.read(1)
+            f.seek(header_size + 8)
+            f.write(bytes([byte[0] ^ 0xff]))
+        return bad
+    old_bad = damage(kept[0])
+    r, _ = e.run([e.tool("dmtcp_restart"), old_bad, kept[1], *second],
+                 timeout=60)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"restart beside a damaged old image: {r.returncode} "
+          f"{r.stdout}{r.stderr}")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1 and f"{old_bad} (damaged)" in lines[0],
+          f"damaged old image not named once: {r.stderr!r}")
+    print(f"  damaged old image: {lines[0]}")
+    wait_for_peers(e, 0)
+    new_bad = damage(second[0])
+    r, _ = e.run([e.tool("dmtcp_restart"), *kept, new_bad], timeout=60)
+    line = one_line_error(r, "damaged image of the newest generation")
+    check(line.startswith(f"dmtcp_restart: {new_bad}: ") and
+          "corrupt image" in line, line)
+    check("PASS" not in r.stdout, f"part of the set ran: {r.stdout}")
+    wait_for_peers(e, 0, timeout=0)
+    print(f"  damaged new image: {line}")
+
+    # An image of another computation among them: refused whole.
+    other = e.launch(os.path.join(e.tests, "e2e_memory"), "4",
+                     out="other.out")
+    stranger = checkpoint(e, "another computation")
+    check(len(stranger) == 1, f"expected one image, found {stranger}")
+    e.run([e.tool("dmtcp_command"), "-k"])
+    other.wait(timeout=30)
+    wait_for_peers(e, 0)
+    r, took = e.run([e.tool("dmtcp_restart"), *kept, *second, *stranger],
+                    timeout=60)
+    line = one_line_error(r, "images of two computations")
+    check(f"{stranger[0]} belongs to computation" in line and
+          "restart the images of one checkpoint together" in line, line)
+    check("PASS" not in r.stdout, f"part of the set ran: {r.stdout}")
+    check(took < 10, f"took {took:.1f}s")
+    wait_for_peers(e, 0, timeout=0)
+    print(f"  two computations: {line}")
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -525,7 +655,8 @@ def main():
              "changedfile": test_changedfile, "sharedfile": test_sharedfile,
              "usage": test_usage, "plugins": test_plugins,
              "tmpdir": test_tmpdir, "launchfail": test_launchfail,
-             "restartset": test_restartset}
+             "restartset": test_restartset,
+             "generations": test_generations}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)

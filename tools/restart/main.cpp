@@ -2,14 +2,16 @@
 //               IMAGE...
 //
 // Restarts the images as one computation.  Every image is opened and its
-// header and region table checked before anything starts, and together
-// they must be one checkpoint (same computation and generation, each
-// process once, no more than it had): otherwise one line and exit 1, and
-// nothing is started.  The process tree is rebuilt from the images'
-// parent ids: a process forks its children's processes, then becomes its
-// own image.  A single tree's root is restored in this very process (so the
-// shell sees the program's exit status); several trees are restored each in
-// a child, and we exit with the status of the first.
+// header and region table checked before anything starts.  They must be of
+// one computation; of several generations, the newest complete one is
+// restarted and the others are named in one line (image_set.h); the chosen
+// ones must be one checkpoint (each process once, no more than it had).
+// Otherwise one line and exit 1, and nothing is started.  The process
+// tree is rebuilt from the images' parent ids: a process forks its
+// children's processes, then becomes its own image.  A single tree's root
+// is restored in this very process (so the shell sees the program's exit
+// status); several trees are restored each in a child, and we exit with
+// the status of the first.
 #include <fcntl.h>
 #include <getopt.h>
 #include <sys/wait.h>
@@ -31,6 +33,7 @@
 #include "runtime/coord_client.h"
 #include "runtime/runtime.h"
 #include "tools/common/tool_support.h"
+#include "tools/restart/image_set.h"
 #include "tools/restart/restore_plan.h"
 #include "tools/restart/sessions.h"
 #include "tools/restart/shared_mappings.h"
@@ -139,67 +142,49 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Opens and checks an image's header and table; exits on error.
-std::unique_ptr<image::ImageReader> open_image(const std::string& path) {
-  auto reader = std::make_unique<image::ImageReader>();
-  std::string error;
-  if (!reader->open(path, &error)) {
-    fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
-    exit(1);
-  }
-  uid_t owner = reader->header().uid;
-  if (owner != getuid()) {
-    fprintf(stderr,
-            "dmtcp_restart: %s: image belongs to uid %u, not to you "
-            "(uid %u)\n",
-            path.c_str(), owner, getuid());
-    exit(1);
-  }
-  return reader;
-}
-
 std::string field(const char* p, size_t cap) {
   return std::string(p, strnlen(p, cap));
 }
 
-// The images must be one checkpoint: the coordinator would admit the first
-// and refuse the others, and the admitted ones would run alone.  Checked
-// before anything is started, so a bad set is refused whole.
-void check_one_checkpoint(
-    const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
-  const image::FileHeader& first = rs[0]->header();
-  std::string comp = field(first.computation_id, sizeof first.computation_id);
-  std::map<std::string, size_t> by_upid;
-  for (size_t i = 0; i < rs.size(); ++i) {
-    const image::FileHeader& h = rs[i]->header();
-    const std::string& path = rs[i]->path();
-    std::string c = field(h.computation_id, sizeof h.computation_id);
-    if (c.empty()) {
-      fail(path + ": image names no computation (damaged header?)");
+// Opens every image and keeps those of the generation to restart
+// (image_set.h), in command-line order; the others are closed.  Exits with
+// one line if an image is unreadable (its header too: we cannot tell what
+// it is), another user's, or the set cannot be restarted.  Checked before
+// anything is started, so a bad set is refused whole.
+std::vector<std::unique_ptr<image::ImageReader>> open_images(
+    const std::vector<std::string>& paths) {
+  std::vector<std::unique_ptr<image::ImageReader>> readers;
+  std::vector<ImageInfo> infos;
+  for (const std::string& path : paths) {
+    auto reader = std::make_unique<image::ImageReader>();
+    std::string error;
+    bool ok = reader->open(path, &error);
+    if (!ok && !reader->header_checked()) {
+      fail(error);
     }
-    if (c != comp) {
-      fail(path + " belongs to computation " + c + ", " + rs[0]->path() +
-           " to " + comp + ": restart the images of one checkpoint together");
+    const image::FileHeader& h = reader->header();
+    if (h.uid != getuid()) {
+      fail(path + ": image belongs to uid " + std::to_string(h.uid) +
+           ", not to you (uid " + std::to_string(getuid()) + ")");
     }
-    if (h.generation != first.generation) {
-      fail(path + " is of checkpoint generation " +
-           std::to_string(h.generation) + ", " + rs[0]->path() + " of " +
-           std::to_string(first.generation) +
-           ": restart the images of one checkpoint together");
-    }
-    std::string upid = field(h.unique_pid, sizeof h.unique_pid);
-    auto [it, fresh] = by_upid.emplace(upid, i);
-    if (!fresh) {
-      fail(path + " and " + rs[it->second]->path() +
-           " are images of the same process (" + upid +
-           "); give each image once");
-    }
+    infos.push_back({path, field(h.computation_id, sizeof h.computation_id),
+                     h.generation, h.num_peers,
+                     field(h.unique_pid, sizeof h.unique_pid),
+                     ok ? std::string() : error});
+    readers.push_back(std::move(reader));
   }
-  uint32_t peers = first.num_peers != 0 ? first.num_peers : 1;
-  if (rs.size() > peers) {
-    fail(std::to_string(rs.size()) + " images given, but the checkpoint of " +
-         rs[0]->path() + " had " + std::to_string(peers) + " processes");
+  ImageSelection chosen = select_images(infos);
+  if (!chosen.ok) {
+    fail(chosen.refusal);
   }
+  if (!chosen.notice.empty() && log::level() >= log::kWarn) {
+    fprintf(stderr, "dmtcp_restart: %s\n", chosen.notice.c_str());
+  }
+  std::vector<std::unique_ptr<image::ImageReader>> kept;
+  for (size_t i : chosen.chosen) {
+    kept.push_back(std::move(readers[i]));
+  }
+  return kept;
 }
 
 // Connects as a restarting process and fills what the runtime needs.
@@ -296,7 +281,7 @@ struct Tree {
 Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
   Tree t;
   t.children.resize(rs.size());
-  std::map<std::string, size_t> by_upid;  // unique: check_one_checkpoint
+  std::map<std::string, size_t> by_upid;  // unique: select_images
   for (size_t i = 0; i < rs.size(); ++i) {
     const auto& h = rs[i]->header();
     by_upid.emplace(
@@ -369,11 +354,8 @@ int main(int argc, char** argv) {
   using namespace dmtcp;
   log::set_tag("dmtcp_restart");
   restart::Options o = restart::parse(argc, argv);
-  std::vector<std::unique_ptr<image::ImageReader>> readers;
-  for (const std::string& path : o.images) {
-    readers.push_back(restart::open_image(path));
-  }
-  restart::check_one_checkpoint(readers);
+  std::vector<std::unique_ptr<image::ImageReader>> readers =
+      restart::open_images(o.images);
   // Shared files checked, shared memory created: before anything forks.
   if (std::string why; !restart::prepare_shared_mappings(readers, &why)) {
     fprintf(stderr, "dmtcp_restart: %s\n", why.c_str());
