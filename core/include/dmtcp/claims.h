@@ -36,11 +36,17 @@
  * placeholders are never listed: a placeholder stays a placeholder, named
  * again at the next checkpoint, until the program closes or replaces it.
  *
- * Thread safety: every call takes one internal spin lock; any thread may
- * call.  Nothing here calls malloc: claims live in dmtcp_alloc() memory,
- * so every call is safe in a checkpoint-time hook while a frozen user
- * thread holds the malloc lock.  The core's scan, its warning and the
- * placeholders use only system calls, stack buffers and dmtcp_alloc().
+ * Thread safety: per-object claims come from the checkpoint thread's
+ * hooks only (EINVAL from any other thread), when every user thread is
+ * frozen, so they take no lock.  dmtcp_claim_kind() may be called from any
+ * thread at any time: it appends to a fixed table without a lock.
+ * dmtcp_is_placeholder_fd() may be called from any thread.
+ *
+ * Allocation at checkpoint time: nothing here calls malloc.  Per-object
+ * claims and the records of unclaimed fds live in dmtcp_alloc() memory;
+ * the core's scan, its warning and the placeholders use system calls,
+ * stack buffers and dmtcp_alloc() only, so all of it is safe while a
+ * frozen user thread holds the malloc lock.
  *
  * Plain C, like dmtcp/plugin.h.  The functions live in libdmtcp.so (one
  * copy for every plugin); they are weak here so that a plugin loaded

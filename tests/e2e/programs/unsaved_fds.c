@@ -1,11 +1,13 @@
 /* Fds and objects no loaded plugin saves (docs/placeholders.md): an
- * eventfd, a timerfd, an epoll fd, a socketpair and a POSIX timer (and,
- * with "nofile", a file, for a run without the file plugin).
+ * eventfd, a timerfd, an epoll fd, a socketpair, a POSIX timer and a
+ * SysV shm attachment (and, with "nofile", a file, for a run without the
+ * file plugin).
  *
  * Resumed (and natively) every one still works.  After a restart each fd
  * number is still open, holding a placeholder: reads give end of file,
  * writes fail (not EBADF, no SIGPIPE death), close-on-exec is as it was,
- * and new opens do not get these numbers.  The harness checks the one
+ * and new opens do not get these numbers; the shm's bytes are still there
+ * (as plain shared memory).  The harness checks the one
  * warning line per checkpoint (--ckpt-warning). */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -82,11 +85,18 @@ int main(int argc, char **argv) {
   struct sigevent sev = {.sigev_notify = SIGEV_NONE};
   E2E_CHECK(timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0, "timer_create");
   E2E_CHECK(timer_settime(timer, 0, &far, NULL) == 0, "timer_settime");
+  int shmid = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0600);
+  E2E_CHECK(shmid >= 0, "shmget: %s", strerror(errno));
+  char *shm = shmat(shmid, NULL, 0);
+  shmctl(shmid, IPC_RMID, NULL); /* gone when we are */
+  E2E_CHECK(shm != (void *)-1, "shmat: %s", strerror(errno));
+  strcpy(shm, "shared");
   printf("fds: eventfd %d timerfd %d epoll %d sockets %d %d file %d\n",
          fds[kEvent], fds[kTimerFd], fds[kEpoll], sp[0], sp[1], fds[kFile]);
 
   e2e_say("READY");
   e2e_wait_for_go(NULL);
+  E2E_CHECK(strcmp(shm, "shared") == 0, "shm holds %.8s", shm);
 
   if (restarted_mode()) {
     for (int i = 0; i < kCount; ++i) {
