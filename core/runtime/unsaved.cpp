@@ -12,7 +12,7 @@
 //     everything claimed, records the unclaimed fds (this memory is in the
 //     image) and names everything unclaimed in one warning line.  An fd
 //     that is still the placeholder of the last restart keeps the record
-//     of what it stands for.
+//     of what it stands for (one inherited over exec: its memfd's name).
 //  Restart
 //  4. Before RESTART is fired: for each recorded fd whose number is free
 //     (dmtcp_restart's 0-2 are not), a sealed empty memfd goes to that
@@ -203,6 +203,34 @@ const Record* placeholder_record(int fd) {
   return nullptr;
 }
 
+constexpr const char kHolderName[] = "dmtcp-unsaved:";
+constexpr const char kMemfdLink[] = "/memfd:dmtcp-unsaved:";
+constexpr const char kDeleted[] = " (deleted)";
+
+// A placeholder this process did not make itself: inherited over exec
+// (no record survives exec).  Known by its memfd name and its seals.
+// On success `what` is what it stands for.
+bool inherited_placeholder(int fd, const char* link, char* what, size_t cap) {
+  if (strncmp(link, kMemfdLink, sizeof kMemfdLink - 1) != 0) {
+    return false;
+  }
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & (F_SEAL_WRITE | F_SEAL_GROW)) !=
+                       (F_SEAL_WRITE | F_SEAL_GROW)) {
+    return false;
+  }
+  const char* start = link + sizeof kMemfdLink - 1;
+  size_t n = strlen(start);
+  size_t suffix = sizeof kDeleted - 1;
+  if (n >= suffix && strcmp(start + n - suffix, kDeleted) == 0) {
+    n -= suffix;
+  }
+  n = n < cap - 1 ? n : cap - 1;
+  memcpy(what, start, n);
+  what[n] = '\0';
+  return true;
+}
+
 bool read_link(int fd, char* buf, size_t cap) {
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -326,11 +354,18 @@ void scan_fds(Line* line) {
         if (!read_link(fd, link, sizeof link)) {
           continue;
         }
-        if (kind_claimed(link)) {
+        if (inherited_placeholder(fd, link, r.what, sizeof r.what)) {
+          struct stat st;
+          if (fstat(fd, &st) == 0) {
+            r.holder_dev = st.st_dev;
+            r.holder_ino = st.st_ino;
+          }
+        } else if (kind_claimed(link)) {
           continue;
+        } else {
+          copy_cut(r.what, sizeof r.what, link);
         }
-        copy_cut(r.what, sizeof r.what, link);
-        r.plugin = plugin_for(link);
+        r.plugin = plugin_for(r.what);
       }
       if (!g_next.push(r)) {
         DMTCP_WARN("out of memory recording unsaved fd %d", fd);
@@ -444,7 +479,7 @@ void scan_sysv_shm(Line* line) {
 // closed (end of file too; writes fail with EBADF).
 int make_placeholder(const char* what) {
   char name[200];
-  snprintf(name, sizeof name, "dmtcp-unsaved:%s", what);
+  snprintf(name, sizeof name, "%s%s", kHolderName, what);
   int fd = memfd_create(name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
   if (fd >= 0) {
     fcntl(fd, F_ADD_SEALS,
@@ -462,7 +497,9 @@ int make_placeholder(const char* what) {
 }  // namespace
 
 void begin_round() {
-  memset(g_fd_bits.data, 0, g_fd_bits.size * sizeof(uint64_t));
+  if (g_fd_bits.data != nullptr) {
+    memset(g_fd_bits.data, 0, g_fd_bits.size * sizeof(uint64_t));
+  }
   g_fd_bits.size = 0;
   g_timer_claims.size = 0;
   g_shm_claims.size = 0;
@@ -578,7 +615,18 @@ DMTCP_API int dmtcp_claim_kind(const char* prefix) {
 }
 
 DMTCP_API int dmtcp_is_placeholder_fd(int fd) {
-  return fd >= 0 && u::placeholder_record(fd) != nullptr ? 1 : 0;
+  if (fd < 0) {
+    return 0;
+  }
+  if (u::placeholder_record(fd) != nullptr) {
+    return 1;
+  }
+  char link[512];
+  char what[u::kWhatLen];
+  return u::read_link(fd, link, sizeof link) &&
+                 u::inherited_placeholder(fd, link, what, sizeof what)
+             ? 1
+             : 0;
 }
 
 }  // extern "C"
