@@ -175,11 +175,11 @@ const char* plugin_for(const char* link) {
 constexpr size_t kWhatLen = 96;
 struct Record {
   int fd;
-  int fd_flags;           // F_GETFD at the checkpoint (FD_CLOEXEC)
-  uint64_t holder_dev;    // the placeholder at fd since the last restart;
-  uint64_t holder_ino;    // 0/0: none (the number was not free)
-  const char* plugin;     // kRules' string (this library's), or nullptr
-  char what[kWhatLen];    // readlink at the first checkpoint, cut
+  int fd_flags;         // F_GETFD at the checkpoint (FD_CLOEXEC)
+  uint64_t holder_dev;  // the placeholder at fd since the last restart;
+  uint64_t holder_ino;  // 0/0: none (the number was not free)
+  const char* plugin;   // kRules' string (this library's), or nullptr
+  char what[kWhatLen];  // readlink at the first checkpoint, cut
 };
 
 // Swapped at each checkpoint: the new list is built while the old one
@@ -215,8 +215,8 @@ bool inherited_placeholder(int fd, const char* link, char* what, size_t cap) {
     return false;
   }
   int seals = fcntl(fd, F_GET_SEALS);
-  if (seals < 0 || (seals & (F_SEAL_WRITE | F_SEAL_GROW)) !=
-                       (F_SEAL_WRITE | F_SEAL_GROW)) {
+  if (seals < 0 ||
+      (seals & (F_SEAL_WRITE | F_SEAL_GROW)) != (F_SEAL_WRITE | F_SEAL_GROW)) {
     return false;
   }
   const char* start = link + sizeof kMemfdLink - 1;
@@ -598,8 +598,7 @@ DMTCP_API int dmtcp_claim_sysv_shm(int kernel_shmid) {
 }
 
 DMTCP_API int dmtcp_claim_kind(const char* prefix) {
-  if (prefix == nullptr || prefix[0] == '\0' ||
-      strlen(prefix) >= u::kKindLen) {
+  if (prefix == nullptr || prefix[0] == '\0' || strlen(prefix) >= u::kKindLen) {
     errno = EINVAL;
     return -1;
   }

@@ -48,10 +48,9 @@
  * stack buffers and dmtcp_alloc() only, so all of it is safe while a
  * frozen user thread holds the malloc lock.
  *
- * Plain C, like dmtcp/plugin.h.  The functions live in libdmtcp.so (one
- * copy for every plugin); they are weak here so that a plugin loaded
- * without the runtime still links (the calls are then skipped: check the
- * function's address first, or call them only from event hooks). */
+ * Plain C, like dmtcp/plugin.h.  The functions live in libdmtcp.so, one
+ * copy for every plugin; like plugin.h's, a plugin does not link against
+ * it: the runtime is always loaded when a plugin is. */
 #ifndef DMTCP_CLAIMS_H
 #define DMTCP_CLAIMS_H
 
@@ -60,29 +59,29 @@ extern "C" {
 #endif
 
 /* This round, the calling plugin saves fd `fd`.  0, or -1 with errno. */
-int dmtcp_claim_fd(int fd) __attribute__((weak));
+int dmtcp_claim_fd(int fd);
 
 /* This round, the calling plugin saves the POSIX timer whose KERNEL id is
  * `kernel_timer_id` (the "ID:" of /proc/self/timers; after a restart it
  * is the id of the re-made timer, not the program's virtual one). */
-int dmtcp_claim_posix_timer(int kernel_timer_id) __attribute__((weak));
+int dmtcp_claim_posix_timer(int kernel_timer_id);
 
 /* This round, the calling plugin saves the SysV shared memory segment with
  * the KERNEL shmid `kernel_shmid` (the inode of its "/SYSV..." mapping). */
-int dmtcp_claim_sysv_shm(int kernel_shmid) __attribute__((weak));
+int dmtcp_claim_sysv_shm(int kernel_shmid);
 
 /* From now on, the calling plugin saves every fd whose /proc/self/fd link
  * starts with `prefix` (at most 63 bytes), or, for the two names below,
  * every POSIX timer / every SysV shm attachment. */
 #define DMTCP_CLAIM_ALL_POSIX_TIMERS "posix-timer"
 #define DMTCP_CLAIM_ALL_SYSV_SHM "sysv-shm"
-int dmtcp_claim_kind(const char *prefix) __attribute__((weak));
+int dmtcp_claim_kind(const char* prefix);
 
 /* 1 when fd is a placeholder the core put at restart for an fd nobody
  * saved (the program has neither closed nor replaced it since), else 0.
  * A plugin that lists fds itself must leave these alone: not save them,
  * not claim them (the core names them again). */
-int dmtcp_is_placeholder_fd(int fd) __attribute__((weak));
+int dmtcp_is_placeholder_fd(int fd);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@
 #include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
 
-static void expect(int ok, const char *what) {
+static void expect(int ok, const char* what) {
   if (!ok) {
     dmtcp_log("CLAIMER FAIL: %s (errno %d)", what, errno);
   }
@@ -27,7 +27,7 @@ static void claim_sockets(void) {
   long n;
   while ((n = getdents64(dir, buf, sizeof buf)) > 0) {
     for (long off = 0; off < n;) {
-      struct dirent64 *e = (struct dirent64 *)(buf + off);
+      struct dirent64* e = (struct dirent64*)(buf + off);
       off += e->d_reclen;
       char path[300], link[256];
       snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
@@ -43,7 +43,7 @@ static void claim_sockets(void) {
   close(dir);
 }
 
-void dmtcp_event_hook(DmtcpEvent_t event, DmtcpEventData_t *data) {
+void dmtcp_event_hook(DmtcpEvent_t event, DmtcpEventData_t* data) {
   switch (event) {
     case DMTCP_EVENT_INIT:
       errno = 0;

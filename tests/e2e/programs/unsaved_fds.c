@@ -26,17 +26,17 @@
 #include "e2e.h"
 
 enum { kEvent, kTimerFd, kEpoll, kSock0, kSock1, kFile, kCount };
-static const char *const kNames[kCount] = {"eventfd", "timerfd", "epoll",
+static const char* const kNames[kCount] = {"eventfd", "timerfd", "epoll",
                                            "socket0", "socket1", "file"};
 
 static int restarted_mode(void) {
-  const char *m = getenv("DMTCP_TEST_MODE");
+  const char* m = getenv("DMTCP_TEST_MODE");
   return m != NULL &&
          (strcmp(m, "restart") == 0 || strcmp(m, "restart2") == 0 ||
           strcmp(m, "again") == 0 || strcmp(m, "moved") == 0);
 }
 
-static void check_placeholder(int fd, const char *name, int cloexec) {
+static void check_placeholder(int fd, const char* name, int cloexec) {
   int flags = fcntl(fd, F_GETFD);
   E2E_CHECK(flags >= 0, "%s fd %d closed after restart: %s", name, fd,
             strerror(errno));
@@ -44,8 +44,8 @@ static void check_placeholder(int fd, const char *name, int cloexec) {
             name, fd, flags & FD_CLOEXEC, cloexec);
   char buf[16];
   ssize_t r = read(fd, buf, sizeof buf);
-  E2E_CHECK(r == 0, "%s fd %d: read gave %zd (%s), want end of file", name,
-            fd, r, r < 0 ? strerror(errno) : "data");
+  E2E_CHECK(r == 0, "%s fd %d: read gave %zd (%s), want end of file", name, fd,
+            r, r < 0 ? strerror(errno) : "data");
   errno = 0;
   ssize_t w = write(fd, "x", 1);
   E2E_CHECK(w < 0 && errno != EBADF,
@@ -53,9 +53,9 @@ static void check_placeholder(int fd, const char *name, int cloexec) {
             name, fd, w, strerror(errno));
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int with_file = argc > 1 && strcmp(argv[1], "nofile") == 0;
-  signal(SIGPIPE, SIG_DFL);  /* a placeholder must not kill us */
+  signal(SIGPIPE, SIG_DFL); /* a placeholder must not kill us */
   int fds[kCount];
   int cloexec[kCount] = {0};
   fds[kEvent] = eventfd(5, 0);
@@ -67,9 +67,9 @@ int main(int argc, char **argv) {
   fds[kSock0] = sp[0];
   fds[kSock1] = sp[1];
   char path[4096];
-  snprintf(path, sizeof path, "%s/unsaved_fds.data",
-           getenv("DMTCP_CHECKPOINT_DIR") ? getenv("DMTCP_CHECKPOINT_DIR")
-                                          : "/tmp");
+  snprintf(
+      path, sizeof path, "%s/unsaved_fds.data",
+      getenv("DMTCP_CHECKPOINT_DIR") ? getenv("DMTCP_CHECKPOINT_DIR") : "/tmp");
   fds[kFile] = with_file ? open(path, O_RDWR | O_CREAT, 0600) : -1;
   for (int i = 0; i < kCount; ++i) {
     E2E_CHECK(fds[i] >= 0 || (i == kFile && !with_file), "%s: %s", kNames[i],
@@ -87,9 +87,9 @@ int main(int argc, char **argv) {
   E2E_CHECK(timer_settime(timer, 0, &far, NULL) == 0, "timer_settime");
   int shmid = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0600);
   E2E_CHECK(shmid >= 0, "shmget: %s", strerror(errno));
-  char *shm = shmat(shmid, NULL, 0);
+  char* shm = shmat(shmid, NULL, 0);
   shmctl(shmid, IPC_RMID, NULL); /* gone when we are */
-  E2E_CHECK(shm != (void *)-1, "shmat: %s", strerror(errno));
+  E2E_CHECK(shm != (void*)-1, "shmat: %s", strerror(errno));
   strcpy(shm, "shared");
   printf("fds: eventfd %d timerfd %d epoll %d sockets %d %d file %d\n",
          fds[kEvent], fds[kTimerFd], fds[kEpoll], sp[0], sp[1], fds[kFile]);
@@ -114,8 +114,7 @@ int main(int argc, char **argv) {
     }
   } else {
     struct epoll_event got;
-    E2E_CHECK(epoll_wait(fds[kEpoll], &got, 1, 1000) == 1 &&
-                  got.data.u32 == 77,
+    E2E_CHECK(epoll_wait(fds[kEpoll], &got, 1, 1000) == 1 && got.data.u32 == 77,
               "epoll_wait: no event");
     uint64_t count = 0;
     E2E_CHECK(read(fds[kEvent], &count, 8) == 8 && count == 5,
