@@ -29,12 +29,13 @@
  *    of that kind.
  *
  * What it refuses silently: nothing; every refusal is -1 with errno.
- * EINVAL: a per-object claim outside a checkpoint round (or before
- * THREADS_SUSPEND), a negative id, an empty or over-long prefix; ENOSPC:
- * more than 64 kind claims.  A claim for an object that does not exist is
- * accepted and has no effect.  The runtime's own (protected) fds and the
- * placeholders are never listed: a placeholder stays a placeholder, named
- * again at the next checkpoint, until the program closes or replaces it.
+ * EINVAL: a per-object claim outside a checkpoint round (before
+ * THREADS_SUSPEND or after WRITE_CKPT), a negative id, an empty or
+ * over-long prefix; ENOSPC: more than 64 kind claims.  A claim for an
+ * object that does not exist is accepted and has no effect.  The
+ * runtime's own (protected) fds are never listed.  A placeholder is
+ * listed as what it stands for at every checkpoint, and held again at
+ * every restart, until the program closes or replaces it.
  *
  * Thread safety: per-object claims come from the checkpoint thread's
  * hooks only (EINVAL from any other thread), when every user thread is
