@@ -8,8 +8,10 @@
 //  3 SUSPENDED; barrier
 //  4 LEADER_ELECTION; barrier
 //  5 DRAIN; barrier
-//  6 WRITE_CKPT; image written; barrier     6b kernel state back, threads
-//                                              re-created; RESTART; barrier
+//  6 WRITE_CKPT; unclaimed fds named       6b kernel state back, threads
+//    (unsaved.cpp); image written; barrier     re-created; placeholders
+//                                              (unsaved.cpp); RESTART;
+//                                              barrier
 //  7 RESUME; barrier
 //  8 REGISTER_NAME_SERVICE_DATA; barrier    same, isRestart=1
 //  9 SEND_QUERIES; barrier                  same
@@ -55,6 +57,7 @@
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
+#include "runtime/unsaved.h"
 
 // glibc's idea of the program break (exported by libc.so.6).
 extern "C" void* __curbrk;
@@ -241,6 +244,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   update_ckpt_filename(order.generation);
   // Everything that may allocate happens before any thread is frozen.
   int prep = image_dump::prepare(g_config.compress);
+  unsaved::begin_round();
   threads::suspend_all();
   g_generation.store(order.generation);
   g_num_peers = order.num_peers;
@@ -253,6 +257,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   events::fire(DMTCP_EVENT_DRAIN);
   reach(Barrier::kDrain);
   events::fire(DMTCP_EVENT_WRITE_CKPT);
+  unsaved::find_and_warn();  // after every plugin has claimed its share
   process_state::save();
   threads::save_own_kernel_state();
   g_restart_info.magic = 0;
@@ -279,6 +284,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   // ---- Restart: we are in a new process. ----
   come_back_from_image();
   g_in_round.store(true);
+  unsaved::hold_numbers();  // before any plugin opens anything
   fire_with_restart_flag(DMTCP_EVENT_RESTART, true);
   close_restored_objects();
   reach(Barrier::kRestarted);

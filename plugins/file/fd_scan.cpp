@@ -5,6 +5,11 @@
 // opens of /proc/self/fd) become one Desc: kcmp(KCMP_FILE) says so exactly.
 // Where kcmp is refused (a seccomp filter), fds whose inode, offset and
 // flags agree are taken as one description; that is told once.
+//
+// Every fd the plugin saves is claimed (dmtcp/claims.h); the rest
+// (Kind::kOther: sockets, epoll, eventfd, ... and the core's placeholders)
+// the core names at checkpoint time and holds with placeholders at
+// restart.
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -13,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
 #include "fd_table.h"
 #include "file_util.h"
@@ -114,6 +120,11 @@ void add_fd(Table* t, int fd) {
   }
   Desc probe;
   fill_desc(&probe, fd, st, flags, link);
+  if (dmtcp_is_placeholder_fd(fd)) {
+    // The core's stand-in for an fd nobody saved: the core names it and
+    // puts it back; a sealed memfd saved as a file would take writes.
+    probe.kind = Kind::kOther;
+  }
   uint32_t found = static_cast<uint32_t>(t->descs.size());
   for (uint32_t i = 0; i < t->descs.size(); ++i) {
     const Desc& d = t->descs[i];
@@ -130,6 +141,9 @@ void add_fd(Table* t, int fd) {
     t->descs[found].first_fd = fd;
   }
   t->fds.push_back(FdSlot{fd, fd_flags, found});
+  if (t->descs[found].kind != Kind::kOther) {
+    dmtcp_claim_fd(fd);  // ours to save; the core names what nobody claims
+  }
   if (fd > t->max_fd) {
     t->max_fd = fd;
   }

@@ -176,6 +176,8 @@ class Run(Computation):
                                                     dir=args.workdir))
         self.args = args
         self.proc = None
+        self.env["DMTCP_TEST_MODE"] = args.mode
+        self.ckpts = {}  # output label -> checkpoints taken while it ran
 
     # -- helpers -------------------------------------------------------
     def log(self, msg):
@@ -189,6 +191,7 @@ class Run(Computation):
         self.outputs.append((label, path))
         self.proc = LoggedPopen(argv, path, env=self.env)
         self.current_out = path
+        self.current_label = label
         return self.proc
 
     def output(self):
@@ -225,6 +228,40 @@ class Run(Computation):
     def checkpoint(self):
         r = self.command("--bcheckpoint")
         self.log(r.stdout.strip())
+        self.ckpts[self.current_label] = \
+            self.ckpts.get(self.current_label, 0) + 1
+
+    def check_ckpt_warnings(self):
+        """--forbid-output: no line of any output matches.
+        --ckpt-warning: exactly one matching line in each output per
+        checkpoint taken while it ran (none without a checkpoint).
+        --first-ckpt-warning: the same for the launched program's output
+        only (what a restart loses, e.g. a POSIX timer, is not seen by a
+        later checkpoint)."""
+        for regex in self.args.forbid_output:
+            pattern = re.compile(regex)
+            for label, path in self.outputs:
+                with open(path, errors="replace") as f:
+                    for line in f.read().splitlines():
+                        if pattern.search(line):
+                            raise Failure(f"{label}: forbidden line "
+                                          f"{line!r}")
+        checks = [(self.args.ckpt_warning, None),
+                  (self.args.first_ckpt_warning, "launched")]
+        for regex, only in checks:
+            if not regex:
+                continue
+            pattern = re.compile(regex)
+            for label, path in self.outputs:
+                if only is not None and label != only:
+                    continue
+                with open(path, errors="replace") as f:
+                    lines = f.read().splitlines()
+                got = sum(1 for line in lines if pattern.search(line))
+                want = self.ckpts.get(label, 0)
+                if got != want:
+                    raise Failure(f"{label}: {got} line(s) match "
+                                  f"{regex!r}, expected {want}")
 
     def kill_program(self):
         # The computation ends as after a crash: every process gets
@@ -299,17 +336,20 @@ class Run(Computation):
             self.spawn(self.args.program, "native")
             self.wait_for_text("READY")
             self.finish()
+            self.check_ckpt_warnings()
             return
         self.start_coordinator()
         self.spawn(self.launched_argv(), "launched")
         self.wait_for_text("READY")
         if mode == "launched":
             self.finish()
+            self.check_ckpt_warnings()
             return
         if not self.args.self_ckpt:
             self.checkpoint()
         if mode == "resume":
             self.finish()
+            self.check_ckpt_warnings()
             return
         self.kill_program()
         if mode == "moved":
@@ -349,6 +389,7 @@ class Run(Computation):
         for text in self.args.expect_after_restart:
             self.wait_for_text(text)
         self.finish()
+        self.check_ckpt_warnings()
 
     def cleanup(self):
         if self.port is not None:
@@ -389,6 +430,14 @@ def main():
                    help="restart with a new coordinator on another port")
     p.add_argument("--expect-after-restart", action="append", default=[],
                    help="text the restarted program must print")
+    p.add_argument("--ckpt-warning", default=None,
+                   help="a regex: each checkpoint prints exactly one "
+                        "matching line (in the checkpointed process's "
+                        "output), and nothing else does")
+    p.add_argument("--first-ckpt-warning", default=None,
+                   help="the same, for the first checkpoint only")
+    p.add_argument("--forbid-output", action="append", default=[],
+                   help="a regex no output line may match")
     p.add_argument("program", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.program and args.program[0] == "--":
