@@ -109,7 +109,9 @@ Options parse(int argc, char** argv) {
         }
         break;
       case 'd':
-        o.ckpt_dir = optarg;
+        // Made absolute here: the restored processes resolve a relative one
+        // against their own working directories.
+        o.ckpt_dir = tools::absolute_path(optarg);
         break;
       case 't':
         // Where the coordinator's key lives (protocol.h key_dir_path): a
