@@ -17,7 +17,7 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "runtime/raw_syscall.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::coord {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "runtime/raw_syscall.h"
+#include "dmtcp/raw_syscall.h"
 
 extern "C" {
 // Exported by glibc 2.35+: where the rseq area sits relative to the thread

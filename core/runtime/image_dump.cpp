@@ -55,7 +55,7 @@
 #include "common/proc_maps.h"
 #include "dmtcp/plugin.h"
 #include "runtime/glibc_tcb.h"
-#include "runtime/raw_syscall.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::image_dump {

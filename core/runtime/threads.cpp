@@ -38,7 +38,7 @@
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/mutex_owners.h"
-#include "runtime/raw_syscall.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/real_fns.h"
 
 namespace dmtcp::threads {

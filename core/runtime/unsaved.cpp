@@ -36,7 +36,7 @@
 #include "common/log.h"
 #include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
-#include "runtime/raw_syscall.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/threads.h"
 
 namespace dmtcp::rt {

@@ -8,7 +8,7 @@
 
 #include <cstddef>
 
-#include "runtime/raw_syscall.h"
+#include "dmtcp/raw_syscall.h"
 
 namespace dmtcp::file {
 

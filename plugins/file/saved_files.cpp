@@ -15,25 +15,42 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "dmtcp/plugin.h"
 #include "fd_table.h"
 #include "file_util.h"
-#include "image/image_format.h"
 
 namespace dmtcp::file {
 namespace {
 
 // "<dir>/ckpt_x_y.dmtcp" -> "<dir>/ckpt_x_y_files"
-void sidecar_for_image(const char* image, char* out, size_t cap) {
+// The image name without ".dmtcp" and without its generation
+// ("_gen<N>"): every generation of one process shares one sidecar, where
+// each copy's name starts with "g<N>_".
+size_t image_stem_len(const char* image) {
   size_t len = strlen(image);
   const char ext[] = ".dmtcp";
   if (len >= sizeof ext - 1 &&
       strcmp(image + len - (sizeof ext - 1), ext) == 0) {
     len -= sizeof ext - 1;
   }
-  snprintf(out, cap, "%.*s_files", static_cast<int>(len), image);
+  size_t digits = len;
+  while (digits > 0 && image[digits - 1] >= '0' && image[digits - 1] <= '9') {
+    --digits;
+  }
+  const char gen[] = "_gen";
+  if (digits < len && digits >= sizeof gen - 1 &&
+      strncmp(image + digits - (sizeof gen - 1), gen, sizeof gen - 1) == 0) {
+    len = digits - (sizeof gen - 1);
+  }
+  return len;
+}
+
+void sidecar_for_image(const char* image, char* out, size_t cap) {
+  snprintf(out, cap, "%.*s_files", static_cast<int>(image_stem_len(image)),
+           image);
 }
 
 const char* base_name(const char* path) {
@@ -114,19 +131,13 @@ void save_copy(Desc* d, uint32_t index, uint32_t generation) {
 }
 
 void forget_old_copies(uint32_t generation) {
-  // Only once this generation's image is really there (the write may have
-  // failed, and then the previous image needs its copies).
+  // The copies of a generation live as long as this process's image of it:
+  // the coordinator removes an image once a newer generation is committed
+  // (--keep-generations) or when its own round failed.  Nothing is removed
+  // when this generation's image is not there (its write failed): the
+  // previous checkpoint still needs its copies.
   const char* image = dmtcp_get_ckpt_filename();
-  int fd = open(image, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return;
-  }
-  image::FileHeader h{};
-  bool current = pread(fd, &h, sizeof h, 0) == sizeof h &&
-                 memcmp(h.magic, image::kMagic, sizeof h.magic) == 0 &&
-                 h.generation == generation;
-  close(fd);
-  if (!current) {
+  if (access(image, F_OK) != 0) {
     return;
   }
   char dir_path[PATH_MAX];
@@ -135,11 +146,16 @@ void forget_old_copies(uint32_t generation) {
   if (dir < 0) {
     return;
   }
-  char keep[32];
-  int keep_len = snprintf(keep, sizeof keep, "g%u_", generation);
+  int stem = static_cast<int>(image_stem_len(image));
   for_each_dir_entry(dir, [&](const char* name) {
-    if (name[0] == 'g' &&
-        strncmp(name, keep, static_cast<size_t>(keep_len)) != 0) {
+    char* end = nullptr;
+    unsigned long g = name[0] == 'g' ? strtoul(name + 1, &end, 10) : 0;
+    if (end == nullptr || *end != '_' || g == generation) {
+      return true;
+    }
+    char old_image[PATH_MAX];
+    snprintf(old_image, sizeof old_image, "%.*s_gen%lu.dmtcp", stem, image, g);
+    if (access(old_image, F_OK) != 0) {
       unlinkat(dir, name, 0);
     }
     return true;

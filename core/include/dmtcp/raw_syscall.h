@@ -4,6 +4,10 @@
 // thread, glibc's tid field after restart, process_vm_readv on ourselves).
 // libc's getpid(), gettid() and even syscall() are wrapped by the pid
 // plugin, which sits closer to libc and answers with virtual ids.
+//
+// Public for plugins: one that needs a kernel id, or a call the pid plugin
+// would translate (fcntl F_SETOWN, ...), uses these.  Header-only, no
+// allocation, safe in any hook and in a signal handler.  x86-64 only.
 #pragma once
 
 #include <sys/syscall.h>
