@@ -172,6 +172,7 @@ void restore_after_exec(int fd) {
 void on_restart() {
   pid_t real = raw_getpid();
   pid_t virt = self_virt();
+  note_restart();
   g_parent_before = cached_parent_any().value_or(0);
   forget_parent_cache();
   forget_leaderless_groups();
