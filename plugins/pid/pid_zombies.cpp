@@ -214,8 +214,7 @@ void note(pid_t real, const siginfo_t& si, size_t cap) {
   }
   if (z.signal > 0 && z.signal < 65) {
     KernelSigaction dfl{};  // SIG_DFL
-    raw_syscall(SYS_rt_sigaction, z.signal, reinterpret_cast<long>(&dfl), 0,
-                8);
+    raw_syscall(SYS_rt_sigaction, z.signal, reinterpret_cast<long>(&dfl), 0, 8);
     unsigned long set = 1ul << (z.signal - 1);
     raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&set),
                 0, 8);

@@ -19,13 +19,13 @@
 
 #include "e2e.h"
 
-extern char **environ;
+extern char** environ;
 
 static pid_t kid_fork, kid_exec, kid_signal;
 static atomic_int waiting;
 
 /* The exec'd child: argv = {name, "child", parent pid, exit code}. */
-static int child_main(char **argv) {
+static int child_main(char** argv) {
   pid_t parent = (pid_t)atoi(argv[2]);
   e2e_wait_for_go(NULL);
   if (getppid() != parent) {
@@ -36,7 +36,7 @@ static int child_main(char **argv) {
   _exit(atoi(argv[3]));
 }
 
-static void *wait_exec(void *arg) {
+static void* wait_exec(void* arg) {
   (void)arg;
   int st = 0;
   struct rusage ru;
@@ -49,7 +49,7 @@ static void *wait_exec(void *arg) {
   return NULL;
 }
 
-static void *wait_signal_kid(void *arg) {
+static void* wait_signal_kid(void* arg) {
   (void)arg;
   siginfo_t si;
   memset(&si, 0, sizeof si);
@@ -63,7 +63,7 @@ static void *wait_signal_kid(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc == 4 && strcmp(argv[1], "child") == 0) {
     return child_main(argv);
   }
@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
   while (environ[n] != NULL) {
     ++n;
   }
-  char **start_env = calloc(n + 1, sizeof(char *));
+  char** start_env = calloc(n + 1, sizeof(char*));
   for (size_t i = 0; i < n; ++i) {
     start_env[i] = strdup(environ[i]);
   }
@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
   if (kid_exec == 0) {
     char parent[16];
     snprintf(parent, sizeof parent, "%d", me);
-    char *child_argv[] = {argv[0], "child", parent, "43", NULL};
+    char* child_argv[] = {argv[0], "child", parent, "43", NULL};
     execve(self, child_argv, start_env);
     _exit(97);
   }
@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
   while (atomic_load(&waiting) < 2) {
     usleep(1000);
   }
-  usleep(20000);  /* both threads inside their waits */
+  usleep(20000); /* both threads inside their waits */
   e2e_say("READY");
   int st = 0;
   pid_t r = waitpid(kid_fork, &st, 0);

@@ -43,7 +43,7 @@ static pid_t spawn(int kind) {
       kill(getpid(), SIGSEGV);
       break;
     case EXEC5:
-      execl("/bin/sh", "sh", "-c", "exit 5", (char *)NULL);
+      execl("/bin/sh", "sh", "-c", "exit 5", (char*)NULL);
       break;
     case GROUP6:
       setpgid(0, 0);
@@ -93,10 +93,10 @@ int main(void) {
     E2E_CHECK(kill(z[k], 0) == 0, "zombie %d is gone: kill: %s", z[k],
               strerror(errno));
   }
-  E2E_CHECK(getpgid(z[GROUP6]) == z[GROUP6], "getpgid(%d) = %d",
-            z[GROUP6], getpgid(z[GROUP6]));
-  E2E_CHECK(getsid(z[SESSION7]) == z[SESSION7], "getsid(%d) = %d",
-            z[SESSION7], getsid(z[SESSION7]));
+  E2E_CHECK(getpgid(z[GROUP6]) == z[GROUP6], "getpgid(%d) = %d", z[GROUP6],
+            getpgid(z[GROUP6]));
+  E2E_CHECK(getsid(z[SESSION7]) == z[SESSION7], "getsid(%d) = %d", z[SESSION7],
+            getsid(z[SESSION7]));
   for (int k = N - 1; k >= 0; --k) {
     int st = 0;
     pid_t r;
