@@ -46,7 +46,8 @@
 //     file the table does not know (pids learned through a pipe, ...): the
 //     answers, and the stand-ins of zombies the table did not know, form
 //     the "extra" map wrappers consult after the table.
-//     REFILL (isRestart): the list file is removed (all have read it).
+//     REFILL (isRestart): the list file is removed (all have read it),
+//     and the note of zombies dropped.
 //  8. RESUME_USER_THREAD (isRestart, each thread): store the thread's new
 //     real tid in its slot.  tgkill() to a still-pending thread waits for
 //     this (they all wake together, so only briefly).
@@ -364,6 +365,7 @@ DMTCP_PID_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_REFILL:
       if (active() && data != nullptr && data->refillInfo.isRestart) {
         restart_map::remove_file();
+        zombies::forget();  // the stand-ins are in the table now
       }
       break;
     case DMTCP_EVENT_RESUME_USER_THREAD:

@@ -17,7 +17,8 @@
 //     the zombie did; wait (WNOWAIT) until it has; map the virtual pid to
 //     it.  Its SIGCHLD stays pending until a user thread takes it.
 //  4. SEND_QUERIES: pids with a stand-in are not looked up; stand-ins of
-//     zombies that were not in the table go into the extra map.
+//     zombies that were not in the table go into the extra map.  REFILL
+//     drops the note.
 #include "pid_zombies.h"
 
 #include <fcntl.h>

@@ -29,7 +29,8 @@ namespace dmtcp::pid::zombies {
 // children.  A child on its way out (exit begun, not yet a zombie) is
 // waited for briefly: it has no image either.
 void record();
-// RESUME: the record is not needed (the kernel kept the zombies).
+// RESUME: the record is not needed (the kernel kept the zombies); REFILL
+// after a restart: the stand-ins are mapped.
 void forget();
 // RESTART, after our own entry is updated and the others are tombstones:
 // forks the stand-ins; a zombie whose virtual pid is in the table now maps
