@@ -212,12 +212,14 @@ class ExecGuard {
 
 // The environment a started program gets: the caller's, with our
 // libraries in front of its LD_PRELOAD (preload_env.h) and, for an exec of
-// this process, the state fd's number.  Unchanged (no copy) when there is
-// nothing to add.
+// this process, the state fd's number and its identity.  Unchanged (no
+// copy) when there is nothing to add.
 class ChildEnv {
  public:
-  // exec_fd < 0: no state fd to name.
-  ChildEnv(char* const* envp, int exec_fd) : envp_(envp) {
+  // exec_fd < 0: no state fd to name.  same_process: an exec of this
+  // process, which keeps its unique pid and its parent link.
+  ChildEnv(char* const* envp, int exec_fd, bool same_process = false)
+      : envp_(envp) {
     size_t n = 0;
     const char* preload = nullptr;
     while (envp != nullptr && envp[n] != nullptr) {
@@ -234,6 +236,20 @@ class ChildEnv {
       snprintf(fd_var_, sizeof fd_var_, "%s=%d", dmtcp::events::kExecFdEnv,
                exec_fd);
       add(fd_var_);
+    }
+    // The runtime of the new image reads who we are and who our parent is
+    // from these.  A shell execs with the environment it keeps itself (the
+    // one it started with, its parent's ids), not with ours, where the
+    // fork wrapper wrote the child's: the exec'd command then named its
+    // grandparent as parent and came back as a child of dmtcp_restart
+    // (bash -c 'sleep 20; echo after' went on at once after a restart).
+    if (same_process) {
+      snprintf(upid_var_, sizeof upid_var_, "DMTCP_UNIQUE_PID=%s",
+               rt::g_id.unique_pid);
+      snprintf(parent_var_, sizeof parent_var_, "DMTCP_PARENT_UNIQUE_PID=%s",
+               rt::g_id.parent_unique_pid);
+      add(upid_var_);
+      add(parent_var_);
     }
     // After a restart the coordinator and the directories may be other
     // ones; the variables a shell or Python copied before still name the
@@ -281,10 +297,13 @@ class ChildEnv {
 
   char* const* envp_;
   char** copy_ = nullptr;
-  static constexpr size_t kMaxAdded = 8;
+  // preload, state fd, unique pid, parent, and preload_env's truth entries.
+  static constexpr size_t kMaxAdded = 10;
   char* added_[kMaxAdded];
   size_t num_added_ = 0;
   char fd_var_[64];
+  char upid_var_[sizeof rt::g_id.unique_pid + 32];
+  char parent_var_[sizeof rt::g_id.parent_unique_pid + 32];
   char preload_var_[8320];
 };
 
@@ -294,7 +313,7 @@ class ChildEnv {
 class ExecPrep {
  public:
   explicit ExecPrep(char* const* envp)
-      : fd_(fire_pre_exec()), env_(envp, fd_) {}
+      : fd_(fire_pre_exec()), env_(envp, fd_, true) {}
   ~ExecPrep() {
     int saved = errno;
     if (fd_ >= 0) {

@@ -23,24 +23,32 @@
 //     tid unless taken) in a fixed registry; PTHREAD_EXIT/RETURN frees it;
 //     PRE_SUSPEND_USER_THREAD marks it seen and THREADS_SUSPEND frees the
 //     slots of threads that vanished otherwise.
-//  4. RESTART (C, after the next hook): our real pid is new: update_real
+//  4. WRITE_CKPT (C, before the image is written): note the children that
+//     have exited but are not reaped, with their status (pid_zombies.h);
+//     RESUME drops the note (the kernel kept them).
+//  5. RESTART (C, after the next hook): our real pid is new: update_real
 //     for ourselves; every other live entry becomes a tombstone (-v) and is
-//     remembered for step 6; every thread slot becomes "pending"; the
-//     leaderless groups (pid_groups.h) are forgotten.  dmtcp_restart has
+//     remembered for step 7; every thread slot becomes "pending"; the
+//     leaderless groups (pid_groups.h) are forgotten.  Each noted zombie
+//     gets a stand-in child that ends the same way, and its virtual pid
+//     maps to it.  dmtcp_restart has
 //     rebuilt the sessions and groups led by restored processes
 //     (tools/restart/sessions.h), so their ids are restored leaders' pids.
-//  5. REGISTER_NAME_SERVICE_DATA (isRestart): publish "pid:<virtual>" ->
+//  6. REGISTER_NAME_SERVICE_DATA (isRestart): publish "pid:<virtual>" ->
 //     new real pid, and append our virtual pid to the computation's pid
 //     list file (pid_restart_map.h).
-//  6. SEND_QUERIES (isRestart): query every remembered virtual pid; found
+//  7. SEND_QUERIES (isRestart): query every remembered virtual pid but
+//     those of stand-ins; found
 //     -> update_real; missing -> stays a tombstone, so kill() to it fails
 //     with ESRCH instead of signalling whoever owns that number now (our
 //     parent, if outside the computation, is erased instead: getppid()
 //     then reports the kernel's parent).  Then query each pid in the list
 //     file the table does not know (pids learned through a pipe, ...): the
-//     answers form the "extra" map wrappers consult after the table.
-//     REFILL (isRestart): the list file is removed (all have read it).
-//  7. RESUME_USER_THREAD (isRestart, each thread): store the thread's new
+//     answers, and the stand-ins of zombies the table did not know, form
+//     the "extra" map wrappers consult after the table.
+//     REFILL (isRestart): the list file is removed (all have read it),
+//     and the note of zombies dropped.
+//  8. RESUME_USER_THREAD (isRestart, each thread): store the thread's new
 //     real tid in its slot.  tgkill() to a still-pending thread waits for
 //     this (they all wake together, so only briefly).
 // Nothing here allocates with malloc between THREADS_SUSPEND and
@@ -58,13 +66,14 @@
 #include "pid_restart_map.h"
 #include "pid_spawn.h"
 #include "pid_state.h"
+#include "pid_zombies.h"
 
 namespace dmtcp::pid {
 namespace {
 
 constexpr uint32_t kExecMagic = 0x50494431;  // "PID1"
 
-// Step 4 -> 6: the virtual pids to look up after a restart.
+// Step 5 -> 7: the virtual pids to look up after a restart.
 pid_t* g_restart_list = nullptr;
 size_t g_restart_count = 0;
 // Our parent's virtual pid before the restart (0: none known).
@@ -168,10 +177,11 @@ void restore_after_exec(int fd) {
   g_from_exec = true;
 }
 
-// Step 4.
+// Step 5.
 void on_restart() {
   pid_t real = raw_getpid();
   pid_t virt = self_virt();
+  note_restart();
   g_parent_before = cached_parent_any().value_or(0);
   forget_parent_cache();
   forget_leaderless_groups();
@@ -193,6 +203,7 @@ void on_restart() {
   table().update_real(VirtPid(virt), RealPid(-virt));
   table().update_real(VirtPid(virt), RealPid(real));
   set_self(virt, real);
+  zombies::restore();
 }
 
 std::string_view key_for(pid_t virt, char* buf, size_t len) {
@@ -200,7 +211,7 @@ std::string_view key_for(pid_t virt, char* buf, size_t len) {
   return std::string_view(buf, static_cast<size_t>(n));
 }
 
-// Step 5.
+// Step 6.
 void publish_self() {
   char buf[32];
   std::string_view key = key_for(self_virt(), buf, sizeof buf);
@@ -224,11 +235,14 @@ std::optional<pid_t> query(pid_t virt) {
   return real;
 }
 
-// Step 6.
+// Step 7.
 void query_others() {
   pid_t self = self_virt();
   for (size_t i = 0; i < g_restart_count; ++i) {
     pid_t virt = g_restart_list[i];
+    if (zombies::has_stand_in(virt)) {
+      continue;  // no process publishes it: it is our stand-in now
+    }
     auto real = query(virt);
     if (!real) {
       // Gone, or never part of the computation: a tombstone.  Except our
@@ -246,12 +260,17 @@ void query_others() {
   // The rest of the computation (pids learned outside our wrappers).
   size_t n = 0;
   pid_t* all = restart_map::read_all(&n);
+  size_t stand_ins = zombies::count();
   auto* extra = static_cast<restart_map::Pair*>(
-      dmtcp_alloc((n + 1) * sizeof(restart_map::Pair)));
+      dmtcp_alloc((n + stand_ins + 1) * sizeof(restart_map::Pair)));
   size_t extra_count = 0;
+  if (extra != nullptr) {
+    extra_count = zombies::stand_ins_outside_table(extra, stand_ins);
+  }
   for (size_t i = 0; i < n && extra != nullptr; ++i) {
     pid_t virt = all[i];
-    if (virt == self || table().to_real(VirtPid(virt)).has_value()) {
+    if (virt == self || table().to_real(VirtPid(virt)).has_value() ||
+        zombies::has_stand_in(virt)) {
       continue;
     }
     if (auto real = query(virt)) {
@@ -300,6 +319,11 @@ DMTCP_PID_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_THREADS_SUSPEND:
       drop_threads_not_seen(g_round);
       break;
+    case DMTCP_EVENT_WRITE_CKPT:
+      if (active()) {
+        zombies::record();
+      }
+      break;
     default:
       break;
   }
@@ -320,6 +344,9 @@ DMTCP_PID_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_PTHREAD_RETURN:
       unregister_this_thread();
       break;
+    case DMTCP_EVENT_RESUME:
+      zombies::forget();
+      break;
     case DMTCP_EVENT_RESTART:
       if (active()) {
         on_restart();
@@ -338,6 +365,7 @@ DMTCP_PID_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_REFILL:
       if (active() && data != nullptr && data->refillInfo.isRestart) {
         restart_map::remove_file();
+        zombies::forget();  // the stand-ins are in the table now
       }
       break;
     case DMTCP_EVENT_RESUME_USER_THREAD:

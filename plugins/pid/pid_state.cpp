@@ -26,6 +26,7 @@ constexpr long kPendingWaitNs = 5L * 1000 * 1000 * 1000;
 std::atomic<bool> g_active{false};
 std::atomic<pid_t> g_self_virt{0};
 std::atomic<pid_t> g_self_real{0};
+std::atomic<uint32_t> g_restarts{0};
 // (real ppid << 32) | virtual ppid; 0 = nothing cached.
 std::atomic<uint64_t> g_parent{0};
 
@@ -88,6 +89,14 @@ void set_self(pid_t virt, pid_t real) {
   g_self_virt.store(virt);
   g_self_real.store(real);
   g_active.store(true);
+}
+
+uint32_t restarts_so_far() {
+  return g_restarts.load(std::memory_order_acquire);
+}
+
+void note_restart() {
+  g_restarts.fetch_add(1, std::memory_order_release);
 }
 
 std::optional<pid_t> cached_parent_virt(pid_t real_ppid) {

@@ -76,6 +76,12 @@ void forget_parent_cache();
 // The cached parent's virtual pid, whatever real pid it was cached for.
 std::optional<pid_t> cached_parent_any();
 
+// How many restarts this process has been through: bumped at RESTART,
+// before any user thread runs again.  A wait that began before a restart
+// holds kernel ids of the old run (waits in pid_wrappers.cpp).
+uint32_t restarts_so_far();
+void note_restart();
+
 // --- the table of processes ---------------------------------------------
 // Virtual pid -> real pid for every process we know of: ourselves, our
 // parent, children and whatever a fork inherited.  A "tombstone" maps v to

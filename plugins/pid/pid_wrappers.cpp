@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <cstring>
 
 #include "dmtcp/plugin.h"
 #include "pid_groups.h"
@@ -115,6 +116,60 @@ pid_t out_waited(pid_t real, bool reaped) {
     forget_process(virt, real);
   }
   return virt;
+}
+
+// --- waits for a particular child or group ---------------------------------
+// The checkpoint signal has SA_RESTART, so a wait blocked during a round is
+// run again by the kernel with the arguments it had: the kernel ids we
+// translated before the round.  After a restart those name no child of ours
+// (the wait failed with ECHILD: "of 50 children, exactly the one it was
+// waiting on was lost"), or, if the kernel reused the number, another one,
+// which it would reap.  So a blocking wait for a translated target:
+//  1. blocks with WNOWAIT, which reaps nothing;
+//  2. if a restart happened meanwhile (restarts_so_far() moved), translates
+//     again and goes back to 1: whatever it saw was about old ids;
+//  3. collects the child step 1 reported with the caller's own call and
+//     WNOHANG (it cannot block now); nothing there (a stopped child went on,
+//     another thread reaped it) -> back to 1.
+// Waits for any child (-1, 0, P_ALL) name no id and need none of this.
+
+// What step 1 tells: 0 and the child in *si, or -1 with errno.
+int block_until_reportable(idtype_t type, pid_t real, int options,
+                           siginfo_t* si) {
+  int flags = WEXITED | WNOWAIT |
+              (options & (WCONTINUED | __WALL | __WCLONE | __WNOTHREAD));
+  if ((options & (WUNTRACED | WSTOPPED)) != 0) {
+    flags |= WSTOPPED;
+  }
+  memset(si, 0, sizeof *si);
+  return NEXT_FNC(waitid)(type, static_cast<id_t>(real), si, flags);
+}
+
+// waitpid() and wait4() of pid > 0 (a child) or pid < -1 (a group),
+// blocking.  `collect` is the caller's call: collect(real pid, options).
+template <class Collect>
+pid_t wait_for_target(pid_t pid, int options, Collect collect) {
+  for (;;) {
+    uint32_t restarts = restarts_so_far();
+    auto real = in_wait_target(pid);
+    if (!real) {
+      return fail<pid_t>(ECHILD);
+    }
+    idtype_t type = *real > 0 ? P_PID : P_PGID;
+    siginfo_t si;
+    int r = block_until_reportable(type, *real > 0 ? *real : -*real,
+                                   options, &si);
+    if (restarts_so_far() != restarts) {
+      continue;  // step 2
+    }
+    if (r != 0) {
+      return -1;  // errno is the kernel's (EINTR, ECHILD, EINVAL)
+    }
+    pid_t got = collect(si.si_pid, options | WNOHANG);
+    if (got > 0 || (got < 0 && errno != ECHILD)) {
+      return got;
+    }
+  }
 }
 
 pid_t virt_getppid() {
@@ -245,6 +300,14 @@ DMTCP_PID_EXPORT pid_t waitpid(pid_t pid, int* status, int options) {
   if (pass()) {
     return NEXT_FNC(waitpid)(pid, status, options);
   }
+  if (pid > 0 || pid < -1) {
+    if ((options & WNOHANG) == 0) {
+      pid_t r = wait_for_target(pid, options, [&](pid_t real, int opts) {
+        return NEXT_FNC(waitpid)(real, status, opts);
+      });
+      return out_waited(r, reaps(options, status));
+    }
+  }
   auto real = in_wait_target(pid);
   if (!real) {
     return fail<pid_t>(ECHILD);
@@ -264,6 +327,12 @@ DMTCP_PID_EXPORT pid_t wait4(pid_t pid, int* status, int options,
                              struct rusage* usage) {
   if (pass()) {
     return NEXT_FNC(wait4)(pid, status, options, usage);
+  }
+  if ((pid > 0 || pid < -1) && (options & WNOHANG) == 0) {
+    pid_t r = wait_for_target(pid, options, [&](pid_t real, int opts) {
+      return NEXT_FNC(wait4)(real, status, opts, usage);
+    });
+    return out_waited(r, reaps(options, status));
   }
   auto real = in_wait_target(pid);
   if (!real) {
@@ -286,16 +355,38 @@ DMTCP_PID_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t* info,
   if (pass()) {
     return NEXT_FNC(waitid)(idtype, id, info, options);
   }
-  id_t real_id = id;
-  if ((idtype == P_PID || idtype == P_PGID) && id != 0) {
-    pid_t v = static_cast<pid_t>(id);
-    auto r = idtype == P_PGID ? pgid_to_real(v) : pid_to_real(v);
-    if (!r) {
-      return fail<int>(ECHILD);
+  bool by_id = (idtype == P_PID || idtype == P_PGID) && id != 0;
+  int r;
+  for (;;) {
+    uint32_t restarts = restarts_so_far();
+    id_t real_id = id;
+    if (by_id) {
+      pid_t v = static_cast<pid_t>(id);
+      auto real = idtype == P_PGID ? pgid_to_real(v) : pid_to_real(v);
+      if (!real) {
+        return fail<int>(ECHILD);
+      }
+      real_id = static_cast<id_t>(*real);
     }
-    real_id = static_cast<id_t>(*r);
+    if (!by_id || (options & WNOHANG) != 0 || info == nullptr) {
+      r = NEXT_FNC(waitid)(idtype, real_id, info, options);
+      break;
+    }
+    // Steps 1-3 of wait_for_target() (above), for waitid.
+    r = NEXT_FNC(waitid)(idtype, real_id, info, options | WNOWAIT);
+    if (restarts_so_far() != restarts) {
+      continue;
+    }
+    if (r != 0 || (options & WNOWAIT) != 0) {
+      break;
+    }
+    pid_t child = info->si_pid;
+    r = NEXT_FNC(waitid)(P_PID, static_cast<id_t>(child), info,
+                         options | WNOHANG);
+    if ((r == 0 && info->si_pid > 0) || (r != 0 && errno != ECHILD)) {
+      break;
+    }
   }
-  int r = NEXT_FNC(waitid)(idtype, real_id, info, options);
   if (r == 0 && info != nullptr && info->si_pid > 0) {
     bool reaped = (options & WNOWAIT) == 0 &&
                   (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED ||

@@ -270,9 +270,12 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
 
 }  // namespace
 
-// The images' process tree: each image's parent is the image whose
-// unique_pid is its parent_unique_pid; the others (the first process, and
-// orphans whose parent was not checkpointed) are roots.
+// The images' process tree: each image's parent is the image that was its
+// kernel parent at the checkpoint (its real pid is the image's ppid, on
+// the same host): an orphan adopted by a subreaper of the computation
+// comes back under that subreaper.  Failing that, the image whose
+// unique_pid is its parent_unique_pid (who forked it).  The others (the
+// first process, orphans adopted outside the computation) are roots.
 // Sessions and groups led by an image are rebuilt too (sessions.h).
 struct Tree {
   std::vector<std::vector<size_t>> children;
@@ -284,18 +287,24 @@ Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
   Tree t;
   t.children.resize(rs.size());
   std::map<std::string, size_t> by_upid;  // unique: select_images
+  std::map<std::pair<std::string, pid_t>, size_t> by_host_pid;
   for (size_t i = 0; i < rs.size(); ++i) {
     const auto& h = rs[i]->header();
     by_upid.emplace(
         std::string(h.unique_pid, strnlen(h.unique_pid, sizeof h.unique_pid)),
         i);
+    by_host_pid.emplace(
+        std::make_pair(field(h.hostname, sizeof h.hostname), h.pid), i);
   }
   for (size_t i = 0; i < rs.size(); ++i) {
     const auto& h = rs[i]->header();
-    std::string parent(h.parent_unique_pid,
-                       strnlen(h.parent_unique_pid, sizeof h.parent_unique_pid));
-    auto it = by_upid.find(parent);
-    if (it == by_upid.end() || it->second == i) {
+    auto kernel_parent = by_host_pid.find(
+        std::make_pair(field(h.hostname, sizeof h.hostname), h.ppid));
+    auto it =
+        by_upid.find(field(h.parent_unique_pid, sizeof h.parent_unique_pid));
+    if (kernel_parent != by_host_pid.end() && kernel_parent->second != i) {
+      t.children[kernel_parent->second].push_back(i);
+    } else if (it == by_upid.end() || it->second == i) {
       t.roots.push_back(i);
     } else {
       t.children[it->second].push_back(i);

@@ -155,7 +155,11 @@ int main(int argc, char** argv) {
   snprintf(go_var, sizeof go_var, "DMTCP_TEST_GO=%s",
            getenv("DMTCP_TEST_GO") ? getenv("DMTCP_TEST_GO") : "");
   char* stranger_env[] = {go_var, NULL};
-  char* stranger_argv[] = {g_self, "stranger", NULL};
+  /* The core's spawn wrapper puts DMTCP into every child's LD_PRELOAD, so
+   * an environment without DMTCP is not enough: the stranger would fail to
+   * reach a coordinator and exit at once (a zombie child, not a live
+   * stranger).  The runtime stays out of programs named like our tools. */
+  char* stranger_argv[] = {"dmtcp_command", "stranger", NULL};
   /* Not on our output: the harness waits for whoever holds it. */
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -165,6 +169,9 @@ int main(int argc, char** argv) {
   int rc = posix_spawn(&s, g_self, &fa, NULL, stranger_argv, stranger_env);
   E2E_CHECK(rc == 0, "posix_spawn(stranger): %s", strerror(rc));
   posix_spawn_file_actions_destroy(&fa);
+  usleep(200 * 1000);
+  E2E_CHECK(waitpid(s, NULL, WNOHANG) == 0, "the stranger %d is not running",
+            s);
   e2e_say("READY");
   e2e_wait_for_go(NULL);
   expect_k(k);
