@@ -15,7 +15,7 @@
 namespace dmtcp::proto {
 
 inline constexpr uint32_t kMagic = 0x43544d44;  // "DMTC"
-// 2: kExecPending, kRoundLeft, kAbortRound and kSetInterval.
+// 2: kExecPending, kExecFailed, kRoundLeft, kAbortRound and kSetInterval.
 inline constexpr uint16_t kVersion = 2;
 // Keys up to 4 KiB and values up to 1 MiB (SPEC section 4) plus framing.
 inline constexpr uint32_t kMaxKeyLen = 4096;
@@ -41,6 +41,9 @@ enum class MsgType : uint16_t {
   // coordinator aborted for it (kAbortRound); barriers it sent before it
   // read the abort were ignored, and it may take part in rounds again.
   kRoundLeft = 9,
+  // No payload: the exec announced by kExecPending failed; the process
+  // goes on as it was.
+  kExecFailed = 10,
 
   // coordinator -> process or tool
   kWelcome = 20,        // WelcomePayload
@@ -82,7 +85,9 @@ struct HelloPayload {
   int32_t pid;    // real pid
   int32_t ppid;
   uint32_t generation;      // restarting: the image's generation
-  uint32_t expected_peers;  // restarting: processes in the checkpoint
+  uint32_t expected_peers;  // restarting: processes in the checkpoint;
+                            // rejoining (computation_id set): processes
+                            // in the last round it knew
   uint32_t interval;        // requested checkpoint interval (s), 0 = keep
   char unique_pid[kIdLen];
   char computation_id[kIdLen];  // restarting: from the image; else empty

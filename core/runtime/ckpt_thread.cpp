@@ -376,6 +376,15 @@ void leave_before_exit() {
   if (g_coord_fd >= 0) {
     shutdown(g_coord_fd, SHUT_RDWR);
   }
+  // Plugins hear of the exit while their globals still exist.
+  fire_exit_event_once();
+}
+
+void fire_exit_event_once() {
+  static std::atomic<bool> fired{false};
+  if (!fired.exchange(true)) {
+    events::fire(DMTCP_EVENT_EXIT);
+  }
 }
 
 void start_ckpt_thread() {
@@ -383,6 +392,8 @@ void start_ckpt_thread() {
   // was starting a round: that thread is not ours.
   g_exit_gate.store(0);
   g_in_round.store(false);  // a fork child copied its parent's flag
+  g_path = RoundPath::kTogether;  // ... and how its round went on
+  coord::forget_abort();
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);

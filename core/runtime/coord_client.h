@@ -35,6 +35,9 @@ void fill_secret(int port, proto::HelloPayload* hello);
 // A release may carry the round's current number of processes: stored in
 // *num_peers when it does.
 inline constexpr int kAborted = -2;
+// A fork child's connection is new: an abort its parent had read is not
+// its own.
+void forget_abort();
 int barrier(int fd, proto::Barrier b, const char* image_path = nullptr,
             uint32_t* num_peers = nullptr);
 int publish(int fd, const void* key, size_t key_len, const void* val,

@@ -1,6 +1,7 @@
 #include "runtime/glibc_tcb.h"
 
 #include <asm/prctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,20 +32,38 @@ int g_tid_offset = -1;
 pid_t gettid_raw() { return raw::gettid(); }
 pid_t getpid_raw() { return raw::getpid(); }
 
+// Where glibc keeps a thread's kernel tid inside its struct pthread.  The
+// kernel knows: the main thread's clear_child_tid address is that field
+// (glibc passes it to set_tid_address at start-up), and
+// PR_GET_TID_ADDRESS tells it.  Without that prctl (a kernel without
+// CONFIG_CHECKPOINT_RESTORE) the field is searched for, at 8-byte aligned
+// offsets only: tids run up to 4194304, and one in 32512..32767 equals the
+// upper half of every 0x7fxx... pointer in the header (this once took the
+// `self` pointer's upper half for the tid and aborted every process whose
+// pid fell in that range).
 void probe_tid_offset() {
   pid_t tid = gettid_raw();
-  const auto* words = reinterpret_cast<const pid_t*>(pthread_self());
-  // Skip the first words (tcbhead_t pointers); a pid never equals a
-  // pointer's low half by more than chance, and verify_tid_offset() checks
-  // in a second thread.
-  for (int i = 4; i < kSearchWords; ++i) {
+  const char* self = reinterpret_cast<const char*>(pthread_self());
+  pid_t* addr = nullptr;
+  if (prctl(PR_GET_TID_ADDRESS, &addr, 0, 0, 0) == 0 && addr != nullptr) {
+    ptrdiff_t off = reinterpret_cast<const char*>(addr) - self;
+    if (off > 0 && off < kSearchWords * static_cast<ptrdiff_t>(sizeof(pid_t)) &&
+        *addr == tid) {
+      g_tid_offset = static_cast<int>(off);
+      return;
+    }
+  }
+  const auto* words = reinterpret_cast<const pid_t*>(self);
+  // Skip the first words (tcbhead_t pointers); verify_tid_offset() checks
+  // the result in a second thread.
+  for (int i = 4; i < kSearchWords; i += 2) {
     if (words[i] == tid) {
       g_tid_offset = i * static_cast<int>(sizeof(pid_t));
       return;
     }
   }
   DMTCP_ASSERT(false, "tid %d not found in struct pthread %p", tid,
-               reinterpret_cast<void*>(pthread_self()));
+               reinterpret_cast<const void*>(self));
 }
 
 void verify_tid_offset() {

@@ -18,6 +18,13 @@
 //     constructors and main run after.
 //  3. If not (an entry point of its own, e.g. a Go program), the
 //     constructor calls start_member() itself, as before.
+//  4. leave_before_exit() must run at exit before any destructor of the
+//     program or of a library (the checkpoint thread uses those objects).
+//     atexit handlers run in reverse order of registration, and the real
+//     __libc_start_main registers the loader's clean-up (every library's
+//     destructors) before the program's constructors run: so our handler
+//     is registered from a wrapper of main, the last moment before the
+//     program itself.  Without __libc_start_main, from the constructor.
 #include "runtime/program_start.h"
 
 #include <dlfcn.h>
@@ -25,10 +32,12 @@
 #include <link.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/log.h"
 #include "runtime/elf_dynamic.h"
+#include "runtime/runtime.h"
 
 namespace dmtcp::rt {
 
@@ -104,6 +113,7 @@ void start_member_at_program_start(MemberStart start) {
   dl_iterate_phdr(main_program_imports, &deferred);
   if (!deferred) {
     start_member_now();
+    atexit(leave_before_exit);
   }
 }
 
@@ -127,5 +137,13 @@ extern "C" __attribute__((visibility("default"))) int __libc_start_main(
       dlsym(RTLD_NEXT, "__libc_start_main"));
   DMTCP_ASSERT(real != nullptr, "no __libc_start_main after libdmtcp.so");
   dmtcp::rt::start_member_now();
-  return real(main, argc, argv, init, fini, rtld_fini, stack_end);
+  // Step 4: the program's main, behind one that registers our exit hook.
+  static int (*program_main)(int, char**, char**) = nullptr;
+  program_main = main;
+  auto main_after_exit_hook = [](int c, char** v, char** e) {
+    atexit(dmtcp::rt::leave_before_exit);
+    return program_main(c, v, e);
+  };
+  return real(main_after_exit_hook, argc, argv, init, fini, rtld_fini,
+              stack_end);
 }

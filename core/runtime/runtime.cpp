@@ -118,9 +118,6 @@ void start_member() {
   g_exec_state_fd = -1;
   events::fire(DMTCP_EVENT_INIT);
   start_ckpt_thread();
-  // Registered after every constructor of the program has run, so it runs
-  // before their destructors (and before every library's).
-  atexit([] { leave_before_exit(); });
 }
 
 __attribute__((constructor(101))) void runtime_init() {
@@ -175,9 +172,11 @@ __attribute__((constructor(101))) void runtime_init() {
   start_member_at_program_start(start_member);
 }
 
+// EXIT normally fires from leave_before_exit(), before any destructor;
+// this is for a process whose exit did not run it (exit from a wrapper).
 __attribute__((destructor)) void runtime_fini() {
   if (g_enabled.load()) {
-    events::fire(DMTCP_EVENT_EXIT);
+    fire_exit_event_once();
   }
 }
 
@@ -231,6 +230,7 @@ int connect_process_to_coordinator(bool rejoin, bool loud) {
   h.interval = g_config.interval;
   if (rejoin) {
     h.generation = g_generation.load();
+    h.expected_peers = g_num_peers;  // the computation's size, as we knew it
     proto::copy_field(h.computation_id, sizeof h.computation_id,
                       g_id.computation_id);
   }

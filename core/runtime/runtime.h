@@ -70,6 +70,8 @@ void start_ckpt_thread();
 // coordinator sees it leave).  Runs from an atexit handler, before the
 // destructors of the objects the checkpoint thread uses.
 void leave_before_exit();
+// DMTCP_EVENT_EXIT, at most once per process image.
+void fire_exit_event_once();
 // Builds ckpt_filename from ckpt_dir, progname, unique_pid and the
 // generation (proto::format_image_name); without one, the next generation.
 void update_ckpt_filename(uint32_t generation);

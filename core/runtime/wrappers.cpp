@@ -161,6 +161,7 @@ pid_t fork_and_join() {
   // checkpoint thread are not ours.
   dmtcp::ckpt_lock::reset_after_fork(dmtcp::ckpt_lock::depth_of_this_thread());
   dmtcp::threads::reset_after_fork();
+  bool parent_connected = rt::g_coord_fd >= 0;
   close(rt::g_coord_fd);
   memcpy(rt::g_id.parent_unique_pid, parent_upid,
          sizeof rt::g_id.parent_unique_pid);
@@ -169,8 +170,12 @@ pid_t fork_and_join() {
   rt::update_ckpt_filename();
   // Without a coordinator the child goes on all the same; its checkpoint
   // thread keeps trying to reach one.  A fork never fails because of us.
-  rt::g_coord_fd = rt::connect_process_to_coordinator();
-  if (rt::g_coord_fd < 0) {
+  // When the parent had none either, the child does not wait for a
+  // connect here (the parent waits for the child) nor says so again.
+  rt::g_coord_fd = parent_connected
+                       ? rt::connect_process_to_coordinator(false, false)
+                       : -1;
+  if (rt::g_coord_fd < 0 && parent_connected) {
     DMTCP_WARN("the program goes on without checkpoints until a "
                "coordinator is back at %s:%d",
                rt::g_config.coord_host, rt::g_config.coord_port);
@@ -314,10 +319,15 @@ class ExecPrep {
  public:
   explicit ExecPrep(char* const* envp)
       : fd_(fire_pre_exec()), env_(envp, fd_, true) {}
+  // Reached only when the exec failed.
   ~ExecPrep() {
     int saved = errno;
     if (fd_ >= 0) {
       close(fd_);
+    }
+    if (rt::g_coord_fd >= 0) {
+      dmtcp::proto::send_msg(rt::g_coord_fd,
+                             dmtcp::proto::MsgType::kExecFailed, nullptr, 0);
     }
     errno = saved;
   }

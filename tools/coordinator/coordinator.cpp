@@ -325,6 +325,7 @@ bool Coordinator::check_size(const Client& c, const proto::MsgHeader& h,
     case proto::MsgType::kCkptRequest:
     case proto::MsgType::kStatusRequest:
     case proto::MsgType::kExecPending:
+    case proto::MsgType::kExecFailed:
     case proto::MsgType::kRoundLeft:
       ok = len == 0;
       break;
@@ -381,6 +382,7 @@ void Coordinator::dispatch(Client& c, const proto::MsgHeader& h,
       on_status_request(c);
       return;
     case proto::MsgType::kExecPending:
+    case proto::MsgType::kExecFailed:
     case proto::MsgType::kRoundLeft:
     case proto::MsgType::kSetInterval:
       if (!c.is_process()) {
@@ -390,6 +392,9 @@ void Coordinator::dispatch(Client& c, const proto::MsgHeader& h,
       }
       if (h.type == static_cast<uint16_t>(proto::MsgType::kExecPending)) {
         c.exec_pending = true;
+      } else if (h.type ==
+                 static_cast<uint16_t>(proto::MsgType::kExecFailed)) {
+        c.exec_pending = false;
       } else if (h.type == static_cast<uint16_t>(proto::MsgType::kRoundLeft)) {
         on_round_left(c);
       } else {
@@ -486,6 +491,8 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
     // computation over, at the generation it knew.
     computation_id_ = comp;
     generation_ = h.generation;
+    takeover_expect_ = h.expected_peers;
+    takeover_until_ms_ = now_ms() + kTakeoverWaitMs;
     DMTCP_INFO("took over computation %s at generation %u (its coordinator "
                "was lost)",
                computation_id_.c_str(), generation_);
@@ -601,18 +608,26 @@ void Coordinator::reap_closed() {
       clients_.erase(id);
     }
   }
-  if (num_processes() == 0 && !round_.active() && !computation_id_.empty()) {
-    // The computation is over; the next process to join starts a new one
-    // (or a restart brings its old id back).
-    DMTCP_INFO("no processes left; computation %s ended",
-               computation_id_.c_str());
-    computation_id_.clear();
-  }
+  end_computation_if_empty();
   if (opts_.exit_on_last && ever_joined_ && !quit_ && num_processes() == 0 &&
       round_.kind != RoundKind::kRestart && exit_deadline_ms_ == 0) {
     // Not at once: a process that execs leaves and joins again a moment
     // later (a launcher script exec'ing the real program, a pyenv shim).
     exit_deadline_ms_ = now_ms() + kExitOnLastGraceMs;
+  }
+}
+
+void Coordinator::end_computation_if_empty() {
+  // A process that exec'd is still coming back: its computation goes on.
+  if (num_processes() == 0 && !round_.active() && execs_pending_.empty() &&
+      !computation_id_.empty()) {
+    // The computation is over; the next process to join starts a new one
+    // (or a restart brings its old id back).
+    DMTCP_INFO("no processes left; computation %s ended",
+               computation_id_.c_str());
+    computation_id_.clear();
+    ended_.clear();
+    committed_.clear();
   }
 }
 
@@ -623,8 +638,18 @@ void Coordinator::on_disconnect(Client& c) {
   }
   DMTCP_INFO("process %u left: %s[%d]@%s%s", c.id, c.progname.c_str(), c.pid,
              c.hostname.c_str(), c.exec_pending ? " (exec)" : "");
-  if (c.exec_pending && c.state != ProcState::kRestarting) {
+  // An exec whose new program already said hello (both handled in one
+  // pass of the loop) is no longer pending.
+  bool rejoined = false;
+  for (const auto& [id, other] : clients_) {
+    rejoined = rejoined || (id != c.id && other.is_process() &&
+                            !other.closing &&
+                            other.unique_pid == c.unique_pid);
+  }
+  if (c.exec_pending && c.state != ProcState::kRestarting && !rejoined) {
     execs_pending_[c.unique_pid] = now_ms() + kExecRejoinMs;
+  } else if (!c.exec_pending && !rejoined) {
+    ended_.insert(c.unique_pid);
   }
   drop_participant(c);
   for (Waiter& w : round_.waiters) {
@@ -666,9 +691,10 @@ void Coordinator::check_timers() {
     if (round_.active()) {
       return;  // end_round() schedules the next one
     }
-    if (num_running_processes() > 0) {
-      start_checkpoint("periodic", nullptr);
-    } else {
+    // Refused (a process still away after an aborted round, a takeover
+    // still waiting): try again at the next period.
+    if (num_running_processes() == 0 ||
+        start_checkpoint("periodic", nullptr).status != 0) {
       schedule_interval();
     }
   }

@@ -95,6 +95,7 @@ struct Round {
   struct Written {
     std::string host;
     std::string path;
+    std::string unique_pid;
   };
   std::vector<Written> written;  // every image reported, also by leavers
   std::string script;            // the restart script, once committed
@@ -153,6 +154,7 @@ class Coordinator {
   void reap_closed();
   void on_disconnect(Client& c);
   void on_round_left(Client& c);
+  void end_computation_if_empty();
   // Pending execs whose new program did not say hello in time.
   void expire_execs(int64_t now);
   void check_timers();
@@ -180,6 +182,9 @@ class Coordinator {
   // After the release: answers blocking commands, kills for 'K'.
   void report_images(const std::string& script);
   void end_round();
+  // Blocking commands queued behind the round that just ended (or failed)
+  // get a new round, or the reason none can start.
+  void start_queued_checkpoint();
   void drop_participant(Client& c);
   // Marks the round failed (first cause wins); waiters hear it at its end.
   void fail_round(const std::string& why);
@@ -239,6 +244,19 @@ class Coordinator {
   // round releases THREADS_SUSPENDED, so it is never missing from one.
   std::map<std::string, int64_t> execs_pending_;
   static constexpr int64_t kExecRejoinMs = 10000;
+  // Processes of the computation this coordinator saw end (not exec): an
+  // older image of one of them may go once a newer checkpoint is
+  // committed.  Images of a process that is neither in that checkpoint nor
+  // known to have ended stay (after a takeover, one still reconnecting).
+  std::set<std::string> ended_;
+  // Generations committed while this coordinator ran, oldest first: the
+  // last keep_generations of them stay.
+  std::vector<uint32_t> committed_;
+  // After a takeover: until this many processes are back (or the time is
+  // up), no checkpoint starts; it would miss the ones still reconnecting.
+  uint32_t takeover_expect_ = 0;
+  int64_t takeover_until_ms_ = 0;
+  static constexpr int64_t kTakeoverWaitMs = 30000;
   // Blocking checkpoint commands that came during a round: a new round
   // starts for them when that one ends.
   std::vector<Waiter> queued_waiters_;

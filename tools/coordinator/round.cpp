@@ -100,11 +100,15 @@ std::string dir_of(const std::string& path) {
 
 // Only files named as images, of ours, that are regular files (never
 // through a link someone planted); unlink() itself never follows one.
-bool is_our_image_file(const std::string& path) {
+// Paths come from processes (their reports, their program names): only a
+// regular file of ours named ckpt_*<suffix> is ever removed.
+bool is_our_image_file(const std::string& path,
+                       const std::string& suffix = ".dmtcp") {
   struct stat st{};
   std::string base = path.substr(path.rfind('/') + 1);
-  return base.rfind("ckpt_", 0) == 0 && base.size() > 6 &&
-         base.compare(base.size() - 6, 6, ".dmtcp") == 0 &&
+  return base.rfind("ckpt_", 0) == 0 && base.size() > suffix.size() + 5 &&
+         base.compare(base.size() - suffix.size(), suffix.size(), suffix) ==
+             0 &&
          ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
          st.st_uid == ::getuid();
 }
@@ -163,6 +167,15 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   if (procs.empty()) {
     return {ESRCH, "no processes to checkpoint"};
   }
+  if (procs.size() < takeover_expect_ && now_ms() < takeover_until_ms_) {
+    return {EBUSY, std::to_string(procs.size()) + " of the " +
+                       std::to_string(takeover_expect_) +
+                       " processes are back since this coordinator took the "
+                       "computation over; no checkpoint until the others "
+                       "are (at most " +
+                       std::to_string(kTakeoverWaitMs / 1000) + " s)"};
+  }
+  takeover_expect_ = 0;
   ++generation_;
   round_ = Round{};
   round_.kind = RoundKind::kCheckpoint;
@@ -302,7 +315,7 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
     }
     it->second.image.assign(path);
     c.last_image = it->second.image;
-    round_.written.push_back({c.hostname, it->second.image});
+    round_.written.push_back({c.hostname, it->second.image, c.unique_pid});
     if (round_.first_image_dir.empty()) {
       round_.first_image_dir = dir_of(it->second.image);
     }
@@ -539,6 +552,9 @@ void Coordinator::on_round_left(Client& c) {
     return;
   }
   c.state = ProcState::kRunning;
+  if (!round_.active() && next_interval_ms_ == 0) {
+    schedule_interval();
+  }
   DMTCP_INFO("process %u (%s[%d]) is back from its aborted checkpoint", c.id,
              c.progname.c_str(), c.pid);
 }
@@ -559,6 +575,7 @@ void Coordinator::expire_execs(int64_t now) {
   }
   if (expired) {
     maybe_release();
+    end_computation_if_empty();
   }
 }
 
@@ -575,6 +592,7 @@ void Coordinator::fail_restart(const std::string& why) {
   }
   round_ = Round{};
   schedule_interval();
+  start_queued_checkpoint();
 }
 
 // A process killed while writing its image leaves "<image>.tmp" behind, and
@@ -605,7 +623,7 @@ void Coordinator::remove_stale_images() {
       paths.insert(d + "/" + l.name + ".tmp");
     }
     for (const std::string& p : paths) {
-      if (::unlink(p.c_str()) == 0) {
+      if (is_our_image_file(p, ".dmtcp.tmp") && ::unlink(p.c_str()) == 0) {
         DMTCP_INFO("removed %s, left by a process that died writing it",
                    p.c_str());
       }
@@ -624,11 +642,26 @@ void Coordinator::remove_failed_images() {
 }
 
 void Coordinator::prune_old_generations() {
-  if (opts_.keep_generations == 0 ||
-      round_.generation <= opts_.keep_generations) {
+  committed_.push_back(round_.generation);
+  if (opts_.keep_generations == 0) {
     return;
   }
-  uint32_t oldest_kept = round_.generation - opts_.keep_generations + 1;
+  // The oldest generation kept: the K-th last committed one (a failed
+  // generation in between does not count); before this coordinator
+  // committed K, the K-th last generation number.
+  uint32_t oldest_kept = 0;
+  if (committed_.size() >= opts_.keep_generations) {
+    oldest_kept = committed_[committed_.size() - opts_.keep_generations];
+  } else if (round_.generation > opts_.keep_generations) {
+    oldest_kept = round_.generation - opts_.keep_generations + 1;
+  }
+  if (oldest_kept == 0) {
+    return;
+  }
+  std::set<std::string> in_this;  // processes of the committed checkpoint
+  for (const Round::Written& w : round_.written) {
+    in_this.insert(w.unique_pid);
+  }
   std::set<std::string> dirs;
   if (!opts_.ckpt_dir.empty()) {
     dirs.insert(opts_.ckpt_dir);
@@ -658,8 +691,11 @@ void Coordinator::prune_old_generations() {
       const image::FileHeader& h = r.header();
       std::string comp(h.computation_id,
                        strnlen(h.computation_id, sizeof h.computation_id));
+      std::string upid(h.unique_pid,
+                       strnlen(h.unique_pid, sizeof h.unique_pid));
+      bool gone_or_newer = in_this.count(upid) != 0 || ended_.count(upid) != 0;
       if (comp == computation_id_ && h.generation < oldest_kept &&
-          ::unlink(path.c_str()) == 0) {
+          gone_or_newer && ::unlink(path.c_str()) == 0) {
         ++removed;
       }
     }
@@ -706,6 +742,10 @@ void Coordinator::end_round() {
   }
   round_ = Round{};
   schedule_interval();
+  start_queued_checkpoint();
+}
+
+void Coordinator::start_queued_checkpoint() {
   std::vector<Waiter> queued;
   queued.swap(queued_waiters_);
   if (queued.empty()) {
