@@ -735,11 +735,23 @@ def generations_present(e):
                    if f.endswith(".dmtcp")})
 
 
+def newest_checkpoint(e, what):
+    """A blocking checkpoint; returns the images of the newest generation
+    in the checkpoint dir (by name, not mtime: older kept generations may
+    have been written a moment before)."""
+    r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+    check(r.returncode == 0, f"{what}: checkpoint failed: {r.stderr}")
+    gens = generations_present(e)
+    check(gens, f"{what}: no image")
+    return sorted(os.path.join(e.work, f) for f in ckpt_files(e.work)
+                  if f.endswith(f"_gen{gens[-1]}.dmtcp"))
+
+
 def good_checkpoint(e, procs):
     """A blocking checkpoint of procs processes; returns its generation and
     the snapshot of the checkpoint dir, with a copy of its files kept in
     <work>/aside (the coordinator prunes them once a newer one commits)."""
-    imgs = checkpoint(e, "the good checkpoint")
+    imgs = newest_checkpoint(e, "the good checkpoint")
     check(len(imgs) == procs, f"expected {procs} images, found {imgs}")
     gens = {generation(i) for i in imgs}
     check(len(gens) == 1, f"images of several generations: {imgs}")
@@ -880,7 +892,7 @@ def test_diskfull(e):
         check_intact(e, snap, "read-only directory")
     # The failures cost nothing: the next checkpoint works and replaces
     # the good one.
-    later = checkpoint(e, "after the failures")
+    later = newest_checkpoint(e, "after the failures")
     check(len(later) == 2 and all(generation(i) > gen for i in later),
           f"later checkpoint: {later}")
     check(generations_present(e) == [generation(later[0])],
@@ -943,7 +955,7 @@ def test_coordkill(e):
     r, _ = e.run([e.tool("dmtcp_command"), "-l"])
     check(f"[{big.pid}]@" in r.stdout and f"[{small.pid}]@" in r.stdout,
           f"not our processes: {r.stdout}")
-    later = checkpoint(e, "after the takeover")
+    later = newest_checkpoint(e, "after the takeover")
     check(len(later) == 2 and all(generation(i) > gen for i in later),
           f"later checkpoint: {later}")
     # Its commit removed the older images, the stray one too.
@@ -1021,7 +1033,7 @@ def test_keepgens(e):
     p = launch_memory(e, 4, "keep2.out")
     kept = []
     for n in range(1, 4):
-        imgs = checkpoint(e, f"checkpoint {n}")
+        imgs = newest_checkpoint(e, f"checkpoint {n}")
         check(len(imgs) == 1, f"checkpoint {n}: {imgs}")
         kept.append(generation(imgs[0]))
         want = kept[-2:]
@@ -1058,7 +1070,7 @@ def test_bcqueue(e):
     p = launch_memory(e, 4, "launched.out")
     r, _ = e.run([e.tool("dmtcp_command"), "-i", "5"])
     check(r.returncode == 0, f"-i 5: {r.stderr}")
-    imgs = checkpoint(e, "before the restart")
+    imgs = newest_checkpoint(e, "before the restart")
     check(len(imgs) == 1, f"expected one image: {imgs}")
     kill_computation(e, [p])
     e.new_coordinator()
