@@ -790,9 +790,10 @@ int write_image() {
                       g_scratch.names, g_plan.names_size);
   if (rc == 0) {
     rc = write_regions(pagemap_fd);
-  }
-  if (rc == 0) {
-    rc = g_writer.finish();
+    // finish() also after a failed write: it ends the image, and a writer
+    // left begun refuses every later round (EBUSY from init()).
+    int finished = g_writer.finish();
+    rc = rc != 0 ? rc : finished;
   }
   if (rc == 0 && fsync(fd) != 0) {
     rc = -errno;

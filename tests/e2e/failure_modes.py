@@ -27,14 +27,43 @@ or lost data.
                process between them: the newest is restarted, the older
                ones named in one line; with an image of another
                computation among them, refused with one line
+
+Fault injection (issue 10 item 3): a good checkpoint (generation N-1) is
+taken, its images and restart scripts are hashed, a failure is injected in
+the next round, and then `dmtcp_command -bc` must fail within a bounded time
+with one line naming the cause, N-1 must be byte-identical with nothing of
+generation N left (image or .tmp), the program must still run, a later
+checkpoint must work, and N-1 must restart through its own script:
+
+  diskfull     RLIMIT_FSIZE lowered under one of two processes (prlimit):
+               its image write fails with EFBIG (SIGXFSZ does not kill
+               it), the other's image of N is removed; as non-root also a
+               read-only checkpoint directory
+  midckpt      (above) the blocking -bc names the killed process; the
+               script stays byte-identical, no file of N is left
+  coordkill    the coordinator SIGKILLed while a large image is written:
+               the program runs on, N-1 stays; a new coordinator on the
+               same port and key directory takes the computation over, a
+               new -bc works and the newest checkpoint restarts
+  sigstop      a process SIGSTOPped while writing its image, round timeout
+               3 s: -bc names it ("did not reach"); after SIGCONT it comes
+               back and the next -bc succeeds
+  keepgens     --keep-generations 2 keeps the images of the last two
+               generations (the older one still restarts); the default
+               keeps one
+  bcqueue      20 back-to-back -bc right after a restart on a new
+               coordinator all succeed (queued behind the restart), and
+               the interval set with -i before the checkpoint is still set
 """
 import argparse
 import ctypes
 import glob
+import hashlib
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,6 +100,18 @@ class Env:
 
     def tool(self, name):
         return os.path.join(self.bin, name)
+
+    def new_coordinator(self, *args, **env):
+        """Quits the coordinator and starts another (on a new port) with
+        these options and environment variables."""
+        self.quit()
+        port_file = os.path.join(self.work, "port")
+        os.unlink(port_file)
+        subprocess.run([self.tool("dmtcp_coordinator"), "--daemon", "-q",
+                        "-p", "0", "--port-file", port_file, *args],
+                       env=dict(self.env, **env), check=True, timeout=30)
+        with open(port_file) as f:
+            self.env["DMTCP_COORD_PORT"] = f.read().strip()
 
     def run(self, argv, timeout=20, **kw):
         start = time.time()
@@ -187,10 +228,14 @@ def test_midckpt(e):
     r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
     check(r.returncode == 0, f"first checkpoint failed: {r.stderr}")
     img = e.image()
+    snap = snapshot(e)
+    check(SCRIPT in snap, f"no restart script: {sorted(snap)}")
     before = open(img, "rb").read()
-    # Start a second checkpoint and kill the process while it writes.
-    subprocess.Popen([e.tool("dmtcp_command"), "-c"], env=e.env,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Start a second (blocking) checkpoint and kill the process while it
+    # writes.
+    bc = subprocess.Popen([e.tool("dmtcp_command"), "-bc"], env=e.env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
     # Each generation has its own image: the second writes gen2's.
     check(img.endswith("_gen1.dmtcp"), f"unexpected image name {img}")
     tmp = img[:-len("_gen1.dmtcp")] + "_gen2.dmtcp.tmp"
@@ -199,19 +244,21 @@ def test_midckpt(e):
         time.sleep(0.001)
     check(os.path.exists(tmp), "the second checkpoint never started writing")
     time.sleep(0.05)
+    pid = p.pid
     p.kill()
     p.wait()
     after = open(img, "rb").read()
     check(after == before, "the previous image changed")
-    # Nobody will finish the half-written image: the coordinator removes it
-    # when the failed round ends.
-    deadline = time.time() + 10
-    while os.path.exists(tmp) and time.time() < deadline:
-        time.sleep(0.05)
+    # The blocking command hears why its round failed, in one line.
+    line = failed_bc(e, bc, 30, "midckpt", f"e2e_memory[{pid}]", "died")
+    # Nobody will finish the half-written image: the coordinator removed it
+    # when the failed round ended, before answering.
     check(not os.path.exists(tmp), f"{tmp} stays after the failed round")
+    check_intact(e, snap, "after the kill")
     # The coordinator is not stuck: status answers, and the image restarts.
     r, _ = e.run([e.tool("dmtcp_command"), "-s"])
     check(r.returncode == 0, "coordinator does not answer after the kill")
+    check("RUNNING=yes" in r.stdout, f"a round is still running: {r.stdout}")
     open(e.env["DMTCP_TEST_GO"], "w").close()
     r, _ = e.run([e.tool("dmtcp_restart"), img], timeout=120)
     check(r.returncode == 0 and "PASS" in r.stdout,
@@ -647,6 +694,418 @@ def test_generations(e):
     print(f"  two computations: {line}")
 
 
+SCRIPT = "dmtcp_restart_script.sh"
+
+
+def ckpt_files(d):
+    """Images, their temporaries and restart scripts in directory d."""
+    return sorted(
+        f for f in os.listdir(d)
+        if (f.startswith("ckpt_") and f.endswith((".dmtcp", ".dmtcp.tmp"))) or
+        (f.startswith("dmtcp_restart_script") and f.endswith(".sh")))
+
+
+def snapshot(e):
+    """The sha256 of every checkpoint file in the checkpoint dir."""
+    snap = {}
+    for f in ckpt_files(e.work):
+        with open(os.path.join(e.work, f), "rb") as fh:
+            snap[f] = hashlib.sha256(fh.read()).hexdigest()
+    return snap
+
+
+def check_intact(e, snap, what):
+    """The last good checkpoint is byte-identical and nothing else is
+    there: no image or .tmp of the failed generation, no other script."""
+    now = snapshot(e)
+    check(sorted(now) == sorted(snap),
+          f"{what}: checkpoint files changed: {sorted(snap)} -> {sorted(now)}")
+    for f, digest in snap.items():
+        check(now[f] == digest, f"{what}: {f} changed")
+
+
+def generation(path):
+    m = re.search(r"_gen(\d+)\.dmtcp$", path)
+    check(m is not None, f"not an image name: {path}")
+    return int(m.group(1))
+
+
+def generations_present(e):
+    return sorted({generation(f) for f in ckpt_files(e.work)
+                   if f.endswith(".dmtcp")})
+
+
+def newest_checkpoint(e, what):
+    """A blocking checkpoint; returns the images of the newest generation
+    in the checkpoint dir (by name, not mtime: older kept generations may
+    have been written a moment before)."""
+    r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+    check(r.returncode == 0, f"{what}: checkpoint failed: {r.stderr}")
+    gens = generations_present(e)
+    check(gens, f"{what}: no image")
+    return sorted(os.path.join(e.work, f) for f in ckpt_files(e.work)
+                  if f.endswith(f"_gen{gens[-1]}.dmtcp"))
+
+
+def good_checkpoint(e, procs):
+    """A blocking checkpoint of procs processes; returns its generation and
+    the snapshot of the checkpoint dir, with a copy of its files kept in
+    <work>/aside (the coordinator prunes them once a newer one commits)."""
+    imgs = newest_checkpoint(e, "the good checkpoint")
+    check(len(imgs) == procs, f"expected {procs} images, found {imgs}")
+    gens = {generation(i) for i in imgs}
+    check(len(gens) == 1, f"images of several generations: {imgs}")
+    snap = snapshot(e)
+    check(SCRIPT in snap, f"no restart script: {sorted(snap)}")
+    aside = os.path.join(e.work, "aside")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.mkdir(aside)
+    for f in snap:
+        shutil.copy2(os.path.join(e.work, f), aside)
+    return gens.pop(), snap
+
+
+def failed_bc(e, bc, limit, what, *texts):
+    """A blocking checkpoint (Popen) that must fail within limit seconds
+    with one line holding every one of texts."""
+    start = time.time()
+    try:
+        out, err = bc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        bc.kill()
+        bc.communicate()
+        raise Failure(f"{what}: dmtcp_command -bc still waits after "
+                      f"{limit} s")
+    r = subprocess.CompletedProcess(bc.args, bc.returncode, out, err)
+    line = one_line_error(r, what)
+    for t in texts:
+        check(t in line, f"{what}: {line!r} lacks {t!r}")
+    print(f"  {what}: -bc said after {time.time() - start:.1f} s more: "
+          f"{line}")
+    return line
+
+
+def start_bc(e):
+    return subprocess.Popen([e.tool("dmtcp_command"), "-bc"], env=e.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def running(p, what):
+    check(p.poll() is None, f"{what}: the program exited ({p.returncode})")
+
+
+def launch_memory(e, mib, out):
+    return e.launch(os.path.join(e.tests, "e2e_memory"), str(mib), out=out)
+
+
+def kill_computation(e, procs):
+    e.run([e.tool("dmtcp_command"), "-k"], timeout=30)
+    for p in procs:
+        p.wait(timeout=60)
+    wait_for_peers(e, 0)
+
+
+def restart_aside(e, passes, what):
+    """Restarts the copy of the good checkpoint through its own restart
+    script (--restartdir) and waits for every process's PASS."""
+    aside = os.path.join(e.work, "aside")
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run(["/bin/bash", os.path.join(aside, SCRIPT), "--restartdir",
+                  aside], timeout=180)
+    check(r.returncode == 0 and r.stdout.count("PASS") == passes,
+          f"{what}: the good checkpoint does not restart: {r.returncode} "
+          f"{r.stdout}{r.stderr}")
+    wait_for_peers(e, 0)
+
+
+def wait_gone(path, timeout):
+    deadline = time.time() + timeout
+    while os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.05)
+    return not os.path.exists(path)
+
+
+def wait_tmp(e, upid_part, gen, timeout=60):
+    """Waits for the .tmp of generation gen of the image whose name holds
+    upid_part; returns its path."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for f in os.listdir(e.work):
+            if upid_part in f and f.endswith(f"_gen{gen}.dmtcp.tmp"):
+                return os.path.join(e.work, f)
+        time.sleep(0.001)
+    raise Failure(f"no image of generation {gen} was ever being written")
+
+
+def upid_of(e, pid):
+    """The unique pid (as in image names) of the process with real pid."""
+    r, _ = e.run([e.tool("dmtcp_command"), "-l"])
+    for line in r.stdout.splitlines():
+        f = [x.strip() for x in line.split(",")]
+        if len(f) >= 3 and f"[{pid}]@" in f[1]:
+            return f[2]
+    raise Failure(f"process {pid} is not listed: {r.stdout}")
+
+
+def prlimit_fsize(pid, value):
+    r = subprocess.run(["prlimit", f"--pid={pid}", f"--fsize={value}"],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0, f"prlimit: {r.stderr}")
+
+
+def test_diskfull(e):
+    """An image write that fails (file-size limit, read-only directory)
+    fails the round; the other process's image of it goes too."""
+    big = launch_memory(e, 16, "big.out")
+    small = launch_memory(e, 4, "small.out")
+    wait_for_peers(e, 2)
+    gen, snap = good_checkpoint(e, 2)
+    # The limit of the process, not of our tools: only its image write
+    # hits it.  Its checkpoint thread blocks SIGXFSZ, so write() fails
+    # with EFBIG instead of the signal killing the program.
+    # The soft limit only: raising a hard limit again needs
+    # CAP_SYS_RESOURCE, which a container's root may lack.
+    prlimit_fsize(big.pid, "65536:")
+    start = time.time()
+    line = failed_bc(e, start_bc(e), 60, "file-size limit",
+                     f"e2e_memory[{big.pid}]", "could not write its image")
+    check(time.time() - start < 60, "file-size limit: too slow")
+    running(big, "file-size limit")
+    running(small, "file-size limit")
+    check("File too large" in open(os.path.join(e.work, "big.out")).read(),
+          "the process did not say why its image failed")
+    check_intact(e, snap, "file-size limit")
+    wait_for_peers(e, 2)
+    prlimit_fsize(big.pid, "unlimited:")
+    if os.geteuid() == 0:
+        print("  read-only directory: skipped (root writes anyway)")
+    else:
+        os.chmod(e.work, 0o555)
+        try:
+            line = failed_bc(e, start_bc(e), 60, "read-only directory",
+                             "could not write its image")
+        finally:
+            os.chmod(e.work, 0o755)
+        running(big, "read-only directory")
+        running(small, "read-only directory")
+        check_intact(e, snap, "read-only directory")
+    # The failures cost nothing: the next checkpoint works and replaces
+    # the good one.
+    later = newest_checkpoint(e, "after the failures")
+    check(len(later) == 2 and all(generation(i) > gen for i in later),
+          f"later checkpoint: {later}")
+    check(generations_present(e) == [generation(later[0])],
+          f"older images stay: {ckpt_files(e.work)}")
+    kill_computation(e, [big, small])
+    restart_aside(e, 2, "file-size limit")
+
+
+def coordinator_pid(e):
+    """The pid of the coordinator listening on our port (its command line
+    names our port file)."""
+    port_file = os.path.join(e.work, "port")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (argv and argv[0].endswith(b"dmtcp_coordinator") and
+                port_file.encode() in argv):
+            return int(pid)
+    raise Failure("the coordinator's process was not found")
+
+
+def test_coordkill(e):
+    """The coordinator dies during a round: the computation runs on, the
+    last checkpoint stays; a new coordinator on the same port and key
+    directory takes the computation over."""
+    big = launch_memory(e, 256, "big.out")
+    small = launch_memory(e, 4, "small.out")
+    wait_for_peers(e, 2)
+    gen, snap = good_checkpoint(e, 2)
+    upid = upid_of(e, big.pid)
+    coord = coordinator_pid(e)
+    bc = start_bc(e)
+    tmp = wait_tmp(e, upid, gen + 1)
+    os.kill(coord, signal.SIGKILL)
+    failed_bc(e, bc, 30, "coordinator killed", "lost the coordinator")
+    # The writer finishes alone; its .tmp does not stay.
+    check(wait_gone(tmp, 60), f"{tmp} stays")
+    time.sleep(1)
+    running(big, "coordinator killed")
+    running(small, "coordinator killed")
+    now = snapshot(e)
+    for f, digest in snap.items():
+        check(now.get(f) == digest, f"coordinator killed: {f} changed")
+    check(not [f for f in now if f.endswith(".tmp")],
+          f"coordinator killed: temporaries stay: {sorted(now)}")
+    leftover = sorted(set(now) - set(snap))
+    print(f"  left by the round the coordinator never finished: {leftover}")
+    # A new coordinator on the same port (same DMTCP_TMPDIR) takes over.
+    subprocess.run([e.tool("dmtcp_coordinator"), "--daemon", "-q", "-p",
+                    e.env["DMTCP_COORD_PORT"]], env=e.env, check=True,
+                   timeout=30)
+    start = time.time()
+    wait_for_peers(e, 2, timeout=30)
+    print(f"  both processes rejoined in {time.time() - start:.1f} s")
+    r, _ = e.run([e.tool("dmtcp_command"), "-l"])
+    check(f"[{big.pid}]@" in r.stdout and f"[{small.pid}]@" in r.stdout,
+          f"not our processes: {r.stdout}")
+    later = newest_checkpoint(e, "after the takeover")
+    check(len(later) == 2 and all(generation(i) > gen for i in later),
+          f"later checkpoint: {later}")
+    # Its commit removed the older images, the stray one too.
+    check(generations_present(e) == [generation(later[0])],
+          f"older images stay: {ckpt_files(e.work)}")
+    kill_computation(e, [big, small])
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run(["/bin/bash", os.path.join(e.work, SCRIPT)], timeout=180)
+    check(r.returncode == 0 and r.stdout.count("PASS") == 2,
+          f"the newest checkpoint does not restart: {r.returncode} "
+          f"{r.stdout}{r.stderr}")
+
+
+def test_sigstop(e):
+    """A writer stopped during a round: the round fails after the round
+    timeout naming it; once continued it is back, and the next round
+    works."""
+    timeout = 3
+    e.new_coordinator(DMTCP_ROUND_TIMEOUT=str(timeout))
+    big = launch_memory(e, 128, "big.out")
+    small = launch_memory(e, 4, "small.out")
+    wait_for_peers(e, 2)
+    upid = upid_of(e, big.pid)
+    for attempt in range(5):
+        gen, snap = good_checkpoint(e, 2)
+        bc = start_bc(e)
+        tmp = wait_tmp(e, upid, gen + 1)
+        os.kill(big.pid, signal.SIGSTOP)
+        if os.path.exists(tmp):
+            break
+        # Stopped too late (the image was already written): let that round
+        # finish and try again.
+        os.kill(big.pid, signal.SIGCONT)
+        out, err = bc.communicate(timeout=120)
+        print(f"  missed the write (attempt {attempt + 1}): {err.strip()}")
+    else:
+        raise Failure("never stopped the process while it wrote")
+    try:
+        failed_bc(e, bc, timeout + 30, "stopped writer",
+                  f"e2e_memory[{big.pid}]", "did not reach",
+                  f"within {timeout} s")
+        running(small, "stopped writer")
+        check_intact(e, snap, "stopped writer")
+        # No new round while it is away, and the refusal says why.
+        r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=60)
+        line = one_line_error(r, "while stopped")
+        check("has not come back" in line, line)
+    finally:
+        os.kill(big.pid, signal.SIGCONT)
+    # It finishes the round alone: its image of the failed round is
+    # never completed.
+    start = time.time()
+    while True:
+        r, took = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+        if r.returncode == 0:
+            break
+        check("has not come back" in r.stderr and time.time() - start < 30,
+              f"after SIGCONT: {r.stderr}")
+        time.sleep(0.2)
+    print(f"  back after {time.time() - start:.1f} s")
+    running(big, "after SIGCONT")
+    running(small, "after SIGCONT")
+    later = sorted(os.path.join(e.work, f) for f in ckpt_files(e.work))
+    check(generations_present(e) == [gen + 2] and
+          all(f.endswith(".dmtcp") or f.endswith(".sh") for f in later),
+          f"after SIGCONT: {later}")
+    kill_computation(e, [big, small])
+    restart_aside(e, 2, "stopped writer")
+
+
+def test_keepgens(e):
+    """--keep-generations 2 keeps the last two checkpoints; the default
+    keeps one."""
+    e.new_coordinator("--keep-generations", "2")
+    p = launch_memory(e, 4, "keep2.out")
+    kept = []
+    for n in range(1, 4):
+        imgs = newest_checkpoint(e, f"checkpoint {n}")
+        check(len(imgs) == 1, f"checkpoint {n}: {imgs}")
+        kept.append(generation(imgs[0]))
+        want = kept[-2:]
+        check(generations_present(e) == want,
+              f"--keep-generations 2 after {n}: {ckpt_files(e.work)}")
+    # The older of the two kept still restarts.
+    older = [os.path.join(e.work, f) for f in ckpt_files(e.work)
+             if f.endswith(f"_gen{kept[-2]}.dmtcp")]
+    kill_computation(e, [p])
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run([e.tool("dmtcp_restart"), *older], timeout=120)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"older kept generation: {r.returncode} {r.stdout}{r.stderr}")
+    wait_for_peers(e, 0)
+    os.unlink(e.env["DMTCP_TEST_GO"])
+    # The default: one (in a directory of its own).
+    d = os.path.join(e.work, "default")
+    os.mkdir(d)
+    e.new_coordinator(DMTCP_CHECKPOINT_DIR=d)
+    env = dict(e.env, DMTCP_CHECKPOINT_DIR=d)
+    p = e.launch(os.path.join(e.tests, "e2e_memory"), "4", env=env,
+                 out="keep1.out")
+    for n in range(1, 4):
+        r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=60)
+        check(r.returncode == 0, f"default, checkpoint {n}: {r.stderr}")
+        imgs = [f for f in ckpt_files(d) if f.endswith(".dmtcp")]
+        check(len(imgs) == 1, f"default after {n}: {ckpt_files(d)}")
+    kill_computation(e, [p])
+
+
+def test_bcqueue(e):
+    """Back-to-back blocking checkpoints right after a restart all
+    succeed, and the interval set before the checkpoint stays."""
+    p = launch_memory(e, 4, "launched.out")
+    r, _ = e.run([e.tool("dmtcp_command"), "-i", "5"])
+    check(r.returncode == 0, f"-i 5: {r.stderr}")
+    imgs = newest_checkpoint(e, "before the restart")
+    check(len(imgs) == 1, f"expected one image: {imgs}")
+    kill_computation(e, [p])
+    e.new_coordinator()
+    r, _ = e.run([e.tool("dmtcp_command"), "-s"])
+    check("Checkpoint interval: disabled" in r.stdout,
+          f"the new coordinator has an interval already: {r.stdout}")
+    restart = LoggedPopen([e.tool("dmtcp_restart"), imgs[0]],
+                          os.path.join(e.work, "restart.out"), env=e.env)
+    # At once: as soon as the coordinator has heard of the restart (before
+    # that, there is nothing to checkpoint).
+    deadline = time.time() + 60
+    while True:
+        r, _ = e.run([e.tool("dmtcp_command"), "-s"])
+        if "NUM_PEERS=1" in r.stdout:
+            break
+        check(time.time() < deadline and restart.poll() is None,
+              f"the restart never joined: {r.stdout}")
+        time.sleep(0.01)
+    status = re.search(r"Status: (\w+)", r.stdout)
+    print(f"  first -bc while the coordinator says "
+          f"{status.group(1) if status else '?'}")
+    for n in range(20):
+        r, took = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+        check(r.returncode == 0, f"-bc {n + 1} of 20 after the restart: "
+              f"{r.stdout}{r.stderr}")
+    r, _ = e.run([e.tool("dmtcp_command"), "-s"])
+    check("Checkpoint interval: 5 s" in r.stdout,
+          f"the interval was lost in the restart: {r.stdout}")
+    running(restart, "after 20 checkpoints")
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    check(restart.wait(timeout=120) == 0, "the restarted program failed")
+    check("PASS" in open(os.path.join(e.work, "restart.out")).read(),
+          "the restarted program did not PASS")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -656,7 +1115,9 @@ def main():
              "usage": test_usage, "plugins": test_plugins,
              "tmpdir": test_tmpdir, "launchfail": test_launchfail,
              "restartset": test_restartset,
-             "generations": test_generations}
+             "generations": test_generations, "diskfull": test_diskfull,
+             "coordkill": test_coordkill, "sigstop": test_sigstop,
+             "keepgens": test_keepgens, "bcqueue": test_bcqueue}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)
