@@ -98,6 +98,11 @@ struct HelloPayload {
   char parent_unique_pid[kIdLen];
   char secret[kSecretHexLen + 1];  // from the coordinator's key file
   char pad[7];
+  // The process's start time (/proc/<pid>/stat field 22, clock ticks since
+  // boot), 0 if unknown: with pid it names the process beyond doubt, so a
+  // coordinator on its host may signal it (kill_all stops every local
+  // process before it kills any).
+  uint64_t start_time;
 };
 
 struct WelcomePayload {
@@ -191,6 +196,10 @@ int send_msg(int fd, MsgType type, const void* p1, size_t n1,
 // unusable).  0 ok, -1 error (errno set; EPROTO for a bad header,
 // EMSGSIZE for a payload bigger than cap, ECONNRESET for EOF).
 int recv_msg(int fd, MsgHeader* h, void* buf, size_t cap);
+
+// The start time (/proc/<pid>/stat field 22) of a process, 0 if it cannot
+// be read; pid 0 = ourselves.  Never allocates.
+uint64_t process_start_time(int pid);
 
 // Copies s into a fixed char field, always NUL-terminated, truncating.
 void copy_field(char* dst, size_t cap, std::string_view s);

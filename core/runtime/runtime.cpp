@@ -27,6 +27,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "dmtcp/raw_syscall.h"
 #include "protocol/protocol.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
@@ -225,7 +226,8 @@ int connect_process_to_coordinator(bool rejoin, bool loud) {
   move_to_protected_fd(&fd);
   proto::HelloPayload h{};
   h.role = static_cast<uint32_t>(proto::Role::kProcess);
-  h.pid = getpid();
+  h.pid = raw::getpid();  // the kernel's (getpid() may be a virtual one)
+  h.start_time = proto::process_start_time(0);
   h.ppid = getppid();
   h.interval = g_config.interval;
   if (rejoin) {

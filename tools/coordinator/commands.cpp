@@ -1,5 +1,7 @@
 // Requests answered at once: publish/query, status, and dmtcp_command's
 // letters (shared with the interactive stdin commands).
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -229,9 +231,36 @@ std::string Coordinator::list_text() const {
   return s.empty() ? "no processes" : s;
 }
 
+// A computation must die at once, as a crash would take it: a process that
+// outlives another by a moment acts on that death (gcc sees its assembler
+// killed and deletes the temporary files the checkpoint's assembler will
+// read after a restart).  So every process on this host -- named beyond
+// doubt by pid, start time and owner -- is stopped before any is killed;
+// the others (other hosts, unverifiable) kill themselves on kKill.
+void Coordinator::stop_then_kill_local() {
+  std::vector<pid_t> local;
+  for (auto& [id, c] : clients_) {
+    struct stat st{};
+    std::string proc = "/proc/" + std::to_string(c.pid);
+    if (c.is_process() && !c.closing && c.hostname == hostname_ &&
+        c.pid > 0 && c.start_time != 0 &&
+        proto::process_start_time(c.pid) == c.start_time &&
+        ::stat(proc.c_str(), &st) == 0 && st.st_uid == ::getuid()) {
+      local.push_back(c.pid);
+    }
+  }
+  for (pid_t p : local) {
+    ::kill(p, SIGSTOP);
+  }
+  for (pid_t p : local) {
+    ::kill(p, SIGKILL);
+  }
+}
+
 size_t Coordinator::kill_all() {
   size_t n = 0;
   killed_.clear();
+  stop_then_kill_local();
   for (auto& [id, c] : clients_) {
     if (c.is_process() && !c.closing) {
       send(c, proto::MsgType::kKill, {});

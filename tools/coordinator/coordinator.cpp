@@ -450,6 +450,7 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   }
   c.pid = h.pid;
   c.ppid = h.ppid;
+  c.start_time = h.start_time;
   c.unique_pid = field(h.unique_pid, sizeof h.unique_pid);
   c.hostname = field(h.hostname, sizeof h.hostname);
   c.progname = field(h.progname, sizeof h.progname);

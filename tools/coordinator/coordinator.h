@@ -52,8 +52,9 @@ struct Client {
   proto::Role role = proto::Role::kTool;
   int64_t hello_deadline_ms = 0;
   // Processes only.
-  int32_t pid = 0;
+  int32_t pid = 0;  // real
   int32_t ppid = 0;
+  uint64_t start_time = 0;  // HelloPayload::start_time
   std::string unique_pid;
   std::string hostname;
   std::string progname;
@@ -211,6 +212,7 @@ class Coordinator {
   std::string status_text() const;
   std::string list_text() const;
   size_t kill_all();
+  void stop_then_kill_local();
   void on_stdin();
   std::string coord_host() const;
 
