@@ -147,38 +147,6 @@ int recv_msg(int fd, MsgHeader* h, void* buf, size_t cap) {
   return read_all(fd, buf, h->payload_len);
 }
 
-uint64_t process_start_time(int pid) {
-  char path[64];
-  if (pid == 0) {
-    snprintf(path, sizeof path, "/proc/self/stat");
-  } else {
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  }
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return 0;
-  }
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) {
-    return 0;
-  }
-  buf[n] = '\0';
-  // The name (field 2) may hold spaces and parentheses: count from the
-  // last ')'.  Field 3 follows it; field 22 is 19 fields further.
-  const char* p = strrchr(buf, ')');
-  if (p == nullptr) {
-    return 0;
-  }
-  for (int field = 2; field < 22 && *p != '\0'; ++p) {
-    if (*p == ' ') {
-      ++field;
-    }
-  }
-  return strtoull(p, nullptr, 10);
-}
-
 void format_image_name(char* out, size_t cap, const char* progname,
                        const char* unique_pid, uint32_t generation) {
   snprintf(out, cap, "ckpt_%s_%s_gen%u.dmtcp", progname, unique_pid,

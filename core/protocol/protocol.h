@@ -197,10 +197,6 @@ int send_msg(int fd, MsgType type, const void* p1, size_t n1,
 // EMSGSIZE for a payload bigger than cap, ECONNRESET for EOF).
 int recv_msg(int fd, MsgHeader* h, void* buf, size_t cap);
 
-// The start time (/proc/<pid>/stat field 22) of a process, 0 if it cannot
-// be read; pid 0 = ourselves.  Never allocates.
-uint64_t process_start_time(int pid);
-
 // Copies s into a fixed char field, always NUL-terminated, truncating.
 void copy_field(char* dst, size_t cap, std::string_view s);
 

@@ -15,6 +15,7 @@
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
 #include "runtime/futex.h"
+#include "runtime/preload_env.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
 
@@ -229,25 +230,12 @@ DMTCP_API int dmtcp_get_restart_env(const char* name, char* value,
   if (name == nullptr || info.magic != dmtcp::kRestartInfoMagic) {
     return -1;
   }
-  size_t name_len = strlen(name);
-  uint32_t end =
-      info.env_len < sizeof info.env ? info.env_len : sizeof info.env;
-  for (uint32_t i = 0; i < end;) {
-    const char* entry = info.env + i;
-    size_t len = strnlen(entry, end - i);
-    if (len > name_len && strncmp(entry, name, name_len) == 0 &&
-        entry[name_len] == '=') {
-      size_t vlen = len - name_len - 1;
-      if (vlen + 1 > max_len) {
-        return -1;
-      }
-      memcpy(value, entry + name_len + 1, vlen);
-      value[vlen] = '\0';
-      return 0;
-    }
-    i += static_cast<uint32_t>(len) + 1;
+  const char* v = dmtcp::preload_env::restart_env(info, name);
+  if (v == nullptr || strlen(v) + 1 > max_len) {
+    return -1;
   }
-  return -1;
+  memcpy(value, v, strlen(v) + 1);
+  return 0;
 }
 
 DMTCP_API int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino) {

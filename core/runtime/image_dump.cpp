@@ -52,6 +52,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/proc_stat.h"
 #include "common/proc_maps.h"
 #include "dmtcp/plugin.h"
 #include "runtime/glibc_tcb.h"
@@ -438,27 +439,6 @@ int open_mapped_file(const MapEntry& m, struct stat* st) {
   return fd;
 }
 
-uint64_t read_start_brk() {
-  char buf[4096];
-  long n = read_proc_file("/proc/self/stat", buf, sizeof buf - 1);
-  if (n <= 0) {
-    return 0;
-  }
-  buf[n] = '\0';
-  // Field 47 (start_brk), counted after the ")" that ends field 2.
-  const char* p = strrchr(buf, ')');
-  if (p == nullptr) {
-    return 0;
-  }
-  int field = 2;
-  while (*p != '\0' && field < 47) {
-    if (*p++ == ' ') {
-      ++field;
-    }
-  }
-  return strtoull(p, nullptr, 10);
-}
-
 struct Plan {
   uint32_t count = 0;
   uint32_t names_size = 0;
@@ -722,7 +702,7 @@ void fill_header() {
   memcpy(h.computation_id, rt::g_id.computation_id, sizeof h.computation_id);
   memcpy(h.hostname, rt::g_id.hostname, sizeof h.hostname);
   memcpy(h.progname, rt::g_id.progname, sizeof h.progname);
-  h.start_brk = read_start_brk();
+  h.start_brk = proc_stat_field(0, kStatStartBrk);
   h.brk = static_cast<uint64_t>(syscall(SYS_brk, 0));
   h.resume_context_addr = reinterpret_cast<uint64_t>(&rt::g_resume_ctx);
   h.restart_info_addr = reinterpret_cast<uint64_t>(&rt::g_restart_info);

@@ -43,22 +43,6 @@ Truth g_truth[] = {{"DMTCP_COORD_HOST", {}, false},
                    {"DMTCP_CHECKPOINT_DIR", {}, false}};
 constexpr size_t kTruths = sizeof g_truth / sizeof g_truth[0];
 
-// NAME's value in dmtcp_restart's environment (RestartInfo::env), or null.
-const char* restart_env(const RestartInfo& info, const char* name) {
-  size_t name_len = strlen(name);
-  uint32_t end =
-      info.env_len < sizeof info.env ? info.env_len : sizeof info.env;
-  for (uint32_t i = 0; i < end;) {
-    const char* entry = info.env + i;
-    size_t len = strnlen(entry, end - i);
-    if (len > name_len && strncmp(entry, name, name_len) == 0 &&
-        entry[name_len] == '=') {
-      return entry + name_len + 1;
-    }
-    i += static_cast<uint32_t>(len) + 1;
-  }
-  return nullptr;
-}
 
 const char* nonempty(const char* v) {
   return v != nullptr && v[0] != '\0' ? v : nullptr;
@@ -116,6 +100,22 @@ void append_entry(char* entry) {
 }
 
 }  // namespace
+
+const char* restart_env(const RestartInfo& info, const char* name) {
+  size_t name_len = strlen(name);
+  uint32_t end =
+      info.env_len < sizeof info.env ? info.env_len : sizeof info.env;
+  for (uint32_t i = 0; i < end;) {
+    const char* entry = info.env + i;
+    size_t len = strnlen(entry, end - i);
+    if (len > name_len && strncmp(entry, name, name_len) == 0 &&
+        entry[name_len] == '=') {
+      return entry + name_len + 1;
+    }
+    i += static_cast<uint32_t>(len) + 1;
+  }
+  return nullptr;
+}
 
 void tell_truth_after_restart(const RestartInfo& info) {
   const char* base = key_base(restart_env(info, "DMTCP_TMPDIR"),

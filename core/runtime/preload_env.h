@@ -33,6 +33,9 @@ bool entry_for(const char* current, char* buf, size_t cap);
 // variable the environ lacks is added in a copy of the array in fresh
 // pages.
 void tell_truth_after_restart(const RestartInfo& info);
+// NAME's value in dmtcp_restart's environment (RestartInfo::env), or null.
+// Never allocates.
+const char* restart_env(const RestartInfo& info, const char* name);
 
 // After a restart, the "NAME=value" entries above that a started program
 // must get even when its parent hands it an environment of its own (a

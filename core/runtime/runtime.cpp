@@ -27,6 +27,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/proc_stat.h"
 #include "dmtcp/raw_syscall.h"
 #include "protocol/protocol.h"
 #include "runtime/coord_client.h"
@@ -227,7 +228,7 @@ int connect_process_to_coordinator(bool rejoin, bool loud) {
   proto::HelloPayload h{};
   h.role = static_cast<uint32_t>(proto::Role::kProcess);
   h.pid = raw::getpid();  // the kernel's (getpid() may be a virtual one)
-  h.start_time = proto::process_start_time(0);
+  h.start_time = proc_stat_field(0, kStatStartTime);
   h.ppid = getppid();
   h.interval = g_config.interval;
   if (rejoin) {

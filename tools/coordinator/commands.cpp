@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/proc_stat.h"
 #include "coordinator.h"
 
 namespace dmtcp::coordinator {
@@ -244,7 +245,7 @@ void Coordinator::stop_then_kill_local() {
     std::string proc = "/proc/" + std::to_string(c.pid);
     if (c.is_process() && !c.closing && c.hostname == hostname_ &&
         c.pid > 0 && c.start_time != 0 &&
-        proto::process_start_time(c.pid) == c.start_time &&
+        proc_stat_field(c.pid, kStatStartTime) == c.start_time &&
         ::stat(proc.c_str(), &st) == 0 && st.st_uid == ::getuid()) {
       local.push_back(c.pid);
     }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/proc_stat.h"
 #include "image/image_reader.h"
 #include "protocol/protocol.h"
 #include "runtime/coord_client.h"
@@ -206,7 +207,7 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
   hello.role = static_cast<uint32_t>(proto::Role::kRestarting);
   hello.pid = getpid();
   hello.ppid = getppid();
-  hello.start_time = proto::process_start_time(0);
+  hello.start_time = proc_stat_field(0, kStatStartTime);
   hello.generation = h.generation;
   hello.expected_peers = h.num_peers != 0 ? h.num_peers : 1;
   hello.interval = static_cast<uint32_t>(o.coord.interval);
