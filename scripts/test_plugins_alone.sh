@@ -18,6 +18,6 @@ for dir in plugins/*/; do
     -DDMTCP_WERROR="$werror" -DDMTCP_PLUGINS="$plugins" \
     -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
   cmake --build "$build"
-  ctest --test-dir "$build" -j2 -L "$name" --output-on-failure \
+  ctest --test-dir "$build" -j2 -L "$name" -LE known_issue --output-on-failure \
     --no-tests=error --timeout 600
 done

@@ -8,6 +8,7 @@
 
 namespace dmtcp {
 
+inline constexpr int kStatParent = 4;
 inline constexpr int kStatStartTime = 22;
 inline constexpr int kStatStartBrk = 47;
 

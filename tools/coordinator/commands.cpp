@@ -235,9 +235,12 @@ std::string Coordinator::list_text() const {
 // A computation must die at once, as a crash would take it: a process that
 // outlives another by a moment acts on that death (gcc sees its assembler
 // killed and deletes the temporary files the checkpoint's assembler will
-// read after a restart).  So every process on this host -- named beyond
-// doubt by pid, start time and owner -- is stopped before any is killed;
-// the others (other hosts, unverifiable) kill themselves on kKill.
+// read after a restart).  So on this host (processes named beyond doubt by
+// pid, start time and owner) every process whose parent is in the
+// computation too is stopped first; then the others -- the roots, whose
+// parents (a shell, script(1), dmtcp_restart's caller) are outside and
+// must not see a stopped child, only a dead one -- are killed, then the
+// stopped ones.  Processes of other hosts kill themselves on kKill.
 void Coordinator::stop_then_kill_local() {
   std::vector<pid_t> local;
   for (auto& [id, c] : clients_) {
@@ -250,10 +253,20 @@ void Coordinator::stop_then_kill_local() {
       local.push_back(c.pid);
     }
   }
+  std::set<pid_t> ours(local.begin(), local.end());
+  std::vector<pid_t> roots;
+  std::vector<pid_t> inner;
   for (pid_t p : local) {
+    auto parent = static_cast<pid_t>(proc_stat_field(p, kStatParent));
+    (ours.count(parent) != 0 ? inner : roots).push_back(p);
+  }
+  for (pid_t p : inner) {
     ::kill(p, SIGSTOP);
   }
-  for (pid_t p : local) {
+  for (pid_t p : roots) {
+    ::kill(p, SIGKILL);
+  }
+  for (pid_t p : inner) {
     ::kill(p, SIGKILL);
   }
 }
