@@ -297,13 +297,16 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
 // over: our hello names its computation id and generation.
 void reconnect() {
   int pause_ms = 500;
-  bool told = false;
   while (g_coord_fd < 0 && (g_exit_gate.load() & kExiting) == 0) {
     struct timespec t = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
     nanosleep(&t, nullptr);
     pause_ms = pause_ms < 8000 ? pause_ms * 2 : 8000;
-    g_coord_fd = connect_process_to_coordinator(/*rejoin=*/true, !told);
-    told = true;
+    // Quiet: the loss was reported once already.
+    g_coord_fd = connect_process_to_coordinator(/*rejoin=*/true,
+                                                /*loud=*/false);
+  }
+  if (g_coord_fd < 0) {
+    return;  // exiting
   }
   DMTCP_INFO("joined the coordinator at %s:%d again (computation %s, "
              "generation %u)",
