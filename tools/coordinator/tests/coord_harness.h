@@ -177,11 +177,16 @@ class Peer {
     BOOST_REQUIRE_EQUAL(p.barrier, static_cast<uint32_t>(b));
   }
   // Sends a dmtcp_command letter; returns the reply.
-  Msg command(char c, int32_t arg = 0, int ms = 5000) {
+  // Sends a dmtcp_command letter without waiting for the reply (a blocking
+  // checkpoint is answered when its round ends).
+  void send_command(char c, int32_t arg = 0) {
     proto::CommandPayload p{};
     p.command = c;
     p.arg = arg;
     send(MsgType::kCommand, &p, sizeof p);
+  }
+  Msg command(char c, int32_t arg = 0, int ms = 5000) {
+    send_command(c, arg);
     return expect(MsgType::kCommandReply, ms);
   }
   int32_t publish(const std::string& key, const std::string& value) {

@@ -300,9 +300,7 @@ BOOST_AUTO_TEST_CASE(leaving_participant_fails_round_but_not_others) {
 
   // Round 1 (blocking): a alone; the reply comes only once the round is
   // over (images and restart script written, processes running again).
-  proto::CommandPayload cmd{};
-  cmd.command = 'b';
-  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t->send_command('b');
   a->expect(MsgType::kDoCheckpoint);
   for (Barrier x : kCkptSequence) {
     BOOST_TEST(t->quiet_for(x == Barrier::kCkptWritten ? 150 : 10));
@@ -320,7 +318,7 @@ BOOST_AUTO_TEST_CASE(leaving_participant_fails_round_but_not_others) {
   // Round 2: b leaves after THREADS_SUSPENDED; a is not stuck, the blocking
   // command fails and the restart script of round 1 stays.
   auto b = c.process("b");
-  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t->send_command('b');
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
   a->barrier(Barrier::kThreadsSuspended);
@@ -356,9 +354,7 @@ BOOST_AUTO_TEST_CASE(kcheckpoint_kills_after_images_and_kill_command) {
   Coord c;
   auto a = c.process("a");
   auto t = c.tool();
-  proto::CommandPayload cmd{};
-  cmd.command = 'K';
-  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t->send_command('K');
   a->expect(MsgType::kDoCheckpoint);
   for (Barrier x : kCkptSequence) {
     a->barrier(x, x == Barrier::kCkptWritten ? "/tmp/x.dmtcp" : "");
@@ -611,9 +607,7 @@ BOOST_AUTO_TEST_CASE(process_that_cannot_write_its_image_fails_the_round) {
   auto a = c.process("a");
   auto b = c.process("b");
   auto t = c.tool();
-  proto::CommandPayload cmd{};
-  cmd.command = 'b';
-  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t->send_command('b');
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
   const std::string img = c.ckpt_dir() + "/ckpt_a_gen1.dmtcp";
@@ -645,9 +639,7 @@ BOOST_AUTO_TEST_CASE(process_exiting_before_it_is_suspended_leaves_the_round) {
   auto a = c.process("a");
   auto b = c.process("b");
   auto t = c.tool();
-  proto::CommandPayload cmd{};
-  cmd.command = 'b';
-  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t->send_command('b');
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
   a->barrier(Barrier::kThreadsSuspended);
@@ -715,9 +707,7 @@ BOOST_AUTO_TEST_CASE(stuck_process_is_aborted_after_the_round_timeout) {
   auto a = c.process("a");
   auto stopped = c.process("stopped");
   auto t = c.tool();
-  proto::CommandPayload cmd{};
-  cmd.command = 'b';
-  t->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t->send_command('b');
   a->expect(MsgType::kDoCheckpoint);
   stopped->expect(MsgType::kDoCheckpoint);
   a->barrier(Barrier::kThreadsSuspended);
@@ -758,11 +748,9 @@ BOOST_AUTO_TEST_CASE(blocking_checkpoint_during_a_round_is_queued) {
   auto a = c.process("a");
   auto t1 = c.tool();
   auto t2 = c.tool();
-  proto::CommandPayload cmd{};
-  cmd.command = 'b';
-  t1->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t1->send_command('b');
   a->expect(MsgType::kDoCheckpoint);
-  t2->send(MsgType::kCommand, &cmd, sizeof cmd);
+  t2->send_command('b');
   BOOST_TEST(t2->quiet_for(100));
   solo_round(*a, c.ckpt_dir() + "/ckpt_a_a-uniq_gen1.dmtcp");
   BOOST_TEST(reply_status(t1->expect(MsgType::kCommandReply)) == 0);
