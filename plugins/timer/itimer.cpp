@@ -1,0 +1,37 @@
+// itimer.cpp -- see itimer.h.
+#include "itimer.h"
+
+#include <sys/time.h>
+
+#include "dmtcp/plugin.h"
+
+namespace dmtcp::timer {
+namespace {
+
+constexpr int kWhich[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
+// Saved at WRITE_CKPT: time left (it_value, zero = disarmed) and interval.
+itimerval g_saved[3];
+
+}  // namespace
+
+void save_itimers() {
+  for (int i = 0; i < 3; ++i) {
+    if (getitimer(kWhich[i], &g_saved[i]) != 0) {
+      g_saved[i] = {};
+    }
+  }
+}
+
+void restore_itimers() {
+  for (int i = 0; i < 3; ++i) {
+    const itimerval& v = g_saved[i];
+    if (v.it_value.tv_sec == 0 && v.it_value.tv_usec == 0) {
+      continue;
+    }
+    if (setitimer(kWhich[i], &v, nullptr) != 0) {
+      dmtcp_log("timer: interval timer %d not re-armed", kWhich[i]);
+    }
+  }
+}
+
+}  // namespace dmtcp::timer
