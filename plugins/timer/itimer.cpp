@@ -16,8 +16,17 @@ itimerval g_saved[3];
 
 void save_itimers() {
   for (int i = 0; i < 3; ++i) {
-    if (getitimer(kWhich[i], &g_saved[i]) != 0) {
-      g_saved[i] = {};
+    itimerval& v = g_saved[i];
+    if (getitimer(kWhich[i], &v) != 0) {
+      v = {};
+    }
+    // A periodic ITIMER_REAL whose SIGALRM is pending (frozen threads do
+    // not take it) reads 0 left: the kernel re-arms it only when the
+    // signal is taken.  Pending signals do not survive a restart, so the
+    // restart arms it to expire at once: the same SIGALRM, then the period.
+    if (v.it_value.tv_sec == 0 && v.it_value.tv_usec == 0 &&
+        (v.it_interval.tv_sec != 0 || v.it_interval.tv_usec != 0)) {
+      v.it_value.tv_usec = 1;
     }
   }
 }
