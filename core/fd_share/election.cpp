@@ -14,6 +14,7 @@
 
 #include "dmtcp/fd_share.h"
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 
 namespace dmtcp::share {
 
@@ -64,7 +65,12 @@ void find_leader_fd(Election* e) {
   pid_t me = raw_getpid();
   char dir_path[64];
   snprintf(dir_path, sizeof dir_path, "/proc/%d/fd", e->leader_real);
-  int dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // leader_real is the kernel's pid: past the pid plugin's open()
+  // wrapper, which reads /proc/<n>/ as a virtual pid (after a restart it
+  // names another process, or none).
+  int dir = static_cast<int>(raw::syscall3(
+      SYS_openat, AT_FDCWD, reinterpret_cast<long>(dir_path),
+      O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir < 0) {
     return;
   }
