@@ -17,13 +17,23 @@
 //  3. ATFORK_CHILD: a child inherits no POSIX timer and no helper thread;
 //     only the forking thread lives on.
 //  Checkpoint
-//  4. WRITE_CKPT (before the inner plugins): for each POSIX timer, the
+//  4. timerfds (timerfd.h), with dmtcp/fd_share.h's leader election:
+//     THREADS_SUSPEND list them and group fds by description (kcmp);
+//     SUSPENDED / LEADER_ELECTION elect a leader per description; DRAIN
+//     the leader reads fdinfo and takes the unread expirations.
+//  5. WRITE_CKPT (before the inner plugins): claim the timerfds; for each
+//     POSIX timer, the
 //     time left and interval (timer_gettime; absolute expiry for
 //     TIMER_ABSTIME wall-clock timers) and claim it; getitimer() for the
 //     three interval timers.
-//  5. RESUME: nothing (the kernel kept everything running).
+//  6. RESUME: leaders put the unread expirations of timerfds back
+//     (TFD_IOC_SET_TICKS); nothing else (the kernel kept it all running).
 //  Restart (threads re-made, their new tids in glibc's descriptors)
-//  6. REFILL (after the inner plugins: the pid plugin learned every
+//  7. RESTART: timerfd leaders make theirs again at a parked fd, armed,
+//     with their unread expirations, and listen; REGISTER_NAME_SERVICE_DATA
+//     the others ask the leader; SEND_QUERIES serve, collect, and dup3
+//     every timerfd to its numbers.
+//  8. REFILL (after the inner plugins: the pid plugin learned every
 //     process's new pid in SEND_QUERIES; user threads are still frozen):
 //     make each POSIX timer again -- with its old kernel id through
 //     PR_TIMER_CREATE_RESTORE_IDS where the kernel has it, else a new one
@@ -31,7 +41,7 @@
 //     aimed at its thread's new tid, and arm it with the time it had left
 //     (wall-clock absolute timers: their absolute expiry); arm the
 //     interval timers with their time left.
-//  7. THREADS_RESUME: the program runs on; nothing of ours is pending.
+//  9. THREADS_RESUME: the program runs on; nothing of ours is pending.
 #include <pthread.h>
 
 #include "dmtcp/plugin.h"
@@ -39,6 +49,7 @@
 #include "posix_timer.h"
 #include "sigev_thread.h"
 #include "thread_registry.h"
+#include "timerfd.h"
 #include "timer_common.h"
 
 namespace dmtcp::timer {
@@ -62,9 +73,22 @@ DMTCP_TIMER_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
   bool restart = data != nullptr && data->restartInfo.isRestart != 0;
   // On the way into a checkpoint: our work, then the inner plugins'.
   switch (event) {
+    case DMTCP_EVENT_THREADS_SUSPEND:
+      timerfd_scan();
+      break;
+    case DMTCP_EVENT_SUSPENDED:
+      timerfd_claim();
+      break;
+    case DMTCP_EVENT_LEADER_ELECTION:
+      timerfd_read_leaders();
+      break;
+    case DMTCP_EVENT_DRAIN:
+      timerfd_drain();
+      break;
     case DMTCP_EVENT_WRITE_CKPT:
       save_posix_timers();
       save_itimers();
+      timerfd_save();
       break;
     case DMTCP_EVENT_PTHREAD_EXIT:
     case DMTCP_EVENT_PTHREAD_RETURN:
@@ -84,6 +108,24 @@ DMTCP_TIMER_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       forget_posix_timers_after_fork();
       forget_sigev_helper_after_fork();
       reset_threads_after_fork();
+      break;
+    case DMTCP_EVENT_RESUME:
+      if (!restart) {
+        timerfd_resume();
+      }
+      break;
+    case DMTCP_EVENT_RESTART:
+      timerfd_restart();
+      break;
+    case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
+      if (restart) {
+        timerfd_ask();
+      }
+      break;
+    case DMTCP_EVENT_SEND_QUERIES:
+      if (restart) {
+        timerfd_install();
+      }
       break;
     case DMTCP_EVENT_REFILL:
       if (restart) {
