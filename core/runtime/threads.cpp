@@ -477,9 +477,14 @@ void restore_own_kernel_state() {
   if (g_own_robust_head != 0) {
     syscall(SYS_set_robust_list, g_own_robust_head, g_own_robust_len);
   }
-  sigset_t all;
-  sigfillset(&all);
-  real::fns().pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  // Every signal blocked, the threads cloned from us too, until each
+  // returns from its signal frame.  Raw: glibc's pthread_sigmask leaves
+  // 32 (SIGCANCEL, also the timer plugin's SIGEV_THREAD signal, aimed at
+  // a restored thread as soon as timers are re-armed) unblocked, and its
+  // default action kills the process.  33 (SIGSETXID) stays open: setuid()
+  // in the program waits for every thread to take it.
+  uint64_t all = ~0ull & ~(1ull << (33 - 1));
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
 }
 
 void reset_after_fork() {
