@@ -184,16 +184,28 @@ static void check_rates(int64_t ns) {
   }
   int64_t took = now_ns(CLOCK_MONOTONIC) - start;
   long want = (long)(took / PERIOD_NS);
-  long p = atomic_load(&g_periodic) - p0, s = atomic_load(&g_sigev_thread) - s0,
-       t = atomic_load(&g_thread_id) - t0;
+  /* Under load the receiving threads may lag: give them up to 2 s to take
+   * what expired in the window; the upper bound is the period up to the
+   * moment the counts are read. */
+  long p, s, t, upper;
+  for (int i = 0;; ++i) {
+    upper = (long)((now_ns(CLOCK_MONOTONIC) - start) / PERIOD_NS);
+    p = atomic_load(&g_periodic) - p0;
+    s = atomic_load(&g_sigev_thread) - s0;
+    t = atomic_load(&g_thread_id) - t0;
+    if ((p >= want - 2 && s >= want / 2 && t >= want - 2) || i == 200) {
+      break;
+    }
+    sleep_ns(10000000);
+  }
   printf("in %lld ms: periodic %ld, SIGEV_THREAD %ld, SIGEV_THREAD_ID %ld "
          "(period says %ld)\n",
          (long long)(took / 1000000), p, s, t, want);
-  E2E_CHECK(p >= want - 2 && p <= want + 2, "periodic: %ld expirations", p);
+  E2E_CHECK(p >= want - 2 && p <= upper + 2, "periodic: %ld expirations", p);
   /* Callbacks and sigwaitinfo can lag under load; overruns are not
    * counted for SIGEV_THREAD, so allow a margin below. */
-  E2E_CHECK(s >= want / 2 && s <= want + 2, "SIGEV_THREAD: %ld callbacks", s);
-  E2E_CHECK(t >= want - 2 && t <= want + 2, "SIGEV_THREAD_ID: %ld", t);
+  E2E_CHECK(s >= want / 2 && s <= upper + 2, "SIGEV_THREAD: %ld callbacks", s);
+  E2E_CHECK(t >= want - 2 && t <= upper + 2, "SIGEV_THREAD_ID: %ld", t);
   int64_t burnt = now_ns(g_cpu_clock) - cpu0;
   int64_t shrank = left0 - left_ns(g_cpu, "cpu clock");
   E2E_CHECK(burnt > 0, "own cpu clock did not advance");
