@@ -82,7 +82,8 @@ static void check_rates(int64_t ns) {
    * while we run, so short bursts of CPU undercount it (natively too):
    * it must fire, at most at its period. */
   E2E_CHECK(a >= want_a / 2 && a <= want_a + 2, "SIGALRM: %ld", a);
-  E2E_CHECK(p >= 1 && p <= want_p + 2, "SIGPROF: %ld", p);
+  E2E_CHECK((p >= 1 || cpu < 40000000) && p <= want_p + 2, "SIGPROF: %ld",
+            p);  /* (a loaded host may give us under 4 periods of CPU) */
 }
 
 static int alarm_child(void) {
