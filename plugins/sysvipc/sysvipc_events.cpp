@@ -44,6 +44,8 @@
 // Nothing here calls malloc between THREADS_SUSPEND and THREADS_RESUME.
 #include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
+#include "msg.h"
+#include "sem.h"
 #include "shm.h"
 #include "sysvipc.h"
 
@@ -63,19 +65,30 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_INIT:
     case DMTCP_EVENT_POST_EXEC:
       sv::shm::init();
+      sv::sem::init();
+      sv::msg::init();
       sv::g_active = true;
+      break;
+    case DMTCP_EVENT_ATFORK_CHILD:
+      sv::sem::forget_undo_in_child();
       break;
     case DMTCP_EVENT_THREADS_SUSPEND:
       sv::shm::scan_attachments();
       break;
     case DMTCP_EVENT_SUSPENDED:
       sv::shm::stand();
+      sv::sem::stand();
+      sv::msg::stand();
       break;
     case DMTCP_EVENT_LEADER_ELECTION:
       sv::shm::elect();
+      sv::sem::elect();
+      sv::msg::elect();
       break;
     case DMTCP_EVENT_DRAIN:
       sv::shm::save();
+      sv::sem::save();
+      sv::msg::save();
       break;
     case DMTCP_EVENT_WRITE_CKPT:
       sv::shm::claim();
@@ -87,19 +100,27 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
   switch (event) {
     case DMTCP_EVENT_RESUME:
       sv::shm::resume();
+      sv::sem::resume();
+      sv::msg::resume();
       break;
     case DMTCP_EVENT_RESTART:
       sv::g_after_restart = true;
       sv::shm::remake();
+      sv::sem::remake();
+      sv::msg::remake();
       break;
     case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
       if (is_restart(data)) {
         sv::shm::publish_new();
+        sv::sem::publish_new();
+        sv::msg::publish_new();
       }
       break;
     case DMTCP_EVENT_SEND_QUERIES:
       if (is_restart(data)) {
         sv::shm::learn_new_and_attach();
+        sv::sem::learn_new_and_undo();
+        sv::msg::learn_new();
       }
       break;
     case DMTCP_EVENT_REFILL:

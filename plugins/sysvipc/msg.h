@@ -1,0 +1,27 @@
+// msg.h -- SysV message queues (msg.cpp).
+#pragma once
+
+#include "sysvipc.h"
+
+namespace dmtcp::sysvipc::msg {
+
+using Virt = Id<struct VirtMsgTag>;
+using Real = Id<struct RealMsgTag>;
+using Table = VirtualIdTable<Virt, Real>;
+
+// Ids for the wrappers, inside a CkptGuard (as shm.h).
+int to_real(int virt);
+void learn(int virt, int real);
+int to_virtual(int real, key_t key);
+void forget(int virt);
+
+void init();
+void stand();        // 2
+void elect();        // 3
+void save();         // 4
+void resume();       // 6
+void remake();       // 7
+void publish_new();  // 8
+void learn_new();    // 9
+
+}  // namespace dmtcp::sysvipc::msg
