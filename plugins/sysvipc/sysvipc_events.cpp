@@ -45,6 +45,7 @@
 #include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
 #include "msg.h"
+#include "posix_mq.h"
 #include "sem.h"
 #include "shm.h"
 #include "sysvipc.h"
@@ -74,24 +75,29 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       break;
     case DMTCP_EVENT_THREADS_SUSPEND:
       sv::shm::scan_attachments();
+      sv::posix_mq::check_fds();
       break;
     case DMTCP_EVENT_SUSPENDED:
       sv::shm::stand();
       sv::sem::stand();
       sv::msg::stand();
+      sv::posix_mq::stand();
       break;
     case DMTCP_EVENT_LEADER_ELECTION:
       sv::shm::elect();
       sv::sem::elect();
       sv::msg::elect();
+      sv::posix_mq::elect();
       break;
     case DMTCP_EVENT_DRAIN:
       sv::shm::save();
       sv::sem::save();
       sv::msg::save();
+      sv::posix_mq::save();
       break;
     case DMTCP_EVENT_WRITE_CKPT:
       sv::shm::claim();
+      sv::posix_mq::claim();
       break;
     default:
       break;
@@ -102,12 +108,14 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       sv::shm::resume();
       sv::sem::resume();
       sv::msg::resume();
+      sv::posix_mq::resume();
       break;
     case DMTCP_EVENT_RESTART:
       sv::g_after_restart = true;
       sv::shm::remake();
       sv::sem::remake();
       sv::msg::remake();
+      sv::posix_mq::remake();
       break;
     case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
       if (is_restart(data)) {
@@ -121,12 +129,15 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
         sv::shm::learn_new_and_attach();
         sv::sem::learn_new_and_undo();
         sv::msg::learn_new();
+        sv::posix_mq::reopen();
       }
       break;
     case DMTCP_EVENT_REFILL:
       if (is_restart(data)) {
         sv::shm::finish_restart();
+        sv::posix_mq::finish_restart();
       }
+      sv::posix_mq::notify_again();
       break;
     default:
       break;

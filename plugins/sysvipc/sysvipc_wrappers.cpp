@@ -8,6 +8,8 @@
 // outside it; when a checkpoint's signal ends the wait they translate
 // again (a restart changed the kernel's ids) and wait again
 // (dmtcp/checkpoint_eintr.h).
+#include <fcntl.h>
+#include <mqueue.h>
 #include <stdarg.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -19,6 +21,7 @@
 
 #include "dmtcp/checkpoint_eintr.h"
 #include "msg.h"
+#include "posix_mq.h"
 #include "sem.h"
 #include "shm.h"
 #include "sysvipc.h"
@@ -404,6 +407,59 @@ DMTCP_SYSVIPC_EXPORT int msgctl(int msqid, int cmd, msqid_ds* buf) {
   sv::msg::learn(msqid, real);
   if (cmd == IPC_STAT && buf != nullptr) {
     virtualize_msg_pids(buf);
+  }
+  return r;
+}
+
+// --- POSIX message queues -----------------------------------------------
+// Descriptors, not ids: nothing to translate, only to remember.  Their
+// blocking calls need no wrapper: SA_RESTART restarts mq_receive and
+// mq_send after the checkpoint's signal, on the same fd number.
+
+DMTCP_SYSVIPC_EXPORT mqd_t mq_open(const char* name, int oflag, ...) {
+  mode_t mode = 0;
+  mq_attr* attr = nullptr;
+  if ((oflag & O_CREAT) != 0) {
+    va_list ap;
+    va_start(ap, oflag);
+    mode = static_cast<mode_t>(va_arg(ap, int));
+    attr = va_arg(ap, mq_attr*);
+    va_end(ap);
+  }
+  if (!enabled()) {
+    return NEXT_FNC(mq_open)(name, oflag, mode, attr);
+  }
+  sv::CkptGuard guard;
+  mqd_t fd = NEXT_FNC(mq_open)(name, oflag, mode, attr);
+  if (fd >= 0) {
+    sv::ErrnoKeeper keep;
+    sv::posix_mq::opened(fd, name, oflag);
+  }
+  return fd;
+}
+
+DMTCP_SYSVIPC_EXPORT int mq_close(mqd_t fd) {
+  if (!enabled()) {
+    return NEXT_FNC(mq_close)(fd);
+  }
+  sv::CkptGuard guard;
+  int r = NEXT_FNC(mq_close)(fd);
+  if (r == 0) {
+    sv::ErrnoKeeper keep;
+    sv::posix_mq::closed(fd);
+  }
+  return r;
+}
+
+DMTCP_SYSVIPC_EXPORT int mq_notify(mqd_t fd, const sigevent* sev) {
+  if (!enabled()) {
+    return NEXT_FNC(mq_notify)(fd, sev);
+  }
+  sv::CkptGuard guard;
+  int r = NEXT_FNC(mq_notify)(fd, sev);
+  if (r == 0) {
+    sv::ErrnoKeeper keep;
+    sv::posix_mq::notify_set(fd, sev);
   }
   return r;
 }
