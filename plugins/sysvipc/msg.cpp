@@ -193,6 +193,15 @@ void init() {
   g_table.reserve(kMaxQueues);
 }
 
+// Exec keeps the objects and (for sems) the SEM_UNDO adjustments.
+void save_for_exec(int fd) {
+  S::save_for_exec(fd);
+}
+
+void restore_after_exec(int fd) {
+  S::restore_after_exec(fd, remember);
+}
+
 void stand() { S::stand(); }
 void elect() { S::elect(); }
 void save() { S::save(); }

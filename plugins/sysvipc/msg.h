@@ -16,6 +16,8 @@ int to_virtual(int real, key_t key);
 void forget(int virt);
 
 void init();
+void save_for_exec(int fd);       // PRE_EXEC
+void restore_after_exec(int fd);  // POST_EXEC
 void stand();        // 2
 void elect();        // 3
 void save();         // 4

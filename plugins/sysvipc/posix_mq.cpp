@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdio>
@@ -278,6 +279,23 @@ void notify_set(int fd, const sigevent* sev) {
                   fd);
       }
     }
+  }
+}
+
+// Exec keeps the descriptors the program made inheritable (mq_open sets
+// close-on-exec; step 1 forgets the ones exec closed).
+void save_for_exec(int fd) {
+  if (write(fd, g_queues, sizeof g_queues) != sizeof g_queues ||
+      write(fd, g_descs, sizeof g_descs) != sizeof g_descs) {
+    dmtcp_log("sysvipc: POSIX queues lost across exec");
+  }
+}
+
+void restore_after_exec(int fd) {
+  if (read(fd, g_queues, sizeof g_queues) != sizeof g_queues ||
+      read(fd, g_descs, sizeof g_descs) != sizeof g_descs) {
+    memset(static_cast<void*>(g_queues), 0, sizeof g_queues);
+    memset(static_cast<void*>(g_descs), 0, sizeof g_descs);
   }
 }
 

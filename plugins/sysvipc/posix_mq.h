@@ -12,6 +12,9 @@ void closed(int fd);
 // mq_notify(fd, sev) worked: sev == nullptr unregisters.
 void notify_set(int fd, const sigevent* sev);
 
+void save_for_exec(int fd);       // PRE_EXEC
+void restore_after_exec(int fd);  // POST_EXEC
+
 void check_fds();      // 1 THREADS_SUSPEND
 void stand();          // 2 SUSPENDED
 void elect();          // 3 LEADER_ELECTION

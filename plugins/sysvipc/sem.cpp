@@ -236,6 +236,26 @@ void forget_undo_in_child() {
   g_undo_count = 0;
 }
 
+// Exec keeps the objects and (for sems) the SEM_UNDO adjustments.
+void save_for_exec(int fd) {
+  S::save_for_exec(fd);
+  int32_t n = g_undo_count;
+  if (write(fd, &n, sizeof n) == sizeof n && n > 0 &&
+      write(fd, g_undo, sizeof(Undo) * static_cast<size_t>(n)) < 0) {
+    dmtcp_log("sysvipc: SEM_UNDO adjustments lost across exec");
+  }
+}
+
+void restore_after_exec(int fd) {
+  S::restore_after_exec(fd, remember);
+  int32_t n = 0;
+  if (read(fd, &n, sizeof n) == sizeof n && n > 0 && n <= kMaxUndo &&
+      read(fd, g_undo, sizeof(Undo) * static_cast<size_t>(n)) ==
+          static_cast<ssize_t>(sizeof(Undo) * static_cast<size_t>(n))) {
+    g_undo_count = n;
+  }
+}
+
 void stand() { S::stand(); }
 void elect() { S::elect(); }
 void save() { S::save(); }

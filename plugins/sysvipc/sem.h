@@ -25,6 +25,8 @@ void record_undo(int virt, const sembuf* sops, size_t n);
 void clear_undo(int virt, int num);
 
 void init();
+void save_for_exec(int fd);       // PRE_EXEC
+void restore_after_exec(int fd);  // POST_EXEC
 void forget_undo_in_child();  // ATFORK_CHILD: a child has none
 void stand();                 // 2
 void elect();                 // 3

@@ -304,6 +304,15 @@ void scan_attachments() {
   });
 }
 
+// Exec keeps the objects and (for sems) the SEM_UNDO adjustments.
+void save_for_exec(int fd) {
+  S::save_for_exec(fd);
+}
+
+void restore_after_exec(int fd) {
+  S::restore_after_exec(fd, remember);
+}
+
 void stand() { S::stand(); }
 void elect() { S::elect(); }
 void save() { S::save(); }

@@ -26,6 +26,8 @@ void forget(int virt);
 
 // Events (sysvipc_events.cpp runs them in the numbered order).
 void init();
+void save_for_exec(int fd);       // PRE_EXEC
+void restore_after_exec(int fd);  // POST_EXEC
 void scan_attachments();         // 1 THREADS_SUSPEND
 void stand();                    // 2 SUSPENDED
 void elect();                    // 3 LEADER_ELECTION

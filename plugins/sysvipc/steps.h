@@ -13,6 +13,8 @@
 // Everything here runs in the checkpoint thread's hooks: no malloc.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "sysvipc.h"
@@ -114,6 +116,37 @@ struct Steps {
       }
       set_real(o, *real);
     });
+  }
+
+  // PRE_EXEC: the ids survive exec (the program may pass them on in argv);
+  // one record per object, {virt, real, key}.  POST_EXEC reads them back.
+  static void save_for_exec(int fd) {
+    int32_t n = 0;
+    K::registry().for_each([&n](typename K::Obj&) { ++n; });
+    if (write(fd, &n, sizeof n) != sizeof n) {
+      return;
+    }
+    K::registry().for_each([fd](typename K::Obj& o) {
+      int32_t rec[3] = {o.virt, o.real, static_cast<int32_t>(o.key)};
+      if (write(fd, rec, sizeof rec) != sizeof rec) {
+        dmtcp_log("sysvipc: cannot keep %s %d across exec", K::kName, o.virt);
+      }
+    });
+  }
+
+  template <class Remember>
+  static void restore_after_exec(int fd, Remember remember) {
+    int32_t n = 0;
+    if (read(fd, &n, sizeof n) != sizeof n) {
+      return;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      int32_t rec[3];
+      if (read(fd, rec, sizeof rec) != sizeof rec) {
+        return;
+      }
+      remember(rec[0], rec[1], static_cast<key_t>(rec[2]));
+    }
   }
 
   static void set_real(typename K::Obj& o, int real) {

@@ -42,6 +42,10 @@
 // Wrappers (sysvipc_wrappers.cpp) translate ids both ways; semop and
 // msgrcv/msgsnd blocked during a checkpoint wait again afterwards.
 // Nothing here calls malloc between THREADS_SUSPEND and THREADS_RESUME.
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
 #include "msg.h"
@@ -54,6 +58,44 @@ namespace sv = dmtcp::sysvipc;
 
 namespace {
 
+constexpr uint32_t kExecMagic = 0x53595331;  // "SYS1"
+
+void init() {
+  sv::shm::init();
+  sv::sem::init();
+  sv::msg::init();
+  sv::g_active = true;
+}
+
+// Exec keeps the process, so it keeps its objects, ids, SEM_UNDO
+// adjustments and inheritable queue descriptors.
+void save_for_exec(int fd) {
+  if (fd < 0) {
+    return;
+  }
+  uint32_t head[2] = {kExecMagic, sv::g_after_restart ? 1u : 0u};
+  if (write(fd, head, sizeof head) != sizeof head) {
+    return;
+  }
+  sv::shm::save_for_exec(fd);
+  sv::sem::save_for_exec(fd);
+  sv::msg::save_for_exec(fd);
+  sv::posix_mq::save_for_exec(fd);
+}
+
+void restore_after_exec(int fd) {
+  uint32_t head[2] = {};
+  if (fd < 0 || read(fd, head, sizeof head) != sizeof head ||
+      head[0] != kExecMagic) {
+    return;
+  }
+  sv::g_after_restart = head[1] != 0;
+  sv::shm::restore_after_exec(fd);
+  sv::sem::restore_after_exec(fd);
+  sv::msg::restore_after_exec(fd);
+  sv::posix_mq::restore_after_exec(fd);
+}
+
 bool is_restart(DmtcpEventData_t* data) {
   return data != nullptr && data->resumeInfo.isRestart != 0;
 }
@@ -64,11 +106,14 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
                                            DmtcpEventData_t* data) {
   switch (event) {
     case DMTCP_EVENT_INIT:
+      init();
+      break;
+    case DMTCP_EVENT_PRE_EXEC:
+      save_for_exec(data->serializerInfo.fd);
+      break;
     case DMTCP_EVENT_POST_EXEC:
-      sv::shm::init();
-      sv::sem::init();
-      sv::msg::init();
-      sv::g_active = true;
+      init();
+      restore_after_exec(data->serializerInfo.fd);
       break;
     case DMTCP_EVENT_ATFORK_CHILD:
       sv::sem::forget_undo_in_child();
