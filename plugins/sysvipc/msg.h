@@ -14,6 +14,9 @@ int to_real(int virt);
 void learn(int virt, int real);
 int to_virtual(int real, key_t key);
 void forget(int virt);
+// The program's id for a kernel id, or the kernel id when we know of
+// none (a stranger's object); adds nothing (/proc/sysvipc listings).
+int shown_id(int real);
 
 void init();
 void save_for_exec(int fd);       // PRE_EXEC

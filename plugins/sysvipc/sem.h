@@ -16,6 +16,9 @@ int to_real(int virt);
 void learn(int virt, int real);
 int to_virtual(int real, key_t key);
 void forget(int virt);
+// The program's id for a kernel id, or the kernel id when we know of
+// none (a stranger's object); adds nothing (/proc/sysvipc listings).
+int shown_id(int real);
 
 // This process's SEM_UNDO adjustments, which the kernel does not show:
 // the wrappers record every semop that worked (inside a CkptGuard).

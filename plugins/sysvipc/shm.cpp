@@ -264,6 +264,11 @@ int to_virtual(int real, key_t key) {
   return virt;
 }
 
+int shown_id(int real) {
+  auto v = g_table.to_virtual(Real(real));
+  return v ? v->value : real;
+}
+
 void forget(int virt) {
   if (Obj* o = g_registry.find(virt)) {
     g_registry.erase(o);

@@ -23,6 +23,9 @@ void learn(int virt, int real);
 int to_virtual(int real, key_t key);
 // The object was removed (IPC_RMID worked and nothing keeps it).
 void forget(int virt);
+// The program's id for a kernel id, or the kernel id when we know of
+// none (a stranger's object); adds nothing (/proc/sysvipc listings).
+int shown_id(int real);
 
 // Events (sysvipc_events.cpp runs them in the numbered order).
 void init();
