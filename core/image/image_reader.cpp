@@ -214,7 +214,10 @@ bool ImageReader::open(const std::string& path, std::string* error) {
       S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : UINT64_MAX;
   posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   try {
-    buf_.resize(kBufferSize);
+    // No bigger than the file: a small image (or a fuzzer's input) need
+    // not pay for zeroing a megabyte.
+    buf_.resize(std::max<uint64_t>(4096, std::min<uint64_t>(kBufferSize,
+                                                            file_size_)));
   } catch (const std::bad_alloc&) {
     return fail(error, "out of memory for the read buffer");
   }
@@ -418,12 +421,19 @@ bool ImageReader::read_data(
     return fail(error, "read_data needs a destination");
   }
   data_read_ = true;
+  // Compressed chunks pass through here; it grows to the largest one seen
+  // (check_chunk() bounds stored_size by ZSTD_compressBound(kMaxChunkBytes)).
   std::vector<uint8_t> zbuf;
-  try {
-    zbuf.resize(ZSTD_compressBound(kMaxChunkBytes));
-  } catch (const std::bad_alloc&) {
-    return fail(error, "out of memory for the decompression buffer");
-  }
+  auto zbuf_for = [&](uint64_t stored_size) {
+    try {
+      if (zbuf.size() < stored_size) {
+        zbuf.resize(stored_size);
+      }
+      return true;
+    } catch (const std::bad_alloc&) {
+      return fail(error, "out of memory for the decompression buffer");
+    }
+  };
   XXH3_state_t chunks_hash;
   XXH3_64bits_reset(&chunks_hash);
   uint64_t chunk_count = 0;
@@ -475,7 +485,8 @@ bool ImageReader::read_data(
             return false;
           }
         } else {
-          if (!read_exact(zbuf.data(), c.stored_size, error)) {
+          if (!zbuf_for(c.stored_size) ||
+              !read_exact(zbuf.data(), c.stored_size, error)) {
             return false;
           }
           XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
@@ -492,7 +503,8 @@ bool ImageReader::read_data(
           return false;
         }
       } else {
-        if (!read_exact(zbuf.data(), c.stored_size, error) ||
+        if (!zbuf_for(c.stored_size) ||
+            !read_exact(zbuf.data(), c.stored_size, error) ||
             !decompress(zbuf.data(), c.stored_size, out, raw_size, at, error)) {
           return false;
         }

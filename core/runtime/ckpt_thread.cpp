@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -167,6 +168,31 @@ void close_restored_objects() {
   }
 }
 
+// Restart: plugins re-make descriptions at temporary fds above the
+// program's highest before moving them to their numbers, up to twice the
+// program's fds at once (dmtcp/fd_share.h).  The soft RLIMIT_NOFILE goes up
+// to the hard one from RESTART to the end of REFILL, then back.
+rlim_t g_nofile_before_restart = RLIM_INFINITY;
+
+void widen_nofile_for_restart() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    g_nofile_before_restart = r.rlim_cur;
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+void narrow_nofile_after_restart() {
+  rlimit r{};
+  if (g_nofile_before_restart != RLIM_INFINITY &&
+      getrlimit(RLIMIT_NOFILE, &r) == 0) {
+    r.rlim_cur = g_nofile_before_restart;
+    setrlimit(RLIMIT_NOFILE, &r);
+    g_nofile_before_restart = RLIM_INFINITY;
+  }
+}
+
 // Steps 8 to 11, shared by resume and restart.
 void finish_round(bool is_restart) {
   fire_with_restart_flag(DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA, is_restart);
@@ -175,6 +201,7 @@ void finish_round(bool is_restart) {
   reach(Barrier::kSendQueries);
   fire_with_restart_flag(DMTCP_EVENT_REFILL, is_restart);
   reach(Barrier::kRefilled);
+  narrow_nofile_after_restart();
   g_in_round.store(false);
   fire_with_restart_flag(DMTCP_EVENT_THREADS_RESUME, is_restart);
   g_rounds_done.fetch_add(1);
@@ -285,6 +312,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   come_back_from_image();
   g_in_round.store(true);
   unsaved::hold_numbers();  // before any plugin opens anything
+  widen_nofile_for_restart();
   fire_with_restart_flag(DMTCP_EVENT_RESTART, true);
   close_restored_objects();
   reach(Barrier::kRestarted);

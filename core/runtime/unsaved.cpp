@@ -35,6 +35,7 @@
 
 #include "common/log.h"
 #include "dmtcp/claims.h"
+#include "dmtcp/fd_share.h"
 #include "dmtcp/plugin.h"
 #include "dmtcp/raw_syscall.h"
 #include "runtime/threads.h"
@@ -231,17 +232,6 @@ bool inherited_placeholder(int fd, const char* link, char* what, size_t cap) {
   return true;
 }
 
-bool read_link(int fd, char* buf, size_t cap) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(path, buf, cap - 1);
-  if (n < 0) {
-    return false;
-  }
-  buf[n] = '\0';
-  return true;
-}
-
 void copy_cut(char* dst, size_t cap, const char* src) {
   size_t n = strnlen(src, cap - 1);
   memcpy(dst, src, n);
@@ -351,7 +341,7 @@ void scan_fds(Line* line) {
         r.holder_ino = old->holder_ino;
       } else {
         char link[512];
-        if (!read_link(fd, link, sizeof link)) {
+        if (!share::read_fd_link(fd, link, sizeof link)) {
           continue;
         }
         if (inherited_placeholder(fd, link, r.what, sizeof r.what)) {
@@ -626,7 +616,7 @@ DMTCP_API int dmtcp_is_placeholder_fd(int fd) {
   }
   char link[512];
   char what[u::kWhatLen];
-  return u::read_link(fd, link, sizeof link) &&
+  return dmtcp::share::read_fd_link(fd, link, sizeof link) &&
                  u::inherited_placeholder(fd, link, what, sizeof what)
              ? 1
              : 0;

@@ -1,4 +1,5 @@
-// election.h -- one leader per open file description (election.cpp).
+// election.h -- one leader per open file description (election.cpp,
+// over dmtcp/fd_share.h).
 #pragma once
 
 #include "fd_table.h"
@@ -12,7 +13,5 @@ void restore_owners(Table* t);  // DRAIN
 // DRAIN, after the election: a non-leader finds the leader's fd number for
 // the description (kcmp), so the leader can hand exactly it back at restart.
 void find_leader_fds(Table* t);
-// Restart: the leader gives the re-made description its owner back.
-void restore_owner_after_restart(const Desc& d, int fd);
 
 }  // namespace dmtcp::file

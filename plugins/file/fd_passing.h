@@ -1,5 +1,5 @@
 // fd_passing.h -- re-made descriptions handed between processes at
-// restart (fd_passing.cpp).
+// restart (fd_passing.cpp, over dmtcp/fd_share.h's FdExchange).
 #pragma once
 
 #include "fd_table.h"

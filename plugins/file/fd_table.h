@@ -17,6 +17,7 @@
 #include <boost/container/vector.hpp>
 #include <cstdint>
 
+#include "dmtcp/fd_share.h"
 #include "dmtcp/hook_allocator.h"
 
 namespace dmtcp::file {
@@ -59,14 +60,8 @@ struct Desc {
   struct stat st {};
   HookString path;  // readlink of /proc/self/fd/N, " (deleted)" cut off
 
-  // Leader election (docs/file.md): the leader saves and re-makes it.
-  bool leader = false;
-  pid_t leader_vpid = 0;
-  pid_t leader_real = 0;  // during the checkpoint only
-  int leader_fd = -1;     // the leader's lowest fd for it (kcmp), -1 unknown
-  bool owner_saved = false;
-  struct f_owner_ex owner {};  // original F_GETOWN_EX (real pid)
-  int owner_virtual = 0;       // owner.pid as the program sees it
+  // Leader election (dmtcp/fd_share.h): the leader saves and re-makes it.
+  share::Election el;
 
   // Bytes saved at checkpoint: unread pipe/FIFO data, or a deleted file's
   // contents.  pipe_size: F_GETPIPE_SZ.

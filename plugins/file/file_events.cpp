@@ -63,7 +63,7 @@ void drain(Table* t) {
     Desc& d = t->descs[i];
     d.data.clear();
     d.saved_copy.clear();
-    if (!d.leader) {
+    if (!d.el.leader) {
       continue;
     }
     switch (d.kind) {
@@ -98,8 +98,8 @@ void restart_begin(Table* t) {
     d.new_fd = -1;
     d.pipe_peer_fd = -1;
     d.keep_inherited = false;
-    d.provider = d.leader || d.kind == Kind::kPipe ? 0 : d.leader_vpid;
-    if (d.leader) {
+    d.provider = d.el.leader || d.kind == Kind::kPipe ? 0 : d.el.leader_vpid;
+    if (d.el.leader) {
       remake(&d, g_ctx);
     }
   }
@@ -110,7 +110,7 @@ void restart_begin(Table* t) {
 void restart_ask(Table* t) {
   pid_t me = g_ctx.me;
   for (Desc& d : t->descs) {
-    if (d.kind == Kind::kTerminal && d.leader) {
+    if (d.kind == Kind::kTerminal && d.el.leader) {
       remake_terminal(&d, g_ctx);  // its pty's master published in RESTART
     }
   }
@@ -142,7 +142,7 @@ void restart_exchange(Table* t) {
 // Resume and restart alike: bytes taken out of ptys go back.
 void refill_ptys(Table* t) {
   for (const Desc& d : t->descs) {
-    if (d.kind == Kind::kPtyMaster && d.leader) {
+    if (d.kind == Kind::kPtyMaster && d.el.leader) {
       refill_pty(d, d.first_fd);
     }
   }

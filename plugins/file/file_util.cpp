@@ -9,28 +9,6 @@
 
 namespace dmtcp::file {
 
-bool read_fd_link(int fd, char* buf, size_t cap) {
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(proc, buf, cap - 1);
-  if (n < 0) {
-    return false;
-  }
-  buf[n] = '\0';
-  return true;
-}
-
-int park_fd(int fd, int min) {
-  if (fd < 0 || fd >= min) {
-    return fd;
-  }
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, min);
-  int err = errno;
-  close(fd);
-  errno = err;
-  return moved;
-}
-
 namespace {
 
 // write() (offset < 0) or pwrite() all of it, through EINTR and short

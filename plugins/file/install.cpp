@@ -3,7 +3,6 @@
 #include "install.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,19 +35,9 @@ bool restores(const Desc& d) {
 
 RestartCtx begin_restart(const Table& t) {
   RestartCtx ctx;
-  ctx.park_min = t.max_fd + 1 > 3 ? t.max_fd + 1 : 3;
   // Every description waits above the highest fd while the program's fds
-  // fill in below: up to twice as many fds as the program had.  Room up to
-  // the hard limit until install() is done.
-  rlimit nofile{};
-  unsigned long need =
-      static_cast<unsigned long>(ctx.park_min) + 2 * t.descs.size() + 64;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < need &&
-      nofile.rlim_cur < nofile.rlim_max) {
-    ctx.saved_nofile = nofile.rlim_cur;
-    nofile.rlim_cur = need < nofile.rlim_max ? need : nofile.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &nofile);
-  }
+  // fill in below (the core gives room: dmtcp/fd_share.h).
+  ctx.park_min = t.max_fd + 1 > 3 ? t.max_fd + 1 : 3;
   for (int i = 0; i < 3; ++i) {
     ctx.inherited[i] = fcntl(i, F_DUPFD_CLOEXEC, ctx.park_min);
   }
@@ -60,7 +49,7 @@ void resolve_own_requests(Table* t, pid_t me, int park_min) {
     if (d.provider != me) {
       continue;
     }
-    int fd = provide(*t, d.key(), d.leader_fd);
+    int fd = provide(*t, d.key(), d.el.leader_fd);
     d.new_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, park_min) : -1;
   }
 }
@@ -98,7 +87,7 @@ void install(Table* t, RestartCtx* ctx) {
       continue;
     }
     if (slot.fd == d.first_fd) {
-      restore_owner_after_restart(d, slot.fd);
+      share::restore_owner_after_restart(d.el, slot.fd);
     }
   }
   for (int i = 0; i < 3; ++i) {
@@ -119,13 +108,6 @@ void install(Table* t, RestartCtx* ctx) {
       close(fd);
       fd = -1;
     }
-  }
-  if (ctx->saved_nofile != 0) {
-    rlimit nofile{};
-    getrlimit(RLIMIT_NOFILE, &nofile);
-    nofile.rlim_cur = ctx->saved_nofile;
-    setrlimit(RLIMIT_NOFILE, &nofile);
-    ctx->saved_nofile = 0;
   }
 }
 

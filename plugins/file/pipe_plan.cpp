@@ -62,7 +62,7 @@ pid_t query(const char* what, const Desc& d) {
 }
 
 bool is_creator(const Desc& d) {
-  return d.kind == Kind::kPipe && d.leader && d.pipe_is_read_end;
+  return d.kind == Kind::kPipe && d.el.leader && d.pipe_is_read_end;
 }
 
 void create_pipe(Desc* d, const RestartCtx& ctx) {
@@ -103,9 +103,9 @@ void plan_pipes_at_restart(Table* t, const RestartCtx& ctx, pid_t me) {
     if (is_creator(d)) {
       create_pipe(&d, ctx);
       publish("pipe", d, me);
-    } else if (d.kind == Kind::kPipe && d.leader) {
+    } else if (d.kind == Kind::kPipe && d.el.leader) {
       publish("pipe-w", d, me);
-    } else if (d.kind == Kind::kFifo && d.leader && !d.data.empty()) {
+    } else if (d.kind == Kind::kFifo && d.el.leader && !d.data.empty()) {
       publish("fifo", d, me);
     }
   }
@@ -114,7 +114,7 @@ void plan_pipes_at_restart(Table* t, const RestartCtx& ctx, pid_t me) {
 void find_pipe_providers(Table* t, const RestartCtx& ctx, pid_t me) {
   for (Desc& d : t->descs) {
     if (d.kind == Kind::kFifo) {
-      d.refill_here = d.leader && !d.data.empty() && query("fifo", d) == me;
+      d.refill_here = d.el.leader && !d.data.empty() && query("fifo", d) == me;
       continue;
     }
     if (d.kind != Kind::kPipe) {
@@ -138,10 +138,10 @@ void find_pipe_providers(Table* t, const RestartCtx& ctx, pid_t me) {
     pid_t creator = query("pipe", d);
     if (creator != 0) {
       d.provider = creator;
-    } else if (d.leader) {
+    } else if (d.el.leader) {
       make_orphan_write_end(&d, ctx);
     } else {
-      d.provider = d.leader_vpid;
+      d.provider = d.el.leader_vpid;
     }
   }
 }

@@ -254,7 +254,7 @@ void remake_terminal(Desc* d, const RestartCtx& ctx) {
   if (fd < 0) {
     fd = reopen_outside_terminal(*d, ctx);
   }
-  if (fd >= 0 && d->leader && isatty(fd)) {
+  if (fd >= 0 && d->el.leader && isatty(fd)) {
     apply_settings(fd, *d);
   }
   d->new_fd = park_fd(fd, ctx.park_min);

@@ -9,9 +9,6 @@ struct RestartCtx {
   pid_t me = 0;                     // our virtual pid
   int park_min = 3;                 // temporaries wait at or above this fd
   int inherited[3] = {-1, -1, -1};  // dmtcp_restart's fds 0-2, parked
-  // RLIMIT_NOFILE's soft limit before we raised it for the temporaries
-  // (0: not raised).
-  unsigned long saved_nofile = 0;
 };
 
 // Files, deleted files, FIFOs and terminals: d->new_fd.  Exits with a

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include "protocol/protocol.h"
@@ -67,11 +69,36 @@ bool ensure_private_dir(const std::string& dir, std::string* err) {
   return true;
 }
 
+namespace {
+
+// A fresh file beside `path` under a name nobody can guess, created by us
+// (O_EXCL|O_NOFOLLOW): a file or link planted in a shared directory is
+// never opened.  The fd, or -1 with errno.
+int create_unguessable(const std::string& path, mode_t mode, std::string* tmp) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) {
+      r ^= static_cast<uint64_t>(getpid()) << 32 ^ attempt;
+    }
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, ".tmp.%016llx",
+             static_cast<unsigned long long>(r));
+    *tmp = path + suffix;
+    int fd = ::open(tmp->c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd >= 0 || errno != EEXIST) {
+      return fd;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
 bool write_file_atomic(const std::string& path, std::string_view data,
                        mode_t mode, std::string* err) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = ::open(tmp.c_str(),
-                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  std::string tmp;
+  int fd = create_unguessable(path, mode, &tmp);
   if (fd < 0) {
     *err = errno_text("cannot create " + tmp);
     return false;

@@ -366,6 +366,7 @@ class Coord {
   const std::string& secret() const { return secret_; }
   const std::string& dir() const { return dir_; }
   const std::string& ckpt_dir() const { return ckpt_dir_; }
+  pid_t pid() const { return pid_; }
   std::string port_file() const { return dir_ + "/port"; }
   std::string log_path() const { return dir_ + "/coordinator.log"; }
   std::string script_path() const {

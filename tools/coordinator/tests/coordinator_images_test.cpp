@@ -153,3 +153,43 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
   BOOST_TEST(exists(b_tmp));
   BOOST_TEST(contains(c.log(), "left by a process that died writing it"));
 }
+
+// Names planted in the checkpoint directory (a link at the script's name,
+// a link at the temporary name the old scheme used) never get the restart
+// script written through them: the victim files stay as they were and the
+// script is a fresh file of ours.
+BOOST_AUTO_TEST_CASE(planted_links_never_receive_the_restart_script) {
+  Coord c;
+  std::string victim = c.dir() + "/victim";
+  touch(victim);
+  std::string script = c.ckpt_dir() + "/dmtcp_restart_script.sh";
+  BOOST_REQUIRE(symlink(victim.c_str(), script.c_str()) == 0);
+  std::string guess = script + ".tmp." + std::to_string(c.pid());
+  BOOST_REQUIRE(symlink(victim.c_str(), guess.c_str()) == 0);
+  auto a = c.process("a");
+  auto t = c.tool();
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  a->expect(MsgType::kDoCheckpoint);
+  std::string img = c.ckpt_dir() + "/ckpt_a_a-uniq_gen1.dmtcp";
+  touch(img);
+  for (Barrier x : kCkptSequence) {
+    a->barrier(x, x == Barrier::kCkptWritten ? img : "");
+    a->expect_release(x);
+  }
+  for (int i = 0; i < 300; ++i) {
+    struct stat st {};
+    if (lstat(script.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      break;
+    }
+    usleep(10 * 1000);
+  }
+  struct stat st {};
+  BOOST_REQUIRE(lstat(script.c_str(), &st) == 0);
+  BOOST_TEST(S_ISREG(st.st_mode));
+  BOOST_TEST(st.st_uid == getuid());
+  BOOST_TEST((st.st_mode & 0777) == 0755u);
+  std::ifstream in(victim);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  BOOST_TEST(text == "half an image");
+}
