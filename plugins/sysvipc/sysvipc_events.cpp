@@ -39,8 +39,19 @@
 //     adjustments.
 // 10. REFILL (restart): a segment that was marked IPC_RMID is marked again
 //     by its saver, now that every process has attached it.
+// POSIX message queues (posix_mq.cpp) follow the same steps by name:
+//  1 check the descriptors; 2 drop our mq_notify registration (noting
+//  whether the kernel still held it) and stand for saving the queue; 3
+//  elect; 4 the saver takes the messages off (no copy without taking);
+//  5 claim the fds; 6 the saver sends them back; 7 the saver re-makes the
+//  queue with its attributes and messages; 9 every process opens its
+//  descriptors again at their numbers; 10 unlinked queues are unlinked
+//  again and registrations made again (also after a resume).
+// PRE_EXEC/POST_EXEC carry the registries, tables, SEM_UNDO adjustments
+// and queue descriptors into the new image.
 // Wrappers (sysvipc_wrappers.cpp) translate ids both ways; semop and
-// msgrcv/msgsnd blocked during a checkpoint wait again afterwards.
+// msgrcv/msgsnd blocked during a checkpoint wait again afterwards;
+// proc_sysvipc.cpp shows /proc/sysvipc/* in virtual ids.
 // Nothing here calls malloc between THREADS_SUSPEND and THREADS_RESUME.
 #include <unistd.h>
 
