@@ -10,7 +10,9 @@
 
 #include "common/log.h"
 #include "dmtcp.h"
+#include "dmtcp/checkpoint_eintr.h"
 #include "dmtcp/plugin.h"
+#include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
@@ -298,6 +300,23 @@ DMTCP_API int dmtcp_send_query_to_coordinator(const void* key, size_t key_len,
     return -1;
   }
   return dmtcp::coord::query(rt::g_coord_fd, key, key_len, val, val_len);
+}
+
+// dmtcp/checkpoint_eintr.h: the sleep wrappers' round counter, public.
+DMTCP_API unsigned dmtcp_wait_begin(void) {
+  return dmtcp::checkpoint_eintr::begin_wait();
+}
+
+DMTCP_API int dmtcp_wait_interrupted_by_checkpoint(int error,
+                                                   unsigned before) {
+  return dmtcp::checkpoint_eintr::interrupted_by_checkpoint(error, before)
+             ? 1
+             : 0;
+}
+
+DMTCP_API int dmtcp_rounds_since(unsigned before) {
+  return active() && dmtcp::checkpoint_eintr::rounds_so_far() != before ? 1
+                                                                         : 0;
 }
 
 DMTCP_API void* dmtcp_alloc(size_t size) {

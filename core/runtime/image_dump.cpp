@@ -58,6 +58,7 @@
 #include "runtime/glibc_tcb.h"
 #include "dmtcp/raw_syscall.h"
 #include "runtime/runtime.h"
+#include "runtime/unsaved.h"
 
 namespace dmtcp::image_dump {
 namespace {
@@ -600,6 +601,13 @@ int build_plan(int pagemap_fd) {
           // Shared anonymous memory ("/dev/zero (deleted)"), a memfd, a
           // deleted file, SysV shm.
           plan_shared_object(m, &r, i, npages);
+          if (std::string_view(m.path).substr(0, 5) == "/SYSV" &&
+              dmtcp::unsaved::sysv_shm_claimed(static_cast<int>(m.inode))) {
+            // The sysvipc plugin saves the segment once for the whole
+            // computation and attaches it again over this (empty) object.
+            g_plan.readable[i] = 0;
+            r.file_size = m.offset;
+          }
         }
         if ((r.flags &
              (image::kRegionSharedFile | image::kRegionSharedObject)) != 0) {

@@ -486,6 +486,10 @@ int make_placeholder(const char* what) {
 
 }  // namespace
 
+bool sysv_shm_claimed(int kernel_shmid) {
+  return g_shm_claims.contains(kernel_shmid);
+}
+
 void begin_round() {
   if (g_fd_bits.data != nullptr) {
     memset(g_fd_bits.data, 0, g_fd_bits.size * sizeof(uint64_t));

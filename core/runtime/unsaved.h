@@ -22,5 +22,9 @@ void find_and_warn();
 // Restart, before RESTART is fired: a placeholder at every recorded fd
 // number that is free (dmtcp_restart's own 0-2 are left as they are).
 void hold_numbers();
+// While the image is planned: true when a plugin claimed the SysV segment
+// with this kernel shmid this round (dmtcp_claim_sysv_shm): it saves the
+// contents itself, so the image stores none of its pages.
+bool sysv_shm_claimed(int kernel_shmid);
 
 }  // namespace dmtcp::unsaved

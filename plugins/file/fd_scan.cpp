@@ -13,6 +13,7 @@
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,6 +43,12 @@ bool is_terminal_device(const struct stat& st) {
 bool is_pty_master(const struct stat& st) {
   return S_ISCHR(st.st_mode) && major(st.st_rdev) == 5 &&
          minor(st.st_rdev) == 2;
+}
+
+bool is_mqueue(int fd) {
+  constexpr long kMqueueMagic = 0x19800202;  // linux/magic.h MQUEUE_MAGIC
+  struct statfs fs {};
+  return fstatfs(fd, &fs) == 0 && fs.f_type == kMqueueMagic;
 }
 
 Kind classify(const struct stat& st, const char* link) {
@@ -120,6 +127,11 @@ void add_fd(Table* t, int fd) {
   }
   Desc probe;
   fill_desc(&probe, fd, st, flags, link);
+  if (S_ISREG(st.st_mode) && is_mqueue(fd)) {
+    // A POSIX message queue: its link looks like a path ("/name") but it
+    // names no file; the sysvipc plugin saves it.
+    probe.kind = Kind::kOther;
+  }
   if (dmtcp_is_placeholder_fd(fd)) {
     // The core's stand-in for an fd nobody saved: the core names it and
     // puts it back; a sealed memfd saved as a file would take writes.

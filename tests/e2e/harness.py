@@ -34,6 +34,9 @@ import threading
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+IPC_RMID = 0
 STEP_TIMEOUT = float(os.environ.get("DMTCP_TEST_TIMEOUT", "120"))
 
 
@@ -45,6 +48,60 @@ def subreaper():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise Failure("prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def private_ipc_namespace():
+    """--remove-ipc: the test runs in an IPC namespace of its own, so every
+    SysV object and POSIX message queue in it is the computation's, and
+    removing them all (as a reboot would) touches no one else's.  Root
+    needs only CLONE_NEWIPC; another user gets it inside a user namespace
+    that maps its own uid and gid to themselves.  Called before any thread
+    starts (a user namespace refuses multithreaded callers)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWIPC) == 0:
+        return
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWIPC | CLONE_NEWUSER) != 0:
+        raise Failure("unshare(CLONE_NEWIPC) failed: "
+                      f"{os.strerror(ctypes.get_errno())}")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+
+
+def remove_ipc_objects(outputs):
+    """Removes every SysV object of our private IPC namespace, and the
+    POSIX message queues the program named on lines "MQNAME /name".
+    Returns (kind, count) pairs for the log."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    removed = []
+    for kind, rm in (("shm", lambda i: libc.shmctl(i, IPC_RMID, None)),
+                     ("sem", lambda i: libc.semctl(i, 0, IPC_RMID)),
+                     ("msg", lambda i: libc.msgctl(i, IPC_RMID, None))):
+        n = 0
+        with open(f"/proc/sysvipc/{kind}") as f:
+            for line in f.read().splitlines()[1:]:
+                ident = int(line.split()[1])
+                if rm(ident) != 0:
+                    raise Failure(f"cannot remove {kind} {ident}: "
+                                  f"{os.strerror(ctypes.get_errno())}")
+                n += 1
+        removed.append((kind, n))
+    names = set()
+    for _, path in outputs:
+        with open(path, errors="replace") as f:
+            for line in f.read().splitlines():
+                if line.startswith("MQNAME /"):
+                    names.add(line.split()[1])
+    n = 0
+    for name in sorted(names):
+        if libc.mq_unlink(name.encode()) == 0:
+            n += 1
+    removed.append(("mq", n))
+    return removed
 
 
 def reap_all():
@@ -270,6 +327,10 @@ class Run(Computation):
         self.proc.wait(timeout=STEP_TIMEOUT)
         self.wait_until_running(0)
         reap_all()
+        if self.args.remove_ipc:
+            removed = remove_ipc_objects(self.outputs)
+            self.log("removed the computation's IPC objects: " +
+                     ", ".join(f"{kind} {n}" for kind, n in removed))
 
     def restart(self, label, use_script=False, ckptdir=None):
         imgs = self.images()
@@ -438,6 +499,10 @@ def main():
                    help="the same, for the first checkpoint only")
     p.add_argument("--forbid-output", action="append", default=[],
                    help="a regex no output line may match")
+    p.add_argument("--remove-ipc", action="store_true",
+                   help="run in a private IPC namespace and remove every "
+                        "SysV object and named POSIX message queue in it "
+                        "after each kill, as a reboot would")
     p.add_argument("program", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.program and args.program[0] == "--":
@@ -445,6 +510,12 @@ def main():
     if not args.program:
         p.error("no program")
     subreaper()
+    if args.remove_ipc:
+        try:
+            private_ipc_namespace()
+        except (Failure, OSError) as e:
+            print(f"[harness] FAILED ({args.mode}): {e}", flush=True)
+            sys.exit(1)
     run = Run(args)
     ok = False
     try:

@@ -68,7 +68,13 @@ int dmtcp_claim_fd(int fd);
 int dmtcp_claim_posix_timer(int kernel_timer_id);
 
 /* This round, the calling plugin saves the SysV shared memory segment with
- * the KERNEL shmid `kernel_shmid` (the inode of its "/SYSV..." mapping). */
+ * the KERNEL shmid `kernel_shmid` (the inode of its "/SYSV..." mapping),
+ * contents included: the image then stores none of the pages of this
+ * process's attachments of it (the plugin saves them once for the whole
+ * computation).  After a restart each attachment is still mapped where it
+ * was, as shared memory reading zero, until the plugin attaches the
+ * re-made segment over it.  (The kind claim below only silences the
+ * warning; the pages are stored.) */
 int dmtcp_claim_sysv_shm(int kernel_shmid);
 
 /* From now on, the calling plugin saves every fd whose /proc/self/fd link

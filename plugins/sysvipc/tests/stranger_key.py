@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""A SysV key the computation used is taken on the restart host by an
+object outside the computation (made here, by this driver, between kill and
+restart): dmtcp_restart stops within seconds with one line naming the key,
+and nothing shares the stranger's object.  Once the stranger's object is
+gone, the same images restart and PASS.  Runs in a private IPC namespace
+(harness --remove-ipc's), so it touches no one else's objects."""
+import ctypes
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../tests/e2e"))
+import harness  # noqa: E402
+from harness import Failure  # noqa: E402
+
+KEY_SHM = 0x600001  # proc_listing.c's segment
+IPC_CREAT = 0o1000
+IPC_EXCL = 0o2000
+
+
+def main():
+    bin_dir, program = sys.argv[1], sys.argv[2]
+    harness.subreaper()
+    harness.private_ipc_namespace()
+    comp = harness.Computation(bin_dir, harness.tempfile.mkdtemp(
+        prefix="dmtcp-stranger-", dir=sys.argv[3] if len(sys.argv) > 3 else None))
+    comp.start_coordinator()
+    libc = ctypes.CDLL(None, use_errno=True)
+    stranger = -1
+    try:
+        out = os.path.join(comp.work, "launched.out")
+        comp.outputs.append(("launched", out))
+        proc = harness.LoggedPopen([comp.tool("dmtcp_launch"), program], out,
+                                   env=comp.env)
+        deadline = time.time() + 30
+        while "READY" not in open(out).read():
+            if time.time() > deadline or proc.poll() is not None:
+                raise Failure("program never got READY")
+            time.sleep(0.02)
+        comp.command("--bcheckpoint")
+        comp.command("--kill")
+        proc.wait(timeout=30)
+        harness.reap_all()
+        harness.remove_ipc_objects(comp.outputs)
+        stranger = libc.shmget(KEY_SHM, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+        if stranger < 0:
+            raise Failure("cannot make the stranger's segment")
+        start = time.time()
+        r = harness.subprocess.run(
+            [comp.tool("dmtcp_restart"), *comp.images()], env=comp.env,
+            capture_output=True, text=True, timeout=60)
+        took = time.time() - start
+        harness.reap_all()
+        lines = [l for l in r.stderr.splitlines() if "is taken" in l]
+        if r.returncode == 0 or len(lines) != 1 or \
+                f"{KEY_SHM:#x}" not in lines[0]:
+            raise Failure(f"restart with the key taken: rc {r.returncode}, "
+                          f"stderr {r.stderr!r}")
+        if took > 10:
+            raise Failure(f"restart took {took:.1f} s to give up")
+        print(f"key taken: {lines[0]} (rc {r.returncode}, {took:.2f} s)")
+        # Nobody attached the stranger's segment.
+        with open("/proc/sysvipc/shm") as f:
+            for line in f.read().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1]) == stranger and int(fields[6]) != 0:
+                    raise Failure(f"the stranger's segment has "
+                                  f"{fields[6]} attachments")
+        # Everything the failed restart made goes, as would a reboot's.
+        libc.shmctl(stranger, 0, None)
+        stranger = -1
+        harness.remove_ipc_objects(comp.outputs)
+        out = os.path.join(comp.work, "restarted.out")
+        proc = harness.LoggedPopen(
+            [comp.tool("dmtcp_restart"), *comp.images()], out, env=comp.env)
+        deadline = time.time() + 30
+        while True:
+            st = comp.command("--status").stdout
+            if "RUNNING=yes" in st and "NUM_PEERS=1" in st:
+                break
+            if time.time() > deadline or proc.poll() is not None:
+                raise Failure("restart with the key free did not come up: "
+                              + open(out).read())
+            time.sleep(0.05)
+        open(comp.go, "w").close()
+        rc = proc.wait(timeout=60)
+        text = open(out).read()
+        if rc != 0 or "PASS" not in text.splitlines():
+            raise Failure(f"restart with the key free: rc {rc}, {text}")
+        print("key free again: restarted and PASS")
+    except Failure as e:
+        print(f"FAIL stranger_key: {e}")
+        return 1
+    finally:
+        if stranger >= 0:
+            libc.shmctl(stranger, 0, None)
+        comp.command("--quit", check=False)
+        harness.reap_all()
+    print("PASS stranger_key")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
