@@ -303,20 +303,30 @@ DMTCP_API int dmtcp_send_query_to_coordinator(const void* key, size_t key_len,
 }
 
 // dmtcp/checkpoint_eintr.h: the sleep wrappers' round counter, public.
-DMTCP_API unsigned dmtcp_wait_begin(void) {
-  return dmtcp::checkpoint_eintr::begin_wait();
+DMTCP_API void dmtcp_wait_begin(DmtcpWait* w) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  w->start_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  w->rounds = dmtcp::checkpoint_eintr::begin_wait();
 }
 
-DMTCP_API int dmtcp_wait_interrupted_by_checkpoint(int error,
-                                                   unsigned before) {
-  return dmtcp::checkpoint_eintr::interrupted_by_checkpoint(error, before)
+DMTCP_API int dmtcp_wait_interrupted_by_checkpoint(const DmtcpWait* w,
+                                                   int error,
+                                                   int64_t* waited_ns) {
+  if (!dmtcp::checkpoint_eintr::interrupted_by_checkpoint(error, w->rounds)) {
+    return 0;
+  }
+  if (waited_ns != nullptr) {
+    int64_t d = dmtcp::threads::last_checkpoint_signal_ns() - w->start_ns;
+    *waited_ns = d > 0 ? d : 0;
+  }
+  return 1;
+}
+
+DMTCP_API int dmtcp_rounds_since(const DmtcpWait* w) {
+  return active() && dmtcp::checkpoint_eintr::rounds_so_far() != w->rounds
              ? 1
              : 0;
-}
-
-DMTCP_API int dmtcp_rounds_since(unsigned before) {
-  return active() && dmtcp::checkpoint_eintr::rounds_so_far() != before ? 1
-                                                                         : 0;
 }
 
 DMTCP_API void* dmtcp_alloc(size_t size) {

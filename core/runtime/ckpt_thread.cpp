@@ -54,6 +54,7 @@
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
 #include "runtime/preload_env.h"
+#include "runtime/pending_signals.h"
 #include "runtime/process_state.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -250,6 +251,7 @@ void come_back_from_image() {
   }
   image_dump::forget_after_restart();
   process_state::restore();
+  pending_signals::requeue_process();
   // glibc must agree with the kernel about the break (docs/restore.md).
   // When the kernel's break is at or above glibc's, sbrk from there either
   // really grows or really fails.  When it is below (the restorer could not
@@ -272,6 +274,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   // Everything that may allocate happens before any thread is frozen.
   int prep = image_dump::prepare(g_config.compress);
   unsaved::begin_round();
+  pending_signals::begin_round();
   threads::suspend_all();
   g_generation.store(order.generation);
   g_num_peers = order.num_peers;
@@ -286,6 +289,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   events::fire(DMTCP_EVENT_WRITE_CKPT);
   unsaved::find_and_warn();  // after every plugin has claimed its share
   process_state::save();
+  pending_signals::save_process(g_config.ckpt_signal);
   threads::save_own_kernel_state();
   g_restart_info.magic = 0;
   if (dmtcp_context_save(&g_resume_ctx) == 0) {
@@ -431,6 +435,13 @@ void start_ckpt_thread() {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   // Room for the image writer's frames and a few plugin hooks.
   pthread_attr_setstacksize(&attr, 1u << 20);
+  // Born with every signal blocked: until ckpt_thread_main blocks them
+  // itself, a process-directed signal the program blocks in its own
+  // threads (sigqueue of a signal it reads with a signalfd) could be
+  // delivered here and kill the process with its default action.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_attr_setsigmask_np(&attr, &all);
   int r = real::fns().pthread_create(&t, &attr, ckpt_thread_main, nullptr);
   pthread_attr_destroy(&attr);
   DMTCP_ASSERT(r == 0, "starting the checkpoint thread: %s", strerror(r));

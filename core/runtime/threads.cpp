@@ -38,6 +38,7 @@
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/mutex_owners.h"
+#include "runtime/pending_signals.h"
 #include "dmtcp/raw_syscall.h"
 #include "runtime/real_fns.h"
 
@@ -64,6 +65,13 @@ thread_local bool tls_internal = false;
 // pending that the handler's full mask held back: it is delivered right
 // after, and the program's handler runs (sleep wrappers, take_...()).
 thread_local bool tls_program_signal_follows = false;
+thread_local int64_t tls_signal_ns = 0;  // last_checkpoint_signal_ns()
+
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 // Whether a signal other than ours is pending for this thread (or the
 // process) and unblocked by `mask`, the mask the handler's return restores.
@@ -206,12 +214,15 @@ void suspend_handler(int, siginfo_t*, void* uctx) {
     errno = saved_errno;
     return;
   }
+  tls_signal_ns = monotonic_ns();
   uint32_t epoch = g_resume_epoch.load();
   events::fire(DMTCP_EVENT_PRE_SUSPEND_USER_THREAD);
   sigaltstack(nullptr, &self->altstack);
   syscall(SYS_get_robust_list, 0, &self->robust_head, &self->robust_len);
   self->ctx.fs_base = tcb::thread_pointer();
   const pid_t old_tid = self->tid;
+  // Our own pending signals into the image (queued back at once).
+  pending_signals::save_thread(self, g_signal);
   int restarted = dmtcp_context_save(&self->ctx);
   if (restarted != 0) {
     // A fresh kernel thread with our old TLS: give the kernel back what it
@@ -225,6 +236,7 @@ void suspend_handler(int, siginfo_t*, void* uctx) {
       ss.ss_flags &= ~SS_ONSTACK;
       sigaltstack(&ss, nullptr);
     }
+    pending_signals::requeue_thread(self);
     mutex_owners::add_thread(old_tid, tcb::gettid_raw(), self->robust_head);
     g_restored_count.fetch_add(1);
     futex_wake(&g_restored_count);
@@ -316,6 +328,8 @@ void mark_internal_thread() {
 bool is_internal_thread() { return tls_internal; }
 
 void forget_program_signal() { tls_program_signal_follows = false; }
+
+int64_t last_checkpoint_signal_ns() { return tls_signal_ns; }
 
 bool program_signal_followed() {
   bool followed = tls_program_signal_follows;

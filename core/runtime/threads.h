@@ -42,6 +42,10 @@ bool is_internal_thread();
 // instead of sleeping on; forget...() before each wait.
 void forget_program_signal();
 bool program_signal_followed();
+// CLOCK_MONOTONIC_COARSE (ns: a few ms of resolution, a few ns to read) when this thread last entered the checkpoint
+// handler: a wait cut short learns how long it had waited (the round and
+// a restart not counted; the clock is the checkpoint time's).
+int64_t last_checkpoint_signal_ns();
 
 // The pthread_create wrapper's body.
 int create(pthread_t* out, const pthread_attr_t* attr,

@@ -118,7 +118,8 @@ namespace {
 template <class Translate, class Call>
 long wait_through_checkpoints(Translate translate, Call call) {
   for (;;) {
-    unsigned before = dmtcp_wait_begin();
+    DmtcpWait w;
+    dmtcp_wait_begin(&w);
     int real;
     {
       sv::CkptGuard guard;
@@ -129,8 +130,8 @@ long wait_through_checkpoints(Translate translate, Call call) {
       return r;
     }
     int error = errno;
-    if (dmtcp_wait_interrupted_by_checkpoint(error, before) ||
-        ((error == EINVAL || error == EIDRM) && dmtcp_rounds_since(before))) {
+    if (dmtcp_wait_interrupted_by_checkpoint(&w, error, nullptr) ||
+        ((error == EINVAL || error == EIDRM) && dmtcp_rounds_since(&w))) {
       continue;
     }
     errno = error;

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "checkpoint_eintr.h" /* same directory: found by relative includes too */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -208,6 +210,11 @@ int dmtcp_is_protected_fd(int fd);
  * mapped into this process; -1 if there is none.  Do not close it; dup or
  * reopen it through /proc/self/fd to keep it.  An extension of ours. */
 int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino);
+
+/* Waits that the checkpoint signal cuts short (poll, select, semop...):
+ * DmtcpWait, dmtcp_wait_begin, dmtcp_wait_interrupted_by_checkpoint and
+ * dmtcp_rounds_since are declared in dmtcp/checkpoint_eintr.h, included
+ * above.  An extension of ours. */
 
 /* Safe inside event hooks, when user threads may hold the malloc or stdio
  * lock: memory from a private mmap'd arena, and a log line written with one
