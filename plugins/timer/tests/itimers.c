@@ -52,6 +52,12 @@ static void tick(void) {
             (long long)v, (long long)g_prev_virtual, (long long)iv);
   g_prev_virtual = v;
   int64_t r = left_ns(ITIMER_REAL, &iv);
+  if (r == 0) {
+    /* It expired during getitimer: the kernel re-arms ITIMER_REAL only
+     * when its SIGALRM is dequeued, which happens as that call returns.
+     * Natively too; read again. */
+    r = left_ns(ITIMER_REAL, &iv);
+  }
   E2E_CHECK(r > 0 && r <= 20000000 && iv == 20000000,
             "ITIMER_REAL: %lld left, interval %lld", (long long)r,
             (long long)iv);
@@ -79,10 +85,16 @@ static void check_rates(int64_t ns) {
   /* Interval timers have no overrun count: expiries while the process
    * waits for a CPU merge into one signal, so under load fewer arrive;
    * never more (a burst).  ITIMER_PROF is sampled on the kernel's tick
-   * while we run, so short bursts of CPU undercount it (natively too):
-   * it must fire, at most at its period. */
+   * while we run: the kernel charges utime+stime a whole tick to the
+   * thread it finds running, while CLOCK_PROCESS_CPUTIME_ID is exact run
+   * time.  With 5 ms bursts on a busy host the sampled time runs up to a
+   * fifth over or under (seen: 26 signals for 223 ms, under dmtcp_launch
+   * whose checkpoint thread wakes now and then).  It must fire, and not at
+   * a wrong period: one restored with a period ten times too short, or
+   * re-armed on every round, gives several times the count. */
   E2E_CHECK(a >= want_a / 2 && a <= want_a + 2, "SIGALRM: %ld", a);
-  E2E_CHECK((p >= 1 || cpu < 40000000) && p <= want_p + 2, "SIGPROF: %ld",
+  E2E_CHECK((p >= 1 || cpu < 40000000) && p <= want_p + want_p / 3 + 3,
+            "SIGPROF: %ld",
             p);  /* (a loaded host may give us under 4 periods of CPU) */
 }
 
