@@ -15,7 +15,7 @@
 // harness gives it a host name with a control character, which no hello
 // can carry (field() turns those into '?'), so nothing on this machine is
 // ever signalled or unlinked; restart scripts go into a private --ckptdir
-// made for each input and removed after it.
+// made at start-up and removed at exit.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -78,32 +78,20 @@ namespace {
 
 using Access = CoordinatorFuzzAccess;
 
-// The --ckptdir of one input's coordinator: fresh, private, removed with
-// the restart scripts a committed round wrote into it.
-class CkptDir {
- public:
-  CkptDir() {
-    char tmpl[] = "/tmp/coordinator-fuzz-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      perror("mkdtemp");
-      abort();
-    }
-    path_ = tmpl;
-  }
-  ~CkptDir() {
-    if (DIR* d = opendir(path_.c_str())) {
-      while (dirent* e = readdir(d)) {
-        unlinkat(dirfd(d), e->d_name, 0);  // fails harmlessly on . and ..
-      }
-      closedir(d);
-    }
-    rmdir(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
+// The coordinators' --ckptdir: private to this run.  A committed round
+// writes its restart scripts there; they are removed every kCleanEvery
+// inputs (a directory per input would cost a mkdir and an rmdir each).
+std::string g_ckpt_dir;
+constexpr unsigned kCleanEvery = 256;
 
- private:
-  std::string path_;
-};
+void clean_ckpt_dir() {
+  if (DIR* d = opendir(g_ckpt_dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      unlinkat(dirfd(d), e->d_name, 0);  // fails harmlessly on . and ..
+    }
+    closedir(d);
+  }
+}
 
 // One peer: our end of the socketpair, and what the coordinator sent us.
 struct Peer {
@@ -217,6 +205,17 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (getenv("DMTCP_LOG_LEVEL") == nullptr) {
     dmtcp::log::set_level(dmtcp::log::kError);
   }
+  char tmpl[] = "/tmp/coordinator-fuzz-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    perror("mkdtemp");
+    abort();
+  }
+  g_ckpt_dir = tmpl;
+  // libFuzzer ends with exit() on -runs, -max_total_time and single inputs.
+  atexit([] {
+    clean_ckpt_dir();
+    rmdir(g_ckpt_dir.c_str());
+  });
   return 0;
 }
 
@@ -225,9 +224,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   uint8_t ctl = data[0];
-  CkptDir dir;
+  static unsigned inputs = 0;
+  if (++inputs % kCleanEvery == 0) {
+    clean_ckpt_dir();
+  }
   Options opts;
-  opts.ckpt_dir = dir.path();
+  opts.ckpt_dir = g_ckpt_dir;
   Coordinator co(opts, -1, dmtcp::proto::kDefaultPort, fuzz::kSecret, false);
   Access::unreachable_hostname(co);
 
