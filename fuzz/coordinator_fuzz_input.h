@@ -73,8 +73,7 @@ inline proto::HelloPayload hello(proto::Role role, const char* unique_pid,
   proto::copy_field(h.progname, sizeof h.progname, "fuzzed");
   proto::copy_field(h.secret, sizeof h.secret, secret);
   if (role == proto::Role::kRestarting) {
-    proto::copy_field(h.computation_id, sizeof h.computation_id,
-                      kComputation);
+    proto::copy_field(h.computation_id, sizeof h.computation_id, kComputation);
     h.generation = kRestartGeneration;
     h.expected_peers = 1;
   }

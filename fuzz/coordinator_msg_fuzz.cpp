@@ -108,8 +108,8 @@ struct Peer {
 
 void connect(Coordinator& co, Peer* p) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-                 sv) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) !=
+      0) {
     perror("socketpair");
     abort();
   }
@@ -138,8 +138,8 @@ void check_replies(const Peer& p) {
     memcpy(&h, p.got.data() + off, sizeof h);
     std::string_view bad = proto::check_header(h);
     if (!bad.empty() || h.type < 20) {
-      fprintf(stderr, "coordinator sent a bad header (type %u): %.*s\n",
-              h.type, static_cast<int>(bad.size()), bad.data());
+      fprintf(stderr, "coordinator sent a bad header (type %u): %.*s\n", h.type,
+              static_cast<int>(bad.size()), bad.data());
       abort();
     }
     off += sizeof h + h.payload_len;

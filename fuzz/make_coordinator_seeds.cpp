@@ -26,7 +26,9 @@ struct Seed {
   std::string bytes;
 };
 
-std::string empty_msg(MsgType t) { return message(t, {}); }
+std::string empty_msg(MsgType t) {
+  return message(t, {});
+}
 
 std::string checkpoint_round(const std::string& image) {
   std::string s = empty_msg(MsgType::kCkptRequest);
@@ -81,7 +83,8 @@ std::string process_messages() {
 std::vector<Seed> seeds() {
   const std::string image =
       "/nonexistent-fuzz-dir/ckpt_fuzzed_fuzz-peer_gen1.dmtcp";
-  const std::string hello_process = hello_msg(proto::Role::kProcess, "fuzz-peer");
+  const std::string hello_process =
+      hello_msg(proto::Role::kProcess, "fuzz-peer");
   const std::string hello_tool = hello_msg(proto::Role::kTool, "");
   proto::MsgHeader bad = proto::make_header(MsgType::kHello, 12);
   bad.magic ^= 1;
@@ -94,8 +97,9 @@ std::vector<Seed> seeds() {
       {"stranger-restarting", control(kStranger, false, 0),
        hello_msg(proto::Role::kRestarting, "fuzz-peer") + restart_round()},
       {"stranger-wrong-secret", control(kStranger, false, 0),
-       hello_msg(proto::Role::kProcess, "fuzz-peer",
-                 "0000000000000000000000000000000000000000000000000000000000000000")},
+       hello_msg(
+           proto::Role::kProcess, "fuzz-peer",
+           "0000000000000000000000000000000000000000000000000000000000000000")},
       {"stranger-short-hello", control(kStranger, false, 0),
        message(MsgType::kHello, "short")},
       {"stranger-no-hello", control(kStranger, false, 0), command_msg('s')},
