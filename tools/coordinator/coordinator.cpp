@@ -201,15 +201,17 @@ int Coordinator::poll_timeout_ms() const {
   return next <= now ? 0 : static_cast<int>(next - now);
 }
 
-void Coordinator::accept_clients() {
+// At most one of these warnings every 5 s: a flood must not flood the log.
+static void warn_limited(const char* what) {
   static int64_t last_warn_ms = 0;
-  auto warn_limited = [](const char* what) {
-    int64_t now = now_ms();
-    if (now - last_warn_ms >= 5000) {
-      last_warn_ms = now;
-      DMTCP_WARN("%s", what);
-    }
-  };
+  int64_t now = now_ms();
+  if (now - last_warn_ms >= 5000) {
+    last_warn_ms = now;
+    DMTCP_WARN("%s", what);
+  }
+}
+
+void Coordinator::accept_clients() {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
@@ -231,28 +233,33 @@ void Coordinator::accept_clients() {
       ::close(fd);
       continue;
     }
-    size_t strangers = 0;
-    Client* oldest = nullptr;
-    for (auto& [id, c] : clients_) {
-      if (!c.authed && !c.closing) {
-        ++strangers;
-        oldest = oldest == nullptr ? &c : oldest;
-      }
-    }
-    if (strangers >= kMaxStrangers && oldest != nullptr) {
-      warn_limited("many connections without a hello; dropping the oldest");
-      oldest->closing = true;
-    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    uint32_t id = next_id_++;
-    Client& c = clients_[id];
-    c.id = id;
-    c.conn = std::make_unique<Connection>(fd);
-    c.peer = peer_name(ss);
-    c.hello_deadline_ms = now_ms() + kHelloTimeoutMs;
-    DMTCP_DEBUG("connection %u from %s", id, c.peer.c_str());
+    admit(fd, peer_name(ss));
   }
+}
+
+Client& Coordinator::admit(int fd, std::string peer) {
+  size_t strangers = 0;
+  Client* oldest = nullptr;
+  for (auto& [id, c] : clients_) {
+    if (!c.authed && !c.closing) {
+      ++strangers;
+      oldest = oldest == nullptr ? &c : oldest;
+    }
+  }
+  if (strangers >= kMaxStrangers && oldest != nullptr) {
+    warn_limited("many connections without a hello; dropping the oldest");
+    oldest->closing = true;
+  }
+  uint32_t id = next_id_++;
+  Client& c = clients_[id];
+  c.id = id;
+  c.conn = std::make_unique<Connection>(fd);
+  c.peer = std::move(peer);
+  c.hello_deadline_ms = now_ms() + kHelloTimeoutMs;
+  DMTCP_DEBUG("connection %u from %s", id, c.peer.c_str());
+  return c;
 }
 
 void Coordinator::on_readable(Client& c) {

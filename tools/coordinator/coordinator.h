@@ -135,8 +135,15 @@ class Coordinator {
   bool had_errors() const { return had_errors_; }
 
  private:
+  // Drives the private handlers below in-process, with no listening socket
+  // (fuzz/coordinator_msg_fuzz.cpp); defined only in that target.
+  friend class CoordinatorFuzzAccess;
+
   // coordinator.cpp: connections, hello, message dispatch.
   void accept_clients();
+  // A new connection on fd (non-blocking, ours now) from `peer`: a stranger
+  // with a hello deadline.  Too many strangers evict the oldest.
+  Client& admit(int fd, std::string peer);
   void on_readable(Client& c);
   bool check_size(const Client& c, const proto::MsgHeader& h,
                   std::string* why) const;
