@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -60,6 +61,19 @@ std::string peer_name(const sockaddr_storage& ss) {
 }
 
 }  // namespace
+
+bool valid_computation_id(std::string_view id) {
+  if (id.empty() || id.size() >= proto::kIdLen || id[0] == '.') {
+    return false;
+  }
+  for (char ch : id) {
+    if (!isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' &&
+        ch != '-') {
+      return false;
+    }
+  }
+  return true;
+}
 
 int64_t now_ms() {
   timespec ts{};
@@ -481,6 +495,10 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
     return;
   }
   std::string comp = field(h.computation_id, sizeof h.computation_id);
+  if (!comp.empty() && !valid_computation_id(comp)) {
+    reject(c, "malformed computation id");
+    return;
+  }
   if (!comp.empty() && !computation_id_.empty() && comp != computation_id_) {
     reject(c, "this coordinator runs another computation (" +
                   computation_id_ + "), not " + comp);

@@ -67,6 +67,11 @@ struct Client {
   bool is_process() const { return authed && role != proto::Role::kTool; }
 };
 
+// A computation id from the wire names files (the restart script's
+// copy, dmtcp_restart_script_<id>.sh): letters, digits, '.', '_' and '-'
+// only, not starting with '.'.  Ours are "<host>-<pid>-<time>-<n>".
+bool valid_computation_id(std::string_view id);
+
 enum class RoundKind { kNone, kCheckpoint, kRestart };
 
 struct Participant {

@@ -211,6 +211,9 @@ std::string Coordinator::join_restart(Client& c, const proto::HelloPayload& h) {
   if (comp.empty()) {
     return "restarting process sent no computation id";
   }
+  if (!valid_computation_id(comp)) {
+    return "malformed computation id";
+  }
   if (round_.kind == RoundKind::kCheckpoint) {
     return "a checkpoint is in progress; cannot restart now";
   }

@@ -788,3 +788,22 @@ BOOST_AUTO_TEST_CASE(new_coordinator_takes_a_computation_over) {
   auto d = p->expect(MsgType::kDoCheckpoint).as<proto::DoCheckpointPayload>();
   BOOST_TEST(d.generation == 8u);
 }
+
+// The id names a file (dmtcp_restart_script_<id>.sh): one that could
+// climb out of the checkpoint directory is refused, whoever sends it.
+BOOST_AUTO_TEST_CASE(computation_id_that_is_a_path_is_refused) {
+  Coord c;
+  for (Role role : {Role::kProcess, Role::kRestarting}) {
+    for (const char* id : {"../../home/victim/x", "a/b", ".hidden", "x y"}) {
+      HelloArgs a;
+      a.role = role;
+      a.computation_id = id;
+      a.expected_peers = 1;
+      auto why = c.join_expect_reject(a);
+      BOOST_TEST(contains(why, "malformed computation id"), id << ": " << why);
+    }
+  }
+  HelloArgs ok;
+  ok.computation_id = "host.example-12_3-abc-1";
+  auto p = c.join(ok);
+}
