@@ -675,7 +675,10 @@ def test_generations(e):
     wait_for_peers(e, 0, timeout=0)
     print(f"  damaged new image: {line}")
 
-    # An image of another computation among them: refused whole.
+    # An image of another computation among them: refused whole.  Its
+    # program must still be running at the checkpoint: no go file yet (it
+    # would verify and exit at once, and the checkpoint find no process).
+    os.unlink(e.env["DMTCP_TEST_GO"])
     other = e.launch(os.path.join(e.tests, "e2e_memory"), "4",
                      out="other.out")
     stranger = checkpoint(e, "another computation")
