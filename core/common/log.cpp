@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/env.h"
+
 namespace dmtcp::log {
 namespace {
 
@@ -14,12 +16,12 @@ std::atomic<int> g_level{-1};
 const char* g_tag = "dmtcp";
 
 int level_from_env() {
-  // getenv is safe before main and does not allocate.
-  const char* quiet = getenv("DMTCP_QUIET");
+  // env_value is safe before main and does not allocate.
+  const char* quiet = env_value("DMTCP_QUIET");
   if (quiet != nullptr && quiet[0] == '1') {
     return kError;
   }
-  const char* v = getenv("DMTCP_LOG_LEVEL");
+  const char* v = env_value("DMTCP_LOG_LEVEL");
   if (v != nullptr && v[0] >= '0' && v[0] <= '9') {
     return atoi(v);
   }

@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "common/env.h"
 
 namespace dmtcp::proto {
 namespace {
@@ -173,9 +175,9 @@ bool secrets_equal(const char* a, const char* b) {
 // ---- Tool helpers (may allocate) ----
 
 std::string key_dir_path() {
-  const char* base = getenv("DMTCP_TMPDIR");
+  const char* base = env_value("DMTCP_TMPDIR");
   if (base == nullptr || base[0] == '\0') {
-    base = getenv("TMPDIR");
+    base = env_value("TMPDIR");
   }
   if (base == nullptr || base[0] == '\0') {
     base = "/tmp";

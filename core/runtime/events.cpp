@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/env.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::events {
@@ -72,7 +73,7 @@ int make_exec_state_fd() {
 }
 
 int take_exec_state_fd() {
-  const char* value = getenv(kExecFdEnv);
+  const char* value = env_value(kExecFdEnv);
   if (value == nullptr) {
     return -1;
   }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/env.h"
 #include "runtime/restart_info.h"
 #include "runtime/runtime.h"
 
@@ -163,8 +164,8 @@ size_t truth_entries(char** out, size_t cap) {
 }
 
 void hide() {
-  const char* mine = getenv("DMTCP_PRELOAD");
-  const char* all = getenv("LD_PRELOAD");
+  const char* mine = env_value("DMTCP_PRELOAD");
+  const char* all = env_value("LD_PRELOAD");
   rt::g_config.preload[0] = '\0';
   if (mine == nullptr || mine[0] == '\0' ||
       strlen(mine) >= sizeof rt::g_config.preload) {
@@ -200,7 +201,7 @@ bool entry_for(const char* current, char* buf, size_t cap) {
 Shown::Shown() {
   pthread_mutex_lock(&g_shown_lock);
   if (g_shown++ == 0) {
-    const char* current = getenv("LD_PRELOAD");
+    const char* current = env_value("LD_PRELOAD");
     g_had_saved = current != nullptr;
     snprintf(g_saved, sizeof g_saved, "%s", current != nullptr ? current : "");
     char entry[sizeof g_saved + sizeof rt::g_config.preload + 16];

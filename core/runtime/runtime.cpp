@@ -26,6 +26,7 @@
 #include <ctime>
 #include <string>
 
+#include "common/env.h"
 #include "common/log.h"
 #include "common/proc_stat.h"
 #include "dmtcp/raw_syscall.h"
@@ -54,7 +55,7 @@ SavedContext g_resume_ctx{};
 namespace {
 
 const char* env_or(const char* name, const char* fallback) {
-  const char* v = getenv(name);
+  const char* v = env_value(name);
   return v != nullptr && v[0] != '\0' ? v : fallback;
 }
 
@@ -139,7 +140,7 @@ __attribute__((constructor(101))) void runtime_init() {
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);
   // The id survives exec: same process, same image name.
-  const char* inherited = getenv("DMTCP_UNIQUE_PID");
+  const char* inherited = env_value("DMTCP_UNIQUE_PID");
   char mine_prefix[32];
   snprintf(mine_prefix, sizeof mine_prefix, "-%d-", getpid());
   if (inherited != nullptr && strstr(inherited, mine_prefix) != nullptr) {
