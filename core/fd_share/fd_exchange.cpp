@@ -291,7 +291,11 @@ void FdExchange::collect(int park_floor, ReceiveFn receive, void* ctx) {
     }
     close(a.sock);
   }
-  all.clear();
+  // The list lives from the first ask() to here: an exchange that goes
+  // out of scope (a test's) leaves nothing behind.
+  all.~Askings();
+  dmtcp_free(askings_);
+  askings_ = nullptr;
 }
 
 }  // namespace dmtcp::share

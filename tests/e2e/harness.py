@@ -180,7 +180,9 @@ class Computation:
     what the e2e harness and the plugin driver (tests/plugin) share."""
 
     def __init__(self, bin_dir, work):
-        self.bin = os.path.abspath(bin_dir)
+        # DMTCP_TEST_BIN runs the same tests against other tools: the
+        # sanitized ones of scripts/sanitize.sh (docs/sanitizers.md).
+        self.bin = os.path.abspath(os.environ.get("DMTCP_TEST_BIN", bin_dir))
         self.work = work
         self.go = os.path.join(self.work, "go")
         self.env = dict(os.environ)

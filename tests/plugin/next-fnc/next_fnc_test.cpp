@@ -125,10 +125,18 @@ BOOST_AUTO_TEST_CASE(versioned_libc_functions_resolve_to_the_default) {
     BOOST_TEST_REQUIRE(newest != nullptr, c.name << "@@" << c.newest);
     BOOST_TEST_REQUIRE(older != nullptr, c.name << "@" << c.older);
     void* ours = find_next(c.name, here());
+    told_apart += newest != older ? 1 : 0;
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's interceptors come before libc (the build of
+    // scripts/sanitize.sh): then the next definition is the interceptor,
+    // as dlsym says too.
+    if (ours != newest && ours == dlsym_next(c.name)) {
+      continue;
+    }
+#endif
     BOOST_TEST(ours == newest, c.name << ": ours " << ours << ", @@" << c.newest
                                       << " " << newest << ", @" << c.older
                                       << " " << older);
-    told_apart += newest != older ? 1 : 0;
   }
   BOOST_TEST(told_apart >= 7);  // else the cases test nothing
 }
