@@ -134,8 +134,10 @@ RESTORER_INLINE uint64_t set_brk(uint64_t to) {
 // Walks the kernel's break from start_brk up to the image's exact break,
 // dropping what each step maps: the kernel accounts every step as
 // committed memory, and the distance can be far larger than RAM (a PIE
-// image's break is terabytes above ours).  A step the kernel refuses is
-// halved, one it grants is doubled.  The range is empty (dmtcp_restart
+// image's break is ~85 TiB above ours).  Steps double until the kernel
+// refuses one (the overcommit heuristic refuses a step larger than RAM and
+// swap), then stay at the last size granted; a refused step is halved.
+// The range is empty (dmtcp_restart
 // checked that nothing kept lies in it), and the image's own [heap] is
 // placed there afterwards.  If the walk fails anyway the break goes back to
 // start_brk and the runtime notices (docs/restore.md).
@@ -146,6 +148,7 @@ RESTORER_INLINE void walk_program_break(const Args* a) {
   constexpr uint64_t kMinStep = 1ull << 26;  // 64 MiB
   constexpr uint64_t kMaxStep = 1ull << 40;  // 1 TiB
   uint64_t step = 4ull << 30;
+  bool grow = true;
   uint64_t cur = a->cur_start_brk;
   while (cur < a->target_brk) {
     uint64_t next = a->target_brk - cur > step ? cur + step : a->target_brk;
@@ -155,11 +158,12 @@ RESTORER_INLINE void walk_program_break(const Args* a) {
         return;
       }
       step /= 2;
+      grow = false;
       continue;
     }
     sys3(__NR_munmap, static_cast<long>(cur), static_cast<long>(next - cur), 0);
     cur = next;
-    if (step < kMaxStep) {
+    if (grow && step < kMaxStep) {
       step *= 2;
     }
   }
