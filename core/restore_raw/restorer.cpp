@@ -9,8 +9,9 @@
 //     pool and the kernel's special mappings).
 //  2. Move [vvar], [vvar_vclock], [vdso] to a parking spot, then to where the
 //     image had them (targets may overlap the current spots).
-//  3. Set the program break: shrink to start_brk so no later brk() can unmap
-//     restored memory, then grow to the image's brk when it lies above.
+//  3. Set the program break: shrink it to start_brk (before step 1, so no
+//     later brk() can unmap restored memory), then walk it up to the
+//     image's exact break when that lies above.
 //  4. mremap each staged region to its address and give it its protection;
 //     map the regions that have no data.
 //  5. Unmap the staging pool, copy RestartInfo into the restored runtime and
@@ -77,7 +78,9 @@ RESTORER_INLINE long sys3(long n, long a, long b, long c) {
   }
 }
 
-RESTORER_INLINE bool is_error(long r) { return r < 0 && r > -4096; }
+RESTORER_INLINE bool is_error(long r) {
+  return r < 0 && r > -4096;
+}
 
 RESTORER_INLINE void unmap_all_but_keep(const Args* a) {
   uint64_t cursor = 0;
@@ -123,27 +126,48 @@ RESTORER_INLINE void move_special_mappings(const Args* a) {
   }
 }
 
-RESTORER_INLINE void set_program_break(const Args* a) {
-  // brk() never fails loudly: it returns the break it ended up with.
-  sys3(__NR_brk, static_cast<long>(a->cur_start_brk), 0, 0);
-  // Grow the break in steps, dropping what each step maps: the kernel
-  // accounts every step as committed memory, and the distance to the
-  // image's break can be far larger than RAM.  The image's own [heap] is
-  // placed there afterwards.
-  constexpr uint64_t kStep = 4ull << 30;
-  uint64_t cur = a->cur_start_brk;
-  while (cur < a->target_brk) {
-    uint64_t next = a->target_brk - cur > kStep ? cur + kStep : a->target_brk;
-    long got = sys3(__NR_brk, static_cast<long>(next), 0, 0);
-    if (static_cast<uint64_t>(got) != next) {
-      return;  // the runtime notices and keeps glibc's break (restore.md)
-    }
-    sys3(__NR_munmap, static_cast<long>(cur), static_cast<long>(next - cur),
-         0);
-    cur = next;
-  }
+// brk() never fails loudly: it returns the break it ended up with.
+RESTORER_INLINE uint64_t set_brk(uint64_t to) {
+  return static_cast<uint64_t>(sys3(__NR_brk, static_cast<long>(to), 0, 0));
 }
 
+// Walks the kernel's break from start_brk up to the image's exact break,
+// dropping what each step maps: the kernel accounts every step as
+// committed memory, and the distance can be far larger than RAM (a PIE
+// image's break is ~85 TiB above ours).  Steps double until the kernel
+// refuses one (the overcommit heuristic refuses a step larger than RAM and
+// swap), then stay at the last size granted; a refused step is halved.
+// The range is empty (dmtcp_restart
+// checked that nothing kept lies in it), and the image's own [heap] is
+// placed there afterwards.  If the walk fails anyway the break goes back to
+// start_brk and the runtime notices (docs/restore.md).
+RESTORER_INLINE void walk_program_break(const Args* a) {
+  if (a->target_brk == 0) {
+    return;
+  }
+  constexpr uint64_t kMinStep = 1ull << 26;  // 64 MiB
+  constexpr uint64_t kMaxStep = 1ull << 40;  // 1 TiB
+  uint64_t step = 4ull << 30;
+  bool grow = true;
+  uint64_t cur = a->cur_start_brk;
+  while (cur < a->target_brk) {
+    uint64_t next = a->target_brk - cur > step ? cur + step : a->target_brk;
+    if (set_brk(next) != next) {
+      if (step <= kMinStep) {
+        set_brk(a->cur_start_brk);
+        return;
+      }
+      step /= 2;
+      grow = false;
+      continue;
+    }
+    sys3(__NR_munmap, static_cast<long>(cur), static_cast<long>(next - cur), 0);
+    cur = next;
+    if (grow && step < kMaxStep) {
+      step *= 2;
+    }
+  }
+}
 RESTORER_INLINE void place_regions(const Args* a) {
   for (uint64_t i = 0; i < a->move_count; ++i) {
     const auto& m = a->moves[i];
@@ -159,11 +183,10 @@ RESTORER_INLINE void place_regions(const Args* a) {
   }
   for (uint64_t i = 0; i < a->fresh_count; ++i) {
     const auto& f = a->fresh[i];
-    long r = sys6(__NR_mmap, static_cast<long>(f.addr),
-                  static_cast<long>(f.len), f.prot,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
-                      MAP_NORESERVE,
-                  -1, 0);
+    long r = sys6(
+        __NR_mmap, static_cast<long>(f.addr), static_cast<long>(f.len), f.prot,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1,
+        0);
     if (static_cast<uint64_t>(r) != f.addr) {
       fail(a, 6, r);
     }
@@ -181,8 +204,8 @@ RESTORER_INLINE void copy_bytes(uint64_t dst, const void* src, uint64_t n) {
 [[noreturn]] RESTORER_INLINE void jump_to(const Args* a) {
   const auto* ctx =
       reinterpret_cast<const SavedContext*>(a->resume_context_addr);
-  long r = sys3(__NR_arch_prctl, ARCH_SET_FS,
-                static_cast<long>(ctx->fs_base), 0);
+  long r =
+      sys3(__NR_arch_prctl, ARCH_SET_FS, static_cast<long>(ctx->fs_base), 0);
   if (is_error(r)) {
     fail(a, 8, r);
   }
@@ -210,9 +233,12 @@ RESTORER_INLINE void copy_bytes(uint64_t dst, const void* src, uint64_t n) {
 extern "C" __attribute__((section("dmtcp_restorer"), used, noinline,
                           visibility("hidden"))) void
 dmtcp_restorer_main(const Args* a) {
+  // Our break to its lowest first: the kernel unmaps our heap itself, and
+  // no later brk() can unmap restored memory.
+  set_brk(a->cur_start_brk);
   unmap_all_but_keep(a);
   move_special_mappings(a);
-  set_program_break(a);
+  walk_program_break(a);
   place_regions(a);
   if (a->pool_len != 0) {
     sys3(__NR_munmap, static_cast<long>(a->pool_start),

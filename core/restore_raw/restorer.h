@@ -66,10 +66,10 @@ struct Args {
   const FreshMap* fresh;
   uint64_t fresh_count;
 
-  // Program break: shrink to the kernel's start_brk, then grow to the
-  // image's brk when it lies above it (then unmap what brk mapped).
+  // Program break: shrink to the kernel's start_brk, then walk up to the
+  // image's exact brk (unmapping what each step mapped).
   uint64_t cur_start_brk;
-  uint64_t target_brk;  // 0 = leave at cur_start_brk
+  uint64_t target_brk;  // 0 = leave at cur_start_brk (cannot be exact)
 
   // Copied into the restored runtime before the jump.
   const void* restart_info;

@@ -86,11 +86,11 @@ extern "C" {
 
 #define DMTCP_API __attribute__((visibility("default")))
 
-DMTCP_API int (dmtcp_is_enabled)(void) {
+DMTCP_API int(dmtcp_is_enabled)(void) {
   return active() ? 1 : 0;
 }
 
-DMTCP_API int (dmtcp_checkpoint)(void) {
+DMTCP_API int(dmtcp_checkpoint)(void) {
   if (!active()) {
     return DMTCP_NOT_PRESENT;
   }
@@ -116,14 +116,14 @@ DMTCP_API int (dmtcp_checkpoint)(void) {
                                                : DMTCP_AFTER_CHECKPOINT;
 }
 
-DMTCP_API int (dmtcp_disable_ckpt)(void) {
+DMTCP_API int(dmtcp_disable_ckpt)(void) {
   if (active()) {
     dmtcp::ckpt_lock::lock_shared();
   }
   return 1;
 }
 
-DMTCP_API int (dmtcp_enable_ckpt)(void) {
+DMTCP_API int(dmtcp_enable_ckpt)(void) {
   if (active()) {
     if (!dmtcp::ckpt_lock::held_shared()) {
       errno = EINVAL;
@@ -159,8 +159,7 @@ DMTCP_API int(dmtcp_get_coordinator_status)(int* num_peers, int* is_running) {
   return DMTCP_IS_PRESENT;
 }
 
-DMTCP_API int(dmtcp_get_local_status)(int* num_checkpoints,
-                                      int* num_restarts) {
+DMTCP_API int(dmtcp_get_local_status)(int* num_checkpoints, int* num_restarts) {
   if (!active()) {
     return DMTCP_NOT_PRESENT;
   }
@@ -176,10 +175,10 @@ DMTCP_API int(dmtcp_get_local_status)(int* num_checkpoints,
 DMTCP_API int dmtcp_get_generation(void) {
   return static_cast<int>(rt::g_generation.load());
 }
-DMTCP_API const char* (dmtcp_get_ckpt_dir)(void) {
+DMTCP_API const char*(dmtcp_get_ckpt_dir)(void) {
   return rt::g_config.ckpt_dir;
 }
-DMTCP_API int (dmtcp_set_ckpt_dir)(const char* dir) {
+DMTCP_API int(dmtcp_set_ckpt_dir)(const char* dir) {
   if (dir == nullptr || strlen(dir) >= sizeof rt::g_config.ckpt_dir) {
     errno = EINVAL;
     return -1;
@@ -191,10 +190,10 @@ DMTCP_API int (dmtcp_set_ckpt_dir)(const char* dir) {
 DMTCP_API const char* dmtcp_get_tmpdir(void) {
   return rt::g_config.tmpdir;
 }
-DMTCP_API const char* (dmtcp_get_ckpt_filename)(void) {
+DMTCP_API const char*(dmtcp_get_ckpt_filename)(void) {
   return rt::g_id.ckpt_filename;
 }
-DMTCP_API const char* (dmtcp_get_uniquepid_str)(void) {
+DMTCP_API const char*(dmtcp_get_uniquepid_str)(void) {
   return rt::g_id.unique_pid;
 }
 DMTCP_API const char* dmtcp_get_computation_id_str(void) {
@@ -266,7 +265,7 @@ DMTCP_API int dmtcp_is_protected_fd(int fd) {
   if (fd < rt::kProtectedFdBase || fd >= rt::kProtectedFdEnd) {
     return 0;  // ours are all in the range
   }
-  if (dmtcp::events::is_exec_state_fd(fd)) {
+  if (dmtcp::events::is_exec_state_fd(fd) || dmtcp::coord::is_tool_fd(fd)) {
     return 1;
   }
   const dmtcp::RestartInfo& info = rt::g_restart_info;
@@ -324,9 +323,8 @@ DMTCP_API int dmtcp_wait_interrupted_by_checkpoint(const DmtcpWait* w,
 }
 
 DMTCP_API int dmtcp_rounds_since(const DmtcpWait* w) {
-  return active() && dmtcp::checkpoint_eintr::rounds_so_far() != w->rounds
-             ? 1
-             : 0;
+  return active() && dmtcp::checkpoint_eintr::rounds_so_far() != w->rounds ? 1
+                                                                           : 0;
 }
 
 DMTCP_API void* dmtcp_alloc(size_t size) {

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -82,8 +83,8 @@ int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
       }
       continue;
     }
-    DMTCP_WARN("coordinator sent message %u while we waited for %u",
-               h->type, static_cast<unsigned>(want));
+    DMTCP_WARN("coordinator sent message %u while we waited for %u", h->type,
+               static_cast<unsigned>(want));
   }
 }
 
@@ -143,8 +144,8 @@ int publish(int fd, const void* key, size_t key_len, const void* val,
   }
   proto::KvHeader kv{static_cast<uint32_t>(key_len),
                      static_cast<uint32_t>(val_len)};
-  if (proto::send_msg(fd, MsgType::kPublish, &kv, sizeof kv, key, key_len,
-                      val, val_len) != 0) {
+  if (proto::send_msg(fd, MsgType::kPublish, &kv, sizeof kv, key, key_len, val,
+                      val_len) != 0) {
     return -1;
   }
   MsgHeader h{};
@@ -160,24 +161,21 @@ int publish(int fd, const void* key, size_t key_len, const void* val,
   return 1;
 }
 
-int query(int fd, const void* key, size_t key_len, void* val,
-          size_t* val_len) {
+int query(int fd, const void* key, size_t key_len, void* val, size_t* val_len) {
   if (key_len > proto::kMaxKeyLen) {
     errno = EMSGSIZE;
     return -1;
   }
-  size_t asked = *val_len > proto::kMaxValueLen ? proto::kMaxValueLen
-                                                : *val_len;
+  size_t asked =
+      *val_len > proto::kMaxValueLen ? proto::kMaxValueLen : *val_len;
   proto::KvHeader kv{static_cast<uint32_t>(key_len),
                      static_cast<uint32_t>(asked)};
-  if (proto::send_msg(fd, MsgType::kQuery, &kv, sizeof kv, key, key_len) !=
-      0) {
+  if (proto::send_msg(fd, MsgType::kQuery, &kv, sizeof kv, key, key_len) != 0) {
     return -1;
   }
   MsgHeader h{};
   char* buf = reply_buffer();
-  if (recv_expect(fd, MsgType::kQueryReply, &h, buf, proto::kMaxPayload) !=
-      0) {
+  if (recv_expect(fd, MsgType::kQueryReply, &h, buf, proto::kMaxPayload) != 0) {
     return -1;
   }
   proto::QueryReplyPayload reply{};
@@ -218,19 +216,51 @@ int wait_idle(int fd, proto::DoCheckpointPayload* ckpt) {
       ckpt->ckpt_dir[sizeof ckpt->ckpt_dir - 1] = '\0';
       return static_cast<int>(type);
     }
-    DMTCP_WARN("ignoring coordinator message %u outside a checkpoint",
-               h.type);
+    DMTCP_WARN("ignoring coordinator message %u outside a checkpoint", h.type);
   }
 }
 
 namespace {
 
+// The open tool connections (a few threads may ask at once).
+// dmtcp_checkpoint() closes its connection only after the reply, and the
+// round it asked for may list our fds before that: they are the runtime's,
+// not the program's (is_tool_fd), and live in the protected range.
+constexpr int kToolSlots = 8;
+std::atomic<int> g_tool_fds[kToolSlots];
+
+// A slot is free when it holds no protected-range number (0 at start, -1
+// once released).
+void remember_tool_fd(int fd) {
+  for (auto& slot : g_tool_fds) {
+    int cur = slot.load();
+    if (cur < rt::kProtectedFdBase && slot.compare_exchange_strong(cur, fd)) {
+      return;
+    }
+  }
+}
+
+void close_tool_fd(int fd) {
+  for (auto& slot : g_tool_fds) {
+    int mine = fd;
+    if (slot.compare_exchange_strong(mine, -1)) {
+      break;
+    }
+  }
+  close(fd);
+}
+
 // Opens a kTool connection to our coordinator; -1 on failure.
 int open_tool_connection() {
-  int fd = connect_tcp(rt::g_config.coord_host, rt::g_config.coord_port,
-                       5000);
+  int fd = connect_tcp(rt::g_config.coord_host, rt::g_config.coord_port, 5000);
   if (fd < 0) {
     return -1;
+  }
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, rt::kProtectedFdBase);
+  if (moved >= 0) {
+    close(fd);
+    fd = moved;
+    remember_tool_fd(fd);
   }
   proto::HelloPayload h{};
   h.role = static_cast<uint32_t>(proto::Role::kTool);
@@ -243,7 +273,7 @@ int open_tool_connection() {
   char why[256];
   if (hello(fd, h, &w, why, sizeof why) != 0) {
     DMTCP_WARN("%s", why);
-    close(fd);
+    close_tool_fd(fd);
     return -1;
   }
   return fd;
@@ -278,7 +308,7 @@ int tool_command(char command, int arg, char* text, size_t text_len) {
       text[n] = '\0';
     }
   }
-  close(fd);
+  close_tool_fd(fd);
   return status;
 }
 
@@ -294,8 +324,20 @@ int tool_status(proto::StatusPayload* status) {
       h.type == static_cast<uint16_t>(MsgType::kStatusReply)) {
     r = 0;
   }
-  close(fd);
+  close_tool_fd(fd);
   return r;
+}
+
+bool is_tool_fd(int fd) {
+  if (fd < rt::kProtectedFdBase) {
+    return false;
+  }
+  for (const auto& slot : g_tool_fds) {
+    if (slot.load() == fd) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace dmtcp::coord

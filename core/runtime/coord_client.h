@@ -42,8 +42,7 @@ int barrier(int fd, proto::Barrier b, const char* image_path = nullptr,
             uint32_t* num_peers = nullptr);
 int publish(int fd, const void* key, size_t key_len, const void* val,
             size_t val_len);
-int query(int fd, const void* key, size_t key_len, void* val,
-          size_t* val_len);
+int query(int fd, const void* key, size_t key_len, void* val, size_t* val_len);
 
 // Waits for the next message while idle: returns its type, or -1 when the
 // connection is gone.  The DoCheckpoint payload lands in *ckpt.
@@ -52,5 +51,9 @@ int wait_idle(int fd, proto::DoCheckpointPayload* ckpt);
 // A tool connection: command letter -> status and text reply.
 int tool_command(char command, int arg, char* text, size_t text_len);
 int tool_status(proto::StatusPayload* status);
+
+// True while fd is one of these tool connections (the runtime's own: a
+// checkpoint that dmtcp_checkpoint() asked for may come before it closes).
+bool is_tool_fd(int fd);
 
 }  // namespace dmtcp::coord

@@ -15,7 +15,10 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
             which runs the restart script with --restartdir
 
 --in-terminal runs the program, and later dmtcp_restart, under script(1):
-each in a terminal of its own.
+each in a terminal of its own.  --ckpt-kill: the restart modes checkpoint
+and kill in one step (dmtcp_command -kc).  --pid-namespace runs the whole
+test in a user and pid namespace of its own; there --restart-old-pid gives
+the restarted root its old pid back (ns_last_pid).
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -102,6 +105,29 @@ def remove_ipc_objects(outputs):
             n += 1
     removed.append(("mq", n))
     return removed
+
+
+IN_PID_NS = "DMTCP_HARNESS_IN_PID_NS"
+
+
+def enter_pid_namespace(mode):
+    """Runs this harness again as pid 1 of a new pid namespace, inside a
+    user namespace (so no privilege is needed) with its own /proc.  We are
+    root in there (only root of the namespace may write ns_last_pid), and
+    what we create is our own outside.  --kill-child: if unshare is
+    killed (a ctest timeout), so are we and with us the namespace.
+    Returns only if the system refuses (then prints a SKIP line and exits
+    0)."""
+    unshare = ["unshare", "--user", "--map-root-user", "--pid", "--fork",
+               "--kill-child", "--mount-proc"]
+    probe = subprocess.run([*unshare, "true"], capture_output=True,
+                           text=True)
+    if probe.returncode != 0:
+        print(f"[harness] SKIP {mode}: no user and pid namespace here: "
+              f"{probe.stderr.strip()}", flush=True)
+        sys.exit(0)
+    env = dict(os.environ, **{IN_PID_NS: "1"})
+    os.execvpe(unshare[0], [*unshare, sys.executable, *sys.argv], env)
 
 
 def reap_all():
@@ -236,6 +262,12 @@ class Run(Computation):
         self.args = args
         self.proc = None
         self.env["DMTCP_TEST_MODE"] = args.mode
+        if args.pid_namespace:
+            # We are root in our user namespace: /tmp/dmtcp-0 may be the
+            # real root's, which we must not (and cannot) use.
+            tmp = os.path.join(self.work, "tmp")
+            os.mkdir(tmp, 0o700)
+            self.env["DMTCP_TMPDIR"] = tmp
         self.ckpts = {}  # output label -> checkpoints taken while it ran
 
     # -- helpers -------------------------------------------------------
@@ -284,8 +316,11 @@ class Run(Computation):
         if "FAIL" in out:
             raise Failure("program reported FAIL")
 
-    def checkpoint(self):
-        r = self.command("--bcheckpoint")
+    def checkpoint(self, then_kill=False):
+        """A blocking checkpoint; then_kill: the coordinator kills every
+        process as the round ends (dmtcp_command -kc), so the program runs
+        no further than its checkpoint, as after a crash right then."""
+        r = self.command("--kcheckpoint" if then_kill else "--bcheckpoint")
         self.log(r.stdout.strip())
         self.ckpts[self.current_label] = \
             self.ckpts.get(self.current_label, 0) + 1
@@ -322,10 +357,12 @@ class Run(Computation):
                     raise Failure(f"{label}: {got} line(s) match "
                                   f"{regex!r}, expected {want}")
 
-    def kill_program(self):
+    def kill_program(self, killed=False):
         # The computation ends as after a crash: every process gets
-        # SIGKILL (the coordinator's kill), none is warned.
-        self.command("--kill")
+        # SIGKILL (the coordinator's kill), none is warned.  killed: -kc
+        # did it already.
+        if not killed:
+            self.command("--kill")
         self.proc.wait(timeout=STEP_TIMEOUT)
         self.wait_until_running(0)
         reap_all()
@@ -341,7 +378,8 @@ class Run(Computation):
         if use_script:
             script = os.path.join(self.work, "dmtcp_restart_script.sh")
             self.log(f"restarting {len(imgs)} image(s) with {script}")
-            self.spawn(["/bin/bash", script], label)
+            # The script execs dmtcp_restart: same pid.
+            self.spawn_restart(["/bin/bash", script], label)
         elif ckptdir is not None:
             # The program learns the --ckptdir it should see from
             # dmtcp_restart's environment (dmtcp_get_restart_env).
@@ -353,8 +391,25 @@ class Run(Computation):
             self.env = saved
         else:
             self.log(f"restarting {len(imgs)} image(s)")
-            self.spawn([self.tool("dmtcp_restart"), *imgs], label)
+            self.spawn_restart([self.tool("dmtcp_restart"), *imgs], label)
         self.wait_until_running(len(imgs))
+
+    def spawn_restart(self, argv, label):
+        """--restart-old-pid: the restored root (dmtcp_restart itself)
+        gets the number the launched root had, so its real pid equals its
+        virtual one.  ns_last_pid is written in our own pid namespace
+        (--pid-namespace), where nothing else takes a number meanwhile."""
+        if not self.args.restart_old_pid:
+            self.spawn(argv, label)
+            return
+        old = self.root_pid
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(old - 1))
+        self.spawn(argv, label)
+        if self.proc.pid != old:
+            raise Failure(f"dmtcp_restart got pid {self.proc.pid}, "
+                          f"not the old {old}")
+        self.log(f"dmtcp_restart has the root's old pid {old}")
 
     def restart_moved(self):
         """Moves the images away and restarts through the script's
@@ -403,18 +458,20 @@ class Run(Computation):
             return
         self.start_coordinator()
         self.spawn(self.launched_argv(), "launched")
+        self.root_pid = self.proc.pid
         self.wait_for_text("READY")
         if mode == "launched":
             self.finish()
             self.check_ckpt_warnings()
             return
+        ckpt_kill = self.args.ckpt_kill and mode != "resume"
         if not self.args.self_ckpt:
-            self.checkpoint()
+            self.checkpoint(then_kill=ckpt_kill)
         if mode == "resume":
             self.finish()
             self.check_ckpt_warnings()
             return
-        self.kill_program()
+        self.kill_program(killed=ckpt_kill and not self.args.self_ckpt)
         if mode == "moved":
             self.restart_moved()
             time.sleep(self.args.settle)
@@ -444,8 +501,8 @@ class Run(Computation):
             self.restart("again")
         if mode == "restart2":
             time.sleep(self.args.settle)
-            self.checkpoint()
-            self.kill_program()
+            self.checkpoint(then_kill=ckpt_kill)
+            self.kill_program(killed=ckpt_kill)
             # The second time through the script the coordinator wrote.
             self.restart("restart2", use_script=True)
         time.sleep(self.args.settle)
@@ -505,12 +562,27 @@ def main():
                    help="run in a private IPC namespace and remove every "
                         "SysV object and named POSIX message queue in it "
                         "after each kill, as a reboot would")
+    p.add_argument("--ckpt-kill", action="store_true",
+                   help="restart modes: checkpoint and kill in one step "
+                        "(dmtcp_command -kc), so the program does not run "
+                        "on between its checkpoint and the kill")
+    p.add_argument("--pid-namespace", action="store_true",
+                   help="run in a user and pid namespace of our own "
+                        "(unshare -Urpf --mount-proc); a SKIP line when "
+                        "the system refuses one")
+    p.add_argument("--restart-old-pid", action="store_true",
+                   help="the restarted root gets its old pid back "
+                        "(ns_last_pid; needs --pid-namespace)")
     p.add_argument("program", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.program and args.program[0] == "--":
         args.program = args.program[1:]
     if not args.program:
         p.error("no program")
+    if args.restart_old_pid and not args.pid_namespace:
+        p.error("--restart-old-pid needs --pid-namespace")
+    if args.pid_namespace and os.environ.get(IN_PID_NS) is None:
+        enter_pid_namespace(args.mode)
     subreaper()
     if args.remove_ipc:
         try:

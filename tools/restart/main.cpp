@@ -35,6 +35,7 @@
 #include "runtime/runtime.h"
 #include "tools/common/tool_support.h"
 #include "tools/restart/image_set.h"
+#include "tools/restart/low_break.h"
 #include "tools/restart/restore_plan.h"
 #include "tools/restart/sessions.h"
 #include "tools/restart/shared_mappings.h"
@@ -211,19 +212,20 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
   hello.generation = h.generation;
   hello.expected_peers = h.num_peers != 0 ? h.num_peers : 1;
   hello.interval = static_cast<uint32_t>(o.coord.interval);
-  proto::copy_field(hello.unique_pid, sizeof hello.unique_pid,
-                    std::string_view(h.unique_pid,
-                                     strnlen(h.unique_pid, sizeof h.unique_pid)));
-  proto::copy_field(hello.computation_id, sizeof hello.computation_id,
-                    std::string_view(h.computation_id,
-                                     strnlen(h.computation_id,
-                                             sizeof h.computation_id)));
+  proto::copy_field(
+      hello.unique_pid, sizeof hello.unique_pid,
+      std::string_view(h.unique_pid,
+                       strnlen(h.unique_pid, sizeof h.unique_pid)));
+  proto::copy_field(
+      hello.computation_id, sizeof hello.computation_id,
+      std::string_view(h.computation_id,
+                       strnlen(h.computation_id, sizeof h.computation_id)));
   char host[64] = {};
   gethostname(host, sizeof host - 1);
   proto::copy_field(hello.hostname, sizeof hello.hostname, host);
-  proto::copy_field(hello.progname, sizeof hello.progname,
-                    std::string_view(h.progname,
-                                     strnlen(h.progname, sizeof h.progname)));
+  proto::copy_field(
+      hello.progname, sizeof hello.progname,
+      std::string_view(h.progname, strnlen(h.progname, sizeof h.progname)));
   coord::fill_secret(o.coord.port, &hello);
   proto::WelcomePayload welcome{};
   char why[512];
@@ -366,6 +368,7 @@ Tree build_tree(const std::vector<std::unique_ptr<image::ImageReader>>& rs) {
 int main(int argc, char** argv) {
   using namespace dmtcp;
   log::set_tag("dmtcp_restart");
+  restart::ensure_low_break(argv);
   restart::Options o = restart::parse(argc, argv);
   std::vector<std::unique_ptr<image::ImageReader>> readers =
       restart::open_images(o.images);

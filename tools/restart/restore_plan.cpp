@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "common/proc_maps.h"
 #include "restore_raw/restorer.h"
 #include "runtime/runtime.h"
@@ -141,11 +142,97 @@ bool read_current(Current* cur, std::string* error) {
   return true;
 }
 
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+// True when no span meets [start, end).
+bool map_clear_of(const std::vector<Span>& spans, uint64_t start,
+                  uint64_t end) {
+  return std::none_of(spans.begin(), spans.end(), [&](const Span& m) {
+    return m.start < end && m.end > start;
+  });
+}
+
 std::string hex_range(uint64_t start, uint64_t end) {
   char buf[64];
   snprintf(buf, sizeof buf, "%lx-%lx", static_cast<unsigned long>(start),
            static_cast<unsigned long>(end));
   return buf;
+}
+
+// Our mappings now (below the x86_64 user top), sorted and merged.
+bool current_maps(std::vector<Span>* out, std::string* error) {
+  constexpr size_t kCap = 16u << 20;
+  std::unique_ptr<char[]> buf(new char[kCap]);
+  long n = read_proc_file("/proc/self/maps", buf.get(), kCap);
+  if (n < 0) {
+    *error = std::string("reading /proc/self/maps: ") + strerror(errno);
+    return false;
+  }
+  out->clear();
+  for_each_map(std::string_view(buf.get(), static_cast<size_t>(n)),
+               [&](const MapEntry& m) {
+                 if (m.end <= 0x800000000000ull) {
+                   out->push_back({m.start, m.end});
+                 }
+               });
+  *out = merge(*out);
+  return true;
+}
+
+// Maps `len` bytes anonymously where neither we nor the image (`avoid`)
+// have anything.  The restorer keeps these mappings while it places the
+// image, so they must not lie where the image goes.  The kernel's own
+// choice is not enough: what we unmapped since the reservation (reader
+// buffers) leaves holes in it, and without randomization a restarted
+// program's later mappings sit exactly where ours do.  Highest gap first,
+// not within kStackRoom + 1 MiB under our own stack.
+uint64_t map_clear(uint64_t len, int prot, const std::vector<Span>& avoid,
+                   const char* what, std::string* error) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::vector<Span> taken;
+    if (!current_maps(&taken, error)) {
+      return 0;
+    }
+    uint64_t top = 0x7ffffffff000ull;
+    if (!taken.empty()) {
+      // The last mapping below the top is our stack (the vsyscall page is
+      // above the user top and was skipped).
+      top = taken.back().start - kStackRoom - (1u << 20);
+    }
+    taken.insert(taken.end(), avoid.begin(), avoid.end());
+    taken = merge(taken);
+    uint64_t at = 0;
+    uint64_t ceiling = top;
+    for (size_t i = taken.size(); i-- > 0 && at == 0;) {
+      uint64_t gap_end = ceiling;  // the mapping above, or our top
+      uint64_t gap_start = taken[i].end;
+      if (gap_end > gap_start && gap_end - gap_start >= len + 2 * kPageSize) {
+        at = (gap_end - kPageSize - len) & ~(kPageSize - 1);
+      }
+      ceiling = std::min(ceiling, taken[i].start);
+    }
+    if (at == 0) {
+      errno = ENOMEM;
+      break;
+    }
+    void* p =
+        mmap(reinterpret_cast<void*>(at), len, prot,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+             -1, 0);
+    if (p != MAP_FAILED) {
+      return at;
+    }
+    if (errno != EEXIST) {
+      break;
+    }
+  }
+  *error = std::string(what) + ": no room clear of the image (" +
+           strerror(errno) + ")";
+  return 0;
 }
 
 // Reserves [start, end) PROT_NONE where it is free.  Our own heap may have
@@ -395,7 +482,10 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
       want.push_back({s.img_start, s.img_end});
     }
   }
-  uint64_t target_brk = h.brk > cur.start_brk ? page_up(h.brk) : 0;
+  // The image's break, exactly (glibc's __curbrk need not be page
+  // aligned); 0 when it lies below our start_brk, where the kernel's
+  // break cannot go.
+  uint64_t target_brk = h.brk > cur.start_brk ? h.brk : 0;
   uint64_t brk_top = std::max(cur.brk, target_brk);
   if (brk_top > cur.start_brk) {
     // One extra page: the kernel wants it free above the new break.
@@ -415,13 +505,10 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   }
   uint64_t pool = 0;
   if (pool_len != 0) {
-    void* p = mmap(nullptr, pool_len, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-      *error = std::string("staging memory: ") + strerror(errno);
+    pool = map_clear(pool_len, PROT_NONE, want, "staging memory", error);
+    if (pool == 0) {
       return false;
     }
-    pool = reinterpret_cast<uint64_t>(p);
   }
   std::vector<uint64_t> staged(regions.size(), 0);
   std::vector<Move> moves;
@@ -483,13 +570,12 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   park_len = page_up(park_len);
   constexpr uint64_t kStackLen = 256 * 1024;
   uint64_t blob_len = code_pages + data_len + park_len + kStackLen;
-  void* bp = mmap(nullptr, blob_len, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (bp == MAP_FAILED) {
-    *error = std::string("restorer memory: ") + strerror(errno);
+  auto blob = map_clear(blob_len, PROT_READ | PROT_WRITE, want,
+                        "restorer memory", error);
+  if (blob == 0) {
     return false;
   }
-  auto blob = reinterpret_cast<uint64_t>(bp);
+  void* bp = reinterpret_cast<void*>(blob);
   memcpy(bp, __start_dmtcp_restorer, code_len);
   mprotect(bp, code_pages, PROT_READ | PROT_EXEC);
   auto* args = reinterpret_cast<Args*>(blob + code_pages);
@@ -517,7 +603,6 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   args->pool_start = pool;
   args->pool_len = pool_len;
   args->cur_start_brk = cur.start_brk;
-  args->target_brk = target_brk;
   args->restart_info = info_copy;
   args->restart_info_size =
       std::min<uint64_t>(sizeof(RestartInfo), h.restart_info_size);
@@ -558,6 +643,32 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   for (const Span& k : keep) {
     args->keep[args->keep_count++] = {k.start, k.end};
   }
+  // The restorer walks the break up from start_brk after everything but
+  // the keep list is gone and the special mappings are at their targets:
+  // the kernel refuses a brk() with a mapping less than a page above it.
+  if (h.brk != cur.start_brk) {
+    std::vector<Span> present = keep;
+    for (const auto& s : specials) {
+      if (s.img_start != 0) {
+        present.push_back({s.img_start, s.img_end});
+      }
+    }
+    std::string why;
+    if (target_brk == 0) {
+      why = "below ours at 0x" + hex(cur.start_brk);
+    } else if (!map_clear_of(present, cur.start_brk,
+                             page_up(target_brk) + kPageSize)) {
+      why = "a mapping lies in the way";
+      target_brk = 0;
+    }
+    if (!why.empty()) {
+      DMTCP_WARN(
+          "%s: the program break 0x%lx cannot be restored exactly (%s);"
+          " the heap grows elsewhere",
+          h.progname, static_cast<unsigned long>(h.brk), why.c_str());
+    }
+  }
+  args->target_brk = target_brk;
 
   // Point of no return.  Only stdin/out/err, the coordinator connection
   // and the restored objects (both in the protected range) go on into the
