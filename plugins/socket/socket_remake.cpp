@@ -123,12 +123,25 @@ bool bind_again(const Desc& d, int fd) {
   if (d.family == AF_NETLINK) {
     reinterpret_cast<sockaddr_nl&>(a).nl_pid = 0;  // the kernel picks
   }
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&a), d.local_len) == 0) {
+  // The dead process's connections from this port may linger in
+  // TIME_WAIT, which blocks a bind without SO_REUSEADDR: bind with it, then
+  // give the program's value back (it matters only at bind time).
+  int one = 1;
+  bool inet = d.family == AF_INET || d.family == AF_INET6;
+  if (inet) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
+  int r = bind(fd, reinterpret_cast<const sockaddr*>(&a), d.local_len);
+  int err = errno;
+  if (inet) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &d.opts.reuseaddr,
+               sizeof d.opts.reuseaddr);
+  }
+  if (r == 0) {
     return true;
   }
   char buf[400];
   char at[200];
-  int err = errno;
   if (d.family == AF_INET || d.family == AF_INET6) {
     const auto& sin = reinterpret_cast<const sockaddr_in&>(d.local);
     dmtcp_log("socket plugin: fd %d: cannot bind %s again: port %u: %s",
