@@ -317,7 +317,12 @@ int remake_outside(const Desc& d) {
           d.first_fd, describe(d, buf, sizeof buf));
       return fd;
     }
-  } else if (!closed_already) {
+  } else if (closed_already) {
+    dmtcp_log(
+        "socket plugin: fd %d (%s): its peer had closed the "
+        "connection; it reads as closed after this restart",
+        d.first_fd, describe(d, buf, sizeof buf));
+  } else {
     dmtcp_log(
         "socket plugin: fd %d (%s): its peer is outside the "
         "computation; it reads as closed by the peer after this "
