@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Each plugin builds and tests on its own (SPEC section 2): for every
 # plugins/<name>, a build with -DDMTCP_PLUGINS=<name> (plus pid for a plugin
-# listed in NEEDS_PID (default: file, whose fd passing between processes
-# finds them by pid after a restart) that runs `ctest -L <name>`.
+# listed in NEEDS_PID (default: file and socket, whose fd passing between
+# processes finds them by pid after a restart) that runs `ctest -L <name>`.
 # Run after scripts/setup.sh has installed the packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ werror=OFF
 for dir in plugins/*/; do
   name=$(basename "$dir")
   plugins="$name"
-  case " ${NEEDS_PID:-file} " in *" $name "*) plugins="pid;$name" ;; esac
+  case " ${NEEDS_PID:-file socket} " in *" $name "*) plugins="pid;$name" ;; esac
   build="build-alone-$name"
   echo "== plugin $name alone (DMTCP_PLUGINS=\"$plugins\")"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -217,6 +217,35 @@ void drain_tcp(Table* t) {
   }
 }
 
+// A UNIX datagram socket bound to a name and connected to no one (a
+// server): its queue is read at DRAIN and sent back to its own name at
+// REFILL (the senders' addresses are not kept).
+bool self_refilled(const Desc& d) {
+  return d.role == Role::kBound && d.family == AF_UNIX &&
+         d.type == SOCK_DGRAM && d.local_len > sizeof(sa_family_t);
+}
+
+void send_to_self(const Desc& d) {
+  size_t off = 0;
+  while (off + sizeof(uint32_t) <= d.data.size()) {
+    uint32_t m;
+    memcpy(&m, d.data.data() + off, sizeof m);
+    off += sizeof m;
+    ssize_t n =
+        sendto(d.first_fd, d.data.data() + off, m, MSG_DONTWAIT | MSG_NOSIGNAL,
+               reinterpret_cast<const sockaddr*>(&d.local), d.local_len);
+    if (n < 0) {
+      char buf[400];
+      dmtcp_log(
+          "socket plugin: fd %d (%s): queued datagrams not put back: "
+          "%s",
+          d.first_fd, describe(d, buf, sizeof buf), strerror(errno));
+      return;
+    }
+    off += m;
+  }
+}
+
 bool needs_refill(const Desc& d, bool restart) {
   return d.el.leader && d.where == Peer::kInside && !d.data.empty() &&
          (restart || d.consumed);
@@ -286,6 +315,10 @@ void drain(Table* t) {
     }
   }
   for (Desc& d : t->descs) {
+    if (d.el.leader && self_refilled(d)) {
+      drain_messages(&d);
+      continue;
+    }
     if (!d.el.leader || d.role != Role::kConnected) {
       continue;
     }
@@ -400,6 +433,11 @@ void fetch_data(Table* t, bool restart) {
 }
 
 void refill(Table* t) {
+  for (Desc& d : t->descs) {
+    if (d.el.leader && self_refilled(d) && !d.data.empty()) {
+      send_to_self(d);
+    }
+  }
   for (Desc& d : t->descs) {
     if (!d.incoming.empty()) {
       write_all(d.first_fd, d, d.incoming);
