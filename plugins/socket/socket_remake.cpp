@@ -144,9 +144,13 @@ bool bind_again(const Desc& d, int fd) {
   char at[200];
   if (d.family == AF_INET || d.family == AF_INET6) {
     const auto& sin = reinterpret_cast<const sockaddr_in&>(d.local);
-    dmtcp_log("socket plugin: fd %d: cannot bind %s again: port %u: %s",
+    dmtcp_log("socket plugin: fd %d: cannot bind %s again: port %u: %s%s",
               d.first_fd, addr_str(d.local, d.local_len, at, sizeof at),
-              ntohs(sin.sin_port), strerror(err));
+              ntohs(sin.sin_port), strerror(err),
+              d.role == Role::kListener
+                  ? " (it listens on a port no one knows; nothing will "
+                    "connect)"
+                  : "");
   } else {
     dmtcp_log("socket plugin: fd %d (%s): cannot bind it again: %s", d.first_fd,
               describe(d, buf, sizeof buf), strerror(err));
@@ -160,8 +164,21 @@ int remake_listener(const Desc& d) {
     return -1;
   }
   pre_bind(d, fd);
-  if (bind_again(d, fd) &&
-      listen(fd, d.backlog > 0 ? d.backlog : SOMAXCONN) != 0) {
+  if (!bind_again(d, fd)) {
+    // The address is taken: listen somewhere no one will call (the same
+    // address on a port the kernel picks, or an autobound abstract UNIX
+    // name), so a program polling the fd waits quietly instead of being
+    // woken by a socket that can never accept.
+    sockaddr_storage a = d.local;
+    socklen_t len = d.local_len;
+    if (d.family == AF_UNIX) {
+      len = sizeof(sa_family_t);
+    } else {
+      reinterpret_cast<sockaddr_in&>(a).sin_port = 0;  // same in sin6
+    }
+    bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  }
+  if (listen(fd, d.backlog > 0 ? d.backlog : SOMAXCONN) != 0) {
     char buf[400];
     dmtcp_log("socket plugin: fd %d (%s): listen: %s", d.first_fd,
               describe(d, buf, sizeof buf), strerror(errno));

@@ -10,6 +10,9 @@
             connection was to the outside: the server saw it close.
   restart2: the same, checkpointed and restarted once more (the second
             time through the restart script).
+  taken:    before the restart an outside process takes the port: one
+            line names the port, and the restarted redis keeps running
+            (nothing listens for it; it never crashes or hangs).
 Prints "PASS redis MODE" on success."""
 import argparse
 import os
@@ -159,6 +162,39 @@ def run(c, mode):
         if r.call("GET", "after") != b"written after the checkpoint":
             raise Failure("the open connection lost its way")
         return proc
+    if mode == "taken":
+        c.command("--kill")
+        proc.wait(timeout=60)
+        wait_peers(c, 0, None)
+        reap_all()
+        thief = socket.socket()
+        thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        thief.bind(("127.0.0.1", port))
+        thief.listen(1)
+        out = os.path.join(c.work, "taken.out")
+        c.outputs.append(("taken", out))
+        imgs = c.images()
+        proc = LoggedPopen([c.tool("dmtcp_restart"), *imgs], out, env=c.env)
+        wait_peers(c, len(imgs), proc)
+        want = f"cannot bind 127.0.0.1:{port} again: port {port}:"
+        deadline = time.time() + 30
+        while want not in open(out, errors="replace").read():
+            if time.time() > deadline:
+                raise Failure(f"no line saying {want!r}")
+            time.sleep(0.05)
+        lines = [ln for ln in open(out, errors="replace").read().splitlines()
+                 if "cannot bind" in ln]
+        if len(lines) != 1:
+            raise Failure(f"{len(lines)} lines about the port, not one")
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise Failure(f"the restarted redis died ({proc.returncode})")
+        text = open(out, errors="replace").read()
+        if len(text.splitlines()) > 10:
+            raise Failure("the restarted redis is not quiet: "
+                          f"{text.splitlines()[-1]!r}")
+        thief.close()
+        return proc
     for step in range(2 if mode == "restart2" else 1):
         c.command("--kill")
         proc.wait(timeout=60)
@@ -190,7 +226,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bin", required=True)
     p.add_argument("--workdir", default=None)
-    p.add_argument("mode", choices=["resume", "restart", "restart2"])
+    p.add_argument("mode", choices=["resume", "restart", "restart2",
+                                    "taken"])
     args = p.parse_args()
     subreaper()
     c = Computation(args.bin, tempfile.mkdtemp(prefix="dmtcp-redis-",
