@@ -16,6 +16,7 @@
 Prints "PASS redis MODE" on success."""
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -229,6 +230,10 @@ def main():
     p.add_argument("mode", choices=["resume", "restart", "restart2",
                                     "taken"])
     args = p.parse_args()
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        print("SKIP: redis-server is not installed (scripts/setup.sh "
+              "installs it)")
+        sys.exit(77)
     subreaper()
     c = Computation(args.bin, tempfile.mkdtemp(prefix="dmtcp-redis-",
                                                dir=args.workdir))
