@@ -39,8 +39,10 @@
 //  7. REGISTER_NAME_SERVICE_DATA: ask the makers and leaders for the rest;
 //     publish bytes in flight for writers in other processes (all of them:
 //     the connection is new).
-//  8. SEND_QUERIES: serve, collect, put every fd at its number with its
-//     close-on-exec flag, status flags, options and owner; fetch bytes.
+//  8. SEND_QUERIES: fetch bytes; makers push traffic through re-made TCP
+//     connections that carry megabytes back (grows their buffers); serve,
+//     collect, put every fd at its number with its close-on-exec flag,
+//     status flags, options and owner.
 //  9. REFILL: write the bytes back; UNIX datagram clients connect to their
 //     server's path again (bound again at RESTART).
 // 10. THREADS_RESUME: shut down again what was shut down (after every
@@ -119,10 +121,11 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       publish_data(t, restart);
       break;
     case DMTCP_EVENT_SEND_QUERIES:
+      fetch_data(t, restart);
       if (restart) {
+        warm_up_pairs(t);
         exchange_and_install(t);
       }
-      fetch_data(t, restart);
       break;
     case DMTCP_EVENT_REFILL:
       if (restart) {

@@ -483,6 +483,61 @@ void ask_providers(Table* t, pid_t me) {
   }
 }
 
+namespace {
+
+// Pumps `total` bytes from fd `from` to fd `to` (both ours, nonblocking
+// sends and reads) and throws them away.
+void pump(int from, int to, size_t total) {
+  static char buf[65536];
+  size_t sent = 0, got = 0;
+  int idle = 0;
+  while (got < total && idle < 1000) {
+    bool moved = false;
+    if (sent < total) {
+      size_t n = total - sent < sizeof buf ? total - sent : sizeof buf;
+      ssize_t w = send(from, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (w > 0) {
+        sent += static_cast<size_t>(w);
+        moved = true;
+      }
+    }
+    ssize_t r = recv(to, buf, sizeof buf, MSG_DONTWAIT);
+    if (r > 0) {
+      got += static_cast<size_t>(r);
+      moved = true;
+    }
+    if (!moved) {
+      pollfd p{to, POLLIN, 0};
+      poll(&p, 1, 1);
+      ++idle;
+    }
+  }
+}
+
+}  // namespace
+
+void warm_up_pairs(Table* t) {
+  // A fresh TCP connection holds less unread data than one whose buffers
+  // autotuning grew: megabytes in flight at the checkpoint might not fit
+  // back at REFILL, when no reader runs.  Traffic through the new
+  // connection grows its buffers the same way (1 MiB each way: about
+  // 1 ms, +0.5 MiB of room here), so the maker sends some before handing
+  // the other end over -- only for connections that carry that much.
+  constexpr size_t kBig = 1 << 20;
+  for (Desc& d : t->descs) {
+    if (d.provider != 0 || d.new_fd < 0 || d.mate_fd < 0 || !is_tcp(d)) {
+      continue;
+    }
+    size_t toward_peer = d.incoming.size();  // we write it at REFILL
+    size_t toward_us = d.data.size();        // the peer writes it
+    if (toward_peer < kBig && toward_us < kBig) {
+      continue;
+    }
+    pump(d.new_fd, d.mate_fd, kBig);
+    pump(d.mate_fd, d.new_fd, kBig);
+  }
+}
+
 void exchange_and_install(Table* t) {
   g_exchange.serve(provide, t);
   g_exchange.collect(t->park_floor, receive, t);

@@ -163,6 +163,10 @@ void restore_drain_options(Table* t);  // RESUME: TCP_NODELAY, TCP_CORK back
 // at SEND_QUERIES, shutdown states at THREADS_RESUME.
 void remake_all(Table* t);
 void ask_providers(Table* t, pid_t me);
+// SEND_QUERIES, after fetch_data() and before exchange_and_install(): the
+// maker grows the buffers of re-made TCP connections that carry
+// megabytes back.
+void warm_up_pairs(Table* t);
 void exchange_and_install(Table* t);
 void reconnect_clients(Table* t);  // REFILL: UNIX datagram clients
 void restore_shutdowns(Table* t);
