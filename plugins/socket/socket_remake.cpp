@@ -417,6 +417,7 @@ void remake_all(Table* t) {
   for (Desc& d : t->descs) {
     d.new_fd = -1;
     d.mate_fd = -1;
+    d.stand_in = false;
     pid_t p = provider_of(d);
     d.provider = p == g_me ? 0 : p;
   }
@@ -541,12 +542,23 @@ void warm_up_pairs(Table* t) {
 void exchange_and_install(Table* t) {
   g_exchange.serve(provide, t);
   g_exchange.collect(t->park_floor, receive, t);
+  for (Desc& d : t->descs) {
+    if (d.new_fd < 0 && d.role != Role::kUnsupported) {
+      // Its maker or leader did not come back (an image left out of the
+      // restart) or failed: never EBADF, a socket that reads as closed.
+      char buf[400];
+      dmtcp_log(
+          "socket plugin: fd %d (%s) could not be made again; it "
+          "reads as closed",
+          d.first_fd, describe(d, buf, sizeof buf));
+      int fd = dead_stand_in(d);
+      d.new_fd = fd >= 0 ? share::park_fd(fd, t->park_floor) : -1;
+      d.stand_in = true;
+    }
+  }
   for (const FdSlot& slot : t->fds) {
     const Desc& d = t->descs[slot.desc];
     if (d.new_fd < 0) {
-      char buf[400];
-      dmtcp_log("socket plugin: fd %d (%s) did not come back", slot.fd,
-                describe(d, buf, sizeof buf));
       continue;
     }
     int cloexec = (slot.fd_flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0;
@@ -557,7 +569,7 @@ void exchange_and_install(Table* t) {
   for (Desc& d : t->descs) {
     if (d.new_fd >= 0 && d.el.leader) {
       fcntl(d.first_fd, F_SETFL, d.fl_flags);
-      if (inside_pair(d)) {
+      if (inside_pair(d) && !d.stand_in) {
         apply_options(d, d.first_fd);
       }
       share::restore_owner_after_restart(d.el, d.first_fd);

@@ -106,10 +106,11 @@ struct Desc {
   bool drain_failed = false;
 
   // Restart only.
-  int new_fd = -1;     // the re-made (or handed over) description
-  int mate_fd = -1;    // the maker's other end of a pair made here
-  pid_t provider = 0;  // who hands it to us (0: we make it)
-  Bytes incoming;      // what the peer's process drained: we write it
+  int new_fd = -1;        // the re-made (or handed over) description
+  int mate_fd = -1;       // the maker's other end of a pair made here
+  pid_t provider = 0;     // who hands it to us (0: we make it)
+  bool stand_in = false;  // made again as a dead stand-in
+  Bytes incoming;         // what the peer's process drained: we write it
 };
 
 struct FdSlot {
