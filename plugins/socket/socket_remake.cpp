@@ -19,7 +19,9 @@
 //    were waiting, then end of file, and fails writes with EPIPE, with a
 //    warning line; DMTCP_SOCKET_RECONNECT=1 (in dmtcp_restart's
 //    environment) connects TCP to the same address instead.
-// Non-leaders ask their leader.  SEND_QUERIES puts every fd at its number
+// Non-leaders ask their leader.  A description that nobody could make (or
+// hand over) becomes a stand-in that reads as closed: never a missing fd.
+// SEND_QUERIES puts every fd at its number
 // with its flags and options; THREADS_RESUME (after every REFILL write)
 // shuts down again what was shut down.
 #include <fcntl.h>
