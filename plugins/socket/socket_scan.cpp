@@ -9,13 +9,11 @@
 // unprivileged process may ask about its own network namespace.  No
 // wrapper sees the program's socket calls.
 #include <linux/inet_diag.h>
-#include <linux/kcmp.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <netinet/tcp.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,16 +33,14 @@ bool same_description(int a, int b) {
   if (refused) {
     return false;
   }
-  pid_t self = share::raw_getpid();
-  long r = syscall(SYS_kcmp, self, self, KCMP_FILE, a, b);
+  int r = share::same_description(a, b);
   if (r >= 0) {
-    return r == 0;
+    return r == 1;
   }
   refused = true;
-  dmtcp_log(
-      "socket plugin: kcmp refused (%s): dup()ed sockets come back as "
-      "separate descriptions",
-      strerror(errno));
+  dmtcp_log("socket plugin: kcmp refused (%s): dup()ed sockets come back as "
+            "separate descriptions",
+            strerror(errno));
   return false;
 }
 
