@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # build-essential also brings make and gcc for e2e.make_j2; python3 runs
-# the harness and e2e.real.subprocess (as /usr/bin/python3).
+# the harness and e2e.real.subprocess (as /usr/bin/python3); redis-server
+# (with redis-cli) is the socket plugin's real-program test.
 PACKAGES=(build-essential cmake ninja-build pkg-config python3
-          libboost-test-dev libboost-dev libzstd-dev libxxhash-dev)
+          libboost-test-dev libboost-dev libzstd-dev libxxhash-dev
+          redis-server)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -1,4 +1,5 @@
 // fd_util.cpp -- small fd facilities of dmtcp/fd_share.h (part 3).
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -10,6 +11,12 @@
 #include "dmtcp/raw_syscall.h"
 
 namespace dmtcp::share {
+
+int same_description(int a, int b) {
+  pid_t self = raw_getpid();
+  long r = syscall(SYS_kcmp, self, self, KCMP_FILE, a, b);
+  return r < 0 ? -1 : r == 0 ? 1 : 0;
+}
 
 int highest_fd() {
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

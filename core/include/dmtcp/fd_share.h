@@ -146,6 +146,11 @@ int park_fd(int fd, int floor);
 // readlink("/proc/self/fd/<fd>") into buf (NUL-terminated); false on error.
 bool read_fd_link(int fd, char* buf, size_t cap);
 
+// Whether fds a and b of this process are one open file description
+// (kcmp KCMP_FILE): 1 yes, 0 no, -1 kcmp refused (errno set; e.g. a
+// seccomp filter), when the caller decides what to assume.
+int same_description(int a, int b);
+
 // The kernel's pid and fcntl with a pointer argument, past every wrapper
 // (the pid plugin translates both); fcntl returns the kernel's result,
 // negative errno on failure.
