@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -257,6 +258,14 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
   }
   opts->started = true;
   return true;
+}
+
+void print_version(const char* tool) {
+  printf(
+      "%s (DMTCP) %s\n"
+      "A DMTCP-compatible checkpoint/restart in C++ (dmtcp_cpp); command\n"
+      "lines and plugin API of DMTCP 3.x.\n",
+      tool, DMTCP_CPP_VERSION);
 }
 
 }  // namespace dmtcp::tools

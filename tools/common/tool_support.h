@@ -52,6 +52,10 @@ std::string unreachable(const std::string& host, int port, int err);
 // that does not exist yet is fine).
 std::string absolute_path(const std::string& path);
 
+// Prints "<tool> (DMTCP) <version>" and what we are, as upstream's
+// --version does (scripts match "(DMTCP) N.N").
+void print_version(const char* tool);
+
 // Parses a whole non-negative number; false on junk.
 bool parse_int(const char* s, int* out);
 
