@@ -38,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -271,6 +272,15 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
     snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s", order.ckpt_dir);
   }
   update_ckpt_filename(order.generation);
+  // A directory that is not there yet is made (as upstream does): the
+  // checkpoint directory itself (one level: the tools make whole paths),
+  // and this generation's own with unique checkpoint directories.
+  mkdir(g_config.ckpt_dir, 0700);
+  if (g_config.unique_ckpt_dirs) {
+    char dir[sizeof g_config.ckpt_dir + 96];
+    image_dir_for(order.generation, dir, sizeof dir);
+    mkdir(dir, 0700);
+  }
   // Everything that may allocate happens before any thread is frozen.
   int prep = image_dump::prepare(g_config.compress);
   unsaved::begin_round();

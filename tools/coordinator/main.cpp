@@ -433,7 +433,7 @@ int main_impl(int argc, char** argv) {
   if (!o.port_file.empty() &&
       !write_file_atomic(o.port_file, std::to_string(port) + "\n", 0644,
                          &err)) {
-    remove_key_file(port);
+    remove_key_file(port, secret);
     fatal(err);
   }
   std::string log_file;
@@ -450,7 +450,7 @@ int main_impl(int argc, char** argv) {
   Coordinator coord(o, listen_fd, port, secret, interactive);
   coord.write_status_file();
   int rc = coord.run();
-  remove_key_file(port);
+  remove_key_file(port, secret);
   coord.write_status_file(/*exited=*/true);
   if (!log_file.empty() && rc == 0 && !coord.had_errors()) {
     // A clean exit: nobody needs the log, and one per port would pile up.
