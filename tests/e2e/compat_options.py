@@ -17,6 +17,9 @@ current DMTCP use them (docs/compatibility.md).
                missing) is where the next checkpoint goes
   tmpdir       launch and restart with a --tmpdir other than the
                coordinator's still find its key
+  modifyenv    --modify-env: after a restart <ckptdir>/dmtcp_env.txt sets
+               (with $VAR of dmtcp_restart's environment) and unsets
+               variables
   nocheckpoint dmtcp_nocheckpoint runs a program outside the computation,
                with the user's LD_PRELOAD exactly, and a checkpoint does
                not wait for it
@@ -364,14 +367,42 @@ def test_nocheckpoint(e):
     check(e.status()["num_peers"] == 1, f"{e.status()}")
 
 
+def test_modifyenv(e):
+    e.coordinator()
+    ck = os.path.join(e.work, "ck")
+    out = os.path.join(e.work, "env.out")
+    env = dict(e.env, T="before", R="remove-me", K="kept")
+    e.spawn([e.tool("dmtcp_launch"), "--modify-env", "--ckptdir", ck,
+             os.path.join(e.tests, "e2e_getenv_loop"), out, "T", "R", "K",
+             "N"], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    with open(os.path.join(ck, "dmtcp_env.txt"), "w") as f:
+        f.write("# a comment\nT=\"$FROM_RESTART-after\"\nR\n\nN=${FROM_RESTART}2\n")
+    os.unlink(out)
+    e.spawn([e.tool("dmtcp_restart"), *images(ck)],
+            env=dict(e.env, FROM_RESTART="x"))
+    e.wait_peers(1)
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(out):
+        time.sleep(0.05)
+    got = open(out).read().split("\n")
+    check(got[:4] == ["T=x-after", "R unset", "K=kept", "N=x2"],
+          f"environment after restart: {got}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
+    ap.add_argument("--tests")
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
-                                     "nocheckpoint"])
+                                     "nocheckpoint", "modifyenv"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)
+    e.tests = a.tests
     try:
         globals()["test_" + a.case](e)
     except Failure as f:
