@@ -20,6 +20,8 @@ current DMTCP use them (docs/compatibility.md).
   modifyenv    --modify-env: after a restart <ckptdir>/dmtcp_env.txt sets
                (with $VAR of dmtcp_restart's environment) and unsets
                variables
+  badpath      stat, lstat, access, open of NULL or a kernel address fail
+               with EFAULT under dmtcp_launch (not SIGSEGV)
   nocheckpoint dmtcp_nocheckpoint runs a program outside the computation,
                with the user's LD_PRELOAD exactly, and a checkpoint does
                not wait for it
@@ -393,12 +395,19 @@ def test_modifyenv(e):
           f"environment after restart: {got}")
 
 
+def test_badpath(e):
+    e.coordinator()
+    r = e.run([e.tool("dmtcp_launch"), os.path.join(e.tests, "e2e_bad_path")])
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"exit {r.returncode}: {r.stdout} {r.stderr}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests")
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
-                                     "nocheckpoint", "modifyenv"])
+                                     "nocheckpoint", "modifyenv", "badpath"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)
