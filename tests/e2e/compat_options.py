@@ -301,7 +301,10 @@ def test_restart(e):
         e.wait_peers(1)
         e.command("-k")
         e.wait_peers(0, running=False)
-    # --ckptdir (not there yet): the next checkpoint goes there.
+    # --ckptdir (not there yet): the next checkpoint goes there, even when
+    # the coordinator names another directory.
+    e.run([e.tool("dmtcp_command"), "-q"])
+    e.coordinator("--ckptdir", os.path.join(e.work, "coordinator-ckpt"))
     newck = os.path.join(e.work, "restart-ckpt", "deeper")
     e.spawn([e.tool("dmtcp_restart"), "--no-strict-checking", "--ckptdir",
              newck, *images(ck)])

@@ -284,6 +284,10 @@ Options parse_options(int argc, char** argv) {
     o.port = parse_port(argv[optind], "port");
   }
   o.ckpt_dir = dmtcp::tools::absolute_path(o.ckpt_dir);
+  if (std::string err; !o.ckpt_dir.empty() &&
+                       !dmtcp::tools::make_directories(o.ckpt_dir, &err)) {
+    fatal("checkpoint directory " + o.ckpt_dir + ": " + err);
+  }
   if (o.ckpt_dir.size() >= sizeof(proto::DoCheckpointPayload::ckpt_dir)) {
     usage_error("checkpoint directory name too long");
   }
