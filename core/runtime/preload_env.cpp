@@ -267,9 +267,6 @@ void tell_truth_after_restart(const RestartInfo& info) {
 
 size_t truth_entries(char** out, size_t cap) {
   size_t k = 0;
-  if (rt::g_num_restarts.load() == 0) {
-    return 0;
-  }
   for (size_t i = 0; i < kTruths && k < cap; ++i) {
     if (g_truth[i].set) {
       out[k++] = g_truth[i].entry;
@@ -279,6 +276,25 @@ size_t truth_entries(char** out, size_t cap) {
 }
 
 void hide() {
+  // Before any restart the truth is what we were started with: a program
+  // exec'd with an environment of its own (execve(path, argv, envp) with
+  // no DMTCP_COORD_PORT in envp) still finds our coordinator and
+  // directories (upstream's forkexec).  DMTCP_TMPDIR only when it was set:
+  // without it the key's directory is $TMPDIR's, in the child too.
+  char port[16];
+  snprintf(port, sizeof port, "%d", rt::g_config.coord_port);
+  const char* values[kTruths] = {
+      rt::g_config.coord_host, port,
+      nonempty(getenv("DMTCP_TMPDIR")) != nullptr ? rt::g_config.tmpdir
+                                                  : nullptr,
+      rt::g_config.ckpt_dir};
+  for (size_t i = 0; i < kTruths; ++i) {
+    if (values[i] != nullptr) {
+      snprintf(g_truth[i].entry, sizeof g_truth[i].entry, "%s=%s",
+               g_truth[i].name, values[i]);
+      g_truth[i].set = true;
+    }
+  }
   const char* mine = getenv("DMTCP_PRELOAD");
   const char* all = getenv("LD_PRELOAD");
   rt::g_config.preload[0] = '\0';

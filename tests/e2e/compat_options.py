@@ -20,6 +20,8 @@ current DMTCP use them (docs/compatibility.md).
   modifyenv    --modify-env: after a restart <ckptdir>/dmtcp_env.txt sets
                (with $VAR of dmtcp_restart's environment) and unsets
                variables
+  ownenv       a program exec'd with an environment without our variables
+               still joins our coordinator (upstream's forkexec)
   badpath      stat, lstat, access, open of NULL or a kernel address fail
                with EFAULT under dmtcp_launch (not SIGSEGV)
   nocheckpoint dmtcp_nocheckpoint runs a program outside the computation,
@@ -398,6 +400,25 @@ def test_modifyenv(e):
           f"environment after restart: {got}")
 
 
+def test_ownenv(e):
+    e.coordinator()
+    # execve with an environment of the program's own, without our
+    # variables: the new program still joins our coordinator (not 7779).
+    code = ("import os; os.execve('/bin/sleep', ['sleep', '300'], "
+            "{'PATH': '/bin:/usr/bin'})")
+    e.spawn([e.tool("dmtcp_launch"), sys.executable, "-c", code])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        r = e.run([e.tool("dmtcp_command"), "--json", "-l"])
+        if "sleep[" in json.loads(r.stdout).get("workers", ""):
+            break
+        time.sleep(0.1)
+    r = e.run([e.tool("dmtcp_command"), "--json", "-l"])
+    check("sleep[" in json.loads(r.stdout).get("workers", ""),
+          f"the exec'd program did not rejoin: {r.stdout}")
+    e.command("-bc")
+
+
 def test_badpath(e):
     e.coordinator()
     r = e.run([e.tool("dmtcp_launch"), os.path.join(e.tests, "e2e_bad_path")])
@@ -410,7 +431,8 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests")
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
-                                     "nocheckpoint", "modifyenv", "badpath"])
+                                     "nocheckpoint", "modifyenv", "badpath",
+                                     "ownenv"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)
