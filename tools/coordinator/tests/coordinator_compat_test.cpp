@@ -351,7 +351,10 @@ BOOST_AUTO_TEST_CASE(write_kv_data_and_log_file) {
       BOOST_TEST(p->publish("db-key", "va\"lue") == 1);
       std::string out;
       BOOST_TEST(run_command({"-p", std::to_string(port), "-q"}, &out) == 0);
-      for (int i = 0; i < 500 && !contains(read_file(log), "exiting"); ++i) {
+      // (The last line: the snapshot is written before it.)
+      for (int i = 0;
+           i < 1000 && !contains(read_file(log), "DMTCP coordinator exiting");
+           ++i) {
         usleep(10000);
       }
       std::string text = read_file(log);
