@@ -513,6 +513,9 @@ int main(int argc, char** argv) {
   if (const char* old = getenv("LD_PRELOAD"); old != nullptr) {
     user_preload = old;
   }
+  // What the user preloaded at launch: dmtcp_nocheckpoint gives a program
+  // outside the computation exactly this (upstream's meaning).
+  setenv("DMTCP_ORIG_LD_PRELOAD", user_preload.c_str(), 1);
   setenv(
       "LD_PRELOAD",
       (user_preload.empty() ? preload : preload + ":" + user_preload).c_str(),

@@ -1,11 +1,11 @@
 // dmtcp_nocheckpoint PROGRAM ARGS...: runs PROGRAM outside the computation,
 // as upstream's tool does.  A process under DMTCP that execs this tool
 // leaves the computation (the exec wrapper does not wait for it to rejoin:
-// core/runtime/wrappers.cpp); the tool removes our libraries from
-// LD_PRELOAD (the leading DMTCP_PRELOAD part; the user's own preloads stay,
-// exactly as they were) and our variables, closes our protected fds, and
-// execs the program.  Linked statically, so our runtime, which the exec
-// wrapper put into LD_PRELOAD, never loads into the tool itself.
+// core/runtime/wrappers.cpp); the tool sets LD_PRELOAD back to what the
+// user had at launch (DMTCP_ORIG_LD_PRELOAD), removes our variables, closes
+// our protected fds, and execs the program.  Linked statically, so our
+// runtime, which the exec wrapper put into LD_PRELOAD, never loads into
+// the tool itself.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,19 @@
 // core/runtime/runtime.h: kProtectedFdBase and kProtectedFdEnd.
 enum { kProtectedFdBase = 820, kProtectedFdEnd = 840 };
 
+// LD_PRELOAD as the user had it when dmtcp_launch ran (upstream's
+// meaning: DMTCP_ORIG_LD_PRELOAD, empty when they had none); without that
+// variable, the current one minus our leading part.
 static void strip_our_preload(void) {
+  const char* orig = getenv("DMTCP_ORIG_LD_PRELOAD");
+  if (orig != NULL) {
+    char* copy = strdup(orig);
+    if (copy != NULL) {
+      setenv("LD_PRELOAD", copy, 1);
+      free(copy);
+    }
+    return;
+  }
   const char* all = getenv("LD_PRELOAD");
   const char* ours = getenv("DMTCP_PRELOAD");
   if (all == NULL || ours == NULL || ours[0] == '\0') {
