@@ -189,11 +189,22 @@ std::string key_file_path(int port) {
   return key_dir_path() + "/coordinator-" + std::to_string(port) + ".key";
 }
 
-bool read_secret(int port, char out[kSecretHexLen + 1]) {
+std::string shared_key_dir_path() {
+  const char* base = env_value("TMPDIR");
+  if (base == nullptr || base[0] == '\0') {
+    base = "/tmp";
+  }
+  return std::string(base) + "/dmtcp-" + std::to_string(getuid());
+}
+
+namespace {
+
+bool read_secret_in(const std::string& dir, int port,
+                    char out[kSecretHexLen + 1]) {
   // The directory and the file must be ours and closed to others; otherwise
   // someone else could have planted a key (or read ours).
   struct stat st {};
-  if (::lstat(key_dir_path().c_str(), &st) != 0) {
+  if (::lstat(dir.c_str(), &st) != 0) {
     return false;
   }
   if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
@@ -201,7 +212,8 @@ bool read_secret(int port, char out[kSecretHexLen + 1]) {
     errno = EPERM;
     return false;
   }
-  int fd = ::open(key_file_path(port).c_str(),
+  std::string file = dir + "/coordinator-" + std::to_string(port) + ".key";
+  int fd = ::open(file.c_str(),
                   O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     return false;
@@ -231,6 +243,25 @@ bool read_secret(int port, char out[kSecretHexLen + 1]) {
   memcpy(out, buf, kSecretHexLen);
   out[kSecretHexLen] = '\0';
   return true;
+}
+
+}  // namespace
+
+bool read_secret(int port, char out[kSecretHexLen + 1]) {
+  std::string dir = key_dir_path();
+  if (read_secret_in(dir, port, out)) {
+    return true;
+  }
+  // A tool or process whose DMTCP_TMPDIR differs from the coordinator's
+  // (dmtcp_launch/dmtcp_restart --tmpdir) finds the copy the coordinator
+  // keeps in the shared directory (docs/coordinator.md).
+  int err = errno;
+  std::string shared = shared_key_dir_path();
+  if (err == ENOENT && shared != dir && read_secret_in(shared, port, out)) {
+    return true;
+  }
+  errno = err;
+  return false;
 }
 
 namespace {

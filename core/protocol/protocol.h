@@ -220,7 +220,12 @@ std::string key_dir_path();
 // "<key_dir_path()>/coordinator-<port>.key": the secret of the coordinator
 // listening on that port, mode 0600.
 std::string key_file_path(int port);
-// Reads the secret of the coordinator on `port` into out (NUL-terminated).
+// "$TMPDIR (or /tmp)/dmtcp-<uid>", whatever DMTCP_TMPDIR says: a
+// coordinator whose key_dir_path() differs keeps a copy of its key there,
+// so tools and processes started with another --tmpdir still find it.
+std::string shared_key_dir_path();
+// Reads the secret of the coordinator on `port` into out (NUL-terminated):
+// from key_dir_path(), else (no such file) from shared_key_dir_path().
 // Refuses a key file or directory owned by another user, or one that others
 // can read or write.  false with errno set on failure.
 bool read_secret(int port, char out[kSecretHexLen + 1]);

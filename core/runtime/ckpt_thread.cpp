@@ -38,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -213,6 +214,10 @@ void finish_round(bool is_restart) {
   }
 }
 
+// Set when a dmtcp_restart --ckptdir named this process's directory: the
+// coordinator's --ckptdir no longer moves its images.  Kept in the image.
+static bool g_ckpt_dir_chosen_at_restart = false;
+
 // Runs in the checkpoint thread right after the restorer jumped here: the
 // memory is the image's, the kernel knows only this one thread.
 void come_back_from_image() {
@@ -223,6 +228,7 @@ void come_back_from_image() {
   g_coord_fd = info.coord_fd;
   g_client_id = info.client_id;
   if (info.ckpt_dir[0] != '\0') {
+    g_ckpt_dir_chosen_at_restart = true;
     proto::copy_field(
         g_config.ckpt_dir, sizeof g_config.ckpt_dir,
         std::string_view(info.ckpt_dir,
@@ -267,10 +273,21 @@ void come_back_from_image() {
 
 void checkpoint_round(const proto::DoCheckpointPayload& order) {
   g_in_round.store(true);
-  if (order.ckpt_dir[0] != '\0') {
+  // dmtcp_restart --ckptdir beats the coordinator's directory (upstream:
+  // the restarted process's own directory wins).
+  if (order.ckpt_dir[0] != '\0' && !g_ckpt_dir_chosen_at_restart) {
     snprintf(g_config.ckpt_dir, sizeof g_config.ckpt_dir, "%s", order.ckpt_dir);
   }
   update_ckpt_filename(order.generation);
+  // A directory that is not there yet is made (as upstream does): the
+  // checkpoint directory itself (one level: the tools make whole paths),
+  // and this generation's own with unique checkpoint directories.
+  mkdir(g_config.ckpt_dir, 0700);
+  if (g_config.unique_ckpt_dirs) {
+    char dir[sizeof g_config.ckpt_dir + 96];
+    image_dir_for(order.generation, dir, sizeof dir);
+    mkdir(dir, 0700);
+  }
   // Everything that may allocate happens before any thread is frozen.
   int prep = image_dump::prepare(g_config.compress);
   unsaved::begin_round();

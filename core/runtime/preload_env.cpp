@@ -1,13 +1,18 @@
 #include "runtime/preload_env.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "common/env.h"
+#include "common/log.h"
 #include "runtime/restart_info.h"
 #include "runtime/runtime.h"
 
@@ -118,6 +123,117 @@ const char* restart_env(const RestartInfo& info, const char* name) {
   return nullptr;
 }
 
+namespace {
+
+// dmtcp_launch --modify-env (DMTCP_MODIFY_ENV=1): after a restart the
+// lines of <ckpt_dir>/dmtcp_env.txt change the environment, as upstream's
+// modify-env plugin does: "NAME=VALUE" sets (VALUE may name $VAR or ${VAR}
+// of dmtcp_restart's environment, and may be in double quotes), "NAME"
+// alone unsets, '#' starts a comment.  In the checkpoint thread before any
+// user thread runs: raw syscalls and static storage only, no malloc.
+char g_modify_file[8192];
+char g_modify_entries[8192];
+
+void unset_entry(const char* name) {
+  char** slot = find_slot(name);
+  if (slot == nullptr) {
+    return;
+  }
+  for (char** e = slot; *e != nullptr; ++e) {
+    e[0] = e[1];
+  }
+}
+
+// NAME=VALUE with $VAR expanded into out; false when it does not fit.
+bool expand(const RestartInfo& info, const char* name, const char* value,
+            char* out, size_t cap) {
+  size_t n = static_cast<size_t>(snprintf(out, cap, "%s=", name));
+  size_t len = strlen(value);
+  if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+    ++value;
+    len -= 2;
+  }
+  for (size_t i = 0; i < len && n + 1 < cap;) {
+    if (value[i] != '$') {
+      out[n++] = value[i++];
+      continue;
+    }
+    bool braced = i + 1 < len && value[i + 1] == '{';
+    size_t start = i + (braced ? 2 : 1);
+    size_t end = start;
+    while (end < len && (isalnum(static_cast<unsigned char>(value[end])) ||
+                         value[end] == '_')) {
+      ++end;
+    }
+    char var[256];
+    snprintf(var, sizeof var, "%.*s", static_cast<int>(end - start),
+             value + start);
+    const char* v = restart_env(info, var);
+    for (; v != nullptr && *v != '\0' && n + 1 < cap; ++v) {
+      out[n++] = *v;
+    }
+    i = braced && end < len && value[end] == '}' ? end + 1 : end;
+  }
+  out[n] = '\0';
+  return n + 1 < cap;
+}
+
+void apply_modify_env(const RestartInfo& info) {
+  const char* on = env_value("DMTCP_MODIFY_ENV");
+  if (on == nullptr || strcmp(on, "1") != 0) {
+    return;
+  }
+  char path[sizeof rt::g_config.ckpt_dir + 32];
+  snprintf(path, sizeof path, "%s/dmtcp_env.txt", rt::g_config.ckpt_dir);
+  int fd = static_cast<int>(
+      syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC));
+  if (fd < 0) {
+    return;  // no file: nothing to change (as upstream)
+  }
+  ssize_t got = syscall(SYS_read, fd, g_modify_file, sizeof g_modify_file - 1);
+  syscall(SYS_close, fd);
+  if (got <= 0) {
+    return;
+  }
+  g_modify_file[got] = '\0';
+  size_t used = 0;
+  char* save = nullptr;
+  for (char* line = strtok_r(g_modify_file, "\n", &save); line != nullptr;
+       line = strtok_r(nullptr, "\n", &save)) {
+    while (*line == ' ' || *line == '\t') {
+      ++line;
+    }
+    size_t len = strlen(line);
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+                       line[len - 1] == '\r')) {
+      line[--len] = '\0';
+    }
+    if (len == 0 || line[0] == '#') {
+      continue;
+    }
+    char* eq = strchr(line, '=');
+    if (eq == nullptr) {
+      unset_entry(line);
+      continue;
+    }
+    *eq = '\0';
+    char* entry = g_modify_entries + used;
+    if (!expand(info, line, eq + 1, entry, sizeof g_modify_entries - used)) {
+      DMTCP_WARN("--modify-env: %s: no room for %s", path, line);
+      break;
+    }
+    used += strlen(entry) + 1;
+    char** slot = find_slot(line);
+    if (slot != nullptr) {
+      *slot = entry;
+    } else if (grow_environ(1)) {
+      append_entry(entry);
+    }
+  }
+}
+
+}  // namespace
+
 void tell_truth_after_restart(const RestartInfo& info) {
   const char* base = key_base(restart_env(info, "DMTCP_TMPDIR"),
                               restart_env(info, "TMPDIR"));
@@ -140,21 +256,18 @@ void tell_truth_after_restart(const RestartInfo& info) {
       *slot = t.entry;
     }
   }
-  if (missing == 0 || !grow_environ(missing)) {
-    return;
-  }
-  for (size_t i = 0; i < kTruths; ++i) {
-    if (find_slot(g_truth[i].name) == nullptr) {
-      append_entry(g_truth[i].entry);
+  if (missing != 0 && grow_environ(missing)) {
+    for (size_t i = 0; i < kTruths; ++i) {
+      if (find_slot(g_truth[i].name) == nullptr) {
+        append_entry(g_truth[i].entry);
+      }
     }
   }
+  apply_modify_env(info);
 }
 
 size_t truth_entries(char** out, size_t cap) {
   size_t k = 0;
-  if (rt::g_num_restarts.load() == 0) {
-    return 0;
-  }
   for (size_t i = 0; i < kTruths && k < cap; ++i) {
     if (g_truth[i].set) {
       out[k++] = g_truth[i].entry;
@@ -164,6 +277,25 @@ size_t truth_entries(char** out, size_t cap) {
 }
 
 void hide() {
+  // Before any restart the truth is what we were started with: a program
+  // exec'd with an environment of its own (execve(path, argv, envp) with
+  // no DMTCP_COORD_PORT in envp) still finds our coordinator and
+  // directories (upstream's forkexec).  DMTCP_TMPDIR only when it was set:
+  // without it the key's directory is $TMPDIR's, in the child too.
+  char port[16];
+  snprintf(port, sizeof port, "%d", rt::g_config.coord_port);
+  const char* values[kTruths] = {
+      rt::g_config.coord_host, port,
+      nonempty(env_value("DMTCP_TMPDIR")) != nullptr ? rt::g_config.tmpdir
+                                                  : nullptr,
+      rt::g_config.ckpt_dir};
+  for (size_t i = 0; i < kTruths; ++i) {
+    if (values[i] != nullptr) {
+      snprintf(g_truth[i].entry, sizeof g_truth[i].entry, "%s=%s",
+               g_truth[i].name, values[i]);
+      g_truth[i].set = true;
+    }
+  }
   const char* mine = env_value("DMTCP_PRELOAD");
   const char* all = env_value("LD_PRELOAD");
   rt::g_config.preload[0] = '\0';

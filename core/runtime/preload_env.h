@@ -40,7 +40,8 @@ const char* restart_env(const RestartInfo& info, const char* name);
 // After a restart, the "NAME=value" entries above that a started program
 // must get even when its parent hands it an environment of its own (a
 // shell's or Python's copy, made before the restart): up to `cap` into
-// out; returns how many.  0 before any restart.
+// out; returns how many.  Before any restart: the coordinator and the
+// directories we were started with (hide()).
 size_t truth_entries(char** out, size_t cap);
 
 // system() and popen() start /bin/sh from the process's own environ,

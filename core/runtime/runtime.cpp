@@ -93,6 +93,8 @@ void read_config() {
   }
   g_config.interval =
       static_cast<uint32_t>(atoi(env_or("DMTCP_CHECKPOINT_INTERVAL", "0")));
+  g_config.unique_ckpt_dirs =
+      strcmp(env_or("DMTCP_UNIQUE_CKPT_FILENAMES", "0"), "0") != 0;
 }
 
 uint32_t host_hash(const char* host) {
@@ -195,12 +197,27 @@ void new_unique_pid() {
   setenv("DMTCP_UNIQUE_PID", g_id.unique_pid, 1);
 }
 
+void image_dir_for(uint32_t generation, char* out, size_t cap) {
+  if (!g_config.unique_ckpt_dirs) {
+    snprintf(out, cap, "%s", g_config.ckpt_dir);
+    return;
+  }
+  snprintf(out, cap, "%s/ckpt_%s_%05u", g_config.ckpt_dir,
+           g_id.computation_id[0] != '\0' ? g_id.computation_id : "none",
+           generation);
+}
+
 void update_ckpt_filename(uint32_t generation) {
   char name[256];
   proto::format_image_name(name, sizeof name, g_id.progname, g_id.unique_pid,
                            generation);
-  snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/%s",
-           g_config.ckpt_dir, name);
+  char dir[sizeof g_config.ckpt_dir + 96];
+  image_dir_for(generation, dir, sizeof dir);
+  int n = snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/%s",
+                   dir, name);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof g_id.ckpt_filename) {
+    DMTCP_WARN("image path %s/%s is too long; cut short", dir, name);
+  }
 }
 
 void update_ckpt_filename() {

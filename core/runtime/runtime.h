@@ -23,6 +23,11 @@ struct Config {
   // (DMTCP_PRELOAD): hidden from the program, put back for what it runs
   // (preload_env.h).  Empty: not known, nothing hidden.
   char preload[4096];
+  // dmtcp_launch --enable-unique-checkpoint-filenames
+  // (DMTCP_UNIQUE_CKPT_FILENAMES=1): each generation's images go into
+  // <ckpt_dir>/ckpt_<computation id>_<generation, 5 digits>/, as upstream's
+  // unique-ckpt plugin puts them.
+  bool unique_ckpt_dirs;
 };
 
 struct Identity {
@@ -74,6 +79,9 @@ void leave_before_exit();
 void fire_exit_event_once();
 // Builds ckpt_filename from ckpt_dir, progname, unique_pid and the
 // generation (proto::format_image_name); without one, the next generation.
+// The directory this generation's image goes to: g_config.ckpt_dir, or its
+// per-generation subdirectory (Config::unique_ckpt_dirs).
+void image_dir_for(uint32_t generation, char* out, size_t cap);
 void update_ckpt_filename(uint32_t generation);
 void update_ckpt_filename();
 // A fresh unique id for this process: <host hash>-<pid>-<time>.

@@ -317,8 +317,10 @@ class ChildEnv {
 // and frees the copy, keeping errno.
 class ExecPrep {
  public:
-  explicit ExecPrep(char* const* envp)
-      : fd_(fire_pre_exec()), env_(envp, fd_, true) {}
+  // announce: the new program rejoins (see fire_pre_exec); not so for
+  // dmtcp_nocheckpoint, which leaves the computation.
+  explicit ExecPrep(char* const* envp, bool announce = true)
+      : fd_(fire_pre_exec(announce)), env_(envp, fd_, true) {}
   // Reached only when the exec failed.
   ~ExecPrep() {
     int saved = errno;
@@ -337,13 +339,13 @@ class ExecPrep {
   char* const* envp() const { return env_.envp(); }
 
  private:
-  static int fire_pre_exec() {
+  static int fire_pre_exec(bool announce) {
     // The coordinator holds any round at THREADS_SUSPENDED until the new
     // program says hello (we hold the checkpoint lock until the exec, so
     // this process is not suspended meanwhile): a checkpoint never has our
     // parent without us.  One small message, sent while the checkpoint
     // thread cannot be sending (no round gets past suspension now).
-    if (rt::g_coord_fd >= 0) {
+    if (rt::g_coord_fd >= 0 && announce) {
       dmtcp::proto::send_msg(rt::g_coord_fd,
                              dmtcp::proto::MsgType::kExecPending, nullptr, 0);
     }
@@ -360,6 +362,14 @@ class ExecPrep {
   int fd_;  // before env_: it names the fd
   ChildEnv env_;
 };
+
+// dmtcp_nocheckpoint (tools/nocheckpoint) runs its program outside the
+// computation: exec'ing it is leaving, not an exec to wait for.
+bool leaves_computation(const char* path) {
+  const char* slash = path != nullptr ? strrchr(path, '/') : nullptr;
+  const char* base = slash != nullptr ? slash + 1 : path;
+  return base != nullptr && strcmp(base, "dmtcp_nocheckpoint") == 0;
+}
 
 // execl and friends: the variadic list as an argv array.  The array lives
 // on the caller's stack (alloca in the wrapper), never in malloc: execl is
@@ -502,7 +512,7 @@ __attribute__((visibility("default"))) int execve(const char* path,
     return fns().execve(path, argv, envp);
   }
   ExecGuard guard;
-  ExecPrep prep(envp);
+  ExecPrep prep(envp, !leaves_computation(path));
   return fns().execve(path, argv, prep.envp());
 }
 
@@ -513,7 +523,7 @@ __attribute__((visibility("default"))) int execvpe(const char* file,
     return fns().execvpe(file, argv, envp);
   }
   ExecGuard guard;
-  ExecPrep prep(envp);
+  ExecPrep prep(envp, !leaves_computation(file));
   return fns().execvpe(file, argv, prep.envp());
 }
 

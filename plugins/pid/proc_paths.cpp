@@ -35,6 +35,7 @@
 #include <type_traits>
 
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 #include "pid_state.h"
 
 using namespace dmtcp::pid;
@@ -188,8 +189,12 @@ Rewrite rewrite_proc_path(const char* path, char* buf) {
 class InPath {
  public:
   explicit InPath(const char* path) : path_(path) {
-    if (path == nullptr) {
-      return;  // the next definition reports EFAULT/EINVAL itself
+    // NULL, the first page and non-canonical (kernel) addresses are never
+    // a string of the caller's: the next definition hands them to the
+    // kernel, which fails with EFAULT as it would without us (reading
+    // them here would crash the program instead).
+    if (dmtcp::raw::unreadable_user_pointer(path)) {
+      return;
     }
     ErrnoKeeper keep;
     switch (rewrite_proc_path(path, buf_)) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "dmtcp/raw_syscall.h"
 #include "msg.h"
 #include "sem.h"
 #include "shm.h"
@@ -28,7 +29,7 @@ namespace {
 enum class Listing { kNone, kShm, kSem, kMsg };
 
 Listing listing_of(const char* path, int flags) {
-  if (path == nullptr || path[0] != '/' ||
+  if (dmtcp::raw::unreadable_user_pointer(path) || path[0] != '/' ||
       strncmp(path, "/proc/sysvipc/", 14) != 0 ||
       (flags & O_ACCMODE) != O_RDONLY) {
     return Listing::kNone;

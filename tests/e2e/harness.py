@@ -436,7 +436,11 @@ class Run(Computation):
             m = re.search(r"NUM_PEERS=(\d+)", r.stdout)
             have = int(m.group(1)) if m else -1
             enough = have == 0 if processes == 0 else have >= processes
-            if enough and "RUNNING=yes" in r.stdout:
+            # RUNNING=yes needs processes (upstream's meaning); with none,
+            # our Status line says no round is running.
+            idle = "RUNNING=yes" in r.stdout or (
+                processes == 0 and "Status: RUNNING" in r.stdout)
+            if enough and idle:
                 return
             if processes and self.proc.poll() is not None:
                 raise Failure(f"dmtcp_restart exited ({self.proc.returncode})")

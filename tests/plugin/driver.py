@@ -87,8 +87,11 @@ class Session(harness.Computation):
     def wait_running(self, processes):
         def ok():
             r = self.command("--status", check=False)
-            return (f"NUM_PEERS={processes}" in r.stdout and
-                    "RUNNING=yes" in r.stdout)
+            # RUNNING=yes needs processes (upstream's meaning); with none,
+            # our Status line says no round is running.
+            idle = "RUNNING=yes" in r.stdout or (
+                processes == 0 and "Status: RUNNING" in r.stdout)
+            return f"NUM_PEERS={processes}" in r.stdout and idle
         self.wait_for(ok, f"{processes} running processes")
 
     def kill(self):

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -190,8 +192,8 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
              " (start one there: only a local one is started on demand)";
     return false;
   }
-  std::string port_file;
-  if (opts->port == 0) {
+  std::string port_file = opts->port_file;
+  if (opts->port == 0 && port_file.empty()) {
     char tmpl[] = "/tmp/dmtcp-port-XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0) {
@@ -218,6 +220,10 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
     argv.push_back("-i");
     argv.push_back(interval_str.c_str());
   }
+  if (!opts->log_file.empty()) {
+    argv.push_back("--coord-logfile");
+    argv.push_back(opts->log_file.c_str());
+  }
   argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) {
@@ -239,7 +245,7 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
              (WIFEXITED(status) && WEXITSTATUS(status) == 127
                   ? " (" + exe + " missing)"
                   : "");
-    if (!port_file.empty()) {
+    if (!port_file.empty() && port_file != opts->port_file) {
       unlink(port_file.c_str());
     }
     return false;
@@ -248,7 +254,9 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
     std::ifstream in(port_file);
     int port = 0;
     in >> port;
-    unlink(port_file.c_str());
+    if (port_file != opts->port_file) {
+      unlink(port_file.c_str());  // ours, not the user's
+    }
     if (port <= 0) {
       *error = "the coordinator did not report its port";
       return false;
@@ -257,6 +265,37 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error) {
   }
   opts->started = true;
   return true;
+}
+
+bool make_directories(const std::string& path, std::string* error) {
+  std::string abs = absolute_path(path);
+  for (size_t at = 1; at <= abs.size(); ++at) {
+    if (at < abs.size() && abs[at] != '/') {
+      continue;
+    }
+    std::string part = abs.substr(0, at);
+    struct stat st {};
+    if (stat(part.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        *error = part + " is not a directory";
+        return false;
+      }
+      continue;
+    }
+    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+      *error = "cannot create " + part + ": " + strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+void print_version(const char* tool) {
+  printf(
+      "%s (DMTCP) %s\n"
+      "A DMTCP-compatible checkpoint/restart in C++ (dmtcp_cpp); command\n"
+      "lines and plugin API of DMTCP 3.x.\n",
+      tool, DMTCP_CPP_VERSION);
 }
 
 }  // namespace dmtcp::tools

@@ -19,6 +19,8 @@ struct CoordinatorOptions {
   bool new_coordinator = false; // --new-coordinator: fail if one runs
   std::string ckpt_dir;         // passed to a coordinator we start
   int interval = 0;
+  std::string port_file;  // --port-file: a coordinator we start writes it
+  std::string log_file;   // --coord-logfile: a coordinator we start logs there
   // Set by ensure_coordinator when it started the coordinator itself, so a
   // tool that fails before any process joined can stop it again.
   bool started = false;
@@ -51,6 +53,14 @@ std::string unreachable(const std::string& host, int port, int err);
 // path made absolute against the current directory (symlinks kept; a path
 // that does not exist yet is fine).
 std::string absolute_path(const std::string& path);
+
+// mkdir -p path (new directories 0700).  False with a one-line *error
+// when a component cannot be made or is not a directory.
+bool make_directories(const std::string& path, std::string* error);
+
+// Prints "<tool> (DMTCP) <version>" and what we are, as upstream's
+// --version does (scripts match "(DMTCP) N.N").
+void print_version(const char* tool);
 
 // Parses a whole non-negative number; false on junk.
 bool parse_int(const char* s, int* out);

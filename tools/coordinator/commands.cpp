@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "common/log.h"
 #include "common/proc_stat.h"
 #include "coordinator.h"
+#include "key_file.h"
+#include "tools/common/json.h"
 
 namespace dmtcp::coordinator {
 namespace {
@@ -157,6 +160,7 @@ CommandResult Coordinator::run_command(char cmd, int32_t arg,
         return {EINVAL, "bad interval " + std::to_string(arg), false};
       }
       set_interval(static_cast<uint32_t>(arg));
+      write_status_file();
       DMTCP_INFO("checkpoint interval set to %u s", interval_);
       return {0,
               interval_ == 0 ? std::string("periodic checkpoints disabled")
@@ -227,8 +231,72 @@ std::string Coordinator::status_text() const {
   }
   // Upstream's machine-readable lines; scripts grep for them.
   s += "NUM_PEERS=" + std::to_string(n) + "\n";
-  s += std::string("RUNNING=") + (round_.active() ? "no" : "yes");
+  // As upstream: running means there are processes and all of them run
+  // (no checkpoint or restart in progress).
+  s += std::string("RUNNING=") + (n > 0 && !round_.active() ? "yes" : "no");
   return s;
+}
+
+namespace {
+std::string wall_clock_now() {
+  time_t t = time(nullptr);
+  char when[64] = "";
+  tm local{};
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &local));
+  return when;
+}
+}  // namespace
+
+void Coordinator::write_status_file(bool exited) const {
+  if (opts_.status_file.empty()) {
+    return;
+  }
+  // Upstream's field names, which scripts read.
+  std::string s = "Coordinator started: " + started_at_ + "\n";
+  s += "Status...\n";
+  s += "Host: " + coord_host() + " (" + opts_.bind_addr + ")\n";
+  s += "Port: " + std::to_string(port_) + "\n";
+  s += "Pid: " + std::to_string(getpid()) + "\n";
+  s += "Checkpoint Interval: " +
+       (interval_ == 0 ? std::string("disabled (checkpoint manually instead)")
+                       : std::to_string(interval_)) +
+       "\n";
+  s += "Checkpoint Dir: " +
+       (opts_.ckpt_dir.empty() ? std::string("(each process's own)")
+                               : opts_.ckpt_dir) +
+       "\n";
+  if (exited) {
+    s += "Coordinator exited: " + wall_clock_now() + "\n";
+  }
+  std::string err;
+  if (!write_file_atomic(opts_.status_file, s, 0644, &err)) {
+    DMTCP_WARN("--status-file: %s", err.c_str());
+  }
+}
+
+void Coordinator::write_kv_snapshot() const {
+  if (!opts_.write_kv_data) {
+    return;
+  }
+  tools::JsonObject db;
+  for (const auto& [key, value] : kv_.entries()) {
+    db.add(key, value);
+  }
+  std::string id = computation_id_.empty() ? "none" : computation_id_;
+  time_t t = time(nullptr);
+  char stamp[32] = "";
+  tm local{};
+  strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&t, &local));
+  std::string path = "dmtcp_coordinator_db-" + id + "-" + stamp + ".json";
+  // Upstream nests databases by name; ours is one flat store, so it is
+  // one object under "kvdb".
+  std::string json = tools::JsonObject().add_raw("kvdb", db.str()).str() + "\n";
+  std::string err;
+  if (!write_file_atomic(path, json, 0600, &err)) {
+    DMTCP_WARN("--write-kv-data: %s", err.c_str());
+    return;
+  }
+  DMTCP_INFO("wrote the key-value database to %s", path.c_str());
 }
 
 std::string Coordinator::list_text() const {
@@ -243,7 +311,7 @@ std::string Coordinator::list_text() const {
     s += std::to_string(id) + ", " + c.progname + "[" + std::to_string(c.pid) +
          "]@" + c.hostname + ", " + c.unique_pid + ", " + state_name(c.state);
   }
-  return s.empty() ? "no processes" : s;
+  return s;  // "" with no processes: dmtcp_command and stdin say so
 }
 
 bool Coordinator::is_local(const Client& c) const {
@@ -376,6 +444,9 @@ void Coordinator::on_stdin() {
       default:
         r = {EINVAL, std::string("unknown command '") + cmd + "' (? for help)",
              false};
+    }
+    if (cmd == 'l' && r.status == 0 && r.text.empty()) {
+      r.text = "no processes";
     }
     if (!r.deferred) {
       reply(0, r);

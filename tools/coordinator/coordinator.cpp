@@ -89,6 +89,13 @@ Coordinator::Coordinator(Options opts, int listen_fd, int port,
       secret_(std::move(secret)),
       interval_(opts_.interval),
       read_stdin_(read_stdin) {
+  start_ms_ = now_ms();
+  idle_since_ms_ = start_ms_;
+  time_t t = time(nullptr);
+  char when[64] = "";
+  tm local{};
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &local));
+  started_at_ = when;
   char host[256] = "";
   gethostname(host, sizeof host - 1);
   hostname_ = host;
@@ -188,7 +195,8 @@ int Coordinator::run() {
     reap_closed();
   }
   flush_before_exit();
-  return 0;
+  write_kv_snapshot();
+  return exit_status_;
 }
 
 int Coordinator::poll_timeout_ms() const {
@@ -685,8 +693,33 @@ void Coordinator::on_disconnect(Client& c) {
   }
 }
 
+void Coordinator::check_lifetime(int64_t now) {
+  if (opts_.timeout_s > 0 && now - start_ms_ >= opts_.timeout_s * 1000) {
+    DMTCP_WARN("--timeout: %lld s since the start; exiting",
+               static_cast<long long>(opts_.timeout_s));
+    quit_ = true;
+    exit_status_ = 1;
+    return;
+  }
+  if (num_processes() > 0 || round_.active()) {
+    idle_since_ms_ = 0;
+    return;
+  }
+  if (idle_since_ms_ == 0) {
+    idle_since_ms_ = now;
+  }
+  if (opts_.stale_timeout_s > 0 &&
+      now - idle_since_ms_ >= opts_.stale_timeout_s * 1000) {
+    DMTCP_WARN("--stale-timeout: no process for %lld s; exiting",
+               static_cast<long long>(opts_.stale_timeout_s));
+    quit_ = true;
+    exit_status_ = 1;
+  }
+}
+
 void Coordinator::check_timers() {
   int64_t now = now_ms();
+  check_lifetime(now);
   if (exit_deadline_ms_ != 0 && now >= exit_deadline_ms_) {
     exit_deadline_ms_ = 0;
     if (num_processes() == 0 && round_.kind != RoundKind::kRestart) {

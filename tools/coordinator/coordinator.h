@@ -35,7 +35,19 @@ struct Options {
   int round_timeout_s = 120;
   // Complete checkpoints whose images stay on disk (this host's).
   uint32_t keep_generations = 1;
-  std::string restart_tool;    // absolute path of dmtcp_restart
+  std::string restart_tool;  // absolute path of dmtcp_restart
+  // Upstream DMTCP's options (docs/compatibility.md).
+  // --timeout: exit with status 1 this long after starting, processes or
+  // not (0 = never).
+  int64_t timeout_s = 0;
+  // --stale-timeout: exit with status 1 once nobody has been connected for
+  // this long (upstream's default, 8 hours; < 0 = never).
+  int64_t stale_timeout_s = kDefaultStaleTimeoutS;
+  static constexpr int64_t kDefaultStaleTimeoutS = 8 * 60 * 60;
+  std::string status_file;       // --status-file: host, port, interval
+  bool write_kv_data = false;    // --write-kv-data: database as JSON at quit
+  bool kill_after_ckpt = false;  // --kill-after-ckpt: every checkpoint
+  std::string log_file;          // --coord-logfile: log appended there
 };
 
 // kAborting: the round timed out on this process and sent it kAbortRound;
@@ -141,6 +153,9 @@ class Coordinator {
   // An error was logged (a failed restart, a restart script that could not
   // be written): the daemon's log is worth keeping.
   bool had_errors() const { return had_errors_; }
+  // Writes --status-file (no-op without one): start time, host, port,
+  // interval; `exited` appends the exit time.
+  void write_status_file(bool exited = false) const;
 
  private:
   // Drives the private handlers below in-process, with no listening socket
@@ -176,6 +191,10 @@ class Coordinator {
   void check_timers();
   int poll_timeout_ms() const;
   void flush_before_exit();
+  // --timeout and --stale-timeout.
+  void check_lifetime(int64_t now);
+  // --write-kv-data: the database as JSON in the working directory.
+  void write_kv_snapshot() const;
   Client* find(uint32_t id);
   size_t num_processes() const;
   size_t num_running_processes() const;
@@ -287,7 +306,11 @@ class Coordinator {
   std::string stdin_buf_;
   int signal_fd_ = -1;
   bool quit_ = false;
+  int exit_status_ = 0;  // run()'s result: 1 after --timeout/--stale-timeout
   bool had_errors_ = false;
+  int64_t start_ms_ = 0;
+  int64_t idle_since_ms_ = 0;  // nobody connected since (0: somebody is)
+  std::string started_at_;     // wall clock, for --status-file
 };
 
 int64_t now_ms();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include "protocol/protocol.h"
 
@@ -123,6 +124,11 @@ bool write_file_atomic(const std::string& path, std::string_view data,
   return ok;
 }
 
+namespace {
+// write_key_file made shared_key_dir_path() for its copy of the key.
+bool g_made_shared_dir = false;
+}  // namespace
+
 bool write_key_file(int port, const std::string& secret, std::string* err) {
   // A $DMTCP_TMPDIR that does not exist yet is created (one level), as
   // dmtcp_launch --tmpdir users expect.
@@ -131,10 +137,46 @@ bool write_key_file(int port, const std::string& secret, std::string* err) {
   if (!ensure_private_dir(proto::key_dir_path(), err)) {
     return false;
   }
-  return write_file_atomic(proto::key_file_path(port), secret + "\n", 0600,
-                           err);
+  if (!write_file_atomic(proto::key_file_path(port), secret + "\n", 0600,
+                         err)) {
+    return false;
+  }
+  // A copy where tools with another DMTCP_TMPDIR look next
+  // (proto::read_secret).  Best effort: without it they fail as before.
+  std::string shared = proto::shared_key_dir_path();
+  std::string ignored;
+  struct stat st {};
+  g_made_shared_dir = shared != proto::key_dir_path() &&
+                      ::lstat(shared.c_str(), &st) != 0 && errno == ENOENT;
+  if (shared != proto::key_dir_path() && ensure_private_dir(shared, &ignored)) {
+    (void)write_file_atomic(shared_key_file(port), secret + "\n", 0600,
+                            &ignored);
+  }
+  return true;
 }
 
-void remove_key_file(int port) { ::unlink(proto::key_file_path(port).c_str()); }
+std::string shared_key_file(int port) {
+  return proto::shared_key_dir_path() + "/coordinator-" +
+         std::to_string(port) + ".key";
+}
+
+void remove_key_file(int port, const std::string& secret) {
+  ::unlink(proto::key_file_path(port).c_str());
+  // The shared copy only while it is still ours: another coordinator on
+  // this port (another address, another DMTCP_TMPDIR) may have replaced it.
+  std::string shared = shared_key_file(port);
+  if (shared != proto::key_file_path(port)) {
+    std::ifstream in(shared);
+    std::string line;
+    if (std::getline(in, line) && line == secret) {
+      ::unlink(shared.c_str());
+    }
+    // A directory made for the copy goes too (when nothing else is in it):
+    // $TMPDIR keeps nothing of ours.
+    if (g_made_shared_dir) {
+      ::rmdir(proto::shared_key_dir_path().c_str());
+    }
+  }
+}
 
 }  // namespace dmtcp::coordinator

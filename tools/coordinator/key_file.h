@@ -22,8 +22,13 @@ bool ensure_private_dir(const std::string& dir, std::string* err);
 bool write_file_atomic(const std::string& path, std::string_view data,
                        mode_t mode, std::string* err);
 
-// Writes the key file for the coordinator on `port` (proto::key_file_path).
+// Writes the key file for the coordinator on `port` (proto::key_file_path),
+// and a copy in proto::shared_key_dir_path() when that is another
+// directory (so --tmpdir elsewhere still finds it).
 bool write_key_file(int port, const std::string& secret, std::string* err);
-void remove_key_file(int port);
+// The shared copy's path.
+std::string shared_key_file(int port);
+// Removes both (the shared copy only if it still holds `secret`).
+void remove_key_file(int port, const std::string& secret);
 
 }  // namespace dmtcp::coordinator

@@ -22,6 +22,10 @@ class KvStore {
   const std::string* find(std::string_view key) const;
   void clear();
   size_t size() const { return map_.size(); }
+  // Every key and value, by key (--write-kv-data).
+  const std::map<std::string, std::string, std::less<>>& entries() const {
+    return map_;
+  }
 
  private:
   std::map<std::string, std::string, std::less<>> map_;

@@ -25,19 +25,27 @@ namespace dmtcp::coordinator {
 namespace {
 
 const char kUsage[] =
-    "usage: dmtcp_coordinator [-p|--coord-port N] [--port-file F] "
-    "[--ckptdir D]\n"
-    "         [--exit-on-last] [--daemon] [-i|--interval S] [-q|--quiet]\n"
-    "         [--bind ADDR] [--keep-generations K] [--round-timeout S] "
-    "[port]\n"
+    "usage: dmtcp_coordinator [OPTIONS] [port]\n"
     "  -p, --coord-port N  listen on port N (default 7779, 0 = any free "
     "port;\n"
     "                      env DMTCP_COORD_PORT)\n"
     "  --port-file F       write the port actually used to F\n"
+    "  --status-file F     write host, port, pid and interval to F\n"
     "  --ckptdir D         where processes write their images (env\n"
-    "                      DMTCP_CHECKPOINT_DIR)\n"
+    "                      DMTCP_CHECKPOINT_DIR); created if missing\n"
+    "  -t, --tmpdir D      where the key file lives (env DMTCP_TMPDIR)\n"
     "  --exit-on-last      exit when the last process leaves\n"
+    "  --kill-after-ckpt   kill the processes after each checkpoint\n"
+    "  --timeout S         exit (status 1) S seconds after starting, even\n"
+    "                      with processes connected (0 = never)\n"
+    "  --stale-timeout S   exit (status 1) after S seconds with no process\n"
+    "                      (default 28800 = 8 hours; -1 = never)\n"
     "  --daemon            run in the background\n"
+    "  --coord-logfile F   append the log to F (env "
+    "DMTCP_COORD_LOG_FILENAME)\n"
+    "  --write-kv-data     at quit, write the key-value database to\n"
+    "                      dmtcp_coordinator_db-<id>-<time>.json here (env\n"
+    "                      DMTCP_COORD_WRITE_KV_DATA=1)\n"
     "  -i, --interval S    checkpoint every S seconds (env\n"
     "                      DMTCP_CHECKPOINT_INTERVAL; 0 = never)\n"
     "  -q, --quiet         print warnings and errors only\n"
@@ -48,7 +56,8 @@ const char kUsage[] =
     "                      DMTCP_KEEP_GENERATIONS)\n"
     "  --round-timeout S   a checkpoint in which no process makes progress\n"
     "                      for S seconds fails (default 120; env\n"
-    "                      DMTCP_ROUND_TIMEOUT)\n";
+    "                      DMTCP_ROUND_TIMEOUT)\n"
+    "  --help, --version   print this text or the version and exit\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   fprintf(stderr, "dmtcp_coordinator: %s (see dmtcp_coordinator --help)\n",
@@ -123,6 +132,23 @@ Options parse_options(int argc, char** argv) {
     }
     o.round_timeout_s = static_cast<int>(v);
   };
+  if (const char* e = getenv("DMTCP_COORD_LOG_FILENAME"); e != nullptr && *e) {
+    o.log_file = e;
+  }
+  if (const char* e = getenv("DMTCP_COORD_WRITE_KV_DATA"); e != nullptr) {
+    o.write_kv_data = std::string(e) == "1";
+  }
+  // Upstream's timeouts: whole seconds; --stale-timeout takes a negative
+  // value for "never" and 0 for its default.
+  auto seconds = [&](const char* s, const char* what, bool negative_ok) {
+    long v = 0;
+    if (!parse_long(s, negative_ok ? LONG_MIN : 0, LONG_MAX, &v)) {
+      usage_error(
+          std::string("invalid ") + what + " '" + s +
+          (negative_ok ? "' (seconds, -1 = never)" : "' (seconds, 0 = never)"));
+    }
+    return static_cast<int64_t>(v);
+  };
   if (const char* e = getenv("DMTCP_KEEP_GENERATIONS"); e != nullptr && *e) {
     keep_generations(e, "DMTCP_KEEP_GENERATIONS");
   }
@@ -137,7 +163,14 @@ Options parse_options(int argc, char** argv) {
     kDaemon,
     kBind,
     kKeepGenerations,
-    kRoundTimeout
+    kRoundTimeout,
+    kStatusFile,
+    kTimeout,
+    kStaleTimeout,
+    kWriteKvData,
+    kKillAfterCkpt,
+    kLogFile,
+    kVersion
   };
   static const option kLong[] = {
       {"coord-port", required_argument, nullptr, 'p'},
@@ -151,11 +184,19 @@ Options parse_options(int argc, char** argv) {
       {"bind", required_argument, nullptr, kBind},
       {"keep-generations", required_argument, nullptr, kKeepGenerations},
       {"round-timeout", required_argument, nullptr, kRoundTimeout},
+      {"status-file", required_argument, nullptr, kStatusFile},
+      {"tmpdir", required_argument, nullptr, 't'},
+      {"timeout", required_argument, nullptr, kTimeout},
+      {"stale-timeout", required_argument, nullptr, kStaleTimeout},
+      {"write-kv-data", no_argument, nullptr, kWriteKvData},
+      {"kill-after-ckpt", no_argument, nullptr, kKillAfterCkpt},
+      {"coord-logfile", required_argument, nullptr, kLogFile},
+      {"version", no_argument, nullptr, kVersion},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   opterr = 0;
   int ch;
-  while ((ch = getopt_long(argc, argv, ":p:i:qh", kLong, nullptr)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":p:i:qht:", kLong, nullptr)) != -1) {
     switch (ch) {
       case 'p':
         o.port = parse_port(optarg, "port");
@@ -193,6 +234,39 @@ Options parse_options(int argc, char** argv) {
       case kRoundTimeout:
         round_timeout(optarg, "--round-timeout");
         break;
+      case kStatusFile:
+        o.status_file = dmtcp::tools::absolute_path(optarg);
+        break;
+      case 't':
+        if (*optarg == '\0') {
+          usage_error("--tmpdir needs a directory");
+        }
+        // The key file's directory (proto::key_dir_path).
+        setenv("DMTCP_TMPDIR", optarg, 1);
+        break;
+      case kTimeout:
+        o.timeout_s = seconds(optarg, "--timeout", false);
+        break;
+      case kStaleTimeout: {
+        int64_t v = seconds(optarg, "--stale-timeout", true);
+        o.stale_timeout_s = v == 0 ? Options::kDefaultStaleTimeoutS : v;
+        break;
+      }
+      case kWriteKvData:
+        o.write_kv_data = true;
+        break;
+      case kKillAfterCkpt:
+        o.kill_after_ckpt = true;
+        break;
+      case kLogFile:
+        if (*optarg == '\0') {
+          usage_error("--coord-logfile needs a file name");
+        }
+        o.log_file = optarg;
+        break;
+      case kVersion:
+        dmtcp::tools::print_version("dmtcp_coordinator");
+        exit(0);
       case 'h':
         fputs(kUsage, stdout);
         exit(0);
@@ -210,6 +284,10 @@ Options parse_options(int argc, char** argv) {
     o.port = parse_port(argv[optind], "port");
   }
   o.ckpt_dir = dmtcp::tools::absolute_path(o.ckpt_dir);
+  if (std::string err; !o.ckpt_dir.empty() &&
+                       !dmtcp::tools::make_directories(o.ckpt_dir, &err)) {
+    fatal("checkpoint directory " + o.ckpt_dir + ": " + err);
+  }
   if (o.ckpt_dir.size() >= sizeof(proto::DoCheckpointPayload::ckpt_dir)) {
     usage_error("checkpoint directory name too long");
   }
@@ -272,8 +350,22 @@ void raise_fd_limit() {
   }
 }
 
-// Returns the log file the daemon writes, or "" when it could not open one.
-std::string daemonize(int port) {
+// --coord-logfile: the log goes to `path` (appended; created 0600 if new,
+// never through a symlink).  False with errno set.
+bool open_log_file(const std::string& path) {
+  int fd = open(path.c_str(),
+                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return false;
+  }
+  dup2(fd, STDERR_FILENO);
+  close(fd);
+  return true;
+}
+
+// Returns the log file the daemon writes, or "" when it could not open one
+// (or the user named one with --coord-logfile: stderr is that already).
+std::string daemonize(int port, bool own_log) {
   pid_t pid = fork();
   if (pid < 0) {
     fatal(std::string("fork: ") + strerror(errno));
@@ -287,6 +379,9 @@ std::string daemonize(int port) {
     dup2(null_fd, STDIN_FILENO);
     dup2(null_fd, STDOUT_FILENO);
     close(null_fd);
+  }
+  if (own_log) {
+    return "";
   }
   // Keep a log where its owner can read it; holding the caller's stderr
   // open would keep pipes (e.g. a shell's $(...)) from ever closing.
@@ -314,7 +409,16 @@ bool stdin_is_interactive() {
 int main_impl(int argc, char** argv) {
   log::set_tag("coordinator");
   Options o = parse_options(argc, argv);
-  if (o.quiet) {
+  if (!o.log_file.empty()) {
+    // A log file asked for by name gets the whole story, -q or not (as
+    // upstream's: quiet is about the terminal).
+    if (!open_log_file(o.log_file)) {
+      fatal("cannot open the log file " + o.log_file + ": " + strerror(errno));
+    }
+    if (log::level() < log::kInfo) {
+      log::set_level(log::kInfo);
+    }
+  } else if (o.quiet) {
     log::set_level(log::kWarn);
   } else if (getenv("DMTCP_LOG_LEVEL") == nullptr &&
              getenv("DMTCP_QUIET") == nullptr) {
@@ -333,12 +437,12 @@ int main_impl(int argc, char** argv) {
   if (!o.port_file.empty() &&
       !write_file_atomic(o.port_file, std::to_string(port) + "\n", 0644,
                          &err)) {
-    remove_key_file(port);
+    remove_key_file(port, secret);
     fatal(err);
   }
   std::string log_file;
   if (o.daemon) {
-    log_file = daemonize(port);
+    log_file = daemonize(port, !o.log_file.empty());
   }
   DMTCP_INFO("listening on %s:%d (pid %d)", o.bind_addr.c_str(), port,
              static_cast<int>(getpid()));
@@ -348,8 +452,10 @@ int main_impl(int argc, char** argv) {
     fflush(stdout);
   }
   Coordinator coord(o, listen_fd, port, secret, interactive);
+  coord.write_status_file();
   int rc = coord.run();
-  remove_key_file(port);
+  remove_key_file(port, secret);
+  coord.write_status_file(/*exited=*/true);
   if (!log_file.empty() && rc == 0 && !coord.had_errors()) {
     // A clean exit: nobody needs the log, and one per port would pile up.
     unlink(log_file.c_str());
@@ -357,7 +463,8 @@ int main_impl(int argc, char** argv) {
     DMTCP_ERROR("exiting after errors; this log stays: %s", log_file.c_str());
     return rc;
   }
-  DMTCP_INFO("exiting");
+  // Upstream's words: scripts wait for this line in --coord-logfile.
+  DMTCP_INFO("DMTCP coordinator exiting");
   return rc;
 }
 

@@ -456,7 +456,7 @@ void Coordinator::report_images(const std::string& script) {
   size_t images = round_.participants.size();
   DMTCP_INFO("checkpoint generation %u: %zu images written; restart script %s",
              round_.generation, images, script.c_str());
-  bool kill = false;
+  bool kill = opts_.kill_after_ckpt;
   for (const Waiter& w : round_.waiters) {
     kill = kill || w.kill_after;
   }

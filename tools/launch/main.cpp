@@ -30,13 +30,54 @@ namespace {
 using dmtcp::tools::CoordinatorOptions;
 
 constexpr const char* kUsage =
-    "usage: dmtcp_launch [-h|--coord-host H] [-p|--coord-port N] "
-    "[-j|--join-coordinator]\n"
-    "                    [--new-coordinator] [-i|--interval S] "
-    "[--ckptdir D] [--no-gzip|--gzip]\n"
-    "                    [--ckpt-open-files] [--with-plugin A.so:B.so] "
-    "[--disable-<name>-plugin] [--ckpt-signal N]\n"
-    "                    [--tmpdir D] [-q] PROGRAM ARGS...\n";
+    "usage: dmtcp_launch [OPTIONS] PROGRAM ARGS...\n"
+    "Coordinator:\n"
+    "  -h, --coord-host H    coordinator host (env DMTCP_COORD_HOST)\n"
+    "  -p, --coord-port N    coordinator port (env DMTCP_COORD_PORT)\n"
+    "  --port-file F         a coordinator we start writes its port to F\n"
+    "  -j, --join-coordinator  use a running coordinator, never start one\n"
+    "  --new-coordinator     start a coordinator (a random port unless one\n"
+    "                        is given); fail if one runs there\n"
+    "  --any-coordinator     join one if it runs, else start it (default)\n"
+    "  --coord-logfile F     a coordinator we start logs to F (env\n"
+    "                        DMTCP_COORD_LOG_FILENAME)\n"
+    "  -i, --interval S      checkpoint every S seconds (0 = never)\n"
+    "Checkpoint images:\n"
+    "  --ckptdir D           where images go (env DMTCP_CHECKPOINT_DIR;\n"
+    "                        default: here); created if missing\n"
+    "  --gzip, --no-gzip     compress images or not (env DMTCP_GZIP)\n"
+    "  --ckpt-open-files, --checkpoint-open-files\n"
+    "                        keep a copy of every open file with the image\n"
+    "  --allow-file-overwrite  at restart a saved copy replaces a changed\n"
+    "                        file (env DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES)\n"
+    "  --ckpt-signal N       the signal used to checkpoint (default 12)\n"
+    "  --enable-unique-checkpoint-filenames,\n"
+    "  --disable-unique-checkpoint-filenames\n"
+    "                        each checkpoint in its own directory\n"
+    "                        <ckptdir>/ckpt_<computation>_<generation>/ (env\n"
+    "                        DMTCP_UNIQUE_CKPT_FILENAMES or\n"
+    "                        DMTCP_UNIQUE_CKPT_PLUGIN=1)\n"
+    "Plugins:\n"
+    "  --with-plugin A.so:B.so  preload these plugins (env DMTCP_PLUGIN)\n"
+    "  --modify-env          at restart, apply <ckptdir>/dmtcp_env.txt\n"
+    "  --pathvirt            not supported (upstream's path translation)\n"
+    "  --disable-<name>-plugin  one internal plugin off (env\n"
+    "                        DMTCP_<NAME>_PLUGIN=0): --disable-file-plugin,\n"
+    "                        --disable-socket-plugin, --disable-event-plugin,\n"
+    "                        --disable-svipc-plugin (--disable-sysvipc-plugin),\n"
+    "                        --disable-timer-plugin, --disable-pid-plugin;\n"
+    "                        accepted, nothing to disable here:\n"
+    "                        --disable-alloc-plugin, --disable-dl-plugin,\n"
+    "                        --disable-ssh-plugin, --disable-pty-plugin\n"
+    "  --disable-all-plugins, --no-plugins\n"
+    "                        no internal plugin (env\n"
+    "                        DMTCP_DISABLE_ALL_PLUGINS=1); --with-plugin ones\n"
+    "                        still load\n"
+    "Other:\n"
+    "  --tmpdir D            temporary files and the coordinator's key\n"
+    "                        (env DMTCP_TMPDIR)\n"
+    "  -q, --quiet           errors only\n"
+    "  --help, --version     this text, or the version\n";
 
 // Internal plugins in LD_PRELOAD order (SPEC section 4); pid goes last,
 // after libdmtcp.so.
@@ -60,12 +101,29 @@ struct Options {
   std::string tmpdir;
   bool gzip = true;
   bool ckpt_open_files = false;
+  bool allow_file_overwrite = false;
+  bool unique_ckpt = false;
+  bool modify_env = false;
+  bool all_plugins_off = false;
+  bool port_given = false;
   int ckpt_signal = SIGUSR2;
   bool quiet = false;
   std::vector<std::string> user_plugins;
   std::vector<std::string> disabled;
   char** program = nullptr;
 };
+
+// "1" (or any value but "0" and ""): upstream's on/off variables.
+bool env_flag(const char* name) {
+  const char* v = getenv(name);
+  return v != nullptr && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+// Upstream's plugins we have no counterpart for (their work is done by the
+// core, or does not apply): --disable-<name>-plugin is accepted.
+bool is_upstream_only_plugin(const std::string& name) {
+  return name == "alloc" || name == "dl" || name == "ssh" || name == "pty";
+}
 
 std::string upper(std::string s) {
   for (char& c : s) {
@@ -119,6 +177,14 @@ Options parse(int argc, char** argv) {
   if (const char* i = getenv("DMTCP_CHECKPOINT_INTERVAL"); i != nullptr) {
     dmtcp::tools::parse_int(i, &o.coord.interval);
   }
+  o.port_given = getenv("DMTCP_COORD_PORT") != nullptr;
+  o.unique_ckpt = env_flag("DMTCP_UNIQUE_CKPT_FILENAMES") ||
+                  env_flag("DMTCP_UNIQUE_CKPT_PLUGIN");
+  o.all_plugins_off = env_flag("DMTCP_DISABLE_ALL_PLUGINS");
+  o.allow_file_overwrite = env_flag("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES");
+  if (const char* f = getenv("DMTCP_COORD_LOG_FILENAME"); f != nullptr && *f) {
+    o.coord.log_file = f;
+  }
   std::vector<std::string> args(argv, argv + argc);
   int i = 1;
   auto value = [&](const std::string& opt) -> std::string {
@@ -148,6 +214,14 @@ Options parse(int argc, char** argv) {
       o.coord.host = value(a);
     } else if (a == "-p" || a == "--coord-port" || a == "--port") {
       o.coord.port = number(a);
+      o.port_given = true;
+    } else if (a == "--port-file") {
+      o.coord.port_file = dmtcp::tools::absolute_path(value(a));
+    } else if (a == "--coord-logfile") {
+      o.coord.log_file = dmtcp::tools::absolute_path(value(a));
+    } else if (a == "--any-coordinator") {
+      o.coord.join_only = false;  // the default
+      o.coord.new_coordinator = false;
     } else if (a == "-j" || a == "--join-coordinator" || a == "--join") {
       o.coord.join_only = true;
     } else if (a == "--new-coordinator") {
@@ -160,8 +234,25 @@ Options parse(int argc, char** argv) {
       o.gzip = false;
     } else if (a == "--gzip") {
       o.gzip = true;
-    } else if (a == "--ckpt-open-files") {
+    } else if (a == "--ckpt-open-files" || a == "--checkpoint-open-files") {
       o.ckpt_open_files = true;
+    } else if (a == "--allow-file-overwrite") {
+      o.allow_file_overwrite = true;
+    } else if (a == "--enable-unique-checkpoint-filenames") {
+      o.unique_ckpt = true;
+    } else if (a == "--disable-unique-checkpoint-filenames") {
+      o.unique_ckpt = false;
+    } else if (a == "--modify-env") {
+      o.modify_env = true;
+    } else if (a == "--pathvirt") {
+      // Upstream's path-virtualization plugin has no counterpart yet: a
+      // restart would silently use the old paths.
+      usage_error("--pathvirt (DMTCP_PATH_MAPPING) is not supported");
+    } else if (a == "--disable-all-plugins" || a == "--no-plugins") {
+      o.all_plugins_off = true;
+    } else if (a == "--kernel-loader") {
+      // Upstream's split-process mode (MANA): no counterpart here.
+      usage_error("--kernel-loader (split-process plugins) is not supported");
     } else if (a == "--with-plugin") {
       split_plugins(value(a), &o.user_plugins);
     } else if (a == "--ckpt-signal" || a == "--mtcp-checkpoint-signal") {
@@ -173,11 +264,23 @@ Options parse(int argc, char** argv) {
     } else if (a == "--help") {
       fputs(kUsage, stdout);
       exit(0);
+    } else if (a == "--version") {
+      dmtcp::tools::print_version("dmtcp_launch");
+      exit(0);
     } else if (a.rfind("--disable-", 0) == 0 && a.size() > 17 &&
                a.compare(a.size() - 7, 7, "-plugin") == 0) {
       std::string name = a.substr(10, a.size() - 17);
-      if (name == "alloc" || name == "dl") {
-        continue;  // upstream's plugins we do not have: nothing to disable
+      if (name == "svipc") {
+        name = "sysvipc";  // upstream's name
+      }
+      if (is_upstream_only_plugin(name)) {
+        if (!o.quiet) {
+          fprintf(stderr,
+                  "dmtcp_launch: %s: there is no %s plugin here "
+                  "(nothing to disable)\n",
+                  a.c_str(), name.c_str());
+        }
+        continue;
       }
       if (!dmtcp::launch::is_internal_plugin(name)) {
         fail("unknown plugin '" + name + "' in " + a + " (internal plugins: " +
@@ -191,6 +294,9 @@ Options parse(int argc, char** argv) {
   if (i >= argc) {
     usage_error("no program given");
   }
+  if (o.coord.new_coordinator && !o.port_given) {
+    o.coord.port = 0;  // upstream: a random port unless one is named
+  }
   if (o.ckpt_signal <= 0 || o.ckpt_signal >= 65 || o.ckpt_signal == SIGKILL ||
       o.ckpt_signal == SIGSTOP) {
     usage_error("--ckpt-signal " + std::to_string(o.ckpt_signal) +
@@ -201,6 +307,13 @@ Options parse(int argc, char** argv) {
 }
 
 bool internal_enabled(const Options& o, const std::string& name) {
+  if (o.all_plugins_off) {
+    return false;
+  }
+  if (name == "sysvipc" && getenv("DMTCP_SVIPC_PLUGIN") != nullptr &&
+      strcmp(getenv("DMTCP_SVIPC_PLUGIN"), "0") == 0) {
+    return false;  // upstream's name for it
+  }
   for (const std::string& d : o.disabled) {
     if (d == name) {
       return false;
@@ -334,9 +447,10 @@ int main(int argc, char** argv) {
     char cwd[PATH_MAX];
     o.ckpt_dir = getcwd(cwd, sizeof cwd) != nullptr ? cwd : ".";
   }
-  struct stat st {};
-  if (stat(o.ckpt_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fail("checkpoint directory " + o.ckpt_dir + " does not exist");
+  // A directory that does not exist yet is created, as upstream does.
+  std::string mkdir_error;
+  if (!dmtcp::tools::make_directories(o.ckpt_dir, &mkdir_error)) {
+    fail("checkpoint directory " + o.ckpt_dir + ": " + mkdir_error);
   }
   o.ckpt_dir = absolute(o.ckpt_dir);
   o.coord.ckpt_dir.clear();  // images go where each process says
@@ -370,6 +484,20 @@ int main(int argc, char** argv) {
   if (o.ckpt_open_files) {
     setenv("DMTCP_CKPT_OPEN_FILES", "1", 1);  // read by the file plugin
   }
+  if (o.allow_file_overwrite) {
+    // Ours puts a saved copy back over a changed file whenever it has one
+    // (docs/file.md); the variable tells later tools what was asked.
+    setenv("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES", "1", 1);
+  }
+  if (o.unique_ckpt) {
+    setenv("DMTCP_UNIQUE_CKPT_FILENAMES", "1", 1);  // read by the runtime
+  } else {
+    unsetenv("DMTCP_UNIQUE_CKPT_FILENAMES");
+    unsetenv("DMTCP_UNIQUE_CKPT_PLUGIN");
+  }
+  if (o.modify_env) {
+    setenv("DMTCP_MODIFY_ENV", "1", 1);  // read by the runtime at restart
+  }
   setenv("DMTCP_SIGCKPT", std::to_string(o.ckpt_signal).c_str(), 1);
   setenv("DMTCP_CHECKPOINT_INTERVAL", std::to_string(o.coord.interval).c_str(),
          1);
@@ -385,6 +513,9 @@ int main(int argc, char** argv) {
   if (const char* old = getenv("LD_PRELOAD"); old != nullptr) {
     user_preload = old;
   }
+  // What the user preloaded at launch: dmtcp_nocheckpoint gives a program
+  // outside the computation exactly this (upstream's meaning).
+  setenv("DMTCP_ORIG_LD_PRELOAD", user_preload.c_str(), 1);
   setenv(
       "LD_PRELOAD",
       (user_preload.empty() ? preload : preload + ":" + user_preload).c_str(),

@@ -12,11 +12,16 @@
 // is restored in this very process (so the shell sees the program's exit
 // status); several trees are restored each in a child, and we exit with
 // the status of the first.
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/proc_stat.h"
 #include "image/image_reader.h"
 #include "protocol/protocol.h"
@@ -46,11 +52,28 @@ namespace dmtcp::restart {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: dmtcp_restart [-h|--coord-host H] [-p|--coord-port N] "
-    "[-j|--join-coordinator]\n"
-    "                     [--new-coordinator] [-i|--interval S] "
-    "[--ckptdir D] [--tmpdir D] [-q]\n"
-    "                     IMAGE...\n";
+    "usage: dmtcp_restart [OPTIONS] IMAGE... | --restartdir D\n"
+    "  -h, --coord-host H    coordinator host (env DMTCP_COORD_HOST)\n"
+    "  -p, --coord-port N    coordinator port (env DMTCP_COORD_PORT)\n"
+    "  --port-file F         a coordinator we start writes its port to F\n"
+    "  -j, --join-coordinator  use a running coordinator, never start one\n"
+    "  --new-coordinator     start a coordinator; fail if one runs there\n"
+    "  --any-coordinator     join one if it runs, else start it (default)\n"
+    "  --coord-logfile F     a coordinator we start logs to F (env\n"
+    "                        DMTCP_COORD_LOG_FILENAME)\n"
+    "  -i, --interval S      checkpoint every S seconds (0 = never)\n"
+    "  --ckptdir D           later checkpoints go to D (created if missing)\n"
+    "  --restartdir D        restart the images (ckpt_*.dmtcp) found in D\n"
+    "                        and in its ckpt_* subdirectories\n"
+    "  --tmpdir D            temporary files (env DMTCP_TMPDIR)\n"
+    "  --no-strict-checking  restart images of another user too (env\n"
+    "                        DMTCP_DISABLE_STRICT_CHECKING)\n"
+    "  --debug-restart-pause N  (env DMTCP_RESTART_PAUSE=N, N 1..7) each\n"
+    "                        restarted process waits, before its image is\n"
+    "                        restored, for a debugger (gdb -p PID) or\n"
+    "                        SIGCONT\n"
+    "  -q, --quiet           errors only\n"
+    "  --help, --version     this text, or the version\n";
 
 // One line (SPEC section 3): the problem, and where the usage text is.
 [[noreturn]] void usage_error(const std::string& what) {
@@ -67,8 +90,64 @@ constexpr const char* kUsage =
 struct Options {
   tools::CoordinatorOptions coord;
   std::string ckpt_dir;
+  std::string restart_dir;
+  bool strict = true;  // images must be ours (--no-strict-checking)
+  int pause_level = 0;  // --debug-restart-pause
   std::vector<std::string> images;
 };
+
+// --debug-restart-pause: 1..7 as upstream; every level pauses at the same
+// point here (before the image is restored).
+int parse_pause_level(const char* v, const char* what) {
+  long level = 0;
+  if (!parse_long(v, 1, 7, &level)) {
+    usage_error(std::string("bad ") + what + " '" + v + "' (1 to 7)");
+  }
+  return static_cast<int>(level);
+}
+
+// The images of --restartdir: ckpt_*.dmtcp in it and in its ckpt_*
+// subdirectories (--enable-unique-checkpoint-filenames), by name.
+std::vector<std::string> images_in(const std::string& dir) {
+  std::vector<std::string> found;
+  auto scan = [&](const std::string& d, bool descend) {
+    DIR* dp = opendir(d.c_str());
+    if (dp == nullptr) {
+      if (descend) {
+        fail("--restartdir " + d + ": " + strerror(errno));
+      }
+      return std::vector<std::string>{};
+    }
+    std::vector<std::string> subdirs;
+    while (dirent* e = readdir(dp)) {
+      std::string name = e->d_name;
+      if (name.rfind("ckpt_", 0) != 0) {
+        continue;
+      }
+      std::string path = d + "/" + name;
+      struct stat st {};
+      if (lstat(path.c_str(), &st) != 0) {
+        continue;
+      }
+      if (S_ISREG(st.st_mode) && name.size() > 6 &&
+          name.compare(name.size() - 6, 6, ".dmtcp") == 0) {
+        found.push_back(path);
+      } else if (S_ISDIR(st.st_mode)) {
+        subdirs.push_back(path);
+      }
+    }
+    closedir(dp);
+    return subdirs;
+  };
+  for (const std::string& sub : scan(dir, true)) {
+    scan(sub, false);
+  }
+  std::sort(found.begin(), found.end());
+  if (found.empty()) {
+    fail("--restartdir " + dir + ": no checkpoint image (ckpt_*.dmtcp) in it");
+  }
+  return found;
+}
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -86,7 +165,24 @@ Options parse(int argc, char** argv) {
       {"tmpdir", required_argument, nullptr, 't'},
       {"quiet", no_argument, nullptr, 'q'},
       {"help", no_argument, nullptr, 'H'},
+      {"version", no_argument, nullptr, 'V'},
+      {"restartdir", required_argument, nullptr, 'R'},
+      {"no-strict-checking", no_argument, nullptr, 'S'},
+      {"debug-restart-pause", required_argument, nullptr, 'P'},
+      {"port-file", required_argument, nullptr, 'F'},
+      {"coord-logfile", required_argument, nullptr, 'L'},
+      {"any-coordinator", no_argument, nullptr, 'A'},
       {nullptr, 0, nullptr, 0}};
+  if (const char* v = getenv("DMTCP_DISABLE_STRICT_CHECKING");
+      v != nullptr && *v != '\0' && strcmp(v, "0") != 0) {
+    o.strict = false;
+  }
+  if (const char* v = getenv("DMTCP_RESTART_PAUSE"); v != nullptr && *v) {
+    o.pause_level = parse_pause_level(v, "DMTCP_RESTART_PAUSE");
+  }
+  if (const char* f = getenv("DMTCP_COORD_LOG_FILENAME"); f != nullptr && *f) {
+    o.coord.log_file = f;
+  }
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "+:h:p:ji:q", kLong, nullptr)) != -1) {
@@ -126,6 +222,28 @@ Options parse(int argc, char** argv) {
       case 'H':
         fputs(kUsage, stdout);
         exit(0);
+      case 'V':
+        tools::print_version("dmtcp_restart");
+        exit(0);
+      case 'R':
+        o.restart_dir = tools::absolute_path(optarg);
+        break;
+      case 'S':
+        o.strict = false;
+        break;
+      case 'P':
+        o.pause_level = parse_pause_level(optarg, "--debug-restart-pause");
+        break;
+      case 'F':
+        o.coord.port_file = tools::absolute_path(optarg);
+        break;
+      case 'L':
+        o.coord.log_file = tools::absolute_path(optarg);
+        break;
+      case 'A':
+        o.coord.join_only = false;  // the default
+        o.coord.new_coordinator = false;
+        break;
       case ':':
         usage_error(std::string("option '") + argv[optind - 1] +
                     "' needs a value");
@@ -139,8 +257,21 @@ Options parse(int argc, char** argv) {
   for (int i = optind; i < argc; ++i) {
     o.images.emplace_back(argv[i]);
   }
+  if (!o.restart_dir.empty()) {
+    if (!o.images.empty()) {
+      usage_error("images and --restartdir together");
+    }
+    o.images = images_in(o.restart_dir);
+  }
   if (o.images.empty()) {
     usage_error("no image given");
+  }
+  if (!o.ckpt_dir.empty()) {
+    // Created now, as upstream does, so the first checkpoint can go there.
+    std::string error;
+    if (!tools::make_directories(o.ckpt_dir, &error)) {
+      fail("--ckptdir: " + error);
+    }
   }
   o.coord.ckpt_dir = o.ckpt_dir;
   return o;
@@ -156,7 +287,7 @@ std::string field(const char* p, size_t cap) {
 // it is), another user's, or the set cannot be restarted.  Checked before
 // anything is started, so a bad set is refused whole.
 std::vector<std::unique_ptr<image::ImageReader>> open_images(
-    const std::vector<std::string>& paths) {
+    const std::vector<std::string>& paths, bool strict) {
   std::vector<std::unique_ptr<image::ImageReader>> readers;
   std::vector<ImageInfo> infos;
   for (const std::string& path : paths) {
@@ -167,7 +298,12 @@ std::vector<std::unique_ptr<image::ImageReader>> open_images(
       fail(error);
     }
     const image::FileHeader& h = reader->header();
-    if (h.uid != getuid()) {
+    if (h.uid != getuid() && !strict) {
+      fprintf(stderr,
+              "dmtcp_restart: %s: image of uid %u restarted by uid %u "
+              "(--no-strict-checking)\n",
+              path.c_str(), h.uid, getuid());
+    } else if (h.uid != getuid()) {
       fail(path + ": image belongs to uid " + std::to_string(h.uid) +
            ", not to you (uid " + std::to_string(getuid()) + ")");
     }
@@ -256,6 +392,30 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
   info->env_len = used;
 }
 
+volatile sig_atomic_t g_paused = 0;
+
+void end_pause(int) { g_paused = 0; }
+
+// --debug-restart-pause: wait for a debugger (which clears g_paused or
+// sends SIGCONT) before this process joins the coordinator and becomes
+// its image.
+void debug_pause(int level) {
+  prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+  struct sigaction sa {};
+  sa.sa_handler = end_pause;
+  sigaction(SIGCONT, &sa, nullptr);
+  g_paused = 1;
+  fprintf(stderr,
+          "dmtcp_restart: pid %d paused before restoring its image "
+          "(--debug-restart-pause %d): attach with gdb -p %d, or "
+          "kill -CONT %d\n",
+          getpid(), level, getpid(), getpid());
+  while (g_paused != 0) {
+    pause();
+  }
+  signal(SIGCONT, SIG_DFL);
+}
+
 [[noreturn]] void restore_one(const Options& o,
                               std::unique_ptr<image::ImageReader> reader) {
   auto info = std::make_unique<RestartInfo>();
@@ -264,6 +424,9 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
   char image_path[PATH_MAX];
   if (realpath(reader->path().c_str(), image_path) != nullptr) {
     setenv("DMTCP_RESTART_IMAGE", image_path, 1);
+  }
+  if (o.pause_level > 0) {
+    debug_pause(o.pause_level);
   }
   join_as_restarting(o, reader->header(), info.get());
   std::string error;
@@ -371,7 +534,7 @@ int main(int argc, char** argv) {
   restart::ensure_low_break(argv);
   restart::Options o = restart::parse(argc, argv);
   std::vector<std::unique_ptr<image::ImageReader>> readers =
-      restart::open_images(o.images);
+      restart::open_images(o.images, o.strict);
   // Shared files checked, shared memory created: before anything forks.
   if (std::string why; !restart::prepare_shared_mappings(readers, &why)) {
     fprintf(stderr, "dmtcp_restart: %s\n", why.c_str());

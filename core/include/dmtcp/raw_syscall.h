@@ -33,4 +33,14 @@ inline long tgkill(pid_t tgid, pid_t tid, int sig) {
 }
 inline long kill(pid_t pid, int sig) { return syscall3(SYS_kill, pid, sig); }
 
+// A path argument no program could have meant as a string: NULL, the first
+// page, or a non-canonical (kernel) address.  A wrapper that would read
+// the path first hands such a pointer on unread, so the kernel fails the
+// call with EFAULT as it does without us (reading it would crash the
+// program instead).  Other unmapped addresses are not caught.
+inline bool unreadable_user_pointer(const void* p) {
+  auto at = reinterpret_cast<unsigned long>(p);
+  return at < 4096 || at >= (1ul << 47);
+}
+
 }  // namespace dmtcp::raw

@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(interactive_stdin_commands) {
     BOOST_TEST(contains(help, cmd), cmd);
   }
   c.type("s");
-  BOOST_TEST(contains(c.output_until("RUNNING=yes"), "NUM_PEERS=0"));
+  BOOST_TEST(contains(c.output_until("RUNNING=no"), "NUM_PEERS=0"));
   c.type("l");
   c.output_until("no processes");
   auto a = c.process("a");

@@ -544,7 +544,7 @@ BOOST_AUTO_TEST_CASE(dmtcp_command_exit_codes) {
   BOOST_TEST(c.wait_exit(5000) == 0);
   BOOST_TEST(run_command({"-p", port, "-s"}, &out) == 2);
   BOOST_TEST(
-      contains(out, "dmtcp_command: no coordinator at 127.0.0.1:" + port));
+      contains(out, "dmtcp_command: no coordinator at localhost:" + port));
 }
 
 BOOST_AUTO_TEST_CASE(exit_on_last_process) {

@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""Upstream DMTCP's launch and restart options, as scripts written for
+current DMTCP use them (docs/compatibility.md).
+
+  table        every option of upstream's tables is in our --help and is
+               accepted (not "unknown option"); --version says "(DMTCP)"
+  launch       --ckptdir that does not exist yet is created;
+               --enable-unique-checkpoint-filenames (and
+               DMTCP_UNIQUE_CKPT_PLUGIN=1) put each generation in
+               ckpt_<computation>_<generation>/, --disable-... does not;
+               --checkpoint-open-files is --ckpt-open-files; --port-file
+               and --coord-logfile reach a coordinator we start;
+               --pathvirt and --kernel-loader: one line, exit 1
+  restart      --restartdir finds the images; --debug-restart-pause and
+               DMTCP_RESTART_PAUSE wait before joining (SIGCONT goes on);
+               --no-strict-checking is accepted; --ckptdir (made if
+               missing) is where the next checkpoint goes
+  tmpdir       launch and restart with a --tmpdir other than the
+               coordinator's still find its key
+  modifyenv    --modify-env: after a restart <ckptdir>/dmtcp_env.txt sets
+               (with $VAR of dmtcp_restart's environment) and unsets
+               variables
+  ownenv       a program exec'd with an environment without our variables
+               still joins our coordinator (upstream's forkexec)
+  badpath      stat, lstat, access, open of NULL or a kernel address fail
+               with EFAULT under dmtcp_launch (not SIGSEGV)
+  nocheckpoint dmtcp_nocheckpoint runs a program outside the computation,
+               with the LD_PRELOAD the user had at launch, and a checkpoint
+               does not wait for it
+"""
+import argparse
+import ctypes
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+
+# Upstream DMTCP's option tables (its --help texts), per tool.
+UPSTREAM = {
+    "dmtcp_launch": [
+        "--coord-host", "--coord-port", "--port-file", "--join-coordinator",
+        "--new-coordinator", "--any-coordinator", "--interval", "--gzip",
+        "--no-gzip", "--ckptdir", "--ckpt-open-files",
+        "--checkpoint-open-files", "--allow-file-overwrite", "--ckpt-signal",
+        "--enable-unique-checkpoint-filenames",
+        "--disable-unique-checkpoint-filenames", "--with-plugin",
+        "--modify-env", "--pathvirt", "--disable-alloc-plugin",
+        "--disable-dl-plugin", "--disable-ssh-plugin",
+        "--disable-event-plugin", "--disable-file-plugin",
+        "--disable-pty-plugin", "--disable-socket-plugin",
+        "--disable-svipc-plugin", "--disable-timer-plugin",
+        "--disable-pid-plugin", "--disable-all-plugins", "--tmpdir",
+        "--quiet", "--coord-logfile", "--help", "--version"],
+    "dmtcp_restart": [
+        "--coord-host", "--coord-port", "--port-file", "--join-coordinator",
+        "--new-coordinator", "--any-coordinator", "--interval",
+        "--no-strict-checking", "--ckptdir", "--restartdir", "--tmpdir",
+        "--quiet", "--coord-logfile", "--debug-restart-pause", "--help",
+        "--version"],
+    "dmtcp_coordinator": [
+        "--coord-port", "--port-file", "--status-file", "--ckptdir",
+        "--tmpdir", "--write-kv-data", "--exit-on-last", "--kill-after-ckpt",
+        "--timeout", "--stale-timeout", "--daemon", "--interval",
+        "--coord-logfile", "--quiet", "--help", "--version"],
+    "dmtcp_command": [
+        "--coord-host", "--coord-port", "--help", "--version", "--json",
+        "--status", "--list", "--checkpoint", "--bcheckpoint",
+        "--kcheckpoint", "--interval", "--kill", "--quit"],
+}
+# Options whose upstream meaning cannot apply here: one line, exit 1.
+REFUSED = {"dmtcp_launch": ["--pathvirt", "--kernel-loader"]}
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+class Env:
+    def __init__(self, bindir):
+        self.bin = bindir
+        self.work = tempfile.mkdtemp(prefix="compat_options.")
+        self.env = dict(os.environ)
+        for v in list(self.env):
+            if v.startswith("DMTCP_") or v == "LD_PRELOAD":
+                del self.env[v]
+        self.env["DMTCP_TMPDIR"] = os.path.join(self.work, "tmp")
+        self.procs = []
+        self.port = None
+
+    def tool(self, name):
+        return os.path.join(self.bin, name)
+
+    def run(self, argv, timeout=60, env=None, **kw):
+        return subprocess.run(argv, env=env or self.env, cwd=self.work,
+                              capture_output=True, text=True,
+                              timeout=timeout, **kw)
+
+    def spawn(self, argv, env=None):
+        p = subprocess.Popen(argv, env=env or self.env, cwd=self.work,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def coordinator(self, *extra, env=None):
+        pf = os.path.join(self.work, "port")
+        if os.path.exists(pf):
+            os.unlink(pf)
+        self.spawn([self.tool("dmtcp_coordinator"), "-q", "-p", "0",
+                    "--port-file", pf, *extra], env=env)
+        deadline = time.time() + 10
+        while time.time() < deadline and not (
+                os.path.exists(pf) and open(pf).read().endswith("\n")):
+            time.sleep(0.02)
+        self.port = int(open(pf).read())
+        self.env["DMTCP_COORD_PORT"] = str(self.port)
+        return self.port
+
+    def status(self):
+        r = self.run([self.tool("dmtcp_command"), "--json", "-s"])
+        return json.loads(r.stdout)
+
+    def wait_peers(self, n, running=True, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            s = self.status()
+            if s.get("num_peers") == n and s.get("running") == running:
+                return
+            time.sleep(0.1)
+        raise Failure(f"timed out waiting for {n} peers: {self.status()}")
+
+    def command(self, *args):
+        r = self.run([self.tool("dmtcp_command"), *args])
+        check(r.returncode == 0, f"dmtcp_command {args}: {r.stderr}")
+        return r.stdout
+
+    def close(self):
+        if self.port is not None:
+            self.run([self.tool("dmtcp_command"), "-q"])
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            p.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def images(root):
+    return sorted(glob.glob(os.path.join(root, "**", "ckpt_*.dmtcp"),
+                            recursive=True))
+
+
+def test_table(e):
+    for tool, options in UPSTREAM.items():
+        r = e.run([e.tool(tool), "--help"])
+        check(r.returncode == 0, f"{tool} --help: exit {r.returncode}")
+        for opt in options:
+            check(opt in r.stdout, f"{tool} --help lacks {opt}")
+        r = e.run([e.tool(tool), "--version"])
+        check(r.returncode == 0 and f"{tool} (DMTCP) " in r.stdout,
+              f"{tool} --version: {r.stdout!r}")
+    # Each option is known: whatever else goes wrong, never "unknown".
+    values = {"--coord-host": "127.0.0.1", "--coord-port": "1",
+              "--port-file": "pf", "--interval": "0", "--ckptdir": "ck",
+              "--ckpt-signal": "10", "--with-plugin": "", "--tmpdir": "t",
+              "--coord-logfile": "log", "--restartdir": "rd",
+              "--debug-restart-pause": "1", "--status-file": "sf",
+              "--timeout": "1", "--stale-timeout": "1"}
+    for tool in ("dmtcp_launch", "dmtcp_restart", "dmtcp_coordinator"):
+        for opt in UPSTREAM[tool]:
+            if opt in ("--help", "--version", "--daemon"):
+                continue
+            argv = [e.tool(tool), opt]
+            if opt in values:
+                argv.append(values[opt])
+            if tool == "dmtcp_launch":
+                argv += ["-j", "-p", "1", "/bin/true"]
+            elif tool == "dmtcp_restart":
+                argv += ["-j", "-p", "1", "/dev/null"]
+            else:
+                argv += ["--timeout", "1", "-p", "0"]
+            r = e.run(argv, timeout=20, stdin=subprocess.DEVNULL)
+            check("unknown option" not in r.stderr,
+                  f"{tool} {opt}: {r.stderr.strip()}")
+    for tool, options in REFUSED.items():
+        for opt in options:
+            r = e.run([e.tool(tool), opt, "/bin/true"])
+            lines = r.stderr.strip().splitlines()
+            check(r.returncode == 1 and len(lines) == 1 and opt in lines[0],
+                  f"{tool} {opt}: exit {r.returncode} {r.stderr!r}")
+
+
+def test_launch(e):
+    e.coordinator()
+    # A checkpoint directory two levels down that does not exist yet.
+    ck = os.path.join(e.work, "new", "ck")
+    data = os.path.join(e.work, "data.txt")
+    with open(data, "w") as f:
+        f.write("kept\n")
+    e.spawn([e.tool("dmtcp_launch"), "--checkpoint-open-files",
+             "--allow-file-overwrite", "--ckptdir", ck, "/bin/sh", "-c",
+             f"exec 3<{data}; sleep 300; true"])
+    e.wait_peers(2)  # sh and its sleep
+    e.command("-bc")
+    got = images(ck)
+    check(len(got) == 2 and os.path.dirname(got[0]) == ck,
+          f"images in {ck}: {got}")
+    check(glob.glob(os.path.join(ck, "ckpt_*_files")),
+          "--checkpoint-open-files kept no copies")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    # Unique directories per generation, by option and by upstream's
+    # variable; --disable-... wins over the variable.
+    for how in (["--enable-unique-checkpoint-filenames"], []):
+        env = dict(e.env)
+        if not how:
+            env["DMTCP_UNIQUE_CKPT_PLUGIN"] = "1"
+        ck = os.path.join(e.work, "uniq" + str(len(how)))
+        e.spawn([e.tool("dmtcp_launch"), *how, "--ckptdir", ck,
+                 "/bin/sleep", "300"], env=env)
+        e.wait_peers(1)
+        e.command("-bc")
+        e.command("-bc")
+        got = images(ck)
+        dirs = sorted({os.path.basename(os.path.dirname(p)) for p in got})
+        check(len(dirs) == 2 and all(d.startswith("ckpt_") for d in dirs)
+              and dirs[0].endswith("_00001") and dirs[1].endswith("_00002"),
+              f"unique directories {how}: {got}")
+        e.command("-k")
+        e.wait_peers(0, running=False)
+    env = dict(e.env)
+    env["DMTCP_UNIQUE_CKPT_PLUGIN"] = "1"
+    ck = os.path.join(e.work, "plain")
+    e.spawn([e.tool("dmtcp_launch"), "--disable-unique-checkpoint-filenames",
+             "--ckptdir", ck, "/bin/sleep", "300"], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    got = images(ck)
+    check(len(got) == 1 and os.path.dirname(got[0]) == ck,
+          f"--disable-unique-checkpoint-filenames: {got}")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    # A coordinator we start: its port in --port-file, its log in
+    # --coord-logfile, a random port with --new-coordinator.
+    pf = os.path.join(e.work, "launch.port")
+    log = os.path.join(e.work, "launch.log")
+    env = dict(e.env)
+    del env["DMTCP_COORD_PORT"]
+    p = e.spawn([e.tool("dmtcp_launch"), "--new-coordinator", "--port-file",
+                 pf, "--coord-logfile", log, "/bin/sleep", "300"], env=env)
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(pf):
+        time.sleep(0.05)
+    port = int(open(pf).read())
+    check(port not in (0, 7779, e.port), f"--new-coordinator port {port}")
+    r = e.run([e.tool("dmtcp_command"), "-p", str(port), "-k"])
+    check(r.returncode == 0, f"kill: {r.stderr}")
+    p.wait(timeout=10)
+    deadline = time.time() + 10
+    while time.time() < deadline and "DMTCP coordinator exiting" not in (
+            open(log).read() if os.path.exists(log) else ""):
+        time.sleep(0.05)
+    check("DMTCP coordinator exiting" in open(log).read(),
+          f"--coord-logfile: {open(log).read()!r}")
+
+
+def test_restart(e):
+    e.coordinator()
+    ck = os.path.join(e.work, "ck")
+    e.spawn([e.tool("dmtcp_launch"), "--ckptdir", ck, "/bin/sleep", "300"])
+    e.wait_peers(1)
+    e.command("-bc")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    # Paused before joining, by option and by variable; SIGCONT goes on.
+    for how in (["--debug-restart-pause", "2"], []):
+        env = dict(e.env)
+        if not how:
+            env["DMTCP_RESTART_PAUSE"] = "1"
+        p = e.spawn([e.tool("dmtcp_restart"), *how, "--restartdir", ck],
+                    env=env)
+        time.sleep(1.5)
+        check(p.poll() is None, f"dmtcp_restart {how} exited")
+        s = e.status()
+        check(s["num_peers"] == 0 and not s["running"],
+              f"joined while paused: {s}")
+        os.kill(p.pid, signal.SIGCONT)
+        e.wait_peers(1)
+        e.command("-k")
+        e.wait_peers(0, running=False)
+    # --ckptdir (not there yet): the next checkpoint goes there, even when
+    # the coordinator names another directory.
+    e.run([e.tool("dmtcp_command"), "-q"])
+    e.coordinator("--ckptdir", os.path.join(e.work, "coordinator-ckpt"))
+    newck = os.path.join(e.work, "restart-ckpt", "deeper")
+    e.spawn([e.tool("dmtcp_restart"), "--no-strict-checking", "--ckptdir",
+             newck, *images(ck)])
+    e.wait_peers(1)
+    e.command("-bc")
+    check(len(images(newck)) == 1, f"restart --ckptdir: {images(newck)}")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    # Bad uses: one line each.
+    for argv, text in (
+            ([e.tool("dmtcp_restart"), "--restartdir", e.work + "/none"],
+             "--restartdir"),
+            ([e.tool("dmtcp_restart"), "--restartdir", e.work],
+             "no checkpoint image"),
+            ([e.tool("dmtcp_restart"), "--debug-restart-pause", "9", "x"],
+             "1 to 7"),
+            ([e.tool("dmtcp_restart"), "--restartdir", ck, "img"],
+             "--restartdir")):
+        r = e.run(argv)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 1 and len(lines) == 1 and text in lines[0],
+              f"{argv[1:]}: exit {r.returncode} {r.stderr!r}")
+
+
+def test_tmpdir(e):
+    e.coordinator()
+    env = dict(e.env)
+    env["DMTCP_TMPDIR"] = os.path.join(e.work, "other-tmp")
+    ck = os.path.join(e.work, "ck")
+    e.spawn([e.tool("dmtcp_launch"), "--tmpdir",
+             os.path.join(e.work, "launch-tmp"), "--ckptdir", ck,
+             "/bin/sleep", "300"], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    e.spawn([e.tool("dmtcp_restart"), "--tmpdir",
+             os.path.join(e.work, "restart-tmp"), *images(ck)], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    e.command("-k")
+
+
+def test_nocheckpoint(e):
+    e.coordinator()
+    out = os.path.join(e.work, "out")
+    nocheckpoint = e.tool("dmtcp_nocheckpoint")
+    inner = f'echo "[${{LD_PRELOAD-unset}}]" >> {out}; sleep 300'
+    script = (f"{nocheckpoint} /bin/sh -c '{inner}' & "
+              f"LD_PRELOAD=USER_STRING {nocheckpoint} /bin/sh -c '{inner}' & "
+              "wait")
+    e.spawn([e.tool("dmtcp_launch"), "/bin/sh", "-c", script])
+    deadline = time.time() + 20
+    while time.time() < deadline and not (
+            os.path.exists(out) and len(open(out).readlines()) == 2):
+        time.sleep(0.05)
+    lines = sorted(open(out).read().split())
+    # LD_PRELOAD as the user had it at launch (none), whatever the
+    # program set since (upstream's meaning).
+    check(lines == ["[]", "[]"], f"LD_PRELOAD seen: {lines}")
+    e.wait_peers(1)  # the shell only
+    t0 = time.time()
+    e.command("-bc")
+    took = time.time() - t0
+    check(took < 8, f"the checkpoint waited {took:.1f}s for the outsiders")
+    check(e.status()["num_peers"] == 1, f"{e.status()}")
+
+
+def test_modifyenv(e):
+    e.coordinator()
+    ck = os.path.join(e.work, "ck")
+    out = os.path.join(e.work, "env.out")
+    env = dict(e.env, T="before", R="remove-me", K="kept")
+    e.spawn([e.tool("dmtcp_launch"), "--modify-env", "--ckptdir", ck,
+             os.path.join(e.tests, "e2e_getenv_loop"), out, "T", "R", "K",
+             "N"], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    with open(os.path.join(ck, "dmtcp_env.txt"), "w") as f:
+        f.write("# a comment\nT=\"$FROM_RESTART-after\"\nR\n\nN=${FROM_RESTART}2\n")
+    os.unlink(out)
+    e.spawn([e.tool("dmtcp_restart"), *images(ck)],
+            env=dict(e.env, FROM_RESTART="x"))
+    e.wait_peers(1)
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(out):
+        time.sleep(0.05)
+    got = open(out).read().split("\n")
+    check(got[:4] == ["T=x-after", "R unset", "K=kept", "N=x2"],
+          f"environment after restart: {got}")
+
+
+def test_ownenv(e):
+    e.coordinator()
+    # execve with an environment of the program's own, without our
+    # variables: the new program still joins our coordinator (not 7779).
+    code = ("import os; os.execve('/bin/sleep', ['sleep', '300'], "
+            "{'PATH': '/bin:/usr/bin'})")
+    e.spawn([e.tool("dmtcp_launch"), sys.executable, "-c", code])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        r = e.run([e.tool("dmtcp_command"), "--json", "-l"])
+        if "sleep[" in json.loads(r.stdout).get("workers", ""):
+            break
+        time.sleep(0.1)
+    r = e.run([e.tool("dmtcp_command"), "--json", "-l"])
+    check("sleep[" in json.loads(r.stdout).get("workers", ""),
+          f"the exec'd program did not rejoin: {r.stdout}")
+    e.command("-bc")
+
+
+def test_badpath(e):
+    e.coordinator()
+    r = e.run([e.tool("dmtcp_launch"), os.path.join(e.tests, "e2e_bad_path")])
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"exit {r.returncode}: {r.stdout} {r.stderr}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--tests")
+    ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
+                                     "nocheckpoint", "modifyenv", "badpath",
+                                     "ownenv"])
+    a = ap.parse_args()
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    e = Env(a.bin)
+    e.tests = a.tests
+    try:
+        globals()["test_" + a.case](e)
+    except Failure as f:
+        print(f"FAIL {a.case}: {f}")
+        return 1
+    finally:
+        e.close()
+    print(f"PASS {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
