@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # the harness and e2e.real.subprocess (as /usr/bin/python3).
 PACKAGES=(build-essential cmake ninja-build pkg-config python3
           libboost-test-dev libboost-dev libzstd-dev libxxhash-dev)
+# dmtcp_inspect --json
+PACKAGES+=(nlohmann-json3-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

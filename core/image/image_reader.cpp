@@ -216,8 +216,8 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   try {
     // No bigger than the file: a small image (or a fuzzer's input) need
     // not pay for zeroing a megabyte.
-    buf_.resize(std::max<uint64_t>(4096, std::min<uint64_t>(kBufferSize,
-                                                            file_size_)));
+    buf_.resize(
+        std::max<uint64_t>(4096, std::min<uint64_t>(kBufferSize, file_size_)));
   } catch (const std::bad_alloc&) {
     return fail(error, "out of memory for the read buffer");
   }
@@ -414,6 +414,29 @@ bool ImageReader::decompress(const uint8_t* src, size_t size, uint8_t* dst,
 
 bool ImageReader::read_data(
     const std::function<uint8_t*(uint32_t region)>& dest, std::string* error) {
+  if (!dest) {
+    return fail(error, "read_data needs a destination");
+  }
+  // dest is asked once per region, as it always was.
+  int64_t last_region = -1;
+  uint8_t* base = nullptr;
+  return read_chunks(
+      [&](const ChunkInfo& c) -> uint8_t* {
+        if (static_cast<int64_t>(c.region) != last_region) {
+          last_region = c.region;
+          base = dest(c.region);
+        }
+        if (base == nullptr || base == skip()) {
+          return base;
+        }
+        return base + c.page_offset * kPageSize;
+      },
+      nullptr, error);
+}
+
+bool ImageReader::read_chunks(
+    const std::function<uint8_t*(const ChunkInfo&)>& dest,
+    const std::function<void(const ChunkInfo&)>& done, std::string* error) {
   if (fd_ < 0 || pos_ != data_offset_ || data_read_) {
     return fail(error, "read_data needs a freshly opened image");
   }
@@ -421,6 +444,7 @@ bool ImageReader::read_data(
     return fail(error, "read_data needs a destination");
   }
   data_read_ = true;
+  error_region_ = -1;
   // Compressed chunks pass through here; it grows to the largest one seen
   // (check_chunk() bounds stored_size by ZSTD_compressBound(kMaxChunkBytes)).
   std::vector<uint8_t> zbuf;
@@ -440,7 +464,6 @@ bool ImageReader::read_data(
   uint64_t raw_bytes = 0;
   int64_t prev_region = -1;
   uint64_t prev_end = 0;  // first page after the previous chunk
-  uint8_t* base = nullptr;
 
   for (;;) {
     uint64_t at = pos_;
@@ -469,15 +492,22 @@ bool ImageReader::read_data(
         return false;
       }
       XXH3_64bits_update(&chunks_hash, &c, sizeof c);
-      if (static_cast<int64_t>(c.region_index) != prev_region) {
-        base = dest(c.region_index);
-        if (base == nullptr) {
-          return fail(error, format("no memory to restore region %u into",
-                                    c.region_index));
-        }
+      // From here on the failure is in this region's data.
+      error_region_ = c.region_index;
+      const ChunkInfo info{at,
+                           c.region_index,
+                           c.page_offset,
+                           c.page_count,
+                           static_cast<Encoding>(c.encoding),
+                           c.stored_size,
+                           c.raw_checksum};
+      uint8_t* out = dest(info);
+      if (out == nullptr) {
+        return fail(error, format("no memory to restore region %u into",
+                                  c.region_index));
       }
       size_t raw_size = size_t{c.page_count} * kPageSize;
-      if (base == skip()) {
+      if (out == skip()) {
         // Nobody wants these pages.  Compressed bytes are still read: the
         // trailer's checksum covers them.
         if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
@@ -491,30 +521,30 @@ bool ImageReader::read_data(
           }
           XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
         }
-        prev_region = c.region_index;
-        prev_end = c.page_offset + c.page_count;
-        ++chunk_count;
-        raw_bytes += raw_size;
-        continue;
-      }
-      uint8_t* out = base + c.page_offset * kPageSize;
-      if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
-        if (!read_exact(out, raw_size, error)) {
-          return false;
-        }
       } else {
-        if (!zbuf_for(c.stored_size) ||
-            !read_exact(zbuf.data(), c.stored_size, error) ||
-            !decompress(zbuf.data(), c.stored_size, out, raw_size, at, error)) {
-          return false;
+        if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
+          if (!read_exact(out, raw_size, error)) {
+            return false;
+          }
+        } else {
+          if (!zbuf_for(c.stored_size) ||
+              !read_exact(zbuf.data(), c.stored_size, error) ||
+              !decompress(zbuf.data(), c.stored_size, out, raw_size, at,
+                          error)) {
+            return false;
+          }
+          XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
         }
-        XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
+        if (XXH3_64bits(out, raw_size) != c.raw_checksum) {
+          return fail(error, format("chunk at byte %" PRIu64 " (region %u, "
+                                    "page %" PRIu64 "): data checksum "
+                                    "mismatch (corrupt image)",
+                                    at, c.region_index, c.page_offset));
+        }
       }
-      if (XXH3_64bits(out, raw_size) != c.raw_checksum) {
-        return fail(error, format("chunk at byte %" PRIu64 " (region %u, "
-                                  "page %" PRIu64 "): data checksum "
-                                  "mismatch (corrupt image)",
-                                  at, c.region_index, c.page_offset));
+      error_region_ = -1;
+      if (done) {
+        done(info);
       }
       prev_region = c.region_index;
       prev_end = c.page_offset + c.page_count;

@@ -52,6 +52,30 @@ class ImageReader {
                  std::string* error);
   static uint8_t* skip() { return &skip_tag_; }
 
+  // One chunk as read_chunks() sees it, after its header checksum and
+  // fields were checked against the table.
+  struct ChunkInfo {
+    uint64_t at;  // file offset of its header
+    uint32_t region;
+    uint64_t page_offset;
+    uint32_t page_count;
+    Encoding encoding;
+    uint64_t stored_size;   // payload bytes in the file
+    uint64_t raw_checksum;  // XXH3-64 of the pages it holds
+  };
+  // The same walk as read_data(), a chunk at a time: dest(chunk) returns
+  // where its page_count * kPageSize bytes go (any buffer: dmtcp_inspect
+  // reuses one), or skip(); done(chunk), if given, runs once the chunk's
+  // data is in place and verified (or passed over).  Every check of
+  // read_data() applies.
+  bool read_chunks(const std::function<uint8_t*(const ChunkInfo&)>& dest,
+                   const std::function<void(const ChunkInfo&)>& done,
+                   std::string* error);
+  // After read_data()/read_chunks() failed: the region of the chunk whose
+  // header was verified but whose data was not, else -1 (the header
+  // itself is damaged, or the failure is not in a chunk).
+  int64_t error_region() const { return error_region_; }
+
  private:
   bool fail(std::string* error, const std::string& what) const;
   bool truncated(std::string* error) const;
@@ -71,6 +95,7 @@ class ImageReader {
   std::string names_;
   uint64_t data_offset_ = 0;  // where the first chunk starts
   bool data_read_ = false;    // read_data() runs once per open()
+  int64_t error_region_ = -1;
 
   // Sequential input: small reads come from buf_, large ones go directly
   // into their destination.
