@@ -32,6 +32,7 @@ namespace {
 // enough that a corrupt count cannot make us allocate gigabytes.
 constexpr uint32_t kMaxRegions = 1u << 20;
 constexpr uint32_t kMaxNamesSize = 64u << 20;
+constexpr uint32_t kMaxNotesSize = 64u << 20;
 // Canonical user-space limit on x86_64 (47-bit addresses).
 constexpr uint64_t kMaxUserAddress = 0x800000000000ull;
 
@@ -194,6 +195,8 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   path_ = path;
   regions_.clear();
   names_.clear();
+  notes_blob_.clear();
+  notes_.clear();
   header_ = FileHeader{};
   header_checked_ = false;
   pos_ = 0;
@@ -263,6 +266,12 @@ bool ImageReader::open(const std::string& path, std::string* error) {
                               "limit %u (corrupt image)",
                               h.names_size, kMaxNamesSize));
   }
+  if (h.notes_size > kMaxNotesSize ||
+      h.notes_count > h.notes_size / sizeof(NoteHeader)) {
+    return fail(error, format("%u notes in %u bytes, more than the limit %u "
+                              "or than fit (corrupt image)",
+                              h.notes_count, h.notes_size, kMaxNotesSize));
+  }
   header_ = h;
   header_checked_ = true;
 
@@ -271,15 +280,18 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   // the reader.
   std::vector<RegionEntry> regions;
   std::string names;
+  std::string notes;
   try {
     regions.resize(h.region_count);
     names.resize(h.names_size);
+    notes.resize(h.notes_size);
   } catch (const std::bad_alloc&) {
     return fail(error, "out of memory for the region table");
   }
   if (!read_exact(regions.data(), regions.size() * sizeof(RegionEntry),
                   error) ||
-      !read_exact(names.data(), names.size(), error)) {
+      !read_exact(names.data(), names.size(), error) ||
+      !read_exact(notes.data(), notes.size(), error)) {
     return false;
   }
   XXH3_state_t st_hash;
@@ -287,6 +299,7 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   XXH3_64bits_update(&st_hash, regions.data(),
                      regions.size() * sizeof(RegionEntry));
   XXH3_64bits_update(&st_hash, names.data(), names.size());
+  XXH3_64bits_update(&st_hash, notes.data(), notes.size());
   if (XXH3_64bits_digest(&st_hash) != h.table_checksum) {
     return fail(error, "region table checksum mismatch (corrupt image)");
   }
@@ -326,8 +339,55 @@ bool ImageReader::open(const std::string& path, std::string* error) {
     }
   }
 
+  // 4. The notes: each header and its padded payload inside the blob,
+  //    the owner a name, exactly notes_count of them filling it.
+  struct Span {
+    size_t owner_at, owner_len;
+    uint32_t type;
+    size_t at, len;
+  };
+  std::vector<Span> spans;
+  uint64_t at = 0;
+  while (at < notes.size()) {
+    auto bad_note = [&](const char* what) {
+      return fail(error, format("note %zu at notes byte %" PRIu64 ": %s "
+                                "(corrupt image)",
+                                spans.size(), at, what));
+    };
+    if (notes.size() - at < sizeof(NoteHeader) ||
+        spans.size() >= h.notes_count) {
+      return bad_note("more notes than the header lists");
+    }
+    NoteHeader n;
+    memcpy(&n, notes.data() + at, sizeof n);
+    size_t owner_len = strnlen(n.owner, sizeof n.owner);
+    if (owner_len == 0 || owner_len == sizeof n.owner) {
+      return bad_note("owner is not a name");
+    }
+    uint64_t padded =
+        (uint64_t{n.size} + kNoteAlign - 1) / kNoteAlign * kNoteAlign;
+    if (padded > notes.size() - at - sizeof n) {
+      return bad_note("payload runs past the notes");
+    }
+    spans.push_back({static_cast<size_t>(at) + offsetof(NoteHeader, owner),
+                     owner_len, n.type, static_cast<size_t>(at) + sizeof n,
+                     n.size});
+    at += sizeof n + padded;
+  }
+  if (spans.size() != h.notes_count) {
+    return fail(error, format("%zu notes, the header lists %u (corrupt "
+                              "image)",
+                              spans.size(), h.notes_count));
+  }
+
   regions_ = std::move(regions);
   names_ = std::move(names);
+  notes_blob_ = std::move(notes);
+  std::string_view blob(notes_blob_);
+  for (const Span& sp : spans) {
+    notes_.push_back({blob.substr(sp.owner_at, sp.owner_len), sp.type,
+                      blob.substr(sp.at, sp.len)});
+  }
   data_offset_ = pos_;
   return true;
 }

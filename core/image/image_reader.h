@@ -38,6 +38,16 @@ class ImageReader {
   const std::vector<RegionEntry>& regions() const { return regions_; }
   std::string_view region_name(uint32_t index) const;
 
+  // The notes (image_format.h NoteHeader), checked by open(): each inside
+  // the blob, its owner a NUL-terminated name, as many as the header says.
+  // The payloads are untrusted bytes for their owner's decoder.
+  struct Note {
+    std::string_view owner;
+    uint32_t type;
+    std::string_view payload;
+  };
+  const std::vector<Note>& notes() const { return notes_; }
+
   // Reads every chunk and writes its pages to dest(region) + page_offset *
   // kPageSize; dest must return writable memory for the whole region (pages
   // no chunk covers are left as they are: zero in fresh memory).  Checks
@@ -93,6 +103,8 @@ class ImageReader {
   bool header_checked_ = false;
   std::vector<RegionEntry> regions_;
   std::string names_;
+  std::string notes_blob_;
+  std::vector<Note> notes_;   // views into notes_blob_
   uint64_t data_offset_ = 0;  // where the first chunk starts
   bool data_read_ = false;    // read_data() runs once per open()
   int64_t error_region_ = -1;

@@ -106,6 +106,15 @@ def test_view(e):
     check(h["host"] == os.uname().nodename, f"host {h['host']}")
     check(h["computation_id"] != "", "no computation id")
     check(abs(h["time_ns"] / 1e9 - time.time()) < 600, f"time {h['time']}")
+    # The runtime's notes: arguments, libraries, cwd; threads.
+    check(h["args"] == [os.path.join(e.tests, "inspect_target"), *ARGS],
+          f"args {h['args']}")
+    check("libdmtcp.so" in h["plugins"], f"plugins {h['plugins']}")
+    check(h["cwd"] == os.getcwd(), f"cwd {h['cwd']}, expected {os.getcwd()}")
+    roles = sorted(t["role"] for t in img["threads"])
+    check(roles == ["checkpoint", "main"], f"threads {img['threads']}")
+    main = [t for t in img["threads"] if t["role"] == "main"][0]
+    check(main["tid"] == p.pid, f"main thread {main}, pid {p.pid}")
 
     data = region_at(img, DATA)
     check(data["size"] == 16 * PAGE, f"data region size {data['size']}")
@@ -135,7 +144,8 @@ def test_view(e):
     r = inspect(e, p.gen1)
     check(r.returncode == 0 and r.stderr == "", f"text view: {r.stderr}")
     for want in ("inspect_target", f"{p.pid} (real", "0x5a5a00000000-"
-                 "0x5a5a00010000", "rw-p", "r--p"):
+                 "0x5a5a00010000", "rw-p", "r--p", "alpha 'two words' "
+                 "--gamma=3", f"tid {p.pid} (real"):
         check(want in r.stdout, f"text view lacks {want!r}:\n{r.stdout}")
     r = inspect(e, "--header", p.gen1)
     check("inspect_target" in r.stdout and "0x5a5a" not in r.stdout,

@@ -92,6 +92,10 @@ bool load(const std::string& path, bool verify, ImageView* view,
     view->regions[i].entry = regions[i];
     view->regions[i].name = std::string(reader.region_name(i));
   }
+  for (const image::ImageReader::Note& n : reader.notes()) {
+    view->notes.push_back(
+        {std::string(n.owner), n.type, std::string(n.payload)});
+  }
   ChunkBuffer buffer;
   int64_t last_done = -1;
   bool ok = reader.read_chunks(

@@ -32,11 +32,19 @@ struct RegionView {
   uint64_t stored_bytes = 0;  // bytes they take in the file
 };
 
+// A note as the image holds it (dmtcp/inspect.h); decoded by decoders.h.
+struct NoteView {
+  std::string owner;
+  uint32_t type = 0;
+  std::string payload;
+};
+
 struct ImageView {
   std::string path;
   uint64_t file_size = 0;
   image::FileHeader header{};
   std::vector<RegionView> regions;
+  std::vector<NoteView> notes;
   uint64_t chunk_count = 0;
   bool verified = false;  // every chunk's data decoded and checked
 };

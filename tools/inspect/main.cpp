@@ -1,6 +1,7 @@
 // dmtcp_inspect: looks inside checkpoint images (docs/inspect.md).
 //
-//   dmtcp_inspect [--json] [--header] [--regions] IMAGE...
+//   dmtcp_inspect [--json] [--header] [--regions] [--threads] [--objects]
+//                 [--decoder LIB.so]... IMAGE...
 //   dmtcp_inspect [--json] --verify IMAGE...
 //   dmtcp_inspect [--json] --diff A B
 //
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/inspect/decoders.h"
 #include "tools/inspect/image_view.h"
 #include "tools/inspect/render.h"
 
@@ -28,6 +30,11 @@ const char kUsage[] =
     "saved.\n"
     "  --header        the header only (program, ids, host, generation ...)\n"
     "  --regions       the memory regions only\n"
+    "  --threads       the threads only\n"
+    "  --objects       the objects plugins saved (fds, pipes ...) only\n"
+    "                  (the four combine: --header --threads shows both)\n"
+    "  --decoder LIB   also decode notes with LIB.so's decoders\n"
+    "                  (dmtcp/inspect.h; may be given more than once)\n"
     "  --verify        check every checksum and the trailer: exit 0 intact,\n"
     "                  1 damaged (naming the first bad region)\n"
     "  --diff A B      what differs between two images: exit 0 none, 1 some\n"
@@ -75,6 +82,19 @@ Args parse(int argc, char** argv) {
       chosen.header = a.some_view = true;
     } else if (s == "--regions") {
       chosen.regions = a.some_view = true;
+    } else if (s == "--threads") {
+      chosen.threads = a.some_view = true;
+    } else if (s == "--objects") {
+      chosen.objects = a.some_view = true;
+    } else if (s == "--decoder") {
+      if (i + 1 >= argc) {
+        usage_error("--decoder needs a library");
+      }
+      std::string error;
+      if (!add_decoder_library(argv[++i], &error)) {
+        fprintf(stderr, "dmtcp_inspect: %s\n", error.c_str());
+        exit(2);
+      }
     } else {
       usage_error("unknown option '" + s + "'");
     }
@@ -86,7 +106,9 @@ Args parse(int argc, char** argv) {
     usage_error("--verify and --diff do not go together");
   }
   if ((a.verify || a.diff) && a.some_view) {
-    usage_error("--header and --regions choose what an image view shows");
+    usage_error(
+        "--header, --regions, --threads and --objects choose what an image "
+        "view shows");
   }
   if (a.diff && a.images.size() != 2) {
     usage_error("--diff compares two images");

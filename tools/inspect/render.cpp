@@ -2,12 +2,16 @@
 #include "tools/inspect/render.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <set>
 #include <tuple>
+
+#include "tools/inspect/decoders.h"
 
 namespace dmtcp::inspect {
 namespace {
@@ -89,6 +93,26 @@ std::string str(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// An argument as a shell would need it: as is when it is plain, else in
+// single quotes.
+std::string shell_quoted(const std::string& s) {
+  bool plain = !s.empty();
+  for (char c : s) {
+    if (!isalnum(static_cast<unsigned char>(c)) &&
+        strchr("-_=./,:+@%", c) == nullptr) {
+      plain = false;
+    }
+  }
+  if (plain) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
 // Page ranges [first, end) where two chunk lists differ: a chunk of one
 // side that the other lacks (same pages, same checksum) marks its pages.
 std::vector<std::pair<uint64_t, uint64_t>> differing_pages(
@@ -128,8 +152,23 @@ std::vector<std::pair<uint64_t, uint64_t>> differing_pages(
 
 }  // namespace
 
+std::string object_text(const Json& o) {
+  std::string out = str(o["owner"]) + " " + str(o["kind"]);
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (it.key() == "owner" || it.key() == "kind") {
+      continue;
+    }
+    out += " " + it.key() + "=" + str(it.value());
+  }
+  return out;
+}
+
 std::string dump(const Json& j) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string dump_line(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Json header_json(const ImageView& v) {
@@ -164,6 +203,8 @@ Json header_json(const ImageView& v) {
       h.vvar_vclock_start == 0
           ? Json()
           : Json::array({hex(h.vvar_vclock_start), hex(h.vvar_vclock_end)});
+  Json threads;
+  decode_core_notes(v, &j, &threads);
   return j;
 }
 
@@ -221,6 +262,15 @@ Json image_json(const ImageView& v, const Views& views) {
             ? Json()
             : Json(static_cast<double>(data) / static_cast<double>(stored));
     j["totals"] = std::move(t);
+  }
+  if (views.threads) {
+    Json header;
+    Json threads;
+    decode_core_notes(v, &header, &threads);
+    j["threads"] = std::move(threads);
+  }
+  if (views.objects) {
+    j["objects"] = decode_objects(v);
   }
   return j;
 }
@@ -330,6 +380,29 @@ Json diff_json(const ImageView& a, const ImageView& b) {
     ++k;
   }
   j["regions"] = std::move(regions);
+
+  // Objects: each compared whole (its JSON text); what one image has more
+  // of than the other is listed.
+  Json objects = Json::array();
+  std::multiset<std::string> oa, ob;
+  for (const Json& o : decode_objects(a)) {
+    oa.insert(dump_line(o));
+  }
+  for (const Json& o : decode_objects(b)) {
+    ob.insert(dump_line(o));
+  }
+  std::vector<std::string> only_a, only_b;
+  std::set_difference(oa.begin(), oa.end(), ob.begin(), ob.end(),
+                      std::back_inserter(only_a));
+  std::set_difference(ob.begin(), ob.end(), oa.begin(), oa.end(),
+                      std::back_inserter(only_b));
+  for (const auto& [list, side] :
+       {std::pair{&only_a, "only in a"}, std::pair{&only_b, "only in b"}}) {
+    for (const std::string& o : *list) {
+      objects.push_back({{"change", side}, {"object", Json::parse(o)}});
+    }
+  }
+  j["objects"] = std::move(objects);
   return j;
 }
 
@@ -357,7 +430,7 @@ std::string image_text(const Json& img) {
     if (h.contains("args")) {
       std::string args;
       for (const Json& a : h["args"]) {
-        args += (args.empty() ? "" : " ") + a.get<std::string>();
+        args += (args.empty() ? "" : " ") + shell_quoted(a.get<std::string>());
       }
       row("args", args);
     }
@@ -380,7 +453,20 @@ std::string image_text(const Json& img) {
       }
       row("plugins", plugins.empty() ? "(none)" : plugins);
     }
+    if (h.contains("cwd")) {
+      row("cwd", str(h["cwd"]));
+    }
     row("brk", str(h["start_brk"]) + " .. " + str(h["brk"]));
+  }
+  if (img.contains("threads")) {
+    snprintf(line, sizeof line, "\n  threads: %zu\n", img["threads"].size());
+    out += line;
+    for (const Json& t : img["threads"]) {
+      snprintf(line, sizeof line, "    tid %s (real %s) %s\n",
+               str(t["tid"]).c_str(), str(t["real_tid"]).c_str(),
+               str(t["role"]).c_str());
+      out += line;
+    }
   }
   if (img.contains("regions")) {
     snprintf(line, sizeof line,
@@ -415,6 +501,12 @@ std::string image_text(const Json& img) {
              human(t["data_bytes"].get<uint64_t>()).c_str(),
              human(t["stored_bytes"].get<uint64_t>()).c_str());
     out += line;
+  }
+  if (img.contains("objects")) {
+    out += "\n  objects: " + std::to_string(img["objects"].size()) + "\n";
+    for (const Json& o : img["objects"]) {
+      out += "    " + object_text(o) + "\n";
+    }
   }
   return out;
 }
@@ -470,7 +562,8 @@ std::string diff_text(const Json& d) {
   }
   if (d.contains("objects")) {
     for (const Json& o : d["objects"]) {
-      out += str(o["change"]) + " " + str(o["object"]) + "\n";
+      out +=
+          "object " + object_text(o["object"]) + ": " + str(o["change"]) + "\n";
     }
   }
   return out;

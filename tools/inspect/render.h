@@ -31,7 +31,11 @@ std::string image_text(const Json& image);
 std::string verify_text(const Json& result);
 std::string diff_text(const Json& diff);
 
-// JSON text that survives any bytes from an image (bad UTF-8 replaced).
+// JSON text that survives any bytes from an image (bad UTF-8 replaced);
+// indented, or on one line.
 std::string dump(const Json& j);
+std::string dump_line(const Json& j);
+// "file fd fd=3 path=/tmp/x ...": an object on one line.
+std::string object_text(const Json& o);
 
 }  // namespace dmtcp::inspect
