@@ -6,11 +6,12 @@
  *     pseudo-random (incompressible) bytes, the odd pages stay untouched,
  *     so the image stores exactly 8 pages of it raw;
  *   - 4 pages at kReadOnlyAddr filled and then made read-only (r--p);
- *   - a file it opened ($DMTCP_CHECKPOINT_DIR/inspect.data), at offset 3.
+ *   - a file it opened ($DMTCP_CHECKPOINT_DIR/inspect.data), at offset 3;
+ *   - a pipe holding 5 unread bytes.
  *
- * Prints "PID n", "FD n", READY.  When the file named by $INSPECT_CHANGE
- * appears it rewrites page 4 of the data region (prints CHANGED); then it
- * waits for the go file and prints PASS. */
+ * Prints "PID n", "FD n", "PIPE r w", READY.  When the file named by
+ * $INSPECT_CHANGE appears it rewrites page 4 of the data region (prints
+ * CHANGED); then it waits for the go file and prints PASS. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
@@ -56,7 +57,11 @@ int main(int argc, char** argv) {
   E2E_CHECK(write(fd, "hello", 5) == 5, "write");
   E2E_CHECK(lseek(fd, 3, SEEK_SET) == 3, "lseek");
 
-  printf("PID %d\nFD %d\n", (int)getpid(), fd);
+  int p[2];
+  E2E_CHECK(pipe(p) == 0, "pipe");
+  E2E_CHECK(write(p[1], "12345", 5) == 5, "write to the pipe");
+
+  printf("PID %d\nFD %d\nPIPE %d %d\n", (int)getpid(), fd, p[0], p[1]);
   e2e_say("READY");
 
   const char* change = getenv("INSPECT_CHANGE");

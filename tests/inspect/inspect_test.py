@@ -66,6 +66,7 @@ class Program:
         out = open(os.path.join(e.work, "prog.out")).read()
         self.pid = int(out.split("PID ")[1].split()[0])
         self.fd = int(out.split("FD ")[1].split()[0])
+        self.pipe = [int(x) for x in out.split("PIPE ")[1].split()[:2]]
         self.gen1 = self.checkpoint("gen1")
 
     def checkpoint(self, name):
@@ -131,6 +132,23 @@ def test_view(e):
     ro = region_at(img, READ_ONLY)
     check(ro["perms"] == "r--p" and ro["size"] == 4 * PAGE and
           ro["data_bytes"] == 4 * PAGE, f"read-only region {ro}")
+    # The file plugin's objects: the file at offset 3, the pipe's ends
+    # with its 5 unread bytes saved (this process is the leader of both).
+    fds = {o["fd"]: o for o in img["objects"]
+           if o["owner"] == "file" and o["kind"] == "fd"}
+    f = fds.get(p.fd)
+    check(f is not None and f["type"] == "file" and
+          f["path"] == os.path.join(e.work, "inspect.data") and
+          f["offset"] == 3 and f["flags"] == "O_RDWR" and f["cloexec"] == 1,
+          f"the file at fd {p.fd}: {f}")
+    r_end, w_end = fds.get(p.pipe[0]), fds.get(p.pipe[1])
+    check(r_end is not None and r_end["type"] == "pipe" and
+          r_end["end"] == "read" and r_end["saved_bytes"] == 5 and
+          r_end["leader"] == 1 and r_end["saved_by"] == p.pid,
+          f"the pipe's read end: {r_end}")
+    check(w_end is not None and w_end["type"] == "pipe" and
+          w_end["end"] == "write", f"the pipe's write end: {w_end}")
+    check(all(fd in fds for fd in (0, 1, 2)), f"fds 0-2: {sorted(fds)}")
     # Every byte of every region is accounted for.
     for reg in img["regions"]:
         check(reg["data_bytes"] + reg["skipped_bytes"] == reg["size"],
@@ -145,11 +163,15 @@ def test_view(e):
     check(r.returncode == 0 and r.stderr == "", f"text view: {r.stderr}")
     for want in ("inspect_target", f"{p.pid} (real", "0x5a5a00000000-"
                  "0x5a5a00010000", "rw-p", "r--p", "alpha 'two words' "
-                 "--gamma=3", f"tid {p.pid} (real"):
+                 "--gamma=3", f"tid {p.pid} (real",
+                 f"file fd fd={p.fd} type=file path="):
         check(want in r.stdout, f"text view lacks {want!r}:\n{r.stdout}")
     r = inspect(e, "--header", p.gen1)
-    check("inspect_target" in r.stdout and "0x5a5a" not in r.stdout,
-          f"--header shows regions:\n{r.stdout}")
+    check("inspect_target" in r.stdout and "0x5a5a" not in r.stdout and
+          "type=pipe" not in r.stdout, f"--header shows more:\n{r.stdout}")
+    r = inspect(e, "--objects", p.gen1)
+    check("type=pipe" in r.stdout and "0x5a5a" not in r.stdout,
+          f"--objects:\n{r.stdout}")
 
     # Bad input: one line, exit 1, other images still shown.
     bad = os.path.join(e.work, "bad.img")
