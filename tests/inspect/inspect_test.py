@@ -11,6 +11,8 @@ state the test knows exactly (see that file).
            exit 1 and name the right place (the region, or the trailer)
   diff     generations 1 and 2 (the program rewrote one page between them):
            the header's generation and exactly that page are reported
+  decoder  a plugin's own notes, decoded by its own library (--decoder),
+           listed undecoded without it, and compared by --diff
 """
 import argparse
 import ctypes
@@ -57,11 +59,12 @@ class Program:
     """Launches inspect_target, takes generation 1 (copied aside) and, after
     the program changed a page, generation 2."""
 
-    def __init__(self, e):
+    def __init__(self, e, *launch_opts):
         self.e = e
         self.change = os.path.join(e.work, "change")
         env = dict(e.env, INSPECT_CHANGE=self.change)
-        self.proc = e.launch(os.path.join(e.tests, "inspect_target"), *ARGS,
+        self.proc = e.launch(*launch_opts,
+                             os.path.join(e.tests, "inspect_target"), *ARGS,
                              env=env)
         out = open(os.path.join(e.work, "prog.out")).read()
         self.pid = int(out.split("PID ")[1].split()[0])
@@ -277,11 +280,48 @@ def test_diff(e):
     check(r.returncode == 0, f"an image against itself: exit {r.returncode}")
 
 
+def test_decoder(e):
+    """A plugin's own notes and decoder (tests/inspect/note_plugin.c)."""
+    lib = os.path.join(e.tests, "libinspect_note.so")
+    p = Program(e, "--with-plugin", lib)
+    gen2 = p.second_generation()
+    p.stop()
+    out = open(os.path.join(e.work, "prog.out")).read()
+    check("NOTE" not in out, f"the plugin complained: {out}")
+    r, imgs = inspect_json(e, "--decoder", lib, "--objects", p.gen1, gen2)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    for img, value in zip(imgs, (42, 43)):
+        mine = [o for o in img["objects"] if o["owner"] == "example"]
+        check(mine == [{"owner": "example", "kind": "counter",
+                        "value": value}], f"{img['image']}: {mine}")
+        check("libinspect_note.so" not in img.get("header", {}).get(
+            "plugins", []), "--objects shows the header")
+    # Without the decoder the note is still listed, undecoded.
+    r, imgs = inspect_json(e, "--objects", p.gen1)
+    mine = [o for o in imgs[0]["objects"] if o["owner"] == "example"]
+    check(mine == [{"owner": "example", "kind": "note", "type": 1, "size": 8,
+                    "decoded": "no decoder"}], f"undecoded: {mine}")
+    r, imgs = inspect_json(e, "--header", p.gen1)
+    check("libinspect_note.so" in imgs[0]["header"]["plugins"],
+          f"plugins: {imgs[0]['header']['plugins']}")
+    # --diff lists the object that changed.
+    r, d = inspect_json(e, "--decoder", lib, "--diff", p.gen1, gen2)
+    changed = sorted((o["change"], o["object"]["value"]) for o in d["objects"]
+                     if o["object"]["owner"] == "example")
+    check(changed == [("only in a", 42), ("only in b", 43)],
+          f"objects diff: {d['objects']}")
+    # A library that is not there: one line, exit 2.
+    r = inspect(e, "--decoder", os.path.join(e.work, "nope.so"), p.gen1)
+    line = one_line_error(r, "missing decoder")
+    check(r.returncode == 2 and "nope.so" in line, f"missing decoder: {line}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests", required=True)
-    cases = {"view": test_view, "verify": test_verify, "diff": test_diff}
+    cases = {"view": test_view, "verify": test_verify, "diff": test_diff,
+             "decoder": test_decoder}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
