@@ -2,7 +2,7 @@
 // an image are shown, verified and compared (against themselves) or refused
 // with one line; never a crash, a hang or undefined behaviour.  Covers what
 // image_reader_fuzz does not: the tool's own views, the runtime's notes
-// (arguments, plugins, threads) and the file plugin's decoder, which read
+// (arguments, plugins, threads) and the file and pid decoders, which read
 // note payloads the reader passes on unchecked.
 #include <sys/mman.h>
 #include <unistd.h>

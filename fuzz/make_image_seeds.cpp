@@ -1,7 +1,7 @@
 // make_image_seeds.cpp -- writes small real images (plain and compressed,
 // with data, zero and no-data regions, and notes: the runtime's and a file
-// plugin fd) into a directory: the seed corpus of image_reader_fuzz and
-// inspect_fuzz.  Usage: make_image_seeds DIR
+// plugin fd, the pid plugin's table) into a directory: the seed corpus of
+// image_reader_fuzz and inspect_fuzz.  Usage: make_image_seeds DIR
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 
 #include "image/image_writer.h"
 #include "plugins/file/file_notes.h"
+#include "plugins/pid/pid_notes.h"
 
 using namespace dmtcp::image;
 
@@ -67,6 +68,9 @@ std::vector<uint8_t> seed_notes(int variant, uint32_t* count) {
   memcpy(payload.data() + sizeof fd, kPath, fd.path_len);
   add_note(&out, count, dmtcp::file::kNoteOwner, dmtcp::file::kNoteFd,
            payload.data(), payload.size());
+  dmtcp::pid::PidPair pairs[2] = {{10, 4010}, {11, 4011}};
+  add_note(&out, count, dmtcp::pid::kNoteOwner, dmtcp::pid::kNoteTable, pairs,
+           sizeof pairs);
   return out;
 }
 

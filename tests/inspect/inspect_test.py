@@ -152,6 +152,10 @@ def test_view(e):
     check(w_end is not None and w_end["type"] == "pipe" and
           w_end["end"] == "write", f"the pipe's write end: {w_end}")
     check(all(fd in fds for fd in (0, 1, 2)), f"fds 0-2: {sorted(fds)}")
+    # The pid plugin's table: at least this process and its main thread.
+    pids = [(o["virtual"], o["real"]) for o in img["objects"]
+            if o["owner"] == "pid" and o["kind"] == "pid"]
+    check((p.pid, h["real_pid"]) in pids, f"pid table {pids}")
     # Every byte of every region is accounted for.
     for reg in img["regions"]:
         check(reg["data_bytes"] + reg["skipped_bytes"] == reg["size"],

@@ -20,7 +20,8 @@ std::string classify(const std::string& message, bool opened,
                      bool header_checked, int64_t region) {
   if (!opened) {
     if (!header_checked) {
-      if (message.find("truncated") != std::string::npos) {
+      if (message.find("truncated") != std::string::npos ||
+          message.find("empty file") != std::string::npos) {
         return "truncated";
       }
       return message.find("checksum") != std::string::npos ||

@@ -520,16 +520,23 @@ std::string verify_text(const Json& r) {
   }
   std::string out = str(r["image"]) + ": DAMAGED";
   const Json& reg = r["region"];
+  std::string where = str(r["where"]);
+  std::string after = r["after_region"].is_null()
+                          ? ""
+                          : " after region " + str(r["after_region"]);
   if (!reg.is_null()) {
     out += ", first bad region " + str(reg["index"]) + " [" +
            str(reg["start"]) + "-" + str(reg["end"]) + ") " +
            (reg["name"].get<std::string>().empty() ? str(reg["backing"])
                                                    : str(reg["name"]));
+  } else if (where == "open") {
+    out += ", not readable as an image";
+  } else if (where == "truncated") {
+    out += ", cut short" + after;
+  } else if (where == "chunk") {
+    out += ", in a chunk header" + after;
   } else {
-    out += " in the " + str(r["where"]);
-    if (!r["after_region"].is_null()) {
-      out += " after region " + str(r["after_region"]);
-    }
+    out += " in the " + where;
   }
   return out + ": " + str(r["error"]) + "\n";
 }
