@@ -15,4 +15,8 @@ inline constexpr int kStatStartBrk = 47;
 // pid 0 = this process.  0 when the file or the field cannot be read.
 uint64_t proc_stat_field(int pid, int field);
 
+// Field 3, the state letter (R, S, D, T stopped, t traced, Z ...); '\0'
+// when the file cannot be read.
+char proc_stat_state(int pid);
+
 }  // namespace dmtcp

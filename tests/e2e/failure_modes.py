@@ -791,6 +791,17 @@ def start_bc(e):
                             text=True)
 
 
+def wait_stopped(pid):
+    """Until /proc says pid is stopped (state T)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.01)
+    raise Failure(f"{pid} never stopped")
+
+
 def running(p, what):
     check(p.poll() is None, f"{what}: the program exited ({p.returncode})")
 
@@ -994,9 +1005,14 @@ def test_sigstop(e):
     else:
         raise Failure("never stopped the process while it wrote")
     try:
+        # While the round waits, the status names whom it waits for.
+        r, _ = e.run([e.tool("dmtcp_command"), "-s"], timeout=60)
+        check(f"Waiting for: e2e_memory[{big.pid}]@" in r.stdout and
+              "(stopped: /proc state T" in r.stdout,
+              f"status while stopped: {r.stdout}")
         failed_bc(e, bc, timeout + 30, "stopped writer",
-                  f"e2e_memory[{big.pid}]", "did not reach",
-                  f"within {timeout} s")
+                  f"e2e_memory[{big.pid}]@", "did not reach",
+                  "(stopped: /proc state T", f"within {timeout} s")
         running(small, "stopped writer")
         check_intact(e, snap, "stopped writer")
         # No new round while it is away, and the refusal says why.
@@ -1018,6 +1034,16 @@ def test_sigstop(e):
     print(f"  back after {time.time() - start:.1f} s")
     running(big, "after SIGCONT")
     running(small, "after SIGCONT")
+    # A process already stopped when -bc comes: refused at once, named.
+    os.kill(small.pid, signal.SIGSTOP)
+    try:
+        wait_stopped(small.pid)
+        r, took = e.run([e.tool("dmtcp_command"), "-bc"], timeout=60)
+        line = one_line_error(r, "already stopped")
+        check(f"e2e_memory[{small.pid}]@" in line and "is stopped" in line
+              and took < 10, f"already stopped ({took:.1f} s): {line}")
+    finally:
+        os.kill(small.pid, signal.SIGCONT)
     later = sorted(os.path.join(e.work, f) for f in ckpt_files(e.work))
     check(generations_present(e) == [gen + 2] and
           all(f.endswith(".dmtcp") or f.endswith(".sh") for f in later),

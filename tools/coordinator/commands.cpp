@@ -211,6 +211,20 @@ std::string Coordinator::status_text() const {
        "\n";
   s += "Generation: " + std::to_string(generation_) + "\n";
   s += std::string("Status: ") + status + "\n";
+  // Who a round waits for, while it waits: a stuck or stopped process is
+  // named here long before the round timeout names it.
+  if (round_.kind == RoundKind::kCheckpoint &&
+      round_.index < round_.sequence.size()) {
+    const char* at =
+        barrier_name(static_cast<uint32_t>(round_.sequence[round_.index]));
+    for (const auto& [id, p] : round_.participants) {
+      auto c = clients_.find(id);
+      if (!p.waiting && c != clients_.end()) {
+        s += "Waiting for: " + describe(c->second) + " to reach " + at + " (" +
+             std::to_string((now_ms() - round_.progress_ms) / 1000) + " s)\n";
+      }
+    }
+  }
   // Upstream's machine-readable lines; scripts grep for them.
   s += "NUM_PEERS=" + std::to_string(n) + "\n";
   s += std::string("RUNNING=") + (round_.active() ? "no" : "yes");
@@ -232,6 +246,30 @@ std::string Coordinator::list_text() const {
   return s.empty() ? "no processes" : s;
 }
 
+bool Coordinator::is_local(const Client& c) const {
+  struct stat st{};
+  std::string proc = "/proc/" + std::to_string(c.pid);
+  return c.hostname == hostname_ && c.pid > 0 && c.start_time != 0 &&
+         proc_stat_field(c.pid, kStatStartTime) == c.start_time &&
+         ::stat(proc.c_str(), &st) == 0 && st.st_uid == ::getuid();
+}
+
+std::string Coordinator::describe(const Client& c) const {
+  std::string s = c.progname + "[" + std::to_string(c.pid) + "]@" + c.hostname;
+  if (!is_local(c)) {
+    return s;
+  }
+  switch (proc_stat_state(c.pid)) {
+    case 'T':
+      return s + " (stopped: /proc state T; kill -CONT " +
+             std::to_string(c.pid) + " continues it)";
+    case 't':
+      return s + " (stopped by a tracer: /proc state t)";
+    default:
+      return s;
+  }
+}
+
 // A computation must die at once, as a crash would take it: a process that
 // outlives another by a moment acts on that death (gcc sees its assembler
 // killed and deletes the temporary files the checkpoint's assembler will
@@ -244,12 +282,7 @@ std::string Coordinator::list_text() const {
 void Coordinator::stop_then_kill_local() {
   std::vector<pid_t> local;
   for (auto& [id, c] : clients_) {
-    struct stat st{};
-    std::string proc = "/proc/" + std::to_string(c.pid);
-    if (c.is_process() && !c.closing && c.hostname == hostname_ &&
-        c.pid > 0 && c.start_time != 0 &&
-        proc_stat_field(c.pid, kStatStartTime) == c.start_time &&
-        ::stat(proc.c_str(), &st) == 0 && st.st_uid == ::getuid()) {
+    if (c.is_process() && !c.closing && is_local(c)) {
       local.push_back(c.pid);
     }
   }

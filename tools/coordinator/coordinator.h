@@ -72,6 +72,9 @@ struct Client {
 // only, not starting with '.'.  Ours are "<host>-<pid>-<time>-<n>".
 bool valid_computation_id(std::string_view id);
 
+// "THREADS_SUSPENDED", ...: a barrier of a round, for messages.
+const char* barrier_name(uint32_t b);
+
 enum class RoundKind { kNone, kCheckpoint, kRestart };
 
 struct Participant {
@@ -204,6 +207,10 @@ class Coordinator {
   // Participants that made no progress for --round-timeout are told to
   // finish alone (kAbortRound) and leave the round, which fails.
   void abort_stuck_participants();
+  // A process of this host, named beyond doubt (pid, start time, owner).
+  bool is_local(const Client& c) const;
+  // "prog[pid]@host", plus " (stopped: ...)" when /proc says it is.
+  std::string describe(const Client& c) const;
   void remove_stale_images();
   // After a failed round: its images (complete or not) are garbage.
   void remove_failed_images();

@@ -42,6 +42,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/proc_stat.h"
 #include "coordinator.h"
 #include "image/image_reader.h"
 #include "restart_script.h"
@@ -63,6 +64,31 @@ constexpr Barrier kCheckpointSequence[] = {Barrier::kThreadsSuspended,
 constexpr Barrier kRestartSequence[] = {
     Barrier::kRestarted, Barrier::kRegisterNameService, Barrier::kSendQueries,
     Barrier::kRefilled};
+
+std::string dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Only files named as images, of ours, that are regular files (never
+// through a link someone planted); unlink() itself never follows one.
+// Paths come from processes (their reports, their program names): only a
+// regular file of ours named ckpt_*<suffix> is ever removed.
+bool is_our_image_file(const std::string& path,
+                       const std::string& suffix = ".dmtcp") {
+  struct stat st{};
+  std::string base = path.substr(path.rfind('/') + 1);
+  return base.rfind("ckpt_", 0) == 0 && base.size() > suffix.size() + 5 &&
+         base.compare(base.size() - suffix.size(), suffix.size(), suffix) ==
+             0 &&
+         ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         st.st_uid == ::getuid();
+}
+
+}  // namespace
 
 const char* barrier_name(uint32_t b) {
   switch (static_cast<Barrier>(b)) {
@@ -89,31 +115,6 @@ const char* barrier_name(uint32_t b) {
   }
   return "UNKNOWN";
 }
-
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) {
-    return ".";
-  }
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Only files named as images, of ours, that are regular files (never
-// through a link someone planted); unlink() itself never follows one.
-// Paths come from processes (their reports, their program names): only a
-// regular file of ours named ckpt_*<suffix> is ever removed.
-bool is_our_image_file(const std::string& path,
-                       const std::string& suffix = ".dmtcp") {
-  struct stat st{};
-  std::string base = path.substr(path.rfind('/') + 1);
-  return base.rfind("ckpt_", 0) == 0 && base.size() > suffix.size() + 5 &&
-         base.compare(base.size() - suffix.size(), suffix.size(), suffix) ==
-             0 &&
-         ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         st.st_uid == ::getuid();
-}
-
-}  // namespace
 
 void Coordinator::schedule_interval() {
   next_interval_ms_ = interval_ > 0 ? now_ms() + int64_t{interval_} * 1000 : 0;
@@ -162,6 +163,14 @@ CommandResult Coordinator::start_checkpoint(const char* why,
     }
     if (c.state == ProcState::kRunning) {
       procs.push_back(&c);
+    }
+  }
+  // A stopped process cannot take part (the checkpoint signal waits for
+  // SIGCONT): say so now instead of after the round timeout.
+  for (Client* c : procs) {
+    if (is_local(*c) && proc_stat_state(c->pid) == 'T') {
+      return {EAGAIN, "process " + describe(*c) +
+                          " is stopped; no checkpoint until it is continued"};
     }
   }
   if (procs.empty()) {
@@ -526,7 +535,7 @@ void Coordinator::abort_stuck_participants() {
     if (!names.empty()) {
       names += ", ";
     }
-    names += c->progname + "[" + std::to_string(c->pid) + "]";
+    names += describe(*c);
     if (it->second.image.empty() && !round_.images_done) {
       char name[256];
       proto::format_image_name(name, sizeof name, c->progname.c_str(),

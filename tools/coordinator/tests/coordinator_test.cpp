@@ -725,7 +725,8 @@ BOOST_AUTO_TEST_CASE(stuck_process_is_aborted_after_the_round_timeout) {
   }
   auto r = t->expect(MsgType::kCommandReply);
   BOOST_TEST(reply_status(r) != 0);
-  BOOST_TEST(contains(reply_text(r), "stopped[1000] did not reach SUSPENDED"),
+  BOOST_TEST(contains(reply_text(r), "stopped[1000]@" + local_hostname() +
+                                         " did not reach SUSPENDED"),
              reply_text(r));
   BOOST_TEST(access(c.script_path().c_str(), F_OK) != 0);
   // Until it is back no round starts (it would be missing from it)...
