@@ -7,16 +7,20 @@
  *     so the image stores exactly 8 pages of it raw;
  *   - 4 pages at kReadOnlyAddr filled and then made read-only (r--p);
  *   - a file it opened ($DMTCP_CHECKPOINT_DIR/inspect.data), at offset 3;
- *   - a pipe holding 5 unread bytes.
+ *   - a pipe holding 5 unread bytes;
+ *   - a POSIX timer on CLOCK_MONOTONIC, SIGEV_NONE, armed for 1000 s with
+ *     a 100 s interval.
  *
- * Prints "PID n", "FD n", "PIPE r w", READY.  When the file named by
- * $INSPECT_CHANGE appears it rewrites page 4 of the data region (prints
+ * Prints "PID n", "FD n", "PIPE r w", "TIMER id", READY.  When the file named
+ * by $INSPECT_CHANGE appears it rewrites page 4 of the data region (prints
  * CHANGED); then it waits for the go file and prints PASS. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "../e2e/programs/e2e.h"
 
@@ -61,7 +65,16 @@ int main(int argc, char** argv) {
   E2E_CHECK(pipe(p) == 0, "pipe");
   E2E_CHECK(write(p[1], "12345", 5) == 5, "write to the pipe");
 
-  printf("PID %d\nFD %d\nPIPE %d %d\n", (int)getpid(), fd, p[0], p[1]);
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_NONE;
+  timer_t timer;
+  E2E_CHECK(timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0, "timer_create");
+  struct itimerspec its = {{100, 0}, {1000, 0}};
+  E2E_CHECK(timer_settime(timer, 0, &its, NULL) == 0, "timer_settime");
+
+  printf("PID %d\nFD %d\nPIPE %d %d\nTIMER %d\n", (int)getpid(), fd, p[0], p[1],
+         (int)(intptr_t)timer);
   e2e_say("READY");
 
   const char* change = getenv("INSPECT_CHANGE");

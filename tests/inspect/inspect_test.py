@@ -70,6 +70,7 @@ class Program:
         self.pid = int(out.split("PID ")[1].split()[0])
         self.fd = int(out.split("FD ")[1].split()[0])
         self.pipe = [int(x) for x in out.split("PIPE ")[1].split()[:2]]
+        self.timer = int(out.split("TIMER ")[1].split()[0])
         self.gen1 = self.checkpoint("gen1")
 
     def checkpoint(self, name):
@@ -156,6 +157,15 @@ def test_view(e):
     pids = [(o["virtual"], o["real"]) for o in img["objects"]
             if o["owner"] == "pid" and o["kind"] == "pid"]
     check((p.pid, h["real_pid"]) in pids, f"pid table {pids}")
+    # The timer plugin's POSIX timer: armed for 1000 s (a little has
+    # passed), every 100 s.
+    timers = [o for o in img["objects"] if o["owner"] == "timer"]
+    check(len(timers) == 1, f"timers {timers}")
+    t = timers[0]
+    check(t["kind"] == "posix timer" and t["id"] == p.timer and
+          t["clock"] == "CLOCK_MONOTONIC" and t["notify"] == "none" and
+          t["interval_ns"] == 100 * 10**9 and
+          900 * 10**9 < t["left_ns"] <= 1000 * 10**9, f"the timer: {t}")
     # Every byte of every region is accounted for.
     for reg in img["regions"]:
         check(reg["data_bytes"] + reg["skipped_bytes"] == reg["size"],
