@@ -13,6 +13,9 @@ state the test knows exactly (see that file).
            the header's generation and exactly that page are reported
   decoder  a plugin's own notes, decoded by its own library (--decoder),
            listed undecoded without it, and compared by --diff
+  existing images of existing end-to-end programs (memory, threads,
+           shared memory, fork and exec, mutexes): intact, every region
+           accounted for, threads, views parse
 """
 import argparse
 import ctypes
@@ -362,12 +365,57 @@ def test_decoder(e):
     check(r.returncode == 2 and "nope.so" in line, f"missing decoder: {line}")
 
 
+EXISTING = [("e2e_memory", "8"), ("e2e_threads",), ("e2e_shared_mem", "memfd"),
+            ("e2e_fork_exec",), ("e2e_mutexes",)]
+
+
+def test_existing(e):
+    """Images of the existing end-to-end programs: each verifies intact,
+    every region's bytes add up, the stored bytes fit in the file, every
+    process has its main and checkpoint threads, and the views parse."""
+    for prog in EXISTING:
+        e.new_coordinator()
+        p = e.launch(os.path.join(e.tests, prog[0]), *prog[1:])
+        r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+        check(r.returncode == 0, f"{prog}: checkpoint failed: {r.stderr}")
+        e.run([e.tool("dmtcp_command"), "-k"])
+        p.wait()
+        images = sorted(os.path.join(e.work, f) for f in os.listdir(e.work)
+                        if f.endswith(".dmtcp"))
+        check(images, f"{prog}: no image")
+        r, res = inspect_json(e, "--verify", *images)
+        check(r.returncode == 0 and all(x["intact"] for x in res),
+              f"{prog}: --verify {res}")
+        r, imgs = inspect_json(e, *images)
+        check(r.returncode == 0 and len(imgs) == len(images),
+              f"{prog}: view {r.stderr}")
+        for img in imgs:
+            name = os.path.basename(img["image"])
+            for reg in img["regions"]:
+                check(reg["data_bytes"] + reg["skipped_bytes"] == reg["size"]
+                      and reg["stored_bytes"] <= reg["data_bytes"] + 4096 *
+                      reg["chunks"], f"{name}: region {reg}")
+            check(img["totals"]["stored_bytes"] < img["file_size"],
+                  f"{name}: stored more than the file holds")
+            roles = [t["role"] for t in img["threads"]]
+            check(roles.count("main") == 1 and roles.count("checkpoint") == 1,
+                  f"{name}: threads {img['threads']}")
+            check(img["header"]["program"] == prog[0],
+                  f"{name}: program {img['header']['program']}")
+        r = inspect(e, *images)
+        check(r.returncode == 0 and r.stderr == "", f"{prog}: text view")
+        print(f"  {prog[0]}: {len(images)} image(s) intact, "
+              f"{sum(len(i['regions']) for i in imgs)} regions add up")
+        for f in images:
+            os.unlink(f)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--tests", required=True)
     cases = {"view": test_view, "verify": test_verify, "diff": test_diff,
-             "decoder": test_decoder}
+             "decoder": test_decoder, "existing": test_existing}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
