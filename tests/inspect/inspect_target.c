@@ -9,9 +9,11 @@
  *   - a file it opened ($DMTCP_CHECKPOINT_DIR/inspect.data), at offset 3;
  *   - a pipe holding 5 unread bytes;
  *   - a POSIX timer on CLOCK_MONOTONIC, SIGEV_NONE, armed for 1000 s with
- *     a 100 s interval.
+ *     a 100 s interval;
+ *   - an eventfd whose counter is 7.
  *
- * Prints "PID n", "FD n", "PIPE r w", "TIMER id", READY.  When the file named
+ * Prints "PID n", "FD n", "PIPE r w", "TIMER id", "EVENTFD n",
+ * READY.  When the file named
  * by $INSPECT_CHANGE appears it rewrites page 4 of the data region (prints
  * CHANGED); then it waits for the go file and prints PASS. */
 #define _GNU_SOURCE
@@ -19,6 +21,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -73,8 +76,11 @@ int main(int argc, char** argv) {
   struct itimerspec its = {{100, 0}, {1000, 0}};
   E2E_CHECK(timer_settime(timer, 0, &its, NULL) == 0, "timer_settime");
 
-  printf("PID %d\nFD %d\nPIPE %d %d\nTIMER %d\n", (int)getpid(), fd, p[0], p[1],
-         (int)(intptr_t)timer);
+  int efd = eventfd(7, EFD_CLOEXEC);
+  E2E_CHECK(efd >= 0, "eventfd");
+
+  printf("PID %d\nFD %d\nPIPE %d %d\nTIMER %d\nEVENTFD %d\n", (int)getpid(), fd,
+         p[0], p[1], (int)(intptr_t)timer, efd);
   e2e_say("READY");
 
   const char* change = getenv("INSPECT_CHANGE");

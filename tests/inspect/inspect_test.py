@@ -74,6 +74,7 @@ class Program:
         self.fd = int(out.split("FD ")[1].split()[0])
         self.pipe = [int(x) for x in out.split("PIPE ")[1].split()[:2]]
         self.timer = int(out.split("TIMER ")[1].split()[0])
+        self.eventfd = int(out.split("EVENTFD ")[1].split()[0])
         self.gen1 = self.checkpoint("gen1")
 
     def checkpoint(self, name):
@@ -107,6 +108,13 @@ def check_plugin_objects(img, p, built):
         check_pid_objects(img, p, h)
     if "libdmtcp_timer.so" in built:
         check_timer_objects(img, p)
+    if "libdmtcp_event.so" in built:
+        # The event plugin's eventfd, its counter saved by this process.
+        mine = [o for o in img["objects"] if o["owner"] == "event"]
+        check(mine == [{"owner": "event", "kind": "eventfd",
+                        "fd": p.eventfd, "flags": os.O_RDWR, "leader": 1,
+                        "saved_by": p.pid, "count": 7, "semaphore": 0}],
+              f"the eventfd: {mine}")
 
 
 def check_file_objects(img, p):

@@ -19,6 +19,8 @@ extern const DmtcpInspectDecoder dmtcp_builtin_decoder_pid
     __attribute__((weak));
 extern const DmtcpInspectDecoder dmtcp_builtin_decoder_timer
     __attribute__((weak));
+extern const DmtcpInspectDecoder dmtcp_builtin_decoder_event
+    __attribute__((weak));
 }
 
 namespace dmtcp::inspect {
@@ -29,7 +31,7 @@ std::map<std::string, DmtcpInspectDecodeFn>& registry() {
     std::map<std::string, DmtcpInspectDecodeFn> m;
     for (const DmtcpInspectDecoder* d :
          {&dmtcp_builtin_decoder_file, &dmtcp_builtin_decoder_pid,
-          &dmtcp_builtin_decoder_timer}) {
+          &dmtcp_builtin_decoder_timer, &dmtcp_builtin_decoder_event}) {
       if (d != nullptr && d->owner != nullptr && d->decode != nullptr) {
         m[d->owner] = d->decode;
       }
