@@ -10,9 +10,10 @@
  *   - a pipe holding 5 unread bytes;
  *   - a POSIX timer on CLOCK_MONOTONIC, SIGEV_NONE, armed for 1000 s with
  *     a 100 s interval;
- *   - an eventfd whose counter is 7.
+ *   - an eventfd whose counter is 7;
+ *   - a SysV semaphore set of 2 (the test removes it).
  *
- * Prints "PID n", "FD n", "PIPE r w", "TIMER id", "EVENTFD n",
+ * Prints "PID n", "FD n", "PIPE r w", "TIMER id", "EVENTFD n", "SEM id",
  * READY.  When the file named
  * by $INSPECT_CHANGE appears it rewrites page 4 of the data region (prints
  * CHANGED); then it waits for the go file and prints PASS. */
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <time.h>
 
 #include "../e2e/programs/e2e.h"
@@ -79,8 +81,11 @@ int main(int argc, char** argv) {
   int efd = eventfd(7, EFD_CLOEXEC);
   E2E_CHECK(efd >= 0, "eventfd");
 
-  printf("PID %d\nFD %d\nPIPE %d %d\nTIMER %d\nEVENTFD %d\n", (int)getpid(), fd,
-         p[0], p[1], (int)(intptr_t)timer, efd);
+  int sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+  E2E_CHECK(sem >= 0, "semget");
+
+  printf("PID %d\nFD %d\nPIPE %d %d\nTIMER %d\nEVENTFD %d\nSEM %d\n",
+         (int)getpid(), fd, p[0], p[1], (int)(intptr_t)timer, efd, sem);
   e2e_say("READY");
 
   const char* change = getenv("INSPECT_CHANGE");

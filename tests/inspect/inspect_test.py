@@ -75,6 +75,7 @@ class Program:
         self.pipe = [int(x) for x in out.split("PIPE ")[1].split()[:2]]
         self.timer = int(out.split("TIMER ")[1].split()[0])
         self.eventfd = int(out.split("EVENTFD ")[1].split()[0])
+        self.sem = int(out.split("SEM ")[1].split()[0])
         self.gen1 = self.checkpoint("gen1")
 
     def checkpoint(self, name):
@@ -96,6 +97,8 @@ class Program:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+        # The semaphore set outlives the program: not ours to leave.
+        subprocess.run(["ipcrm", "-s", str(self.sem)], capture_output=True)
 
 
 def check_plugin_objects(img, p, built):
@@ -115,6 +118,12 @@ def check_plugin_objects(img, p, built):
                         "fd": p.eventfd, "flags": os.O_RDWR, "leader": 1,
                         "saved_by": p.pid, "count": 7, "semaphore": 0}],
               f"the eventfd: {mine}")
+    if "libdmtcp_sysvipc.so" in built:
+        # The sysvipc plugin's semaphore set, saved by this process.
+        mine = [o for o in img["objects"] if o["owner"] == "sysvipc"]
+        check(mine == [{"owner": "sysvipc", "kind": "sem", "id": p.sem,
+                        "real_id": p.sem, "key": 0, "saver": 1}],
+              f"the semaphore set: {mine}")
 
 
 def check_file_objects(img, p):

@@ -21,6 +21,8 @@ extern const DmtcpInspectDecoder dmtcp_builtin_decoder_timer
     __attribute__((weak));
 extern const DmtcpInspectDecoder dmtcp_builtin_decoder_event
     __attribute__((weak));
+extern const DmtcpInspectDecoder dmtcp_builtin_decoder_sysvipc
+    __attribute__((weak));
 }
 
 namespace dmtcp::inspect {
@@ -31,7 +33,8 @@ std::map<std::string, DmtcpInspectDecodeFn>& registry() {
     std::map<std::string, DmtcpInspectDecodeFn> m;
     for (const DmtcpInspectDecoder* d :
          {&dmtcp_builtin_decoder_file, &dmtcp_builtin_decoder_pid,
-          &dmtcp_builtin_decoder_timer, &dmtcp_builtin_decoder_event}) {
+          &dmtcp_builtin_decoder_timer, &dmtcp_builtin_decoder_event,
+          &dmtcp_builtin_decoder_sysvipc}) {
       if (d != nullptr && d->owner != nullptr && d->decode != nullptr) {
         m[d->owner] = d->decode;
       }
