@@ -1,6 +1,7 @@
 // make_image_seeds.cpp -- writes small real images (plain and compressed,
-// with data, zero and no-data regions) into a directory: the seed corpus
-// of image_reader_fuzz.  Usage: make_image_seeds DIR
+// with data, zero and no-data regions, and notes: the runtime's and a file
+// plugin fd, the pid plugin's table) into a directory: the seed corpus of
+// image_reader_fuzz and inspect_fuzz.  Usage: make_image_seeds DIR
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "image/image_writer.h"
+#include "plugins/file/file_notes.h"
+#include "plugins/pid/pid_notes.h"
 
 using namespace dmtcp::image;
 
@@ -20,6 +23,56 @@ struct Region {
   std::string name;
   std::vector<uint8_t> mem;
 };
+
+void add_note(std::vector<uint8_t>* out, uint32_t* count, const char* owner,
+              uint32_t type, const void* data, size_t size) {
+  NoteHeader h{};
+  snprintf(h.owner, sizeof h.owner, "%s", owner);
+  h.type = type;
+  h.size = static_cast<uint32_t>(size);
+  const auto* p = reinterpret_cast<const uint8_t*>(&h);
+  out->insert(out->end(), p, p + sizeof h);
+  const auto* d = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), d, d + size);
+  out->resize((out->size() + kNoteAlign - 1) / kNoteAlign * kNoteAlign);
+  ++*count;
+}
+
+// The notes a real process has: the runtime's and one fd of the file
+// plugin's (variant 0 has none, as an image of format 4 had).
+std::vector<uint8_t> seed_notes(int variant, uint32_t* count) {
+  std::vector<uint8_t> out;
+  *count = 0;
+  if (variant == 0) {
+    return out;
+  }
+  static const char kArgs[] = "/bin/seed\0-x\0two words";
+  add_note(&out, count, "core", kCoreNoteArgs, kArgs, sizeof kArgs);
+  static const char kPlugins[] = "/lib/libdmtcp_file.so:/lib/libdmtcp.so";
+  add_note(&out, count, "core", kCoreNotePlugins, kPlugins,
+           sizeof kPlugins - 1);
+  ThreadNote threads[2] = {{11, 11, kThreadNoteCheckpoint, 0},
+                           {10, 10, kThreadNoteMain, 0}};
+  add_note(&out, count, "core", kCoreNoteThreads, threads, sizeof threads);
+  add_note(&out, count, "core", kCoreNoteCwd, "/tmp", 4);
+  static const char kPath[] = "/tmp/seed.data";
+  dmtcp::file::FdNote fd{};
+  fd.fd = 3;
+  fd.flags = 2;
+  fd.pos = 3;
+  fd.pty_index = -1;
+  fd.leader = 1;
+  fd.path_len = sizeof kPath - 1;
+  std::vector<uint8_t> payload(sizeof fd + fd.path_len);
+  memcpy(payload.data(), &fd, sizeof fd);
+  memcpy(payload.data() + sizeof fd, kPath, fd.path_len);
+  add_note(&out, count, dmtcp::file::kNoteOwner, dmtcp::file::kNoteFd,
+           payload.data(), payload.size());
+  dmtcp::pid::PidPair pairs[2] = {{10, 4010}, {11, 4011}};
+  add_note(&out, count, dmtcp::pid::kNoteOwner, dmtcp::pid::kNoteTable, pairs,
+           sizeof pairs);
+  return out;
+}
 
 int write_seed(const std::string& path, bool compress, int variant) {
   std::vector<Region> regions(3);
@@ -63,12 +116,15 @@ int write_seed(const std::string& path, bool compress, int variant) {
     perror(path.c_str());
     return 1;
   }
+  uint32_t notes_count = 0;
+  std::vector<uint8_t> notes = seed_notes(variant, &notes_count);
   ImageWriter w;
   int rc = w.init({.compress = compress, .zstd_level = 1});
   rc = rc != 0 ? rc
                : w.begin(fd, h, entries.data(),
                          static_cast<uint32_t>(entries.size()), names.data(),
-                         static_cast<uint32_t>(names.size()));
+                         static_cast<uint32_t>(names.size()), notes.data(),
+                         static_cast<uint32_t>(notes.size()), notes_count);
   for (size_t i = 0; rc == 0 && i < regions.size(); ++i) {
     Region& r = regions[i];
     rc = w.write_region(static_cast<uint32_t>(i), r.mem.data(),

@@ -8,15 +8,15 @@
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET [TARGET...]]   (default 60, all)
 #
-# Targets: image_reader_fuzz (corpus "image"), coordinator_msg_fuzz
-# ("coordinator").  docs/fuzzing.md says what each one covers.
+# Targets: image_reader_fuzz (corpus "image"), inspect_fuzz ("image"),
+# coordinator_msg_fuzz ("coordinator").  docs/fuzzing.md says what each one covers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(image_reader_fuzz coordinator_msg_fuzz)
+  targets=(image_reader_fuzz inspect_fuzz coordinator_msg_fuzz)
 fi
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cmake -S . -B build-fuzz -G Ninja \
@@ -34,7 +34,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 for target in "${targets[@]}"; do
   case $target in
-    image_reader_fuzz)
+    image_reader_fuzz|inspect_fuzz)
       corpus=image seeds=make_image_seeds
       extra=() ;;
     coordinator_msg_fuzz)

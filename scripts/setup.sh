@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake ninja-build pkg-config python3
           libboost-test-dev libboost-dev libzstd-dev libxxhash-dev
           redis-server)
+# dmtcp_inspect --json
+PACKAGES+=(nlohmann-json3-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -1,8 +1,9 @@
 // The checkpoint image: on-disk layout.  See docs/image-format.md.
 //
 //   FileHeader                      fixed size, own checksum
-//   RegionEntry[region_count]       then names_size bytes of path strings;
-//                                   one checksum over both (in FileHeader)
+//   RegionEntry[region_count]       then names_size bytes of path strings,
+//                                   then notes_size bytes of notes; one
+//                                   checksum over the three (in FileHeader)
 //   chunks...                       ChunkHeader + stored bytes, each with a
 //                                   checksum of its header and of its raw data
 //   Trailer                         counts and a checksum over every chunk
@@ -28,7 +29,10 @@ inline constexpr uint32_t kChunkMagic = 0x4b4e4843;  // "CHNK"
 // 4: MAP_SHARED mappings stay shared: kRegionSharedFile (mapped to its file
 //    again, no data stored) and kRegionSharedObject (shared memory with no
 //    file, identified by RegionEntry::object_dev/object_ino).
-inline constexpr uint32_t kFormatVersion = 4;
+// 5: notes after the names: what the runtime and each plugin say about the
+//    process for dmtcp_inspect (arguments, threads, plugins, fds ...);
+//    restart does not need them.
+inline constexpr uint32_t kFormatVersion = 5;
 inline constexpr uint64_t kPageSize = 4096;
 // Largest raw chunk; the writer cuts runs of data pages at this size.
 inline constexpr uint64_t kMaxChunkBytes = 4ull << 20;
@@ -101,7 +105,9 @@ struct FileHeader {
 
   uint32_t region_count;
   uint32_t names_size;
-  uint64_t table_checksum;   // XXH3-64 over RegionEntry[] then names
+  uint32_t notes_size;       // bytes of notes after the names (NoteHeader ...)
+  uint32_t notes_count;      // how many notes they hold
+  uint64_t table_checksum;   // XXH3-64 over RegionEntry[], names, notes
   uint64_t header_checksum;  // XXH3-64 over this struct with this field 0
 };
 
@@ -124,6 +130,36 @@ struct RegionEntry {
   // same object.  Informational for kRegionSharedFile.
   uint64_t object_dev;
   uint64_t object_ino;
+};
+
+// A note: what a plugin (or the runtime, owner "core") recorded about the
+// process at checkpoint time, for dmtcp_inspect to show
+// (dmtcp/inspect.h).  The payload's layout is its owner's; it follows the
+// header and is padded with zeros to a multiple of 8 bytes.  Notes are
+// descriptive only: restart never reads them.
+struct NoteHeader {
+  char owner[16];  // NUL-terminated, NUL-padded: "core", "file", ...
+  uint32_t type;   // the owner's numbering
+  uint32_t size;   // payload bytes (before padding)
+};
+inline constexpr uint64_t kNoteAlign = 8;
+
+// The runtime's own notes (owner "core").  Payloads:
+enum CoreNote : uint32_t {
+  kCoreNoteArgs = 1,     // /proc/self/cmdline: each argument NUL-terminated
+  kCoreNotePlugins = 2,  // our libraries, ':'-separated (DMTCP_PRELOAD)
+  kCoreNoteThreads = 3,  // ThreadNote[]
+  kCoreNoteCwd = 4,      // the working directory's path
+};
+struct ThreadNote {
+  int32_t tid;   // kernel tid at checkpoint
+  int32_t vtid;  // as the program sees it (pid plugin), else tid
+  uint32_t flags;
+  uint32_t pad;
+};
+enum ThreadNoteFlag : uint32_t {
+  kThreadNoteMain = 1u << 0,        // tid == pid
+  kThreadNoteCheckpoint = 1u << 1,  // DMTCP's checkpoint thread
 };
 
 struct ChunkHeader {

@@ -32,6 +32,7 @@ namespace {
 // enough that a corrupt count cannot make us allocate gigabytes.
 constexpr uint32_t kMaxRegions = 1u << 20;
 constexpr uint32_t kMaxNamesSize = 64u << 20;
+constexpr uint32_t kMaxNotesSize = 64u << 20;
 // Canonical user-space limit on x86_64 (47-bit addresses).
 constexpr uint64_t kMaxUserAddress = 0x800000000000ull;
 
@@ -194,6 +195,8 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   path_ = path;
   regions_.clear();
   names_.clear();
+  notes_blob_.clear();
+  notes_.clear();
   header_ = FileHeader{};
   header_checked_ = false;
   pos_ = 0;
@@ -216,8 +219,8 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   try {
     // No bigger than the file: a small image (or a fuzzer's input) need
     // not pay for zeroing a megabyte.
-    buf_.resize(std::max<uint64_t>(4096, std::min<uint64_t>(kBufferSize,
-                                                            file_size_)));
+    buf_.resize(
+        std::max<uint64_t>(4096, std::min<uint64_t>(kBufferSize, file_size_)));
   } catch (const std::bad_alloc&) {
     return fail(error, "out of memory for the read buffer");
   }
@@ -263,6 +266,12 @@ bool ImageReader::open(const std::string& path, std::string* error) {
                               "limit %u (corrupt image)",
                               h.names_size, kMaxNamesSize));
   }
+  if (h.notes_size > kMaxNotesSize ||
+      h.notes_count > h.notes_size / sizeof(NoteHeader)) {
+    return fail(error, format("%u notes in %u bytes, more than the limit %u "
+                              "or than fit (corrupt image)",
+                              h.notes_count, h.notes_size, kMaxNotesSize));
+  }
   header_ = h;
   header_checked_ = true;
 
@@ -271,15 +280,18 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   // the reader.
   std::vector<RegionEntry> regions;
   std::string names;
+  std::string notes;
   try {
     regions.resize(h.region_count);
     names.resize(h.names_size);
+    notes.resize(h.notes_size);
   } catch (const std::bad_alloc&) {
     return fail(error, "out of memory for the region table");
   }
   if (!read_exact(regions.data(), regions.size() * sizeof(RegionEntry),
                   error) ||
-      !read_exact(names.data(), names.size(), error)) {
+      !read_exact(names.data(), names.size(), error) ||
+      !read_exact(notes.data(), notes.size(), error)) {
     return false;
   }
   XXH3_state_t st_hash;
@@ -287,6 +299,7 @@ bool ImageReader::open(const std::string& path, std::string* error) {
   XXH3_64bits_update(&st_hash, regions.data(),
                      regions.size() * sizeof(RegionEntry));
   XXH3_64bits_update(&st_hash, names.data(), names.size());
+  XXH3_64bits_update(&st_hash, notes.data(), notes.size());
   if (XXH3_64bits_digest(&st_hash) != h.table_checksum) {
     return fail(error, "region table checksum mismatch (corrupt image)");
   }
@@ -326,8 +339,55 @@ bool ImageReader::open(const std::string& path, std::string* error) {
     }
   }
 
+  // 4. The notes: each header and its padded payload inside the blob,
+  //    the owner a name, exactly notes_count of them filling it.
+  struct Span {
+    size_t owner_at, owner_len;
+    uint32_t type;
+    size_t at, len;
+  };
+  std::vector<Span> spans;
+  uint64_t at = 0;
+  while (at < notes.size()) {
+    auto bad_note = [&](const char* what) {
+      return fail(error, format("note %zu at notes byte %" PRIu64 ": %s "
+                                "(corrupt image)",
+                                spans.size(), at, what));
+    };
+    if (notes.size() - at < sizeof(NoteHeader) ||
+        spans.size() >= h.notes_count) {
+      return bad_note("more notes than the header lists");
+    }
+    NoteHeader n;
+    memcpy(&n, notes.data() + at, sizeof n);
+    size_t owner_len = strnlen(n.owner, sizeof n.owner);
+    if (owner_len == 0 || owner_len == sizeof n.owner) {
+      return bad_note("owner is not a name");
+    }
+    uint64_t padded =
+        (uint64_t{n.size} + kNoteAlign - 1) / kNoteAlign * kNoteAlign;
+    if (padded > notes.size() - at - sizeof n) {
+      return bad_note("payload runs past the notes");
+    }
+    spans.push_back({static_cast<size_t>(at) + offsetof(NoteHeader, owner),
+                     owner_len, n.type, static_cast<size_t>(at) + sizeof n,
+                     n.size});
+    at += sizeof n + padded;
+  }
+  if (spans.size() != h.notes_count) {
+    return fail(error, format("%zu notes, the header lists %u (corrupt "
+                              "image)",
+                              spans.size(), h.notes_count));
+  }
+
   regions_ = std::move(regions);
   names_ = std::move(names);
+  notes_blob_ = std::move(notes);
+  std::string_view blob(notes_blob_);
+  for (const Span& sp : spans) {
+    notes_.push_back({blob.substr(sp.owner_at, sp.owner_len), sp.type,
+                      blob.substr(sp.at, sp.len)});
+  }
   data_offset_ = pos_;
   return true;
 }
@@ -414,6 +474,29 @@ bool ImageReader::decompress(const uint8_t* src, size_t size, uint8_t* dst,
 
 bool ImageReader::read_data(
     const std::function<uint8_t*(uint32_t region)>& dest, std::string* error) {
+  if (!dest) {
+    return fail(error, "read_data needs a destination");
+  }
+  // dest is asked once per region, as it always was.
+  int64_t last_region = -1;
+  uint8_t* base = nullptr;
+  return read_chunks(
+      [&](const ChunkInfo& c) -> uint8_t* {
+        if (static_cast<int64_t>(c.region) != last_region) {
+          last_region = c.region;
+          base = dest(c.region);
+        }
+        if (base == nullptr || base == skip()) {
+          return base;
+        }
+        return base + c.page_offset * kPageSize;
+      },
+      nullptr, error);
+}
+
+bool ImageReader::read_chunks(
+    const std::function<uint8_t*(const ChunkInfo&)>& dest,
+    const std::function<void(const ChunkInfo&)>& done, std::string* error) {
   if (fd_ < 0 || pos_ != data_offset_ || data_read_) {
     return fail(error, "read_data needs a freshly opened image");
   }
@@ -421,6 +504,7 @@ bool ImageReader::read_data(
     return fail(error, "read_data needs a destination");
   }
   data_read_ = true;
+  error_region_ = -1;
   // Compressed chunks pass through here; it grows to the largest one seen
   // (check_chunk() bounds stored_size by ZSTD_compressBound(kMaxChunkBytes)).
   std::vector<uint8_t> zbuf;
@@ -440,7 +524,6 @@ bool ImageReader::read_data(
   uint64_t raw_bytes = 0;
   int64_t prev_region = -1;
   uint64_t prev_end = 0;  // first page after the previous chunk
-  uint8_t* base = nullptr;
 
   for (;;) {
     uint64_t at = pos_;
@@ -469,15 +552,22 @@ bool ImageReader::read_data(
         return false;
       }
       XXH3_64bits_update(&chunks_hash, &c, sizeof c);
-      if (static_cast<int64_t>(c.region_index) != prev_region) {
-        base = dest(c.region_index);
-        if (base == nullptr) {
-          return fail(error, format("no memory to restore region %u into",
-                                    c.region_index));
-        }
+      // From here on the failure is in this region's data.
+      error_region_ = c.region_index;
+      const ChunkInfo info{at,
+                           c.region_index,
+                           c.page_offset,
+                           c.page_count,
+                           static_cast<Encoding>(c.encoding),
+                           c.stored_size,
+                           c.raw_checksum};
+      uint8_t* out = dest(info);
+      if (out == nullptr) {
+        return fail(error, format("no memory to restore region %u into",
+                                  c.region_index));
       }
       size_t raw_size = size_t{c.page_count} * kPageSize;
-      if (base == skip()) {
+      if (out == skip()) {
         // Nobody wants these pages.  Compressed bytes are still read: the
         // trailer's checksum covers them.
         if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
@@ -491,30 +581,30 @@ bool ImageReader::read_data(
           }
           XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
         }
-        prev_region = c.region_index;
-        prev_end = c.page_offset + c.page_count;
-        ++chunk_count;
-        raw_bytes += raw_size;
-        continue;
-      }
-      uint8_t* out = base + c.page_offset * kPageSize;
-      if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
-        if (!read_exact(out, raw_size, error)) {
-          return false;
-        }
       } else {
-        if (!zbuf_for(c.stored_size) ||
-            !read_exact(zbuf.data(), c.stored_size, error) ||
-            !decompress(zbuf.data(), c.stored_size, out, raw_size, at, error)) {
-          return false;
+        if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
+          if (!read_exact(out, raw_size, error)) {
+            return false;
+          }
+        } else {
+          if (!zbuf_for(c.stored_size) ||
+              !read_exact(zbuf.data(), c.stored_size, error) ||
+              !decompress(zbuf.data(), c.stored_size, out, raw_size, at,
+                          error)) {
+            return false;
+          }
+          XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
         }
-        XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
+        if (XXH3_64bits(out, raw_size) != c.raw_checksum) {
+          return fail(error, format("chunk at byte %" PRIu64 " (region %u, "
+                                    "page %" PRIu64 "): data checksum "
+                                    "mismatch (corrupt image)",
+                                    at, c.region_index, c.page_offset));
+        }
       }
-      if (XXH3_64bits(out, raw_size) != c.raw_checksum) {
-        return fail(error, format("chunk at byte %" PRIu64 " (region %u, "
-                                  "page %" PRIu64 "): data checksum "
-                                  "mismatch (corrupt image)",
-                                  at, c.region_index, c.page_offset));
+      error_region_ = -1;
+      if (done) {
+        done(info);
       }
       prev_region = c.region_index;
       prev_end = c.page_offset + c.page_count;

@@ -38,6 +38,16 @@ class ImageReader {
   const std::vector<RegionEntry>& regions() const { return regions_; }
   std::string_view region_name(uint32_t index) const;
 
+  // The notes (image_format.h NoteHeader), checked by open(): each inside
+  // the blob, its owner a NUL-terminated name, as many as the header says.
+  // The payloads are untrusted bytes for their owner's decoder.
+  struct Note {
+    std::string_view owner;
+    uint32_t type;
+    std::string_view payload;
+  };
+  const std::vector<Note>& notes() const { return notes_; }
+
   // Reads every chunk and writes its pages to dest(region) + page_offset *
   // kPageSize; dest must return writable memory for the whole region (pages
   // no chunk covers are left as they are: zero in fresh memory).  Checks
@@ -51,6 +61,30 @@ class ImageReader {
   bool read_data(const std::function<uint8_t*(uint32_t region)>& dest,
                  std::string* error);
   static uint8_t* skip() { return &skip_tag_; }
+
+  // One chunk as read_chunks() sees it, after its header checksum and
+  // fields were checked against the table.
+  struct ChunkInfo {
+    uint64_t at;  // file offset of its header
+    uint32_t region;
+    uint64_t page_offset;
+    uint32_t page_count;
+    Encoding encoding;
+    uint64_t stored_size;   // payload bytes in the file
+    uint64_t raw_checksum;  // XXH3-64 of the pages it holds
+  };
+  // The same walk as read_data(), a chunk at a time: dest(chunk) returns
+  // where its page_count * kPageSize bytes go (any buffer: dmtcp_inspect
+  // reuses one), or skip(); done(chunk), if given, runs once the chunk's
+  // data is in place and verified (or passed over).  Every check of
+  // read_data() applies.
+  bool read_chunks(const std::function<uint8_t*(const ChunkInfo&)>& dest,
+                   const std::function<void(const ChunkInfo&)>& done,
+                   std::string* error);
+  // After read_data()/read_chunks() failed: the region of the chunk whose
+  // header was verified but whose data was not, else -1 (the header
+  // itself is damaged, or the failure is not in a chunk).
+  int64_t error_region() const { return error_region_; }
 
  private:
   bool fail(std::string* error, const std::string& what) const;
@@ -69,8 +103,11 @@ class ImageReader {
   bool header_checked_ = false;
   std::vector<RegionEntry> regions_;
   std::string names_;
+  std::string notes_blob_;
+  std::vector<Note> notes_;   // views into notes_blob_
   uint64_t data_offset_ = 0;  // where the first chunk starts
   bool data_read_ = false;    // read_data() runs once per open()
+  int64_t error_region_ = -1;
 
   // Sequential input: small reads come from buf_, large ones go directly
   // into their destination.

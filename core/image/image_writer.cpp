@@ -343,10 +343,12 @@ int ImageWriter::init(const Options& options) {
 
 int ImageWriter::begin(int fd, FileHeader header, const RegionEntry* regions,
                        uint32_t region_count, const char* names,
-                       uint32_t names_size) {
+                       uint32_t names_size, const uint8_t* notes,
+                       uint32_t notes_size, uint32_t notes_count) {
   if (impl_ == nullptr || impl_->begun || fd < 0 ||
       (region_count != 0 && regions == nullptr) ||
-      (names_size != 0 && names == nullptr)) {
+      (names_size != 0 && names == nullptr) ||
+      (notes_size != 0 && notes == nullptr)) {
     return -EINVAL;
   }
   Impl& s = *impl_;
@@ -373,28 +375,32 @@ int ImageWriter::begin(int fd, FileHeader header, const RegionEntry* regions,
   header.header_size = sizeof(FileHeader);
   header.region_count = region_count;
   header.names_size = names_size;
+  header.notes_size = notes_size;
+  header.notes_count = notes_count;
   XXH3_64bits_reset(&s.table_hash);
   XXH3_64bits_update(&s.table_hash, regions,
                      size_t{region_count} * sizeof(RegionEntry));
   XXH3_64bits_update(&s.table_hash, names, names_size);
+  XXH3_64bits_update(&s.table_hash, notes, notes_size);
   header.table_checksum = XXH3_64bits_digest(&s.table_hash);
   header.header_checksum =
       checksum_without(header, &FileHeader::header_checksum);
 
-  iovec iov[3] = {
+  iovec iov[4] = {
       {&header, sizeof header},
       {const_cast<RegionEntry*>(regions),
        size_t{region_count} * sizeof(RegionEntry)},
       {const_cast<char*>(names), names_size},
+      {const_cast<uint8_t*>(notes), notes_size},
   };
-  int rc = write_all(fd, iov, 3);
+  int rc = write_all(fd, iov, 4);
   if (rc != 0) {
     return rc;
   }
 
   s.fd = fd;
   s.written = sizeof(FileHeader) + size_t{region_count} * sizeof(RegionEntry) +
-              names_size;
+              names_size + notes_size;
   s.writeback_from = 0;
   s.region_count = region_count;
   s.begun = true;

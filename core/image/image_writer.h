@@ -35,10 +35,14 @@ class ImageWriter {
   // options; keeps what it has when nothing changed.  0 or -errno.
   int init(const Options& options);
 
-  // Writes the header and region table to fd.  Fills in region_count,
-  // names_size and both checksums of *header.  0 or -errno.
+  // Writes the header, region table, names and notes to fd.  Fills in
+  // region_count, names_size, notes_size, notes_count and both checksums
+  // of *header.  notes: notes_count notes laid out as in the file
+  // (NoteHeader, payload, padding); the caller built them.  0 or -errno.
   int begin(int fd, FileHeader header, const RegionEntry* regions,
-            uint32_t region_count, const char* names, uint32_t names_size);
+            uint32_t region_count, const char* names, uint32_t names_size,
+            const uint8_t* notes = nullptr, uint32_t notes_size = 0,
+            uint32_t notes_count = 0);
 
   // Stores the data pages of region `index`, whose memory is readable at
   // base (npages pages).  may_have_data, if not null, has one byte a page:

@@ -54,6 +54,7 @@
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
+#include "runtime/image_notes.h"
 #include "runtime/preload_env.h"
 #include "runtime/pending_signals.h"
 #include "runtime/process_state.h"
@@ -303,7 +304,9 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   reach(Barrier::kLeaderElection);
   events::fire(DMTCP_EVENT_DRAIN);
   reach(Barrier::kDrain);
+  image_notes::open_round();
   events::fire(DMTCP_EVENT_WRITE_CKPT);
+  image_notes::close_round();
   unsaved::find_and_warn();  // after every plugin has claimed its share
   process_state::save();
   pending_signals::save_process(g_config.ckpt_signal);

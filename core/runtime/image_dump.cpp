@@ -56,6 +56,7 @@
 #include "common/proc_maps.h"
 #include "dmtcp/plugin.h"
 #include "runtime/glibc_tcb.h"
+#include "runtime/image_notes.h"
 #include "dmtcp/raw_syscall.h"
 #include "runtime/runtime.h"
 #include "runtime/unsaved.h"
@@ -176,6 +177,10 @@ void for_each_scratch(F&& f) {
   f(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
   f(g_scratch.may_have_data, g_scratch.may_have_data_cap);
   f(g_scratch.file_buf, kFileBufBytes);
+  void* notes = nullptr;
+  size_t notes_len = 0;
+  image_notes::scratch(&notes, &notes_len);
+  f(notes, notes_len);
 }
 
 // Memory that changes while the image is written and comes back empty:
@@ -733,6 +738,7 @@ int prepare(bool compress) {
     dl_iterate_phdr(find_own_segments,
                     reinterpret_cast<void*>(&find_own_segments));
   }
+  image_notes::prepare();
   image::ImageWriter::Options opt;
   opt.compress = compress;
   int rc = g_writer.init(opt);
@@ -775,7 +781,8 @@ int write_image() {
     return rc;
   }
   rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
-                      g_scratch.names, g_plan.names_size);
+                      g_scratch.names, g_plan.names_size, image_notes::data(),
+                      image_notes::size(), image_notes::count());
   if (rc == 0) {
     rc = write_regions(pagemap_fd);
     // finish() also after a failed write: it ends the image, and a writer
@@ -835,6 +842,7 @@ void forget_after_restart() {
     }
   };
   for_each_scratch(drop);
+  image_notes::forget_after_restart();
   g_snapshot = nullptr;
   g_snapshot_cap = 0;
   g_scratch = Scratch{};

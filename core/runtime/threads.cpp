@@ -367,6 +367,16 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
   return 0;
 }
 
+int list_tids(pid_t* out, int max) {
+  int n = 0;
+  for_each_live([&](Thread* t) {
+    if (n < max) {
+      out[n++] = t->tid;
+    }
+  });
+  return n;
+}
+
 int suspend_all() {
   ckpt_lock::lock_exclusive();
   g_list_lock.lock();

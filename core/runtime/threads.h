@@ -52,6 +52,8 @@ int create(pthread_t* out, const pthread_attr_t* attr,
            void* (*start)(void*), void* arg);
 
 // Checkpoint thread only.
+// The kernel tids of the user threads (up to max into out); how many.
+int list_tids(pid_t* out, int max);
 int suspend_all();                   // -> number of threads frozen
 void resume_all(bool is_restart);    // lets them return from the handler
 void recreate_after_restart();       // new kernel threads, back in handler

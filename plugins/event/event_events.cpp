@@ -20,7 +20,8 @@
 //     instance's watches (paths from the wrapper's records) and highest
 //     wd.  Others find the leader's fd for the description.  Nothing is
 //     read or changed, so RESUME has nothing to put back.
-//  5. The image is written; the table is in it.
+//  5. WRITE_CKPT: one image note per fd for dmtcp_inspect (event_notes.h).
+//     The image is written; the table is in it.
 //  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: leaders re-make each description at a temporary fd parked
 //     above the park floor: eventfd with its counter, signalfd with its
@@ -40,6 +41,7 @@
 
 #include "dmtcp/claims.h"
 #include "dmtcp/plugin.h"
+#include "event_notes.h"
 #include "event_table.h"
 
 namespace dmtcp::event {
@@ -231,6 +233,9 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       break;
     case DMTCP_EVENT_DRAIN:
       drain(t);
+      break;
+    case DMTCP_EVENT_WRITE_CKPT:
+      add_notes(*t);  // for dmtcp_inspect (event_notes.h)
       break;
     default:
       break;

@@ -19,7 +19,8 @@
 //     and pty masters save their settings, masters read their bytes in
 //     flight (pty.cpp).  Others
 //     find the leader's fd number for the description (kcmp).
-//  5. The image is written; the table is in it.  RESUME: nothing to put
+//  5. WRITE_CKPT: one image note per fd for dmtcp_inspect (file_notes.h).
+//     The image is written; the table is in it.  RESUME: nothing to put
 //     back (nothing was taken); old --ckpt-open-files copies go.
 //  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: keep dmtcp_restart's 0-2 aside; leaders re-make their
@@ -41,6 +42,7 @@
 #include "election.h"
 #include "fd_passing.h"
 #include "fd_table.h"
+#include "file_notes_writer.h"
 #include "file_util.h"
 #include "install.h"
 #include "pipe_data.h"
@@ -172,6 +174,9 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       break;
     case DMTCP_EVENT_DRAIN:
       drain(t);
+      break;
+    case DMTCP_EVENT_WRITE_CKPT:
+      add_notes(*t);  // for dmtcp_inspect (file_notes.h)
       break;
     default:
       break;

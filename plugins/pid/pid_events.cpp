@@ -25,7 +25,8 @@
 //     slots of threads that vanished otherwise.
 //  4. WRITE_CKPT (C, before the image is written): note the children that
 //     have exited but are not reaped, with their status (pid_zombies.h);
-//     RESUME drops the note (the kernel kept them).
+//     RESUME drops the note (the kernel kept them).  The table of ids
+//     goes into the image's notes for dmtcp_inspect (pid_notes.h).
 //  5. RESTART (C, after the next hook): our real pid is new: update_real
 //     for ourselves; every other live entry becomes a tombstone (-v) and is
 //     remembered for step 7; every thread slot becomes "pending"; the
@@ -63,6 +64,7 @@
 
 #include "dmtcp/plugin.h"
 #include "pid_groups.h"
+#include "pid_notes.h"
 #include "pid_restart_map.h"
 #include "pid_spawn.h"
 #include "pid_state.h"
@@ -322,6 +324,7 @@ DMTCP_PID_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_WRITE_CKPT:
       if (active()) {
         zombies::record();
+        add_notes();  // for dmtcp_inspect (pid_notes.h)
       }
       break;
     default:

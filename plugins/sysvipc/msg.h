@@ -23,6 +23,7 @@ void save_for_exec(int fd);       // PRE_EXEC
 void restore_after_exec(int fd);  // POST_EXEC
 void stand();        // 2
 void elect();        // 3
+void note();  // 5 WRITE_CKPT: image notes for dmtcp_inspect
 void save();         // 4
 void resume();       // 6
 void remake();       // 7

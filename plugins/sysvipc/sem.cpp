@@ -263,6 +263,7 @@ void restore_after_exec(int fd) {
 
 void stand() { S::stand(); }
 void elect() { S::elect(); }
+void note() { S::note(); }
 void save() { S::save(); }
 void resume() { S::resume(); }
 void remake() { S::remake(); }

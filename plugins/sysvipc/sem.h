@@ -33,6 +33,7 @@ void restore_after_exec(int fd);  // POST_EXEC
 void forget_undo_in_child();  // ATFORK_CHILD: a child has none
 void stand();                 // 2
 void elect();                 // 3
+void note();  // 5 WRITE_CKPT: image notes for dmtcp_inspect
 void save();                  // 4
 void resume();                // 6
 void remake();                // 7

@@ -320,6 +320,7 @@ void restore_after_exec(int fd) {
 
 void stand() { S::stand(); }
 void elect() { S::elect(); }
+void note() { S::note(); }
 void save() { S::save(); }
 
 // Step 5: the attachments' pages stay out of the image.

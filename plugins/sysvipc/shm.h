@@ -34,6 +34,7 @@ void restore_after_exec(int fd);  // POST_EXEC
 void scan_attachments();         // 1 THREADS_SUSPEND
 void stand();                    // 2 SUSPENDED
 void elect();                    // 3 LEADER_ELECTION
+void note();  // 5 WRITE_CKPT: image notes for dmtcp_inspect
 void save();                     // 4 DRAIN
 void claim();                    // 5 WRITE_CKPT
 void resume();                   // 6 RESUME

@@ -17,7 +17,9 @@
 
 #include <cstring>
 
+#include "dmtcp/inspect.h"
 #include "sysvipc.h"
+#include "sysvipc_notes.h"
 
 namespace dmtcp::sysvipc {
 
@@ -55,6 +57,24 @@ struct Steps {
                   K::kName, o.virt, static_cast<unsigned>(o.key));
         o.saver = false;
       }
+    });
+  }
+
+  // Step 5 (WRITE_CKPT): one image note per object for dmtcp_inspect
+  // (sysvipc_notes.h); built on the stack, copied by the runtime.
+  static void note() {
+    if (dmtcp_add_image_note == nullptr) {
+      return;
+    }
+    K::registry().for_each([](typename K::Obj& o) {
+      ObjectNote n{};
+      memcpy(n.kind, K::kName,
+             strnlen(K::kName, sizeof n.kind - 1));  // NUL-padded
+      n.virt = o.virt;
+      n.real = o.real;
+      n.key = static_cast<int32_t>(o.key);
+      n.saver = o.saver ? 1 : 0;
+      dmtcp_add_image_note(kNoteOwner, kNoteObject, &n, sizeof n);
     });
   }
 

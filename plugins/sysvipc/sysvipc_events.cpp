@@ -23,6 +23,7 @@
 //     semop wrappers, since the kernel does not show them).
 //  5. WRITE_CKPT: claim every attachment (dmtcp_claim_sysv_shm): the core
 //     leaves their pages out of the image, the saver's copy is the one.
+//     One image note per object for dmtcp_inspect (sysvipc_notes.h).
 //  6. RESUME: the saver drops its copies; nothing else is touched, the
 //     live objects are the state.
 //  7. RESTART: every kernel id is void (tombstones in the tables).  The
@@ -154,6 +155,9 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
     case DMTCP_EVENT_WRITE_CKPT:
       sv::shm::claim();
       sv::posix_mq::claim();
+      sv::shm::note();  // for dmtcp_inspect (sysvipc_notes.h)
+      sv::sem::note();
+      sv::msg::note();
       break;
     default:
       break;

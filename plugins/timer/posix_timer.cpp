@@ -9,11 +9,13 @@
 #include <cstring>
 
 #include "dmtcp/claims.h"
+#include "dmtcp/inspect.h"
 #include "dmtcp/plugin.h"
 #include "dmtcp/virtual_id_table.h"
 #include "sigev_thread.h"
 #include "thread_registry.h"
 #include "timer_common.h"
+#include "timer_notes.h"
 
 namespace dmtcp::timer {
 namespace {
@@ -203,6 +205,26 @@ bool thread_job(int key, void (**fn)(sigval), sigval* value,
   return false;
 }
 
+// For dmtcp_inspect (timer_notes.h): no allocation, the runtime copies.
+static void add_note(const PosixTimer& t) {
+  if (dmtcp_add_image_note == nullptr) {
+    return;
+  }
+  auto ns = [](const timespec& ts) {
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  };
+  PosixTimerNote n{};
+  n.virt = t.virt;
+  n.real = t.real;
+  n.clock = t.clock.given;
+  n.notify = t.notify;
+  n.signo = t.signo;
+  n.absolute = t.absolute ? 1 : 0;
+  n.left_ns = ns(t.left.it_value);
+  n.interval_ns = ns(t.left.it_interval);
+  dmtcp_add_image_note(kNoteOwner, kNotePosixTimer, &n, sizeof n);
+}
+
 void save_posix_timers() {
   SpinGuard g(&g_lock);
   for (auto& [v, t] : g_records) {
@@ -225,6 +247,7 @@ void save_posix_timers() {
         ++t.expiry.tv_sec;
       }
     }
+    add_note(t);
   }
 }
 

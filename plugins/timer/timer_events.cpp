@@ -24,7 +24,8 @@
 //  5. WRITE_CKPT (before the inner plugins): claim the timerfds; for each
 //     POSIX timer, the
 //     time left and interval (timer_gettime; absolute expiry for
-//     TIMER_ABSTIME wall-clock timers) and claim it; getitimer() for the
+//     TIMER_ABSTIME wall-clock timers) and claim it, and note it in the
+//     image for dmtcp_inspect (timer_notes.h); getitimer() for the
 //     three interval timers.
 //  6. RESUME: leaders put the unread expirations of timerfds back
 //     (TFD_IOC_SET_TICKS); nothing else (the kernel kept it all running).
