@@ -118,7 +118,11 @@ def wait_peers(c, n, proc):
         for tok in r.stdout.split():
             if tok.startswith("NUM_PEERS="):
                 have = int(tok.split("=")[1])
-        if (have == 0 if n == 0 else have >= n) and "RUNNING=yes" in r.stdout:
+        # RUNNING=yes needs processes (upstream's meaning); with none, the
+        # Status line says no round is running.
+        idle = "RUNNING=yes" in r.stdout or (
+            n == 0 and "Status: RUNNING" in r.stdout)
+        if (have == 0 if n == 0 else have >= n) and idle:
             return
         if n and proc is not None and proc.poll() is not None:
             raise Failure(f"dmtcp_restart exited ({proc.returncode})")
