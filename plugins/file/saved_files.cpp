@@ -89,7 +89,7 @@ void save_deleted_contents(Desc* d) {
 }
 
 bool ckpt_open_files_wanted() {
-  const char* v = getenv("DMTCP_CKPT_OPEN_FILES");
+  const char* v = dmtcp_getenv("DMTCP_CKPT_OPEN_FILES");
   return v != nullptr && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
