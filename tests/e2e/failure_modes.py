@@ -1029,7 +1029,9 @@ def test_sigstop(e):
     else:
         raise Failure("never stopped the process while it wrote")
     try:
-        # While the round waits, the status names whom it waits for.
+        # While the round waits, the status names whom it waits for (once
+        # the kernel has stopped it: SIGSTOP is delivered asynchronously).
+        wait_stopped(big.pid)
         r, _ = e.run([e.tool("dmtcp_command"), "-s"], timeout=60)
         check(f"Waiting for: e2e_memory[{big.pid}]@" in r.stdout and
               "(stopped: /proc state T" in r.stdout,

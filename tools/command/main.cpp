@@ -1,6 +1,7 @@
 // dmtcp_command: asks the coordinator to checkpoint, list, kill, ...
 // Exit status: 0 success, 1 usage error, 2 coordinator error (unreachable,
 // refused us, or the command failed).
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -12,18 +13,19 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/parse.h"
 #include "protocol/protocol.h"
-#include "tools/common/json.h"
 #include "tools/common/tool_support.h"
 
 namespace dmtcp::command {
 namespace {
 
 namespace proto = dmtcp::proto;
+using json = nlohmann::ordered_json;
 
 constexpr int kConnectTimeoutMs = 5000;
 constexpr int kReplyTimeoutS = 30;
@@ -39,8 +41,14 @@ const char kUsage[] =
     "  -i, --interval N      checkpoint every N seconds (0 = never)\n"
     "  -k, --kill            kill every process\n"
     "  -q, --quit            kill every process and stop the coordinator\n"
+    "  --stats               the last round's steps (suspend, drain, write,\n"
+    "                        resume, refill...) per process, slowest first\n"
     "  --json                print one JSON object (schema_version 1) as\n"
-    "                        upstream DMTCP does; nothing on stderr\n"
+    "                        upstream DMTCP does, with the computation id,\n"
+    "                        generation and processes for -s and -l;\n"
+    "                        nothing on stderr\n"
+    "  --quiet               no output but errors (and no progress line,\n"
+    "                        which -bc shows on a terminal after 1 s)\n"
     "  --help, --version     this text, or the version\n"
     "Host and port default to $DMTCP_COORD_HOST (localhost) and\n"
     "$DMTCP_COORD_PORT (7779).  Exit status: 0 success, 1 usage error,\n"
@@ -67,6 +75,8 @@ const char* command_name(char letter) {
       return "DMT_QUIT";
     case 'h':
       return "DMT_HELP";
+    case 'x':
+      return "DMT_STATS";  // ours
     default:
       return "DMT_INVALID_COORDINATOR_COMMAND";
   }
@@ -81,29 +91,40 @@ struct Args {
   bool json = false;
 };
 
-// Prints the JSON result (upstream's fields, plus "error" with our one-line
-// reason when the command failed) and exits.
+// Text to JSON: bytes that are not UTF-8 (a binary database key, a host
+// name in another encoding) are kept, each as the code point of its value.
+std::string utf8_of(const std::string& bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(0xc0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
+// Prints the JSON result (upstream's fields, then `extra`'s, plus "error"
+// with our one-line reason when the command failed) and exits.
 [[noreturn]] void json_exit(const Args& a, const char* status, int code,
                             const std::string& error = "",
-                            tools::JsonObject extra = {}) {
-  tools::JsonObject j;
-  j.add("schema_version", 1)
-      .add("command", command_name(a.command))
-      .add("command_status", status)
-      .add("coordinator_host", a.host)
-      .add("coordinator_port", a.port);
-  std::string out = j.str();
-  std::string more = extra.str();
-  if (more.size() > 2) {  // not "{}": splice its fields in
-    out.pop_back();
-    out += "," + more.substr(1);
+                            const json& extra = json::object()) {
+  json j = json::object();
+  j["schema_version"] = 1;
+  j["command"] = command_name(a.command);
+  j["command_status"] = status;
+  j["coordinator_host"] = utf8_of(a.host);
+  j["coordinator_port"] = a.port;
+  for (const auto& [k, v] : extra.items()) {
+    j[k] = v;
   }
   if (!error.empty()) {
-    out.pop_back();
-    out +=
-        "," + tools::json_quote("error") + ":" + tools::json_quote(error) + "}";
+    j["error"] = utf8_of(error);
   }
-  printf("%s\n", out.c_str());
+  printf("%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace)
+                      .c_str());
   exit(code);
 }
 
@@ -163,7 +184,7 @@ char command_letter(std::string w) {
       {"Kc", 'K'},         {"kcheckpoint", 'K'}, {"i", 'i'},
       {"interval", 'i'},   {"k", 'k'},           {"kill", 'k'},
       {"q", 'q'},          {"quit", 'q'},        {"h", 'h'},
-      {"help", 'h'},       {"?", 'h'},
+      {"help", 'h'},       {"?", 'h'},           {"stats", 'x'},
   };
   for (const Spelling& s : kSpellings) {
     if (w == s.word) {
@@ -313,8 +334,8 @@ proto::MsgHeader receive(int fd, std::vector<char>* buf, const char* what,
   return h;
 }
 
-int run(const Args& a) {
-  std::string where = a.host + ":" + std::to_string(a.port);
+// A tool connection to the coordinator that said hello and was welcomed.
+int connect_tool(const Args& a, const std::string& where) {
   int fd = proto::connect_to(a.host.c_str(), a.port, kConnectTimeoutMs);
   if (fd < 0) {
     not_found(tools::unreachable(a.host, a.port, errno));
@@ -345,48 +366,24 @@ int run(const Args& a) {
   if (h.type != static_cast<uint16_t>(proto::MsgType::kWelcome)) {
     not_found("unexpected answer from the coordinator at " + where);
   }
+  return fd;
+}
 
-  // --json: status is upstream's numbers, and a checkpoint reports how many
-  // processes it started with: ask for the status first.
-  proto::StatusPayload st{};
-  bool want_status = a.json && (a.command == 's' || a.command == 'c' ||
-                                a.command == 'b' || a.command == 'K');
-  if (want_status) {
-    if (proto::send_msg(fd, proto::MsgType::kStatusRequest, nullptr, 0) != 0) {
-      coord_error("cannot talk to the coordinator at " + where + ": " +
-                  strerror(errno));
-    }
-    h = receive(fd, &buf, "the status request", where);
-    if (h.type != static_cast<uint16_t>(proto::MsgType::kStatusReply) ||
-        buf.size() < sizeof st) {
-      coord_error("unexpected answer from the coordinator at " + where);
-    }
-    memcpy(&st, buf.data(), sizeof st);
-    if (a.command == 's') {
-      close(fd);
-      // Upstream: running means processes, all of them running.
-      json_exit(
-          a, "DMT_COORD_SUCCESS", 0, "",
-          tools::JsonObject()
-              .add("num_peers", static_cast<int64_t>(st.num_processes))
-              .add("running", st.num_processes > 0 && st.is_running != 0)
-              .add("checkpoint_interval", static_cast<int64_t>(st.interval)));
-    }
-  }
-
+void send_command(int fd, char letter, int32_t arg, const std::string& where) {
   proto::CommandPayload cmd{};
-  cmd.command = a.command;
-  cmd.arg = a.arg;
-  // A blocking checkpoint lasts as long as writing the images takes; the
-  // coordinator hanging up still ends the wait.
-  bool blocking = a.command == 'b' || a.command == 'K';
-  set_recv_timeout(fd, blocking ? 0 : kReplyTimeoutS);
+  cmd.command = letter;
+  cmd.arg = arg;
   if (proto::send_msg(fd, proto::MsgType::kCommand, &cmd, sizeof cmd) != 0) {
     coord_error("cannot talk to the coordinator at " + where + ": " +
                 strerror(errno));
   }
-  h = receive(fd, &buf, "the command", where);
-  close(fd);
+}
+
+// The reply to a command: its text; a refusal or failure is a coordinator
+// error.
+std::string command_reply(int fd, const std::string& where) {
+  std::vector<char> buf;
+  proto::MsgHeader h = receive(fd, &buf, "the command", where);
   if (h.type == static_cast<uint16_t>(proto::MsgType::kReject)) {
     coord_error("the coordinator at " + where +
                 " refused the command: " + std::string(buf.data(), buf.size()));
@@ -405,17 +402,200 @@ int run(const Args& a) {
   if (r.status != 0) {
     coord_error(text.empty() ? "command failed" : text);
   }
-  if (a.json) {
-    tools::JsonObject extra;
-    if (a.command == 'l') {
-      extra.add("workers", text);
-    } else if (a.command == 'c' || a.command == 'b' || a.command == 'K') {
-      extra.add("num_peers", static_cast<int64_t>(st.num_processes));
-    } else if (a.command == 'i') {
-      extra.add("checkpoint_interval", static_cast<int64_t>(a.arg));
+  return text;
+}
+
+// Our own letters ('j', 'x') answer JSON; an older coordinator does not
+// know them, which is a coordinator error too.
+json ask_json(int fd, char letter, const std::string& where) {
+  send_command(fd, letter, 0, where);
+  std::string text = command_reply(fd, where);
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    coord_error("the coordinator at " + where + " sent unreadable JSON");
+  }
+  return j;
+}
+
+std::string mb(int64_t bytes) {
+  char b[32];
+  snprintf(b, sizeof b, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return b;
+}
+
+// The live line of a blocking checkpoint on a terminal: from the round in
+// progress ('j' on a second connection, twice a second after the first
+// second); "" when there is no round.
+std::string progress_line(const json& state, double elapsed_s) {
+  const json& r = state.value("round", json());
+  if (!r.is_object()) {
+    return "";
+  }
+  int64_t bytes = r.value("bytes_written", int64_t{0});
+  char line[256];
+  snprintf(line, sizeof line,
+           "checkpoint %u: %zu/%zu images, %s written, %.0f MB/s, %.1f s "
+           "(%s)",
+           r.value("generation", 0u), r.value("images_written", size_t{0}),
+           r.value("processes", size_t{0}), mb(bytes).c_str(),
+           elapsed_s > 0 ? static_cast<double>(bytes) / 1e6 / elapsed_s : 0.0,
+           elapsed_s, r.value("step", std::string("?")).c_str());
+  return line;
+}
+
+double seconds_since(const timespec& t0) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<double>(now.tv_sec - t0.tv_sec) +
+         static_cast<double>(now.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+// Waits for the blocking command's reply on fd, showing progress on
+// stderr (a terminal) meanwhile.
+void wait_showing_progress(const Args& a, int fd, const std::string& where) {
+  timespec t0{};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int monitor = -1;
+  bool shown = false;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int n = poll(&p, 1, 500);
+    if (n != 0) {
+      break;  // the reply, a hang-up or an error: command_reply tells
     }
+    double elapsed = seconds_since(t0);
+    if (elapsed < 1.0) {
+      continue;
+    }
+    if (monitor < 0) {
+      monitor = connect_tool(a, where);
+    }
+    std::string line = progress_line(ask_json(monitor, 'j', where), elapsed);
+    if (!line.empty()) {
+      fprintf(stderr, "\r\033[K%s", line.c_str());
+      shown = true;
+    }
+  }
+  if (shown) {
+    fputs("\r\033[K", stderr);  // the line goes; the result follows
+  }
+  if (monitor >= 0) {
+    close(monitor);
+  }
+}
+
+// --stats: the last round, one line per process, slowest first.
+std::string stats_text(const json& st) {
+  if (!st.is_object() || !st.contains("processes")) {
+    return "no round has ended yet";
+  }
+  std::string out = st.value("kind", std::string("round")) + " of generation " +
+                    std::to_string(st.value("generation", 0u)) + ": " +
+                    std::to_string(st.value("total_ms", int64_t{0})) + " ms" +
+                    (st.value("failed", false)
+                         ? " (failed: " + st.value("failure", std::string()) +
+                               ")"
+                         : std::string()) +
+                    "\nms per step:";
+  std::vector<std::string> steps = st.value("steps", std::vector<std::string>{});
+  char cell[64];
+  for (const std::string& name : steps) {
+    snprintf(cell, sizeof cell, " %9s", name.c_str());
+    out += cell;
+  }
+  out += "     busy  image  process\n";
+  for (const json& p : st["processes"]) {
+    out += "            ";
+    const json& ms = p.value("steps_ms", json::array());
+    for (size_t k = 0; k < steps.size(); ++k) {
+      if (k < ms.size() && ms[k].is_number()) {
+        snprintf(cell, sizeof cell, " %9lld",
+                 static_cast<long long>(ms[k].get<int64_t>()));
+      } else {
+        snprintf(cell, sizeof cell, " %9s", "-");
+      }
+      out += cell;
+    }
+    snprintf(cell, sizeof cell, " %8lld",
+             static_cast<long long>(p.value("busy_ms", int64_t{0})));
+    out += cell;
+    const json& bytes = p.value("image_bytes", json());
+    out += "  " + (bytes.is_number() ? mb(bytes.get<int64_t>()) : "-") + "  " +
+           p.value("program", std::string("?")) + "[" +
+           std::to_string(p.value("pid", 0)) + "]@" +
+           p.value("host", std::string("?")) + "\n";
+  }
+  return out;
+}
+
+int run(const Args& a) {
+  std::string where = a.host + ":" + std::to_string(a.port);
+  int fd = connect_tool(a, where);
+  std::vector<char> buf;
+
+  // --json: status is upstream's numbers, and a checkpoint reports how many
+  // processes it started with: ask for the status first.
+  proto::StatusPayload st{};
+  bool want_status = a.json && (a.command == 's' || a.command == 'c' ||
+                                a.command == 'b' || a.command == 'K');
+  if (want_status) {
+    if (proto::send_msg(fd, proto::MsgType::kStatusRequest, nullptr, 0) != 0) {
+      coord_error("cannot talk to the coordinator at " + where + ": " +
+                  strerror(errno));
+    }
+    proto::MsgHeader h = receive(fd, &buf, "the status request", where);
+    if (h.type != static_cast<uint16_t>(proto::MsgType::kStatusReply) ||
+        buf.size() < sizeof st) {
+      coord_error("unexpected answer from the coordinator at " + where);
+    }
+    memcpy(&st, buf.data(), sizeof st);
+    if (a.command == 's') {
+      // Upstream: running means processes, all of them running.  Ours
+      // after it: the computation, its generation and processes.
+      json extra = ask_json(fd, 'j', where);
+      close(fd);
+      extra["num_peers"] = st.num_processes;
+      extra["running"] = st.num_processes > 0 && st.is_running != 0;
+      extra["checkpoint_interval"] = st.interval;
+      json_exit(a, "DMT_COORD_SUCCESS", 0, "", extra);
+    }
+  }
+  if (a.command == 'x') {
+    json stats = ask_json(fd, 'x', where);
+    close(fd);
+    if (a.json) {
+      json_exit(a, "DMT_COORD_SUCCESS", 0, "", json{{"stats", stats}});
+    }
+    fputs(stats_text(stats).c_str(), stdout);
+    return 0;
+  }
+
+  // A blocking checkpoint lasts as long as writing the images takes; the
+  // coordinator hanging up still ends the wait.
+  bool blocking = a.command == 'b' || a.command == 'K';
+  set_recv_timeout(fd, blocking ? 0 : kReplyTimeoutS);
+  send_command(fd, a.command, a.arg, where);
+  if (blocking && !a.json && !a.quiet && isatty(STDERR_FILENO)) {
+    wait_showing_progress(a, fd, where);
+  }
+  std::string text = command_reply(fd, where);
+  if (a.json) {
+    json extra = json::object();
+    if (a.command == 'l') {
+      extra["workers"] = utf8_of(text);
+      json state = ask_json(fd, 'j', where);
+      extra["computation_id"] = state["computation_id"];
+      extra["generation"] = state["generation"];
+      extra["processes"] = state["processes"];
+    } else if (a.command == 'c' || a.command == 'b' || a.command == 'K') {
+      extra["num_peers"] = st.num_processes;
+    } else if (a.command == 'i') {
+      extra["checkpoint_interval"] = a.arg;
+    }
+    close(fd);
     json_exit(a, "DMT_COORD_SUCCESS", 0, "", extra);
   }
+  close(fd);
   if (a.command == 'l' && text.empty()) {
     text = "no processes";
   }
@@ -440,13 +620,11 @@ int main(int argc, char** argv) {
         dmtcp::command::json_exit(a, "DMT_COORD_SUCCESS", 0);
       }
       std::string version = "dmtcp_command (DMTCP) " DMTCP_CPP_VERSION;
-      printf("%s\n", dmtcp::tools::JsonObject()
-                         .add("schema_version", 1)
-                         .add("command", "DMT_VERSION")
-                         .add("command_status", "DMT_COORD_SUCCESS")
-                         .add("version", version)
-                         .str()
-                         .c_str());
+      nlohmann::ordered_json j = {{"schema_version", 1},
+                          {"command", "DMT_VERSION"},
+                          {"command_status", "DMT_COORD_SUCCESS"},
+                          {"version", version}};
+      printf("%s\n", j.dump().c_str());
       return 0;
     }
     if (a.command == 'h') {

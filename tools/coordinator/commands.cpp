@@ -34,6 +34,8 @@ const char kStdinHelp[] =
     "  q : kill all processes and quit\n"
     "  ? : this help";
 
+}  // namespace
+
 const char* state_name(ProcState s) {
   switch (s) {
     case ProcState::kRunning:
@@ -47,8 +49,6 @@ const char* state_name(ProcState s) {
   }
   return "UNKNOWN";
 }
-
-}  // namespace
 
 void Coordinator::on_publish(Client& c, std::string_view payload) {
   proto::KvHeader kv{};
@@ -122,6 +122,10 @@ CommandResult Coordinator::run_command(char cmd, int32_t arg,
       return {0, status_text(), false};
     case 'l':
       return {0, list_text(), false};
+    case 'j':  // not a letter of upstream's: dmtcp_command --json, progress
+      return {0, state_json(), false};
+    case 'x':  // not a letter of upstream's: dmtcp_command --stats
+      return {0, last_round_stats_, false};
     case 'c':
       return start_checkpoint("command", nullptr);
     case 'b':

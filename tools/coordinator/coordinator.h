@@ -86,12 +86,16 @@ bool valid_computation_id(std::string_view id);
 
 // "THREADS_SUSPENDED", ...: a barrier of a round, for messages.
 const char* barrier_name(uint32_t b);
+// "RUNNING", "CHECKPOINTING", "RESTARTING", "STUCK": for -l and --json.
+const char* state_name(ProcState s);
 
 enum class RoundKind { kNone, kCheckpoint, kRestart };
 
 struct Participant {
   bool waiting = false;  // sent the current barrier, awaits its release
   std::string image;     // kCkptWritten: the image path it reported
+  // When it reached each barrier of the sequence (now_ms), for --stats.
+  std::vector<int64_t> reached_ms;
 };
 
 // A dmtcp_command (or stdin, id 0) waiting for the images to be written.
@@ -111,6 +115,8 @@ struct Round {
   bool images_done = false;  // kCkptWritten was released
   bool committed = false;    // ... and the restart script written
   int64_t progress_ms = 0;   // last barrier reached (round timeout)
+  int64_t start_ms = 0;      // the round began (--stats, progress)
+  std::vector<int64_t> released_ms;  // when each barrier was released
   std::vector<Waiter> waiters;
   std::string first_image_dir;
   struct Written {
@@ -249,6 +255,10 @@ class Coordinator {
   void reply(uint32_t requester, const CommandResult& r);
   std::string status_text() const;
   std::string list_text() const;
+  // 'j': the computation and the round in progress as JSON (dmtcp_command
+  // --json, the progress line); 'x': the last round's steps per process.
+  std::string state_json() const;
+  void keep_round_stats();
   size_t kill_all();
   void stop_then_kill_local();
   void on_stdin();
@@ -267,6 +277,7 @@ class Coordinator {
   std::string computation_id_;
   uint32_t computations_started_ = 0;
   uint32_t generation_ = 0;
+  std::string last_round_stats_;  // JSON, "" before the first round ends
   uint32_t interval_ = 0;
   int64_t next_interval_ms_ = 0;  // 0: no periodic checkpoint pending
   // --exit-on-last: when to exit if still nobody is there (0: not planned).

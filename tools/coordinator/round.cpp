@@ -191,6 +191,7 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   round_.generation = generation_;
   round_.sequence = kCheckpointSequence;
   round_.progress_ms = now_ms();
+  round_.start_ms = round_.progress_ms;
   kv_.clear();
   next_interval_ms_ = 0;
   for (Client* c : procs) {
@@ -252,6 +253,7 @@ std::string Coordinator::join_restart(Client& c, const proto::HelloPayload& h) {
     round_.expected = h.expected_peers;
     round_.computation_id = comp;
     round_.deadline_ms = now_ms() + int64_t{opts_.restart_timeout_s} * 1000;
+    round_.start_ms = now_ms();
     kv_.clear();
     next_interval_ms_ = 0;
     if (num_running_processes() == 0) {
@@ -338,6 +340,8 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
   }
   it->second.waiting = true;
   round_.progress_ms = now_ms();
+  it->second.reached_ms.resize(round_.index + 1, -1);
+  it->second.reached_ms[round_.index] = round_.progress_ms;
   maybe_release();
 }
 
@@ -384,6 +388,7 @@ void Coordinator::maybe_release() {
   }
   ++round_.index;
   round_.progress_ms = now_ms();
+  round_.released_ms.push_back(round_.progress_ms);
   DMTCP_DEBUG("generation %u: released barrier %s", round_.generation,
               barrier_name(static_cast<uint32_t>(b)));
   if (b == Barrier::kCkptWritten && !script.empty()) {
@@ -743,6 +748,7 @@ void Coordinator::end_round() {
                             : "checkpoint ended before the images were "
                               "written (every process left)");
   }
+  keep_round_stats();
   if (round_.kind == RoundKind::kRestart) {
     DMTCP_INFO("restart of generation %u complete: %zu processes running",
                round_.generation, round_.participants.size());
