@@ -216,6 +216,7 @@ class Computation:
         self.env["DMTCP_CHECKPOINT_DIR"] = self.work
         self.port = None
         self.outputs = []  # (label, path) of every output file
+        self.coord_logs = []  # every coordinator's log, shown on failure
 
     def dump_outputs(self, lines, title=""):
         """Prints the last lines of every output file (after a failure)."""
@@ -227,15 +228,27 @@ class Computation:
                 continue
             print(f"----- {label} {title}(last {lines} lines) -----")
             print("\n".join(text.splitlines()[-lines:]))
+        for path in self.coord_logs:
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            print(f"----- {os.path.basename(path)} (last {lines} lines) -----")
+            print("\n".join(text.splitlines()[-lines:]))
 
     def tool(self, name):
         return os.path.join(self.bin, name)
 
     def start_coordinator(self, *extra):
         port_file = os.path.join(self.work, "port")
+        # Its whole log (-q is about the terminal), for a failure's dump.
+        log = os.path.join(self.work,
+                           f"coordinator{len(self.coord_logs) + 1}.log")
+        self.coord_logs.append(log)
         subprocess.run(
             [self.tool("dmtcp_coordinator"), "--daemon", "-q", "-p", "0",
-             "--port-file", port_file, *extra],
+             "--port-file", port_file, "--coord-logfile", log, *extra],
             env=self.env, check=True, timeout=30)
         with open(port_file) as f:
             self.port = int(f.read().strip())
