@@ -42,6 +42,7 @@ namespace dmtcp::rt {
 
 Config g_config{};
 Identity g_id{};
+pid_t g_id_pid = 0;
 std::atomic<bool> g_enabled{false};
 int g_coord_fd = -1;
 uint32_t g_client_id = 0;
@@ -165,20 +166,22 @@ __attribute__((constructor(101))) void runtime_init() {
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);
-  // The id survives exec: same process, same image name.  The exec
-  // wrapper passes it with the exec state fd; the kernel pid in it is the
-  // one of the process's first run, so after a restart it is not ours any
-  // more.  Taking a new id there left the coordinator waiting for the old
-  // one to come back from its exec (every round held 10 s) and never
-  // pruning its older image (the harness then restarted one image too
+  // The id survives exec: same process, same image name.  The kernel pid
+  // in it is the one of the process's first run, so after a restart it is
+  // not ours any more: the exec wrapper then says which process owned the
+  // id (kExecPidEnv).  Taking a new id there left the coordinator waiting
+  // for the old one to come back from its exec (every round held 10 s) and
+  // never pruning its older image (the harness then restarted one image too
   // many: e2e.make_j2.restart2, "restart did not finish in time").
   const char* inherited = env_value("DMTCP_UNIQUE_PID");
-  const char* exec_fd = env_value(events::kExecFdEnv);
+  const char* exec_pid = env_value(kExecPidEnv);
+  g_id_pid = raw::getpid();
+  bool owner = exec_pid != nullptr && atoi(exec_pid) == g_id_pid;
+  unsetenv(kExecPidEnv);
   char mine_prefix[32];
-  snprintf(mine_prefix, sizeof mine_prefix, "-%d-", getpid());
+  snprintf(mine_prefix, sizeof mine_prefix, "-%d-", g_id_pid);
   if (inherited != nullptr &&
-      (strstr(inherited, mine_prefix) != nullptr ||
-       (exec_fd != nullptr && events::is_exec_state_fd(atoi(exec_fd))))) {
+      (owner || strstr(inherited, mine_prefix) != nullptr)) {
     snprintf(g_id.unique_pid, sizeof g_id.unique_pid, "%s", inherited);
   } else {
     new_unique_pid();

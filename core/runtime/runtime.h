@@ -41,6 +41,13 @@ struct Identity {
 
 extern Config g_config;
 extern Identity g_id;
+// The kernel pid of the process g_id belongs to: set at start-up, in a fork
+// child and after a restart.  A clone() child (no fork wrapper) has a copy
+// of its parent's g_id, which is not its own.
+extern pid_t g_id_pid;
+// In a program started by exec: the kernel pid of the process that exec'd,
+// when it owned its id (DMTCP_UNIQUE_PID then names this very process).
+inline constexpr const char* kExecPidEnv = "DMTCP_EXEC_PID";
 extern std::atomic<bool> g_enabled;
 extern int g_coord_fd;  // protected fd, owned by the checkpoint thread
 extern uint32_t g_client_id;

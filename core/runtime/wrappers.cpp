@@ -46,6 +46,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "dmtcp/raw_syscall.h"
 #include "protocol/protocol.h"
 #include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
@@ -172,6 +173,7 @@ pid_t fork_and_join() {
   memcpy(rt::g_id.parent_unique_pid, parent_upid,
          sizeof rt::g_id.parent_unique_pid);
   rt::new_unique_pid();
+  rt::g_id_pid = dmtcp::raw::getpid();
   setenv("DMTCP_PARENT_UNIQUE_PID", parent_upid, 1);
   rt::update_ckpt_filename();
   // Without a coordinator the child goes on all the same; its checkpoint
@@ -384,6 +386,14 @@ class ChildEnv {
                rt::g_id.parent_unique_pid);
       add(upid_var_);
       add(parent_var_);
+      // Only the id's owner vouches for it: a clone() child's g_id is its
+      // parent's copy.
+      pid_t self = dmtcp::raw::getpid();
+      if (self == rt::g_id_pid) {
+        snprintf(exec_pid_var_, sizeof exec_pid_var_, "%s=%d", rt::kExecPidEnv,
+                 self);
+        add(exec_pid_var_);
+      }
     }
     // After a restart the coordinator and the directories may be other
     // ones; the variables a shell or Python copied before still name the
@@ -431,13 +441,14 @@ class ChildEnv {
 
   char* const* envp_;
   char** copy_ = nullptr;
-  // preload, state fd, join fd, unique pid, parent, and preload_env's
+  // preload, state fd, join fd, unique pid, parent, exec pid, and preload_env's
   // truth entries.
-  static constexpr size_t kMaxAdded = 11;
+  static constexpr size_t kMaxAdded = 12;
   char* added_[kMaxAdded];
   size_t num_added_ = 0;
   char fd_var_[64];
   char join_var_[64];
+  char exec_pid_var_[64];
   char upid_var_[sizeof rt::g_id.unique_pid + 32];
   char parent_var_[sizeof rt::g_id.parent_unique_pid + 32];
   char preload_var_[8320];
