@@ -441,14 +441,22 @@ class Run(Computation):
 
     def wait_until_running(self, processes):
         """Waits until the coordinator has no round running and `processes`
-        processes: exactly 0 after a kill; at least that many after a
-        restart (a restored program may go on forking)."""
+        processes: exactly 0 after a kill; after a restart, at least that
+        many (a restored program may go on forking) or a finished restart
+        round (some may have exited since)."""
         deadline = time.time() + STEP_TIMEOUT
         while time.time() < deadline:
             r = self.command("--status", check=False)
             m = re.search(r"NUM_PEERS=(\d+)", r.stdout)
             have = int(m.group(1)) if m else -1
-            enough = have == 0 if processes == 0 else have >= processes
+            # After a restart: every image came back once the restart
+            # round is over (a computation, and no round); a restored
+            # process may have exited before we looked (a cc1 that was
+            # about to end), so fewer may be left.
+            restarted = (have > 0 and "Status: RUNNING" in r.stdout and
+                         "Computation: (none)" not in r.stdout)
+            enough = (have == 0 if processes == 0
+                      else have >= processes or restarted)
             # RUNNING=yes needs processes (upstream's meaning); with none,
             # our Status line says no round is running.
             idle = "RUNNING=yes" in r.stdout or (
