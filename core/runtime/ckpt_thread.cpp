@@ -37,8 +37,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,6 +47,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/context.h"
 #include "runtime/coord_client.h"
@@ -55,8 +56,8 @@
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
 #include "runtime/image_notes.h"
-#include "runtime/preload_env.h"
 #include "runtime/pending_signals.h"
+#include "runtime/preload_env.h"
 #include "runtime/process_state.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -142,9 +143,10 @@ void after_round_alone() {
         0) {
       return;
     }
-    DMTCP_WARN("lost the coordinator at %s:%d; the program goes on without "
-               "checkpoints until one is back",
-               g_config.coord_host, g_config.coord_port);
+    DMTCP_WARN(
+        "lost the coordinator at %s:%d; the program goes on without "
+        "checkpoints until one is back",
+        g_config.coord_host, g_config.coord_port);
   }
   if (path != RoundPath::kTogether) {
     close(g_coord_fd);
@@ -269,6 +271,7 @@ void come_back_from_image() {
     __curbrk = kernel_brk;
   }
   threads::recreate_after_restart();
+  g_id_pid = raw::getpid();
   g_num_restarts.fetch_add(1);
 }
 
@@ -360,10 +363,11 @@ void reconnect() {
   if (g_coord_fd < 0) {
     return;  // exiting
   }
-  DMTCP_INFO("joined the coordinator at %s:%d again (computation %s, "
-             "generation %u)",
-             g_config.coord_host, g_config.coord_port, g_id.computation_id,
-             g_generation.load());
+  DMTCP_INFO(
+      "joined the coordinator at %s:%d again (computation %s, "
+      "generation %u)",
+      g_config.coord_host, g_config.coord_port, g_id.computation_id,
+      g_generation.load());
   update_ckpt_filename();
 }
 
@@ -446,7 +450,7 @@ void start_ckpt_thread() {
   // A fork child may inherit kBusy from a parent whose checkpoint thread
   // was starting a round: that thread is not ours.
   g_exit_gate.store(0);
-  g_in_round.store(false);  // a fork child copied its parent's flag
+  g_in_round.store(false);        // a fork child copied its parent's flag
   g_path = RoundPath::kTogether;  // ... and how its round went on
   coord::forget_abort();
   pthread_t t;

@@ -42,6 +42,7 @@ namespace dmtcp::rt {
 
 Config g_config{};
 Identity g_id{};
+pid_t g_id_pid = 0;
 std::atomic<bool> g_enabled{false};
 int g_coord_fd = -1;
 uint32_t g_client_id = 0;
@@ -125,6 +126,29 @@ void start_member() {
   start_ckpt_thread();
 }
 
+// A program started by posix_spawn: its parent holds the checkpoint lock
+// until we have joined (or gave up), so no round freezes it without us
+// (wrappers.cpp, SpawnJoin).  One byte on the inherited pipe, then the fd
+// and the variable go: nothing we start later sees either.  Only a pipe is
+// written to (a stale number could name any fd by now).
+void tell_spawner_joined() {
+  const char* v = env_value(kSpawnJoinFdEnv);
+  if (v == nullptr) {
+    return;
+  }
+  char* end = nullptr;
+  long fd = strtol(v, &end, 10);
+  unsetenv(kSpawnJoinFdEnv);
+  struct stat st {};
+  if (end == v || *end != '\0' || fd < 3 || fd > INT32_MAX ||
+      fstat(static_cast<int>(fd), &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    return;
+  }
+  ssize_t w = write(static_cast<int>(fd), "j", 1);
+  (void)w;  // the parent reads end of file instead: it goes on all the same
+  close(static_cast<int>(fd));
+}
+
 __attribute__((constructor(101))) void runtime_init() {
   log::set_tag("dmtcp");
   snprintf(g_id.progname, sizeof g_id.progname, "%s",
@@ -134,6 +158,7 @@ __attribute__((constructor(101))) void runtime_init() {
     if (fd >= 0) {
       close(fd);
     }
+    tell_spawner_joined();  // nothing to join: the spawner goes on
     return;
   }
   read_config();
@@ -141,11 +166,22 @@ __attribute__((constructor(101))) void runtime_init() {
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);
-  // The id survives exec: same process, same image name.
+  // The id survives exec: same process, same image name.  The kernel pid
+  // in it is the one of the process's first run, so after a restart it is
+  // not ours any more: the exec wrapper then says which process owned the
+  // id (kExecPidEnv).  Taking a new id there left the coordinator waiting
+  // for the old one to come back from its exec (every round held 10 s) and
+  // never pruning its older image (the harness then restarted one image too
+  // many: e2e.make_j2.restart2, "restart did not finish in time").
   const char* inherited = env_value("DMTCP_UNIQUE_PID");
+  const char* exec_pid = env_value(kExecPidEnv);
+  g_id_pid = raw::getpid();
+  bool owner = exec_pid != nullptr && atoi(exec_pid) == g_id_pid;
+  unsetenv(kExecPidEnv);
   char mine_prefix[32];
-  snprintf(mine_prefix, sizeof mine_prefix, "-%d-", getpid());
-  if (inherited != nullptr && strstr(inherited, mine_prefix) != nullptr) {
+  snprintf(mine_prefix, sizeof mine_prefix, "-%d-", g_id_pid);
+  if (inherited != nullptr &&
+      (owner || strstr(inherited, mine_prefix) != nullptr)) {
     snprintf(g_id.unique_pid, sizeof g_id.unique_pid, "%s", inherited);
   } else {
     new_unique_pid();
@@ -159,16 +195,18 @@ __attribute__((constructor(101))) void runtime_init() {
     // system) goes on without checkpoints until a coordinator is back
     // (the checkpoint thread keeps trying); a program launched on its own
     // has nothing to join.
-    bool member = g_id.parent_unique_pid[0] != '\0' ||
-                  (inherited != nullptr &&
-                   strcmp(inherited, g_id.unique_pid) == 0);
+    bool member =
+        g_id.parent_unique_pid[0] != '\0' ||
+        (inherited != nullptr && strcmp(inherited, g_id.unique_pid) == 0);
     if (!member) {
       _exit(1);
     }
-    DMTCP_WARN("the program goes on without checkpoints until a coordinator "
-               "is back at %s:%d",
-               g_config.coord_host, g_config.coord_port);
+    DMTCP_WARN(
+        "the program goes on without checkpoints until a coordinator "
+        "is back at %s:%d",
+        g_config.coord_host, g_config.coord_port);
   }
+  tell_spawner_joined();
   update_ckpt_filename();
   g_enabled.store(true);
   // Taken now, so the constructors that run before start_member() do not
@@ -213,8 +251,8 @@ void update_ckpt_filename(uint32_t generation) {
                            generation);
   char dir[sizeof g_config.ckpt_dir + 96];
   image_dir_for(generation, dir, sizeof dir);
-  int n = snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/%s",
-                   dir, name);
+  int n = snprintf(g_id.ckpt_filename, sizeof g_id.ckpt_filename, "%s/%s", dir,
+                   name);
   if (n < 0 || static_cast<size_t>(n) >= sizeof g_id.ckpt_filename) {
     DMTCP_WARN("image path %s/%s is too long; cut short", dir, name);
   }

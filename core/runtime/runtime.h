@@ -41,8 +41,15 @@ struct Identity {
 
 extern Config g_config;
 extern Identity g_id;
+// The kernel pid of the process g_id belongs to: set at start-up, in a fork
+// child and after a restart.  A clone() child (no fork wrapper) has a copy
+// of its parent's g_id, which is not its own.
+extern pid_t g_id_pid;
+// In a program started by exec: the kernel pid of the process that exec'd,
+// when it owned its id (DMTCP_UNIQUE_PID then names this very process).
+inline constexpr const char* kExecPidEnv = "DMTCP_EXEC_PID";
 extern std::atomic<bool> g_enabled;
-extern int g_coord_fd;        // protected fd, owned by the checkpoint thread
+extern int g_coord_fd;  // protected fd, owned by the checkpoint thread
 extern uint32_t g_client_id;
 extern std::atomic<uint32_t> g_generation;
 extern uint32_t g_num_peers;  // processes in the current round
@@ -58,6 +65,10 @@ extern SavedContext g_resume_ctx;
 // The protected fd range: descriptors the runtime keeps for itself.
 inline constexpr int kProtectedFdBase = 820;
 inline constexpr int kProtectedFdEnd = 840;
+
+// In a program started by posix_spawn (wrappers.cpp, SpawnJoin): the
+// write end of a pipe on which it tells its parent that it has joined.
+inline constexpr const char* kSpawnJoinFdEnv = "DMTCP_SPAWN_JOIN_FD";
 
 // Connects and says hello as a process; returns the fd (moved into the
 // protected range) or -1, with a message printed when loud.  rejoin: this

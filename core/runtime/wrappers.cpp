@@ -18,6 +18,8 @@
 //   (ExecGuard).
 // - exec*, posix_spawn, posix_spawnp, system, popen: our libraries go back
 //   into LD_PRELOAD for the program started (preload_env.h).
+// - posix_spawn, posix_spawnp: like fork, the parent returns only once the
+//   child has joined (SpawnJoin).
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
 // - sigsuspend: also waits again after a checkpoint's signal; the sleeps
 //   and pause do the same in sleep_wrappers.cpp.
@@ -27,9 +29,13 @@
 //   the exec, and a round reaching it in that window found its connection
 //   gone and ended the child ("lost the coordinator", exit 70).
 #include <alloca.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,6 +46,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "dmtcp/raw_syscall.h"
 #include "protocol/protocol.h"
 #include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
@@ -166,25 +173,141 @@ pid_t fork_and_join() {
   memcpy(rt::g_id.parent_unique_pid, parent_upid,
          sizeof rt::g_id.parent_unique_pid);
   rt::new_unique_pid();
+  rt::g_id_pid = dmtcp::raw::getpid();
   setenv("DMTCP_PARENT_UNIQUE_PID", parent_upid, 1);
   rt::update_ckpt_filename();
   // Without a coordinator the child goes on all the same; its checkpoint
   // thread keeps trying to reach one.  A fork never fails because of us.
   // When the parent had none either, the child does not wait for a
   // connect here (the parent waits for the child) nor says so again.
-  rt::g_coord_fd = parent_connected
-                       ? rt::connect_process_to_coordinator(false, false)
-                       : -1;
+  rt::g_coord_fd =
+      parent_connected ? rt::connect_process_to_coordinator(false, false) : -1;
   if (rt::g_coord_fd < 0 && parent_connected) {
-    DMTCP_WARN("the program goes on without checkpoints until a "
-               "coordinator is back at %s:%d",
-               rt::g_config.coord_host, rt::g_config.coord_port);
+    DMTCP_WARN(
+        "the program goes on without checkpoints until a "
+        "coordinator is back at %s:%d",
+        rt::g_config.coord_host, rt::g_config.coord_port);
   }
   rt::start_ckpt_thread();
   tell_parent_joined(joined);
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_CHILD);
   return 0;
 }
+
+// posix_spawn's child is made by glibc (clone + exec) past our fork
+// wrapper and joins the coordinator only once its new program runs our
+// constructor.  A round that froze the parent in between ran without the
+// child ("process joined" after "checkpoint started" in the coordinator's
+// log), so after a restart the parent had a child the kernel did not:
+// make's wait() failed with ECHILD ("make: wait: No child processes",
+// e2e.make_j2.restart2, 1 run in 6).  So a spawn is made like a fork
+// (fork_and_join): the parent holds the checkpoint lock, one fork at a
+// time, until the child has joined.  The child learns the write end of a
+// pipe from kSpawnJoinFdEnv and writes a byte once connected
+// (runtime.cpp).  The write end is inherited across the exec (no
+// O_CLOEXEC; OneForkAtATime keeps it out of our other forks), so end of
+// file means the child died or closed it.  A program that cannot join
+// (static, setuid: the loader ignores LD_PRELOAD) keeps the fd and never
+// writes: it is not waited for, and kSpawnJoinWaitMs bounds any wait.
+class SpawnJoin {
+ public:
+  SpawnJoin() {
+    if (pipe2(fds_, O_CLOEXEC) != 0) {
+      fds_[0] = fds_[1] = -1;
+      return;
+    }
+    // Only the write end reaches the child.
+    int flags = fcntl(fds_[1], F_GETFD);
+    if (flags < 0 || fcntl(fds_[1], F_SETFD, flags & ~FD_CLOEXEC) != 0) {
+      close(fds_[0]);
+      close(fds_[1]);
+      fds_[0] = fds_[1] = -1;
+    }
+  }
+  ~SpawnJoin() {
+    int saved = errno;
+    if (fds_[1] >= 0) {
+      close(fds_[1]);
+    }
+    if (fds_[0] >= 0) {
+      close(fds_[0]);
+    }
+    errno = saved;
+  }
+  SpawnJoin(const SpawnJoin&) = delete;
+  SpawnJoin& operator=(const SpawnJoin&) = delete;
+
+  int child_fd() const { return fds_[1]; }
+
+  // After the spawn (child < 0: it failed): until the child said it
+  // joined, died, or cannot join.  errno is kept.
+  void wait(pid_t child) {
+    int saved = errno;
+    close(fds_[1]);
+    fds_[1] = -1;
+    if (fds_[0] >= 0 && child > 0 && can_join(child)) {
+      pollfd p{fds_[0], POLLIN, 0};
+      timespec start{};
+      clock_gettime(CLOCK_MONOTONIC, &start);
+      for (;;) {
+        int r = poll(&p, 1, kSpawnJoinWaitMs);
+        if (r > 0 || (r < 0 && errno != EINTR)) {
+          break;  // a byte or end of file: nothing more to wait for
+        }
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 +
+                (now.tv_nsec - start.tv_nsec) / 1000000 >=
+            kSpawnJoinWaitMs) {
+          DMTCP_DEBUG("spawned child %d did not join within %d ms", child,
+                      kSpawnJoinWaitMs);
+          break;
+        }
+      }
+    }
+    errno = saved;
+  }
+
+ private:
+  // The coordinator waits as long for an exec'd program (kExecRejoinMs).
+  static constexpr int kSpawnJoinWaitMs = 10000;
+
+  // Whether the program the child now runs loads our library: an ELF
+  // with an interpreter and without set-id bits.  posix_spawn returns
+  // after the exec, so /proc/<child>/exe is that program (a script's is
+  // its interpreter).
+  static bool can_join(pid_t child) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", child);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return false;  // gone already, or not ours to read
+    }
+    bool dynamic = false;
+    struct stat st {};
+    Elf64_Ehdr eh{};
+    if (fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) == 0 &&
+        pread(fd, &eh, sizeof eh, 0) == static_cast<ssize_t>(sizeof eh) &&
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+        eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 256) {
+      for (int i = 0; i < eh.e_phnum && !dynamic; ++i) {
+        Elf64_Phdr ph{};
+        off_t at = static_cast<off_t>(eh.e_phoff + i * sizeof ph);
+        if (pread(fd, &ph, sizeof ph, at) != static_cast<ssize_t>(sizeof ph)) {
+          break;
+        }
+        dynamic = ph.p_type == PT_INTERP;
+      }
+    }
+    close(fd);
+    return dynamic;
+  }
+
+  int fds_[2] = {-1, -1};
+  dmtcp::ckpt_lock::SharedGuard lock_;
+  OneForkAtATime one_;
+};
 
 // The checkpoint lock for an exec, taken outside any round of this
 // process.  A round starts (the coordinator's order arrives) before the
@@ -223,7 +346,10 @@ class ChildEnv {
  public:
   // exec_fd < 0: no state fd to name.  same_process: an exec of this
   // process, which keeps its unique pid and its parent link.
-  ChildEnv(char* const* envp, int exec_fd, bool same_process = false)
+  // join_fd >= 0: a posix_spawn child tells us through it that it has
+  // joined (SpawnJoin).
+  ChildEnv(char* const* envp, int exec_fd, bool same_process = false,
+           int join_fd = -1)
       : envp_(envp) {
     size_t n = 0;
     const char* preload = nullptr;
@@ -242,6 +368,11 @@ class ChildEnv {
                exec_fd);
       add(fd_var_);
     }
+    if (join_fd >= 0) {
+      snprintf(join_var_, sizeof join_var_, "%s=%d", rt::kSpawnJoinFdEnv,
+               join_fd);
+      add(join_var_);
+    }
     // The runtime of the new image reads who we are and who our parent is
     // from these.  A shell execs with the environment it keeps itself (the
     // one it started with, its parent's ids), not with ours, where the
@@ -255,12 +386,20 @@ class ChildEnv {
                rt::g_id.parent_unique_pid);
       add(upid_var_);
       add(parent_var_);
+      // Only the id's owner vouches for it: a clone() child's g_id is its
+      // parent's copy.
+      pid_t self = dmtcp::raw::getpid();
+      if (self == rt::g_id_pid) {
+        snprintf(exec_pid_var_, sizeof exec_pid_var_, "%s=%d", rt::kExecPidEnv,
+                 self);
+        add(exec_pid_var_);
+      }
     }
     // After a restart the coordinator and the directories may be other
     // ones; the variables a shell or Python copied before still name the
     // old ones (preload_env.h).
-    num_added_ += dmtcp::preload_env::truth_entries(
-        added_ + num_added_, kMaxAdded - num_added_);
+    num_added_ += dmtcp::preload_env::truth_entries(added_ + num_added_,
+                                                    kMaxAdded - num_added_);
     if (num_added_ == 0) {
       return;
     }
@@ -302,11 +441,14 @@ class ChildEnv {
 
   char* const* envp_;
   char** copy_ = nullptr;
-  // preload, state fd, unique pid, parent, and preload_env's truth entries.
-  static constexpr size_t kMaxAdded = 10;
+  // preload, state fd, join fd, unique pid, parent, exec pid, and preload_env's
+  // truth entries.
+  static constexpr size_t kMaxAdded = 12;
   char* added_[kMaxAdded];
   size_t num_added_ = 0;
   char fd_var_[64];
+  char join_var_[64];
+  char exec_pid_var_[64];
   char upid_var_[sizeof rt::g_id.unique_pid + 32];
   char parent_var_[sizeof rt::g_id.parent_unique_pid + 32];
   char preload_var_[8320];
@@ -328,8 +470,8 @@ class ExecPrep {
       close(fd_);
     }
     if (rt::g_coord_fd >= 0) {
-      dmtcp::proto::send_msg(rt::g_coord_fd,
-                             dmtcp::proto::MsgType::kExecFailed, nullptr, 0);
+      dmtcp::proto::send_msg(rt::g_coord_fd, dmtcp::proto::MsgType::kExecFailed,
+                             nullptr, 0);
     }
     errno = saved;
   }
@@ -562,8 +704,15 @@ __attribute__((visibility("default"))) int posix_spawn(
   if (!active()) {
     return fns().posix_spawn(pid, path, actions, attr, argv, envp);
   }
-  ChildEnv env(envp, -1);
-  return fns().posix_spawn(pid, path, actions, attr, argv, env.envp());
+  SpawnJoin join;
+  ChildEnv env(envp, -1, false, join.child_fd());
+  pid_t child = -1;
+  int r = fns().posix_spawn(&child, path, actions, attr, argv, env.envp());
+  if (pid != nullptr && r == 0) {
+    *pid = child;
+  }
+  join.wait(r == 0 ? child : -1);
+  return r;
 }
 __attribute__((visibility("default"))) int posix_spawnp(
     pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
@@ -571,8 +720,15 @@ __attribute__((visibility("default"))) int posix_spawnp(
   if (!active()) {
     return fns().posix_spawnp(pid, file, actions, attr, argv, envp);
   }
-  ChildEnv env(envp, -1);
-  return fns().posix_spawnp(pid, file, actions, attr, argv, env.envp());
+  SpawnJoin join;
+  ChildEnv env(envp, -1, false, join.child_fd());
+  pid_t child = -1;
+  int r = fns().posix_spawnp(&child, file, actions, attr, argv, env.envp());
+  if (pid != nullptr && r == 0) {
+    *pid = child;
+  }
+  join.wait(r == 0 ? child : -1);
+  return r;
 }
 __attribute__((visibility("default"))) int system(const char* command) {
   if (!active()) {

@@ -216,6 +216,7 @@ class Computation:
         self.env["DMTCP_CHECKPOINT_DIR"] = self.work
         self.port = None
         self.outputs = []  # (label, path) of every output file
+        self.coord_logs = []  # every coordinator's log, shown on failure
 
     def dump_outputs(self, lines, title=""):
         """Prints the last lines of every output file (after a failure)."""
@@ -227,15 +228,27 @@ class Computation:
                 continue
             print(f"----- {label} {title}(last {lines} lines) -----")
             print("\n".join(text.splitlines()[-lines:]))
+        for path in self.coord_logs:
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            print(f"----- {os.path.basename(path)} (last {lines} lines) -----")
+            print("\n".join(text.splitlines()[-lines:]))
 
     def tool(self, name):
         return os.path.join(self.bin, name)
 
     def start_coordinator(self, *extra):
         port_file = os.path.join(self.work, "port")
+        # Its whole log (-q is about the terminal), for a failure's dump.
+        log = os.path.join(self.work,
+                           f"coordinator{len(self.coord_logs) + 1}.log")
+        self.coord_logs.append(log)
         subprocess.run(
             [self.tool("dmtcp_coordinator"), "--daemon", "-q", "-p", "0",
-             "--port-file", port_file, *extra],
+             "--port-file", port_file, "--coord-logfile", log, *extra],
             env=self.env, check=True, timeout=30)
         with open(port_file) as f:
             self.port = int(f.read().strip())
@@ -428,14 +441,22 @@ class Run(Computation):
 
     def wait_until_running(self, processes):
         """Waits until the coordinator has no round running and `processes`
-        processes: exactly 0 after a kill; at least that many after a
-        restart (a restored program may go on forking)."""
+        processes: exactly 0 after a kill; after a restart, at least that
+        many (a restored program may go on forking) or a finished restart
+        round (some may have exited since)."""
         deadline = time.time() + STEP_TIMEOUT
         while time.time() < deadline:
             r = self.command("--status", check=False)
             m = re.search(r"NUM_PEERS=(\d+)", r.stdout)
             have = int(m.group(1)) if m else -1
-            enough = have == 0 if processes == 0 else have >= processes
+            # After a restart: every image came back once the restart
+            # round is over (a computation, and no round); a restored
+            # process may have exited before we looked (a cc1 that was
+            # about to end), so fewer may be left.
+            restarted = (have > 0 and "Status: RUNNING" in r.stdout and
+                         "Computation: (none)" not in r.stdout)
+            enough = (have == 0 if processes == 0
+                      else have >= processes or restarted)
             # RUNNING=yes needs processes (upstream's meaning); with none,
             # our Status line says no round is running.
             idle = "RUNNING=yes" in r.stdout or (
