@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """One computation on two simulated hosts, restarted with the hosts swapped.
 
-Usage: dist_test.py BIN_DIR WORK_DIR SEQ_STREAM
+Usage: dist_test.py BIN_DIR WORK_DIR SEQ_STREAM [swap|move|merge]
 
-Two hosts are network namespaces joined by a bridge (in a third, "switch"
-namespace), 10.199.15.1 and .2, each with its own UTS namespace and host
-name (dmtcp-host-a, dmtcp-host-b), so the images record different hosts.
+Three hosts are network namespaces joined by a bridge (in a fourth,
+"switch" namespace), 10.199.15.1, .2 and .3, each with its own UTS
+namespace and host name (dmtcp-host-a, -b, -c), so the images record
+different hosts.
 Processes are started on a host with nsenter; the restart script reaches
 a host through netns_ssh.sh, the test's "ssh" (DMTCP_REMOTE_SHELL).
 
@@ -16,13 +17,19 @@ a host through netns_ssh.sh, the test's "ssh" (DMTCP_REMOTE_SHELL).
    sequence numbers both ways, always some in flight.
 3. Checkpoint; the restart script names both hosts; kill everything, the
    coordinator too.
-4. The restart script, run on host A with --hostfile swapping the hosts,
-   starts a coordinator there, restarts A's images on B through the remote
-   shell and B's on A; the coordinator lists the client on B and the server
-   on A.
+4. The restart script, run on host A, starts a coordinator there and
+   restarts each host's images where the host map says, through the
+   remote shell for hosts other than A:
+     swap   --hostfile "A=B B=A": client on B, server on A (the connection
+            between hosts is made over the network again);
+     move   DMTCP_RESTART_HOSTS="C A" (positional): client on C, server
+            on A (a host the checkpoint never saw);
+     merge  DMTCP_RESTART_HOSTS="A=B": both on B, none on A where the
+            script runs (the connection is made within one host).
+   The coordinator must list them there.
 5. The go file: the stream goes on; both check every number (loss,
-   duplication, reordering fail) and say where they ran: PASS only if the
-   client ended on B and the server on A.
+   duplication, reordering fail) and say where they ran: PASS only if each
+   ended on its expected host.
 
 Needs root for ip netns: without it (or without iproute2) it prints one
 SKIP line and exits 77.  Prints "PASS distributed swap" on success."""
@@ -40,7 +47,18 @@ from harness import Failure, LoggedPopen, reap_all, subreaper  # noqa: E402
 
 NET = "10.199.15"
 PORT = 7015  # the server's; inside the hosts' own namespaces
-HOSTS = {"a": ("dmtcp-host-a", f"{NET}.1"), "b": ("dmtcp-host-b", f"{NET}.2")}
+HOSTS = {"a": ("dmtcp-host-a", f"{NET}.1"), "b": ("dmtcp-host-b", f"{NET}.2"),
+         "c": ("dmtcp-host-c", f"{NET}.3")}
+# mode: (host map as a hostfile's text or DMTCP_RESTART_HOSTS, where the
+# client and the server end up)
+MODES = {
+    "swap": ("hostfile", "# swap the hosts\ndmtcp-host-a=dmtcp-host-b\n"
+             "dmtcp-host-b=dmtcp-host-a\n", "dmtcp-host-b", "dmtcp-host-a"),
+    "move": ("env", "dmtcp-host-c dmtcp-host-a", "dmtcp-host-c",
+             "dmtcp-host-a"),
+    "merge": ("env", "dmtcp-host-a=dmtcp-host-b", "dmtcp-host-b",
+              "dmtcp-host-b"),
+}
 
 
 def run(argv, check=True, **kw):
@@ -135,6 +153,8 @@ def text(path):
 
 def main():
     bin_dir, workdir, seq = (os.path.abspath(a) for a in sys.argv[1:4])
+    mode = sys.argv[4] if len(sys.argv) > 4 else "swap"
+    how, host_map, client_host, server_host = MODES[mode]
     if os.geteuid() != 0 or shutil.which("ip") is None or \
             subprocess.run(["ip", "netns", "list"],
                            capture_output=True).returncode != 0:
@@ -205,9 +225,10 @@ def main():
                  "the stream")
         listing = command("a", "-l").stdout
         print(listing.strip(), flush=True)
-        for name, _ in HOSTS.values():
-            if f"@{name}" not in listing:
-                raise Failure(f"no process on {name} in the coordinator")
+        for h in "ab":
+            if f"@{HOSTS[h][0]}" not in listing:
+                raise Failure(f"no process on {HOSTS[h][0]} in the "
+                              "coordinator")
 
         # 3. Checkpoint, kill everything.
         time.sleep(0.3)  # numbers in flight
@@ -224,17 +245,20 @@ def main():
                  "the coordinator to go")
         reap_all()
 
-        # 4. Restart with the hosts swapped.
-        hostfile = os.path.join(work, "hostfile")
-        with open(hostfile, "w") as f:
-            f.write("# swap the hosts\ndmtcp-host-a=dmtcp-host-b\n"
-                    "dmtcp-host-b=dmtcp-host-a\n")
-        out_r = os.path.join(work, "restart.out")
-        outputs.append(out_r)
+        # 4. Restart where the host map says.
         restart_env = {k: v for k, v in env.items()
                        if k not in ("DMTCP_COORD_HOST", "DMTCP_COORD_PORT")}
-        restart = LoggedPopen(hosts.on("a", [script, "--hostfile", hostfile]),
-                              out_r, env=restart_env)
+        argv = [script]
+        if how == "hostfile":
+            hostfile = os.path.join(work, "hostfile")
+            with open(hostfile, "w") as f:
+                f.write(host_map)
+            argv += ["--hostfile", hostfile]
+        else:
+            restart_env["DMTCP_RESTART_HOSTS"] = host_map
+        out_r = os.path.join(work, "restart.out")
+        outputs.append(out_r)
+        restart = LoggedPopen(hosts.on("a", argv), out_r, env=restart_env)
 
         def restarted():
             if restart.poll() is not None:
@@ -244,10 +268,11 @@ def main():
         wait_for(restarted, "both processes to restart", timeout=120)
         listing = command("a", "-l").stdout
         print("after restart:\n" + listing.strip(), flush=True)
-        lines = listing.splitlines()
-        if not any("@dmtcp-host-b" in line for line in lines) or \
-                not any("@dmtcp-host-a" in line for line in lines):
-            raise Failure("after restart the processes are not on both hosts")
+        for host in (client_host, server_host):
+            if listing.count(f"@{host},") != \
+                    (client_host, server_host).count(host):
+                raise Failure(f"after restart the processes are not on "
+                              f"{client_host} and {server_host}")
 
         # 5. The stream goes on.
         open(env["DMTCP_TEST_GO"], "w").close()
@@ -256,8 +281,8 @@ def main():
         print(out.strip(), flush=True)
         if rc != 0:
             raise Failure(f"the restart script exited {rc}")
-        for role, host in (("client", "dmtcp-host-b"),
-                           ("server", "dmtcp-host-a")):
+        for role, host in (("client", client_host),
+                           ("server", server_host)):
             if f"PASS {role}" not in out or f"{role} on {host}:" not in out:
                 raise Failure(f"the {role} did not finish on {host}")
         if "FAIL" in out:
@@ -285,7 +310,7 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     if not ok:
         sys.exit(1)
-    print("PASS distributed swap")
+    print(f"PASS distributed {mode}")
 
 
 if __name__ == "__main__":
