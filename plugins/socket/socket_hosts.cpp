@@ -27,8 +27,10 @@
 //       listener shared by processes restarted apart) cannot be handed
 //       over: one line, and it reads as closed.
 // 3. SEND_QUERIES (finish_cross_hosts, before the fd exchange serves):
-//    makers accept (10 s at most), check identity and marker, answer with
-//    the connector's own marker; then connectors read that answer.  A
+//    makers accept (10 s at most; every connection served as its bytes
+//    come, so a silent stranger delays no one), check identity and marker,
+//    answer with the connector's own marker; then connectors read that
+//    answer.  A
 //    connection that fails a check is closed: the end reads as closed,
 //    with one line.  Accepting before reading answers means no process
 //    waits for one that waits for it.
@@ -325,6 +327,21 @@ void cross_hosts(Table* t, pid_t me) {
         d.provider = 0;
         const HostInfo* maker = host_of(d.peer_vpid);
         int fd = connect_to_maker(d, *maker);
+        if (fd < 0 && maker->listen.ss_family == 0) {
+          say(d,
+              "its peer restarted on another host, which could not listen "
+              "for it",
+              0);
+          continue;
+        }
+        if (fd < 0 && is_loopback(maker->listen)) {
+          say(d,
+              "its peer restarted on another host but reaches the "
+              "coordinator over loopback (give every host the "
+              "coordinator's network address)",
+              0);
+          continue;
+        }
         if (fd < 0) {
           say(d, "cannot connect to its peer on another host", errno);
           continue;
@@ -347,49 +364,100 @@ void cross_hosts(Table* t, pid_t me) {
   }
 }
 
+namespace {
+
+// A connection accepted by a maker, its hello not read whole yet.
+struct Pending {
+  int fd;
+  size_t got;
+  Hello h;
+};
+
+// The maker's side of a pending connection whose hello is complete: the
+// end it names, with the right marker, gets it (and the answer);
+// anything else is closed.  True when an end got it.
+bool settle(Table* t, Pending* p) {
+  for (Desc& d : t->descs) {
+    if (d.remote == RemoteStep::kAccept && d.new_fd < 0 &&
+        d.id == p->h.maker_end &&
+        memcmp(d.marker, p->h.marker, sizeof p->h.marker) == 0) {
+      // 32 bytes on a fresh connection: the send buffer has room.
+      if (send(p->fd, d.peer_marker, sizeof d.peer_marker,
+               MSG_NOSIGNAL | MSG_DONTWAIT) !=
+          static_cast<ssize_t>(sizeof d.peer_marker)) {
+        break;
+      }
+      int fl = fcntl(p->fd, F_GETFL);
+      fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK);
+      d.new_fd = share::park_fd(p->fd, t->park_floor);
+      return true;
+    }
+  }
+  close(p->fd);  // a stranger, or a second connection for one end
+  return false;
+}
+
+}  // namespace
+
 void finish_cross_hosts(Table* t) {
   size_t waiting = 0;
   for (const Desc& d : t->descs) {
     waiting += d.remote == RemoteStep::kAccept ? 1 : 0;
   }
+  // Every connection is served as its bytes come, so a silent stranger on
+  // the network delays no one; past 64 waiting, the oldest is dropped.
+  constexpr size_t kMaxPending = 64;
+  Pending pend[kMaxPending];
+  size_t npend = 0;
   int64_t deadline = now_ms() + 10000;
   while (waiting > 0 && g_listener >= 0) {
     int64_t left = deadline - now_ms();
     if (left <= 0) {
       break;
     }
-    pollfd pf{g_listener, POLLIN, 0};
-    if (poll(&pf, 1, static_cast<int>(left)) <= 0) {
+    pollfd pfs[1 + kMaxPending];
+    pfs[0] = {g_listener, POLLIN, 0};
+    for (size_t i = 0; i < npend; ++i) {
+      pfs[1 + i] = {pend[i].fd, POLLIN, 0};
+    }
+    if (poll(pfs, 1 + npend, static_cast<int>(left)) <= 0) {
       continue;
     }
-    int fd =
-        accept4(g_listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) {
-      continue;
-    }
-    Hello h{};
-    Desc* match = nullptr;
-    if (transfer(fd, &h, sizeof h, false, now_ms() + 5000)) {
-      for (Desc& d : t->descs) {
-        if (d.remote == RemoteStep::kAccept && d.new_fd < 0 &&
-            d.id == h.maker_end &&
-            memcmp(d.marker, h.marker, sizeof h.marker) == 0) {
-          match = &d;
-          break;
+    for (size_t i = npend; i-- > 0;) {
+      if (pfs[1 + i].revents == 0) {
+        continue;
+      }
+      Pending& p = pend[i];
+      ssize_t r = recv(p.fd, reinterpret_cast<char*>(&p.h) + p.got,
+                       sizeof p.h - p.got, 0);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+        continue;
+      }
+      if (r > 0) {
+        p.got += static_cast<size_t>(r);
+        if (p.got < sizeof p.h) {
+          continue;
         }
+        waiting -= settle(t, &p) ? 1 : 0;
+      } else {
+        close(p.fd);
+      }
+      pend[i] = pend[--npend];  // those after i were served already
+    }
+    if ((pfs[0].revents & POLLIN) != 0) {
+      int fd =
+          accept4(g_listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        if (npend == kMaxPending) {
+          close(pend[0].fd);
+          pend[0] = pend[--npend];
+        }
+        pend[npend++] = {fd, 0, {}};
       }
     }
-    // A stranger, or a second connection for one end: not ours.
-    if (match == nullptr ||
-        !transfer(fd, match->peer_marker, sizeof match->peer_marker, true,
-                  now_ms() + 5000)) {
-      close(fd);
-      continue;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    match->new_fd = share::park_fd(fd, t->park_floor);
-    --waiting;
+  }
+  for (size_t i = 0; i < npend; ++i) {
+    close(pend[i].fd);
   }
   if (g_listener >= 0) {
     close(g_listener);
@@ -403,7 +471,7 @@ void finish_cross_hosts(Table* t) {
       continue;
     }
     unsigned char answer[32];
-    if (!transfer(d.new_fd, answer, sizeof answer, false, now_ms() + 10000) ||
+    if (!transfer(d.new_fd, answer, sizeof answer, false, deadline) ||
         memcmp(answer, d.marker, sizeof answer) != 0) {
       int err = errno;
       close(d.new_fd);
