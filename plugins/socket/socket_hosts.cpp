@@ -253,7 +253,10 @@ int connect_to_maker(const Desc& d, const HostInfo& maker) {
   return fd;
 }
 
-void say(const Desc& d, const char* what, int err) {
+// One line for an end that will read as closed; stand_in tells
+// exchange_and_install() it was said (it makes the stand-in).
+void say(Desc& d, const char* what, int err) {
+  d.stand_in = true;
   char buf[400];
   dmtcp_log("socket plugin: fd %d (%s): %s%s%s; it reads as closed", d.first_fd,
             describe(d, buf, sizeof buf), what, err != 0 ? ": " : "",
@@ -360,6 +363,7 @@ void cross_hosts(Table* t, pid_t me) {
         "socket plugin: fd %d (%s): process %d, which holds it, restarted "
         "on another host; it reads as closed",
         d.first_fd, describe(d, buf, sizeof buf), d.provider);
+    d.stand_in = true;
     d.provider = 0;  // nobody can hand it over: a stand-in
   }
 }

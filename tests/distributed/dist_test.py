@@ -14,7 +14,8 @@ a host through netns_ssh.sh, the test's "ssh" (DMTCP_REMOTE_SHELL).
    process on host B that lacks the computation's key is refused with one
    line; with the shared key directory (DMTCP_TMPDIR) it joins.
 2. seq_stream server on B, seq_stream client on A connected to it: checked
-   sequence numbers both ways, always some in flight.
+   sequence numbers both ways, always some in flight; a child of the
+   client shares the connection and sends the stop mark at the end.
 3. Checkpoint; the restart script names both hosts; kill everything, the
    coordinator too.
 4. The restart script, run on host A, starts a coordinator there and
@@ -264,13 +265,14 @@ def main():
             if restart.poll() is not None:
                 raise Failure(f"the restart script exited {restart.poll()}")
             r = command("a", "-l", check=False)
-            return r.returncode == 0 and r.stdout.count("RUNNING") == 2
+            return r.returncode == 0 and r.stdout.count("RUNNING") == 3
         wait_for(restarted, "both processes to restart", timeout=120)
         listing = command("a", "-l").stdout
         print("after restart:\n" + listing.strip(), flush=True)
+        # The client and its child, the server.
         for host in (client_host, server_host):
             if listing.count(f"@{host},") != \
-                    (client_host, server_host).count(host):
+                    (client_host, client_host, server_host).count(host):
                 raise Failure(f"after restart the processes are not on "
                               f"{client_host} and {server_host}")
 

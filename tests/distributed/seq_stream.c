@@ -11,13 +11,20 @@
  * every answer.  Loss, duplication or reordering anywhere (checkpoint,
  * restart on other hosts) fails with the number where it happened.  Each
  * side prints READY once the stream runs, and at the end its host name
- * (which the test compares with where it restarted) and PASS. */
+ * (which the test compares with where it restarted) and PASS.
+ *
+ * The client forks a child that shares its connection and only waits on a
+ * pipe; at the end the child, not the client, sends the stop mark through
+ * its fd: the server sees it in sequence only if after the restart the
+ * child's fd is still the client's connection (one description shared by
+ * two processes, on a host other than the server's). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "e2e.h"
 
@@ -94,6 +101,19 @@ static int client(const char* addr, int port) {
     c = socket(AF_INET, SOCK_STREAM, 0);
     usleep(10000);
   }
+  int p[2];
+  E2E_CHECK(pipe(p) == 0, "pipe");
+  pid_t child = fork();
+  E2E_CHECK(child >= 0, "fork");
+  if (child == 0) {
+    close(p[1]);
+    char x;
+    E2E_CHECK(read(p[0], &x, 1) == 1, "child: no word from the client");
+    uint64_t stop = STOP;
+    full(c, &stop, sizeof stop, 1);
+    _exit(0);
+  }
+  close(p[0]);
   uint64_t sent = 0, got = 0, end = STOP;
   for (;;) {
     if (end == STOP && e2e_go_seen()) {
@@ -118,8 +138,12 @@ static int client(const char* addr, int port) {
       usleep(2000); /* a steady stream, not a busy loop */
     }
   }
-  uint64_t stop = STOP;
-  full(c, &stop, sizeof stop, 1);
+  /* The child sends the stop mark through the fd it shares. */
+  E2E_CHECK(write(p[1], "s", 1) == 1, "pipe write");
+  int st = 0;
+  E2E_CHECK(
+      waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+      "the child sharing the connection failed (status %d)", st);
   print_host("client", got);
   return 0;
 }
