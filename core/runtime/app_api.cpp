@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/env.h"
 #include "common/log.h"
 #include "dmtcp.h"
 #include "dmtcp/checkpoint_eintr.h"
@@ -224,6 +225,10 @@ DMTCP_API pid_t dmtcp_virtual_to_real_pid(pid_t pid) {
 }
 DMTCP_API pid_t dmtcp_real_to_virtual_pid(pid_t pid) {
   return g_to_virtual != nullptr ? g_to_virtual(pid) : pid;
+}
+
+DMTCP_API const char* dmtcp_getenv(const char* name) {
+  return name != nullptr ? dmtcp::env_value(name) : nullptr;
 }
 
 DMTCP_API int dmtcp_get_restart_env(const char* name, char* value,

@@ -68,7 +68,10 @@ bool put_back_copy(const Desc& d, const char* copy) {
   if (src < 0) {
     return false;
   }
-  int dst = open(d.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+  // The path the program had open (resolved at checkpoint): a link
+  // planted there since must not lead the copy elsewhere.
+  int dst = open(d.path.c_str(),
+                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
                  d.st.st_mode & 07777);
   bool ok = dst >= 0 && copy_fd_to(src, dst);
   close(src);

@@ -89,7 +89,7 @@ void save_deleted_contents(Desc* d) {
 }
 
 bool ckpt_open_files_wanted() {
-  const char* v = getenv("DMTCP_CKPT_OPEN_FILES");
+  const char* v = dmtcp_getenv("DMTCP_CKPT_OPEN_FILES");
   return v != nullptr && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
@@ -104,15 +104,33 @@ void save_copy(Desc* d, uint32_t index, uint32_t generation) {
     dmtcp_log("file plugin: --ckpt-open-files: %s: %s", dir, strerror(errno));
     return;
   }
+  // The directory may sit in a shared checkpoint directory: only one of
+  // ours that nobody else can write to is used, never through a link.
+  int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat dir_st {};
+  if (dir_fd < 0 || fstat(dir_fd, &dir_st) != 0 ||
+      dir_st.st_uid != geteuid() || (dir_st.st_mode & 022) != 0) {
+    dmtcp_log("file plugin: --ckpt-open-files: %s is not a private "
+              "directory of ours; no copy made",
+              dir);
+    if (dir_fd >= 0) {
+      close(dir_fd);
+    }
+    return;
+  }
   char name[NAME_MAX + 1];
   snprintf(name, sizeof name, "g%u_%u_%.200s", generation, index,
            base_name(d->path.c_str()));
-  char path[PATH_MAX + NAME_MAX + 2];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->first_fd);
   int src = open(proc, O_RDONLY | O_CLOEXEC);
-  int dst = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // O_EXCL: a leftover of ours (the same generation, written before a
+  // restart) is removed first, and nothing else is ever written through.
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int dst = openat(dir_fd, name, flags, 0600);
+  if (dst < 0 && errno == EEXIST && unlinkat(dir_fd, name, 0) == 0) {
+    dst = openat(dir_fd, name, flags, 0600);
+  }
   bool ok = src >= 0 && dst >= 0 && copy_fd_to(src, dst) && fsync(dst) == 0;
   int err = errno;
   if (src >= 0) {
@@ -122,11 +140,15 @@ void save_copy(Desc* d, uint32_t index, uint32_t generation) {
     close(dst);
   }
   if (!ok) {
-    dmtcp_log("file plugin: --ckpt-open-files: copying %s to %s: %s",
-              d->path.c_str(), path, strerror(err));
-    unlink(path);
+    dmtcp_log("file plugin: --ckpt-open-files: copying %s to %s/%s: %s",
+              d->path.c_str(), dir, name, strerror(err));
+    if (dst >= 0) {
+      unlinkat(dir_fd, name, 0);
+    }
+    close(dir_fd);
     return;
   }
+  close(dir_fd);
   d->saved_copy.assign(name);
 }
 

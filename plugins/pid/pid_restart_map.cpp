@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "dmtcp/plugin.h"
@@ -24,12 +25,28 @@ void file_path(char* path, size_t len) {
            dmtcp_get_computation_id_str());
 }
 
+// The file sits in the (possibly shared) temporary directory under a name
+// others can predict: never through a link, and only a plain file of ours
+// that nobody else can write is used (else -EACCES), so a planted name can
+// neither receive our records nor feed us its own.
 int open_file(int flags) {
   char path[4096];
   file_path(path, sizeof path);
-  return static_cast<int>(raw_syscall(SYS_openat, AT_FDCWD,
-                                      reinterpret_cast<long>(path),
-                                      flags | O_CLOEXEC, 0600));
+  int fd = static_cast<int>(raw_syscall(SYS_openat, AT_FDCWD,
+                                        reinterpret_cast<long>(path),
+                                        flags | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd < 0) {
+    return fd;
+  }
+  struct stat st {};
+  if (raw_syscall(SYS_fstat, fd, reinterpret_cast<long>(&st)) != 0 ||
+      !S_ISREG(st.st_mode) || st.st_uid != static_cast<uid_t>(raw_syscall(
+                                              SYS_geteuid)) ||
+      st.st_nlink != 1 || (st.st_mode & 022) != 0) {
+    raw_syscall(SYS_close, fd);
+    return -EACCES;
+  }
+  return fd;
 }
 
 }  // namespace

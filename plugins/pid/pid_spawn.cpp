@@ -191,7 +191,7 @@ namespace dmtcp::pid {
 
 bool take_spawn_env(pid_t real, pid_t real_ppid, pid_t* virt,
                     pid_t* parent_virt) {
-  const char* s = getenv(kSpawnEnv);
+  const char* s = dmtcp_getenv(kSpawnEnv);
   if (s == nullptr) {
     return false;
   }

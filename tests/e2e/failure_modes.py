@@ -52,6 +52,13 @@ checkpoint must work, and N-1 must restart through its own script:
   keepgens     --keep-generations 2 keeps the images of the last two
                generations (the older one still restarts); the default
                keeps one
+  planted      a world-writable checkpoint directory (sticky, then not)
+               with symlinks to a victim file planted at the next
+               generation's image and temporary names, then regular files
+               there (owned by nobody when we are root): dmtcp_launch warns
+               in one line, each -bc succeeds with images of our own or
+               fails with one line, the victim is unchanged, the newest
+               checkpoint restarts
   bcqueue      20 back-to-back -bc right after a restart on a new
                coordinator all succeed (queued behind the restart), and
                the interval set with -i before the checkpoint is still set
@@ -60,6 +67,7 @@ import argparse
 import ctypes
 import glob
 import hashlib
+import json
 import os
 import random
 import re
@@ -1106,6 +1114,92 @@ def test_keepgens(e):
     kill_computation(e, [p])
 
 
+def test_planted(e):
+    """Names planted at what the next checkpoint writes never receive it."""
+    victim = os.path.join(e.work, "victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    for sticky in (True, False):
+        d = os.path.join(e.work, "sticky" if sticky else "open")
+        os.mkdir(d)
+        os.chmod(d, 0o1777 if sticky else 0o777)
+        e.new_coordinator(DMTCP_CHECKPOINT_DIR=d)
+        env = dict(e.env, DMTCP_CHECKPOINT_DIR=d)
+        out = f"planted-{sticky}.out"
+        p = e.launch(os.path.join(e.tests, "e2e_memory"), "4", env=env,
+                     out=out)
+        said = open(os.path.join(e.work, out)).read()
+        want = "is writable by others" + ("" if sticky else
+                                          " and is not sticky")
+        check(f"dmtcp_launch: warning: checkpoint directory {d} " in said
+              and want in said, f"no warning about {d}: {said!r}")
+        r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=60)
+        check(r.returncode == 0, f"first checkpoint: {r.stderr}")
+        imgs = [f for f in os.listdir(d) if f.endswith(".dmtcp")]
+        check(len(imgs) == 1, f"expected one image in {d}: {imgs}")
+        gen = generation(imgs[0])
+        for kind in ("symlink", "file"):
+            gen += 1
+            names = [re.sub(r"_gen\d+\.dmtcp$", f"_gen{gen}.dmtcp", imgs[0])]
+            names.append(names[0] + ".tmp")
+            for n in names:
+                path = os.path.join(d, n)
+                if kind == "symlink":
+                    os.symlink(victim, path)
+                else:
+                    with open(path, "w") as f:
+                        f.write("planted\n")
+                    if os.getuid() == 0:
+                        os.chown(path, 65534, 65534)
+            r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=60)
+            what = f"{kind}s planted in {d}"
+            if r.returncode == 0:
+                img = os.path.join(d, names[0])
+                st = os.lstat(img)
+                check(not os.path.islink(img) and st.st_uid == os.getuid()
+                      and st.st_mode & 0o777 == 0o600,
+                      f"{what}: the image is not ours: {st}")
+                outcome = "written under the planted name, replaced"
+            else:
+                outcome = one_line_error(r, what)
+                gen -= 1  # that generation did not commit
+                for n in names:  # clear them for the next kind
+                    os.unlink(os.path.join(d, n))
+            with open(victim) as f:
+                check(f.read() == "precious\n", f"{what}: victim changed")
+            running(p, what)
+            print(f"  {what}: {outcome}")
+        kill_computation(e, [p])
+        newest = newest_images(d)
+        # The pid plugin's list of the restarted computation's pids, in the
+        # shared temporary directory under a name anyone can predict.
+        r, _ = e.run([e.tool("dmtcp_inspect"), "--json", newest[0]])
+        check(r.returncode == 0, f"dmtcp_inspect: {r.stderr}")
+        cid = json.loads(r.stdout)[0]["header"]["computation_id"]
+        tmp = e.env.get("DMTCP_TMPDIR") or e.env.get("TMPDIR") or "/tmp"
+        pids = os.path.join(tmp, f"dmtcp-pids-{cid}")
+        os.symlink(victim, pids)
+        open(e.env["DMTCP_TEST_GO"], "w").close()
+        r, _ = e.run([e.tool("dmtcp_restart"), *newest], timeout=120)
+        check(r.returncode == 0 and "PASS" in r.stdout,
+              f"restart from {d}: {r.returncode} {r.stdout}{r.stderr}")
+        wait_for_peers(e, 0)
+        os.unlink(e.env["DMTCP_TEST_GO"])
+        with open(victim) as f:
+            check(f.read() == "precious\n",
+                  f"restart wrote through a link planted at {pids}")
+        if os.path.lexists(pids):
+            os.unlink(pids)
+
+
+def newest_images(d):
+    imgs = [f for f in os.listdir(d)
+            if f.startswith("ckpt_") and f.endswith(".dmtcp")]
+    check(imgs, f"no image in {d}")
+    top = max(generation(f) for f in imgs)
+    return [os.path.join(d, f) for f in imgs if generation(f) == top]
+
+
 def test_bcqueue(e):
     """Back-to-back blocking checkpoints right after a restart all
     succeed, and the interval set before the checkpoint stays."""
@@ -1159,7 +1253,8 @@ def main():
              "restartset": test_restartset,
              "generations": test_generations, "diskfull": test_diskfull,
              "coordkill": test_coordkill, "sigstop": test_sigstop,
-             "keepgens": test_keepgens, "bcqueue": test_bcqueue}
+             "keepgens": test_keepgens, "bcqueue": test_bcqueue,
+             "planted": test_planted}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)

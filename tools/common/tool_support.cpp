@@ -290,6 +290,29 @@ bool make_directories(const std::string& path, std::string* error) {
   return true;
 }
 
+std::string shared_dir_risk(const std::string& dir) {
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return "";
+  }
+  bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  if (st.st_uid == getuid() && !others_write) {
+    return "";
+  }
+  std::string who = st.st_uid != getuid() ? "belongs to another user"
+                                          : "is writable by others";
+  if ((st.st_mode & S_ISVTX) != 0 || !others_write) {
+    // Sticky (or only its owner writes): nothing of ours can be replaced,
+    // but a name taken before us fails that checkpoint.
+    return "checkpoint directory " + dir + " " + who +
+           ": a file planted under a name we use fails the checkpoint "
+           "(never followed); prefer a private directory";
+  }
+  return "checkpoint directory " + dir + " " + who +
+         " and is not sticky: others can replace its images and restart "
+         "script, which run as you on restart; use a private directory";
+}
+
 void print_version(const char* tool) {
   printf(
       "%s (DMTCP) %s\n"

@@ -58,6 +58,10 @@ std::string absolute_path(const std::string& path);
 // when a component cannot be made or is not a directory.
 bool make_directories(const std::string& path, std::string* error);
 
+// "" for a directory only its owner can write to; else why writing
+// checkpoints there is risky, as one line (what others can do there).
+std::string shared_dir_risk(const std::string& dir);
+
 // Prints "<tool> (DMTCP) <version>" and what we are, as upstream's
 // --version does (scripts match "(DMTCP) N.N").
 void print_version(const char* tool);

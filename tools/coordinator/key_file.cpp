@@ -124,6 +124,23 @@ bool write_file_atomic(const std::string& path, std::string_view data,
   return ok;
 }
 
+int create_replacing(const std::string& path, mode_t mode, std::string* err) {
+  std::string tmp;
+  int fd = create_unguessable(path, mode, &tmp);
+  if (fd < 0) {
+    *err = errno_text("cannot create " + tmp);
+    return -1;
+  }
+  if (::fchmod(fd, mode) != 0 || ::fcntl(fd, F_SETFL, O_APPEND) != 0 ||
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = errno_text("cannot make " + path);
+    ::unlink(tmp.c_str());
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 namespace {
 // write_key_file made shared_key_dir_path() for its copy of the key.
 bool g_made_shared_dir = false;

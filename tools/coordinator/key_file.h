@@ -22,6 +22,11 @@ bool ensure_private_dir(const std::string& dir, std::string* err);
 bool write_file_atomic(const std::string& path, std::string_view data,
                        mode_t mode, std::string* err);
 
+// A new, empty file of ours at path, open for writing (O_APPEND): made
+// under an unguessable name beside it and renamed over whatever was there,
+// so nothing planted at path is ever opened.  -1 with *err on failure.
+int create_replacing(const std::string& path, mode_t mode, std::string* err);
+
 // Writes the key file for the coordinator on `port` (proto::key_file_path),
 // and a copy in proto::shared_key_dir_path() when that is another
 // directory (so --tmpdir elsewhere still finds it).

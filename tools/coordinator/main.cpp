@@ -351,11 +351,18 @@ void raise_fd_limit() {
 }
 
 // --coord-logfile: the log goes to `path` (appended; created 0600 if new,
-// never through a symlink).  False with errno set.
+// never through a symlink, never into another user's file).  False with
+// errno set.
 bool open_log_file(const std::string& path) {
   int fd = open(path.c_str(),
                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
+    return false;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EPERM;  // someone else's file (or not a file) at that name
     return false;
   }
   dup2(fd, STDERR_FILENO);
@@ -387,8 +394,8 @@ std::string daemonize(int port, bool own_log) {
   // open would keep pipes (e.g. a shell's $(...)) from ever closing.
   std::string log =
       proto::key_dir_path() + "/coordinator-" + std::to_string(port) + ".log";
-  int log_fd = open(
-      log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  std::string err;
+  int log_fd = create_replacing(log, 0600, &err);
   if (log_fd >= 0) {
     dup2(log_fd, STDERR_FILENO);
     close(log_fd);

@@ -453,6 +453,10 @@ int main(int argc, char** argv) {
     fail("checkpoint directory " + o.ckpt_dir + ": " + mkdir_error);
   }
   o.ckpt_dir = absolute(o.ckpt_dir);
+  if (std::string risk = dmtcp::tools::shared_dir_risk(o.ckpt_dir);
+      !risk.empty() && !o.quiet) {
+    fprintf(stderr, "dmtcp_launch: warning: %s\n", risk.c_str());
+  }
   o.coord.ckpt_dir.clear();  // images go where each process says
   std::string preload = build_preload(o);
   std::string program;

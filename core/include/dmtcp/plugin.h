@@ -204,6 +204,12 @@ pid_t dmtcp_real_to_virtual_pid(pid_t real_pid);
 /* Copies the value of an environment variable of the dmtcp_restart process
  * (not the restored program's) into value; 0 found, -1 missing or too big. */
 int dmtcp_get_restart_env(const char *name, char *value, size_t max_len);
+/* The value of NAME in this process's environment, read from environ
+ * itself; NULL when unset.  Use it instead of getenv() in a plugin: a
+ * program may define its own getenv, and bash does (it reads bash's
+ * variables, which miss what the environment holds while bash starts).
+ * Allocates nothing; safe in every hook and wrapper.  An extension of ours. */
+const char *dmtcp_getenv(const char *name);
 int dmtcp_is_protected_fd(int fd);
 /* In the RESTART event only: a descriptor of the shared memory
  * object (memfd, deleted file, shared anonymous memory) that dmtcp_restart

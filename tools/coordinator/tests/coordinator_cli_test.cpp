@@ -2,6 +2,8 @@
 // commands typed on its stdin, its daemon log, and the quit request of a
 // dmtcp_launch that started it for nothing.
 #define BOOST_TEST_MODULE coordinator_cli
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 
@@ -32,11 +34,11 @@ std::string status_via(const char* host, int port, const std::string& secret) {
 }
 
 // Starts `dmtcp_coordinator --daemon` with env prefix; returns its port.
-int start_daemon(const Coord& c, const std::string& env = "") {
+int start_daemon(const Coord& c, const std::string& env = "", int want = 0) {
   std::string pf = c.dir() + "/daemon.port";
   unlink(pf.c_str());
-  std::string cmd = env + " " + DMTCP_COORDINATOR_EXE +
-                    " --daemon -q -p 0 --port-file '" + pf + "'";
+  std::string cmd = env + " " + DMTCP_COORDINATOR_EXE + " --daemon -q -p " +
+                    std::to_string(want) + " --port-file '" + pf + "'";
   BOOST_REQUIRE(system(cmd.c_str()) == 0);
   int port = atoi(read_file(pf).c_str());
   BOOST_REQUIRE(port > 0);
@@ -186,6 +188,54 @@ BOOST_AUTO_TEST_CASE(daemon_log_removed_after_clean_exit_kept_after_errors) {
   std::string text = read_file(log);
   BOOST_TEST(contains(text, "restart of generation 1 failed"));
   BOOST_TEST(contains(text, "this log stays: " + log));
+}
+
+// A port nobody listens on now (the kernel's pick, released).
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+BOOST_AUTO_TEST_CASE(daemon_log_never_written_through_a_planted_name) {
+  Coord c;
+  std::string victim = c.dir() + "/victim";
+  write_file(victim, "precious\n");
+  for (bool as_link : {true, false}) {
+    BOOST_TEST_CONTEXT("symlink " << as_link) {
+      int want = free_port();
+      std::string log = daemon_log(want);
+      unlink(log.c_str());
+      if (as_link) {
+        BOOST_REQUIRE(symlink(victim.c_str(), log.c_str()) == 0);
+      } else {  // a hard link: same inode, so an O_TRUNC open would clear it
+        BOOST_REQUIRE(link(victim.c_str(), log.c_str()) == 0);
+      }
+      int port = start_daemon(c, "", want);
+      BOOST_REQUIRE(port == want);
+      struct stat st {};
+      for (int i = 0; i < 300; ++i) {  // until the daemon replaced the name
+        if (lstat(log.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_nlink == 1) {
+          break;
+        }
+        usleep(10 * 1000);
+      }
+      BOOST_TEST(S_ISREG(st.st_mode));
+      BOOST_TEST(st.st_nlink == 1u);
+      BOOST_TEST((st.st_mode & 07777) == 0600u);
+      BOOST_TEST(read_file(victim) == "precious\n");
+      std::string out;
+      BOOST_TEST(run_command({"-p", std::to_string(port), "-q"}, &out) == 0);
+      BOOST_TEST(gone_within(proto::key_file_path(port), 3000));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(quit_request_of_the_launcher_only_when_unused) {
