@@ -12,6 +12,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config python3
           redis-server)
 # dmtcp_inspect --json
 PACKAGES+=(nlohmann-json3-dev)
+# ip netns: the simulated hosts of ctest -L distributed (nsenter and
+# unshare come with util-linux)
+PACKAGES+=(iproute2)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -77,6 +77,7 @@ int dmtcp_get_local_status(int *num_checkpoints, int *num_restarts)
 #pragma weak dmtcp_get_restart_env
 #pragma weak dmtcp_is_protected_fd
 #pragma weak dmtcp_get_restored_object_fd
+#pragma weak dmtcp_get_coordinator_local_addr
 #pragma weak dmtcp_alloc
 #pragma weak dmtcp_free
 #pragma weak dmtcp_log

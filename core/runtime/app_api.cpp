@@ -1,6 +1,7 @@
 // The application API (dmtcp.h) and the plugin utilities (dmtcp/plugin.h).
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -304,6 +305,19 @@ DMTCP_API int dmtcp_send_query_to_coordinator(const void* key, size_t key_len,
     return -1;
   }
   return dmtcp::coord::query(rt::g_coord_fd, key, key_len, val, val_len);
+}
+
+DMTCP_API int dmtcp_get_coordinator_local_addr(sockaddr* addr, socklen_t* len) {
+  if (!active() || !dmtcp::threads::is_internal_thread() || !rt::in_round() ||
+      addr == nullptr || len == nullptr) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (rt::g_coord_fd < 0) {
+    errno = ENOTCONN;
+    return -1;
+  }
+  return getsockname(rt::g_coord_fd, addr, len) == 0 ? 0 : -1;
 }
 
 // dmtcp/checkpoint_eintr.h: the sleep wrappers' round counter, public.

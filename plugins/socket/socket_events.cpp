@@ -35,12 +35,17 @@
 //  6. RESTART: pair makers make both ends of their inside connections;
 //     leaders re-make listeners (same address, backlog), bound sockets,
 //     stand-ins for connections to the outside (or connect again); listen
-//     for the other processes (socket_remake.cpp).
-//  7. REGISTER_NAME_SERVICE_DATA: ask the makers and leaders for the rest;
-//     publish bytes in flight for writers in other processes (all of them:
-//     the connection is new).
+//     for the other processes (socket_remake.cpp).  Publish this host
+//     (and, for a maker of TCP pairs, a listener's address) for pairs
+//     whose ends restart on different hosts (socket_hosts.cpp).
+//  7. REGISTER_NAME_SERVICE_DATA: an end whose peer or provider restarted
+//     on another host: the maker drops its pair, the peer's leader
+//     connects to the maker over the network (socket_hosts.cpp); ask the
+//     makers and leaders for the rest; publish bytes in flight for writers
+//     in other processes (all of them: the connection is new).
 //  8. SEND_QUERIES: fetch bytes; makers push traffic through re-made TCP
-//     connections that carry megabytes back (grows their buffers); serve,
+//     connections that carry megabytes back (grows their buffers); makers
+//     accept the connections from other hosts and answer them; serve,
 //     collect, put every fd at its number with its close-on-exec flag,
 //     status flags, options and owner.
 //  9. REFILL: write the bytes back; UNIX datagram clients connect to their
@@ -63,6 +68,10 @@ void elect_save_owners(Table* t) {
     d.el.fd = d.first_fd;
     dmtcp::share::save_owner(&d.el);
   }
+}
+
+pid_t my_vpid() {
+  return dmtcp_real_to_virtual_pid(dmtcp::share::raw_getpid());
 }
 
 void drain_step(Table* t) {
@@ -113,9 +122,11 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       break;
     case DMTCP_EVENT_RESTART:
       remake_all(t);
+      host_publish(t, my_vpid());
       break;
     case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
       if (restart) {
+        cross_hosts(t, my_vpid());
         ask_providers(t, 0);
       }
       publish_data(t, restart);
@@ -124,6 +135,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       fetch_data(t, restart);
       if (restart) {
         warm_up_pairs(t);
+        finish_cross_hosts(t);
         exchange_and_install(t);
       }
       break;

@@ -14,6 +14,7 @@
 // connected to a server socket is not a pair).  No answer: the peer is
 // outside the computation.
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -61,9 +62,23 @@ NAddr norm(const sockaddr_storage& a) {
 }
 
 struct Key {
-  char bytes[2 + 2 * sizeof(NAddr)];
+  char bytes[2 + 2 * sizeof(NAddr) + 16 + 8];
   size_t len;
 };
+
+bool loopback(const NAddr& a) {
+  static const unsigned char v6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0, 0, 0, 0, 0, 0, 1};
+  return a.family == 4 ? a.addr[0] == 127 : memcmp(a.addr, v6, 16) == 0;
+}
+
+// A loopback address names a connection only within one network namespace
+// of one machine: two simulated or real hosts may both have
+// 127.0.0.1:5000 -> 127.0.0.1:40000.  The namespace's inode read now.
+uint64_t netns_ino() {
+  struct stat st;
+  return stat("/proc/self/ns/net", &st) == 0 ? st.st_ino : 0;
+}
 
 bool is_tcp(const Desc& d) {
   return (d.family == AF_INET || d.family == AF_INET6) && d.type == SOCK_STREAM;
@@ -91,7 +106,13 @@ Key key_of(const Desc& d, bool peers) {
   NAddr b = norm(peers ? d.local : d.peer);
   memcpy(k.bytes + 2, &a, sizeof a);
   memcpy(k.bytes + 2 + sizeof a, &b, sizeof b);
-  k.len = sizeof k.bytes;
+  k.len = 2 + sizeof a + sizeof b;
+  if (loopback(a) || loopback(b)) {
+    uint64_t ns = netns_ino();
+    memcpy(k.bytes + k.len, d.id.boot, 16);
+    memcpy(k.bytes + k.len + 16, &ns, sizeof ns);
+    k.len += 16 + sizeof ns;
+  }
   return k;
 }
 

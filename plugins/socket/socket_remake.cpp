@@ -548,11 +548,14 @@ void exchange_and_install(Table* t) {
     if (d.new_fd < 0 && d.role != Role::kUnsupported) {
       // Its maker or leader did not come back (an image left out of the
       // restart) or failed: never EBADF, a socket that reads as closed.
+      // (stand_in already: socket_hosts.cpp said why.)
       char buf[400];
-      dmtcp_log(
-          "socket plugin: fd %d (%s) could not be made again; it "
-          "reads as closed",
-          d.first_fd, describe(d, buf, sizeof buf));
+      if (!d.stand_in) {
+        dmtcp_log(
+            "socket plugin: fd %d (%s) could not be made again; it "
+            "reads as closed",
+            d.first_fd, describe(d, buf, sizeof buf));
+      }
       int fd = dead_stand_in(d);
       d.new_fd = fd >= 0 ? share::park_fd(fd, t->park_floor) : -1;
       d.stand_in = true;

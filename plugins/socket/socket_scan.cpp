@@ -38,9 +38,10 @@ bool same_description(int a, int b) {
     return r == 1;
   }
   refused = true;
-  dmtcp_log("socket plugin: kcmp refused (%s): dup()ed sockets come back as "
-            "separate descriptions",
-            strerror(errno));
+  dmtcp_log(
+      "socket plugin: kcmp refused (%s): dup()ed sockets come back as "
+      "separate descriptions",
+      strerror(errno));
   return false;
 }
 
@@ -275,13 +276,19 @@ Table& table() {
   return t;
 }
 
+namespace {
+// Read again at every scan: after a restart on another machine the value
+// the image remembers is the old machine's.
+bool g_boot_read = false;
+}  // namespace
+
 const unsigned char* boot_id() {
   static unsigned char id[16];
-  static bool read_once = false;
-  if (read_once) {
+  if (g_boot_read) {
     return id;
   }
-  read_once = true;
+  g_boot_read = true;
+  memset(id, 0, sizeof id);
   char text[64] = {};
   int f = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
   if (f >= 0) {
@@ -365,6 +372,7 @@ const char* describe(const Desc& d, char* buf, size_t cap) {
 
 void scan(Table* t) {
   t->clear();
+  g_boot_read = false;
   int high = share::highest_fd();
   t->park_floor = high + 1 > 3 ? high + 1 : 3;
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -74,6 +74,13 @@ struct Options {
 // length (message boundaries kept).
 using Bytes = HookVector<char>;
 
+// A TCP pair whose ends restarted on different hosts (socket_hosts.cpp).
+enum class RemoteStep : uint8_t {
+  kNone,
+  kAccept,       // the maker: the peer's leader connects to our listener
+  kAwaitAnswer,  // the peer's leader: connected, waits for the maker's yes
+};
+
 struct Desc {
   int first_fd = -1;  // lowest fd of this process for it
   int family = 0, type = 0, protocol = 0;
@@ -111,6 +118,7 @@ struct Desc {
   pid_t provider = 0;     // who hands it to us (0: we make it)
   bool stand_in = false;  // made again as a dead stand-in
   Bytes incoming;         // what the peer's process drained: we write it
+  RemoteStep remote = RemoteStep::kNone;  // socket_hosts.cpp
 };
 
 struct FdSlot {
@@ -171,6 +179,14 @@ void warm_up_pairs(Table* t);
 void exchange_and_install(Table* t);
 void reconnect_clients(Table* t);  // REFILL: UNIX datagram clients
 void restore_shutdowns(Table* t);
+
+// socket_hosts.cpp: inside TCP pairs whose ends restart on different
+// hosts are connected over the network.  RESTART after remake_all();
+// REGISTER_NAME_SERVICE_DATA before ask_providers(); SEND_QUERIES before
+// exchange_and_install().
+void host_publish(Table* t, pid_t me);
+void cross_hosts(Table* t, pid_t me);
+void finish_cross_hosts(Table* t);
 
 // The maker of an inside pair: the process leading its smaller end.
 inline bool is_maker_end(const Desc& d) {

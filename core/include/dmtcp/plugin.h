@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "checkpoint_eintr.h" /* same directory: found by relative includes too */
@@ -216,6 +217,12 @@ int dmtcp_is_protected_fd(int fd);
  * mapped into this process; -1 if there is none.  Do not close it; dup or
  * reopen it through /proc/self/fd to keep it.  An extension of ours. */
 int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino);
+/* The local address of this process's connection to the coordinator: the
+ * address other hosts of the computation reach this one at (docs/
+ * distributed.md).  From an event hook during a round.  0 with *addr and
+ * *len filled, -1 without a coordinator (errno set).  *len is the buffer
+ * size in, the address size out.  An extension of ours. */
+int dmtcp_get_coordinator_local_addr(struct sockaddr *addr, socklen_t *len);
 
 /* Waits that the checkpoint signal cuts short (poll, select, semop...):
  * DmtcpWait, dmtcp_wait_begin, dmtcp_wait_interrupted_by_checkpoint and

@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(two_process_checkpoint_round) {
       std::string script = read_file(c.script_path());
       BOOST_TEST(contains(script, img_a));
       BOOST_TEST(contains(script, img_b));
-      BOOST_TEST(contains(script, "ssh 'remotehost-test'"));
+      BOOST_TEST(contains(script, "group 'remotehost-test' "));
       BOOST_TEST(contains(script, "/dmtcp_restart'"));
       struct stat st {};
       stat(c.script_path().c_str(), &st);
