@@ -66,10 +66,11 @@ int main(int argc, char** argv) {
   }
   if (strcmp(argv[1], "--version") == 0) {
     // The other tools' print_version (tools/common), which is C++.
-    printf("dmtcp_nocheckpoint (DMTCP) %s\n"
-           "A DMTCP-compatible checkpoint/restart in C++ (dmtcp_cpp); command\n"
-           "lines and plugin API of DMTCP 3.x.\n",
-           DMTCP_CPP_VERSION);
+    printf(
+        "dmtcp_nocheckpoint (DMTCP) %s\n"
+        "A DMTCP-compatible checkpoint/restart in C++ (dmtcp_cpp); command\n"
+        "lines and plugin API of DMTCP 3.x.\n",
+        DMTCP_CPP_VERSION);
     return 0;
   }
   strip_our_preload();
