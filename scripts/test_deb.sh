@@ -45,7 +45,7 @@ work=$(mktemp -d /tmp/dmtcp-deb-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if [ "$(id -u)" -eq 0 ] && [ "${TEST_DEB_EXTRACT:-0}" != 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  if dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q installed; then
+  if dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q 'ok installed'; then
     echo "== removing a dmtcp-cpp installed before this test"
     apt-get remove -y -q dmtcp-cpp >/dev/null
   fi
@@ -135,7 +135,7 @@ if [ -z "$root" ]; then
   echo "== apt-get remove dmtcp-cpp"
   apt-get remove -y -q dmtcp-cpp >"$work/apt.log" 2>&1 \
     || { cat "$work/apt.log"; fail "apt-get remove"; }
-  if dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q installed; then
+  if dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q 'ok installed'; then
     fail "dmtcp-cpp still installed: $(dpkg-query -W -f='${Status}' dmtcp-cpp)"
   fi
   left=0
