@@ -26,7 +26,8 @@ LONG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w<-])")
 OPTLINE = re.compile(r"^ {1,6}(-\S.*?)(?:\s{2,}|$)")
 # One name with its placeholder(s): "--coord-host H", "--diff A B",
 # "--with-plugin A.so:B.so".
-ONE = re.compile(r"^(--?[a-z][a-z0-9-]*)(?:\s+([A-Z][\w.:]*)(?:\s+[A-Z]\w*)?)?$")
+ONE = re.compile(r"^(--?[a-z][a-z0-9-]*)"
+                 r"(?:\s+([A-Z][\w.:]*)(?:\s+[A-Z]\w*)?)?$")
 USAGE = re.compile(r"^Usage:\s*(\S+)\s*(.*)$", re.M)
 
 
@@ -89,8 +90,8 @@ def case_arm(names, opts, takes, rest):
     return "\n".join(out)
 
 
-TEMPLATE = r'''# bash completion for the dmtcp-cpp tools.  Generated at build time by
-# packaging/gen_completion.py from each tool's --help: do not edit.
+TEMPLATE = r'''# bash completion for the dmtcp-cpp tools.  Generated at build
+# time by packaging/gen_completion.py from each tool's --help: do not edit.
 # Installed as /usr/share/bash-completion/completions/dmtcp_launch, the
 # other tools' names link here.
 
@@ -156,7 +157,8 @@ _dmtcp_cpp_complete() {
       ;;
     image)
       compopt -o filenames 2>/dev/null
-      mapfile -t COMPREPLY < <(compgen -d -- "$cur"; compgen -f -X '!*.dmtcp' -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -d -- "$cur"
+                               compgen -f -X '!*.dmtcp' -- "$cur")
       ;;
   esac
   return 0

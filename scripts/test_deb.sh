@@ -16,6 +16,9 @@ cd "$(dirname "$0")/.."
 preset=${DMTCP_PRESET:-default}
 src=$PWD
 fail() { echo "test_deb: FAIL: $*" >&2; exit 1; }
+installed() {
+  dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q 'ok installed'
+}
 
 echo "== building the package"
 cmake --preset "$preset" -DDMTCP_MAN_PAGES=ON >/dev/null
@@ -23,15 +26,18 @@ cmake --build --preset "$preset" >/dev/null
 rm -f build/dmtcp-cpp_*.deb
 (cd build && cpack -G DEB >/dev/null)
 debs=(build/dmtcp-cpp_*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "no single .deb: ${debs[*]}"
+[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] \
+  || fail "no single .deb: ${debs[*]}"
 deb=$PWD/${debs[0]}
 echo "   $(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|')
-for f in /usr/bin/dmtcp_launch /usr/bin/dmtcp_checkpoint /usr/bin/dmtcp_restart \
-         /usr/bin/dmtcp_command /usr/bin/dmtcp_coordinator /usr/bin/dmtcp_inspect \
+for f in /usr/bin/dmtcp_launch /usr/bin/dmtcp_checkpoint \
+         /usr/bin/dmtcp_restart /usr/bin/dmtcp_command \
+         /usr/bin/dmtcp_coordinator /usr/bin/dmtcp_inspect \
          /usr/bin/dmtcp_nocheckpoint /usr/lib/dmtcp/libdmtcp.so \
          /usr/include/dmtcp.h /usr/include/dmtcp/plugin.h \
-         /usr/share/man/man1/dmtcp_launch.1.gz /usr/share/man/man7/dmtcp-plugins.7.gz \
+         /usr/share/man/man1/dmtcp_launch.1.gz \
+         /usr/share/man/man7/dmtcp-plugins.7.gz \
          /usr/share/bash-completion/completions/dmtcp_launch \
          /usr/share/doc/dmtcp-cpp/README.md; do
   grep -qx "$f" <<<"$contents" || fail "not in the package: $f"
@@ -45,7 +51,7 @@ work=$(mktemp -d /tmp/dmtcp-deb-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if [ "$(id -u)" -eq 0 ] && [ "${TEST_DEB_EXTRACT:-0}" != 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  if dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q 'ok installed'; then
+  if installed; then
     echo "== removing a dmtcp-cpp installed before this test"
     apt-get remove -y -q dmtcp-cpp >/dev/null
   fi
@@ -72,12 +78,13 @@ echo "== the demo with the installed tools ($usr/bin)"
 DMTCP_BIN=$usr/bin "$src/scripts/demo.sh" 2>&1 | cat >"$work/demo.log" \
   || { cat "$work/demo.log"; fail "demo"; }
 grep -q "counter: finished, total 820 (expected 820)" "$work/demo.log" \
-  || { cat "$work/demo.log"; fail "the restarted counter did not finish right"; }
+  || { cat "$work/demo.log"; fail "the restarted counter finished wrong"; }
 # Restarted, not run again: the counter starts once, and counts on.
 [ "$(grep -c '^counter: 1 ' "$work/demo.log")" -eq 1 ] \
   || { cat "$work/demo.log"; fail "the counter started again from 1"; }
 grep -q "== restarting from" "$work/demo.log" || fail "the demo never restarted"
-echo "   checkpointed, killed, restarted: $(tail -n 2 "$work/demo.log" | head -n 1)"
+echo "   checkpointed, killed, restarted:" \
+  "$(tail -n 2 "$work/demo.log" | head -n 1)"
 
 echo "== the program gets the installed runtime"
 cd "$work"
@@ -95,7 +102,10 @@ echo "== man pages"
 for page in dmtcp_launch dmtcp_checkpoint dmtcp_restart dmtcp_command \
             dmtcp_coordinator dmtcp_inspect dmtcp_nocheckpoint; do
   where=$(man "${man_args[@]}" -w "$page") || fail "man -w $page"
-  case $where in "$usr/share/man/man1/"*) ;; *) fail "man -w $page: $where" ;; esac
+  case $where in
+    "$usr/share/man/man1/"*) ;;
+    *) fail "man -w $page: $where" ;;
+  esac
 done
 where=$(man "${man_args[@]}" -w 7 dmtcp-plugins) || fail "man -w dmtcp-plugins"
 echo "   man -w dmtcp_launch: $(man "${man_args[@]}" -w dmtcp_launch); $where"
@@ -124,7 +134,8 @@ mkdir -p "$work/imgs/sub" && touch "$work/imgs/a.dmtcp" "$work/imgs/b.txt"
 got=$(cd "$work/imgs" && complete_words dmtcp_restart "")
 [ "$(sort <<<"$got" | tr '\n' ' ')" = "a.dmtcp sub " ] \
   || fail "dmtcp_restart <TAB> offers: $got"
-echo "   dmtcp_launch --ckpt<TAB>: $(complete_words dmtcp_launch --ckpt | tr '\n' ' ')"
+echo "   dmtcp_launch --ckpt<TAB>:" \
+  "$(complete_words dmtcp_launch --ckpt | tr '\n' ' ')"
 
 echo "== pkg-config"
 cflags=$(PKG_CONFIG_PATH=$usr/lib/pkgconfig pkg-config --cflags dmtcp)
@@ -135,7 +146,7 @@ if [ -z "$root" ]; then
   echo "== apt-get remove dmtcp-cpp"
   apt-get remove -y -q dmtcp-cpp >"$work/apt.log" 2>&1 \
     || { cat "$work/apt.log"; fail "apt-get remove"; }
-  if dpkg-query -W -f='${Status}' dmtcp-cpp 2>/dev/null | grep -q 'ok installed'; then
+  if installed; then
     fail "dmtcp-cpp still installed: $(dpkg-query -W -f='${Status}' dmtcp-cpp)"
   fi
   left=0
