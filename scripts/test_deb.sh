@@ -165,5 +165,13 @@ if [ -z "$root" ]; then
   fi
   [ $left -eq 0 ] || fail "files left under /usr after apt-get remove"
   echo "   removed: nothing of ours left under /usr"
+  # CPack's postinst/postrm (ldconfig) keep dpkg's record ("rc") until a
+  # purge; nothing else is left for it to remove.
+  apt-get purge -y -q dmtcp-cpp >"$work/apt.log" 2>&1 \
+    || { cat "$work/apt.log"; fail "apt-get purge"; }
+  if dpkg-query -W dmtcp-cpp >/dev/null 2>&1 \
+     && ! dpkg-query -W -f='${Status}' dmtcp-cpp | grep -q not-installed; then
+    fail "dpkg still knows dmtcp-cpp: $(dpkg-query -W -f='${Status}' dmtcp-cpp)"
+  fi
 fi
 echo "test_deb: PASS ($(basename "$deb"))"
