@@ -6,7 +6,8 @@ function(dmtcp_add_plugin name)
   set_target_properties(dmtcp_${name} PROPERTIES
     CXX_VISIBILITY_PRESET hidden C_VISIBILITY_PRESET hidden
     OUTPUT_NAME dmtcp_${name})
-  install(TARGETS dmtcp_${name} LIBRARY DESTINATION lib/dmtcp)
+  install(TARGETS dmtcp_${name}
+          LIBRARY DESTINATION ${DMTCP_INSTALL_PKGLIBDIR})
 endfunction()
 
 # dmtcp_add_unit_test(NAME SOURCES... LIBS libs... LABELS labels...)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: a live program is checkpointed, killed, and restarted from
-# its image, visibly continuing where it was.
+# its image, visibly continuing where it was.  DMTCP_BIN picks the tools
+# (default: build/bin; scripts/test_deb.sh runs it with the installed ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/build/bin
+bin=${DMTCP_BIN:-$PWD/build/bin}
 work=$(mktemp -d /tmp/dmtcp-demo-XXXXXX)
 cd "$work"
 cat > counter.py <<'PROG'

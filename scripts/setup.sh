@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake ninja-build pkg-config python3
           libboost-test-dev libboost-dev libzstd-dev libxxhash-dev
           redis-server)
+# Man pages (packaging/: help2man from the tools' --help, lowdown from
+# docs/plugins.md); man-db for scripts/test_deb.sh's `man -w`.
+PACKAGES+=(help2man lowdown man-db)
 # dmtcp_inspect --json
 PACKAGES+=(nlohmann-json3-dev)
 # ip netns: the simulated hosts of ctest -L distributed (nsenter and

@@ -31,7 +31,7 @@ constexpr int kConnectTimeoutMs = 5000;
 constexpr int kReplyTimeoutS = 30;
 
 const char kUsage[] =
-    "usage: dmtcp_command [-h|--coord-host H] [-p|--coord-port N] [--json] "
+    "Usage: dmtcp_command [-h|--coord-host H] [-p|--coord-port N] [--json] "
     "COMMAND\n"
     "  -s, --status          print the coordinator's status\n"
     "  -l, --list            list the processes of the computation\n"

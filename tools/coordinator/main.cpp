@@ -25,7 +25,7 @@ namespace dmtcp::coordinator {
 namespace {
 
 const char kUsage[] =
-    "usage: dmtcp_coordinator [OPTIONS] [port]\n"
+    "Usage: dmtcp_coordinator [OPTIONS] [port]\n"
     "  -p, --coord-port N  listen on port N (default 7779, 0 = any free "
     "port;\n"
     "                      env DMTCP_COORD_PORT)\n"

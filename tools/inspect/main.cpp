@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/common/tool_support.h"
 #include "tools/inspect/decoders.h"
 #include "tools/inspect/image_view.h"
 #include "tools/inspect/render.h"
@@ -22,9 +23,9 @@ namespace dmtcp::inspect {
 namespace {
 
 const char kUsage[] =
-    "usage: dmtcp_inspect [OPTIONS] IMAGE...\n"
-    "       dmtcp_inspect [--json] --verify IMAGE...\n"
-    "       dmtcp_inspect [--json] --diff A B\n"
+    "Usage: dmtcp_inspect [OPTIONS] IMAGE...\n"
+    "  or:  dmtcp_inspect [--json] --verify IMAGE...\n"
+    "  or:  dmtcp_inspect [--json] --diff A B\n"
     "Shows what a checkpoint image holds: who the process was, its memory\n"
     "regions and what each stores, its threads and the objects each plugin\n"
     "saved.\n"
@@ -40,7 +41,7 @@ const char kUsage[] =
     "  --diff A B      what differs between two images: exit 0 none, 1 some\n"
     "  --json          the same as JSON (an array, one entry per image; an\n"
     "                  object for --diff)\n"
-    "  --help          this text\n";
+    "  --help, --version  this text, or the version\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   fprintf(stderr, "dmtcp_inspect: %s (see dmtcp_inspect --help)\n",
@@ -71,6 +72,9 @@ Args parse(int argc, char** argv) {
       options_done = true;
     } else if (s == "--help") {
       fputs(kUsage, stdout);
+      exit(0);
+    } else if (s == "--version") {
+      dmtcp::tools::print_version("dmtcp_inspect");
       exit(0);
     } else if (s == "--json") {
       a.json = true;

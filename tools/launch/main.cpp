@@ -30,7 +30,7 @@ namespace {
 using dmtcp::tools::CoordinatorOptions;
 
 constexpr const char* kUsage =
-    "usage: dmtcp_launch [OPTIONS] PROGRAM ARGS...\n"
+    "Usage: dmtcp_launch [OPTIONS] PROGRAM ARGS...\n"
     "Coordinator:\n"
     "  -h, --coord-host H    coordinator host (env DMTCP_COORD_HOST)\n"
     "  -p, --coord-port N    coordinator port (env DMTCP_COORD_PORT)\n"

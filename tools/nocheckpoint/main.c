@@ -46,10 +46,32 @@ static void strip_our_preload(void) {
   }
 }
 
+static const char kUsage[] =
+    "Usage: dmtcp_nocheckpoint PROGRAM ARGS...\n"
+    "Runs PROGRAM outside the checkpointed computation: started from a\n"
+    "process under dmtcp_launch, PROGRAM and what it starts are never\n"
+    "checkpointed.\n"
+    "  --help, --version  this text, or the version (only as the first\n"
+    "                     argument; run ./--help for a program of that name)\n";
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: dmtcp_nocheckpoint PROGRAM ARGS...\n");
+    fputs(kUsage, stderr);
     return 1;
+  }
+  // Only these two exact words: any other PROGRAM is run as given.
+  if (strcmp(argv[1], "--help") == 0) {
+    fputs(kUsage, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    // The other tools' print_version (tools/common), which is C++.
+    printf(
+        "dmtcp_nocheckpoint (DMTCP) %s\n"
+        "A DMTCP-compatible checkpoint/restart in C++ (dmtcp_cpp); command\n"
+        "lines and plugin API of DMTCP 3.x.\n",
+        DMTCP_CPP_VERSION);
+    return 0;
   }
   strip_our_preload();
   unsetenv("DMTCP_PRELOAD");

@@ -52,7 +52,7 @@ namespace dmtcp::restart {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: dmtcp_restart [OPTIONS] IMAGE... | --restartdir D\n"
+    "Usage: dmtcp_restart [OPTIONS] IMAGE... | --restartdir D\n"
     "  -h, --coord-host H    coordinator host (env DMTCP_COORD_HOST)\n"
     "  -p, --coord-port N    coordinator port (env DMTCP_COORD_PORT)\n"
     "  --port-file F         a coordinator we start writes its port to F\n"
