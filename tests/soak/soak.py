@@ -189,7 +189,11 @@ def worker(wargs):
         harness.private_ipc_namespace()
     delays = chain_delays(wargs.seed, wargs.name, wargs.first, wargs.cycles,
                           wargs.max_delay)
-    run = SoakRun(args, wargs.first, wargs.cycles, delays)
+    try:
+        run = SoakRun(args, wargs.first, wargs.cycles, delays)
+    except OSError as e:
+        print(f"[harness] FAILED: cannot set up: {e}", flush=True)
+        sys.exit(1)
     error = None
     try:
         run.run()
@@ -215,11 +219,16 @@ def worker(wargs):
 def run_chain(opts, prog, first, cycles, logdir):
     """Runs one chain in a worker; returns its result dict."""
     log = os.path.join(logdir, f"{prog.name}.{first}.log")
+    # --harness-opt goes after the test's own options (the last wins),
+    # before the program.
+    own = prog.harness_argv
+    cut = own.index("--") if "--" in own else 0
     argv = [sys.executable, os.path.abspath(__file__), "--worker",
             "--bin", opts.bin, "--workdir", opts.workdir,
             "--name", prog.name, "--seed", str(opts.seed),
             "--first", str(first), "--cycles", str(cycles),
-            "--max-delay", str(opts.max_delay), "--", *prog.harness_argv]
+            "--max-delay", str(opts.max_delay), "--", *own[:cut],
+            *opts.harness_opt, *own[cut:]]
     env = dict(os.environ, **prog.env)
     # Every step is bounded by the harness (DMTCP_TEST_TIMEOUT); this
     # bounds the whole chain in case something outside a step hangs.
@@ -275,8 +284,8 @@ def driver(opts):
         return 2
     if opts.seed is None:
         opts.seed = random.SystemRandom().randrange(1 << 32)
-    logdir = opts.logdir or os.path.join(
-        build, "soak", time.strftime("%Y%m%d-%H%M%S"))
+    logdir = os.path.abspath(opts.logdir or os.path.join(
+        build, "soak", time.strftime("%Y%m%d-%H%M%S")))
     os.makedirs(logdir, exist_ok=True)
     opts.workdir = os.path.join(logdir, "work")
     os.makedirs(opts.workdir, exist_ok=True)
@@ -313,7 +322,9 @@ def driver(opts):
             replay = (f"{shlex.quote(sys.argv[0])} --build "
                       f"{shlex.quote(build)} --seed {opts.seed} "
                       f"--cycles {opts.cycles} --verify-every {every} "
-                      f"--max-delay {opts.max_delay} "
+                      f"--max-delay {opts.max_delay} " +
+                      "".join(f"--harness-opt={shlex.quote(o)} "
+                              for o in opts.harness_opt) +
                       f"--filter '^{re.escape(prog.name)}$'")
             failures.append(
                 f"FAIL seed={opts.seed} program={prog.name} cycle={cycle} "
@@ -373,6 +384,9 @@ def main():
                    help="minutes: start no further program after this")
     p.add_argument("--logdir", default=None,
                    help="where logs go (default BUILD/soak/<time>)")
+    p.add_argument("--harness-opt", action="append", default=[],
+                   help="a harness option added to every program's own "
+                        "(e.g. --ckpt-kill, --in-terminal); repeatable")
     p.add_argument("--list", action="store_true",
                    help="list the programs and exit")
     # The worker's options (one chain; run by the driver).
