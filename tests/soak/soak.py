@@ -320,7 +320,8 @@ def driver(opts):
         if failure:
             cycle, error, log, work = failure
             replay = (f"{shlex.quote(sys.argv[0])} --build "
-                      f"{shlex.quote(build)} --seed {opts.seed} "
+                      f"{shlex.quote(build)} --bin {shlex.quote(opts.bin)} "
+                      f"--seed {opts.seed} "
                       f"--cycles {opts.cycles} --verify-every {every} "
                       f"--max-delay {opts.max_delay} " +
                       "".join(f"--harness-opt={shlex.quote(o)} "
