@@ -239,21 +239,41 @@ def run_chain(opts, prog, first, cycles, logdir):
         proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env,
                                 cwd=prog.cwd, start_new_session=True)
+        timed_out = False
         try:
             proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
+            timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    result = None
+    # What a worker killed here leaves behind came to us (a subreaper).
+    stray = harness.live_children()
+    for pid in stray:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    harness.reap_all()
+    if stray:
+        with open(log, "a") as f:
+            f.write(f"[soak] killed {len(stray)} process(es) left behind\n")
+    result, cycle = None, first
     with open(log, errors="replace") as f:
         for line in f:
             if line.startswith(RESULT):
                 result = json.loads(line[len(RESULT):])
+            m = re.match(r"\[harness\] cycle (\d+) ok", line)
+            if m:
+                cycle = int(m.group(1)) + 1
     if result is None:
+        # Killed at the chain's time limit, or crashed: the cycle after
+        # the last one its log calls ok.
+        how = ("killed after the chain's limit of "
+               f"{limit:.0f} s" if timed_out else
+               f"ended ({proc.returncode}) without a result")
         result = {"passed": 0, "ckpt_ms": [], "restart_ms": [],
-                  "cycle": first, "stage": "worker", "work": None,
-                  "error": f"worker ended ({proc.returncode}) without a "
-                           "result"}
+                  "cycle": cycle, "stage": "worker", "work": None,
+                  "error": f"the worker {how}"}
     result["log"] = log
     return result
 
@@ -266,6 +286,7 @@ def driver(opts):
     build = os.path.abspath(opts.build)
     opts.bin = opts.bin or os.path.join(build, "bin")
     programs, skipped = list_programs(build)
+    harness.subreaper()
     if opts.filter:
         pattern = re.compile(opts.filter)
         programs = [p for p in programs if pattern.search(p.name)]
@@ -329,7 +350,7 @@ def driver(opts):
                       f"--filter '^{re.escape(prog.name)}$'")
             failures.append(
                 f"FAIL seed={opts.seed} program={prog.name} cycle={cycle} "
-                f"log={log}\n  {error}\n  work dir: {work}\n"
+                f"log={log}\n  {error}\n  work dir: {work or '(in the log)'}\n"
                 f"  replay: {replay}")
             print(f"[soak] {failures[-1]}", flush=True)
         else:
