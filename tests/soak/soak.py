@@ -350,7 +350,8 @@ def driver(opts):
                       f"--filter '^{re.escape(prog.name)}$'")
             failures.append(
                 f"FAIL seed={opts.seed} program={prog.name} cycle={cycle} "
-                f"log={log}\n  {error}\n  work dir: {work or '(in the log)'}\n"
+                f"log={log}\n  {error}\n"
+                f"  work dir: {work or '(in the log)'}\n"
                 f"  replay: {replay}")
             print(f"[soak] {failures[-1]}", flush=True)
         else:
