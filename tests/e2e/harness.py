@@ -555,7 +555,9 @@ class Run(Computation):
         return not leftovers
 
 
-def main():
+def argument_parser():
+    """The harness's options (also parsed by tests/soak/soak.py, which
+    runs the same tests through many cycles)."""
     p = argparse.ArgumentParser()
     p.add_argument("--bin", required=True)
     p.add_argument("--mode", required=True,
@@ -599,6 +601,11 @@ def main():
                    help="the restarted root gets its old pid back "
                         "(ns_last_pid; needs --pid-namespace)")
     p.add_argument("program", nargs=argparse.REMAINDER)
+    return p
+
+
+def main():
+    p = argument_parser()
     args = p.parse_args()
     if args.program and args.program[0] == "--":
         args.program = args.program[1:]
