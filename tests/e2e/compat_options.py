@@ -420,6 +420,53 @@ def test_ownenv(e):
     e.command("-bc")
 
 
+def test_stats(e):
+    """Ours beyond upstream: --json status and list name the computation,
+    its generation and each process with its last image; --stats gives the
+    last round's steps per process, as text and as JSON."""
+    e.coordinator()
+    procs = [e.spawn([e.tool("dmtcp_launch"), "sleep", "300"])
+             for _ in range(2)]
+    e.wait_peers(2)
+    r = e.run([e.tool("dmtcp_command"), "--stats"])
+    check(r.returncode == 0 and "no round has ended yet" in r.stdout,
+          f"--stats before any round: {r.returncode} {r.stdout}{r.stderr}")
+    r = e.run([e.tool("dmtcp_command"), "-bc"])
+    check(r.returncode == 0 and r.stderr == "",
+          f"-bc (no terminal: no progress line): {r.stdout}{r.stderr!r}")
+    pids = sorted(p.pid for p in procs)
+    for cmd in ("-s", "-l"):
+        j = json.loads(e.run([e.tool("dmtcp_command"), "--json",
+                              cmd]).stdout)
+        check(j["computation_id"] and j["generation"] == 1,
+              f"--json {cmd}: {j}")
+        got = sorted(p["pid"] for p in j["processes"])
+        check(got == pids, f"--json {cmd}: pids {got}, expected {pids}")
+        for p in j["processes"]:
+            check(p["program"] == "sleep" and p["state"] == "RUNNING" and
+                  p["last_image"].endswith("_gen1.dmtcp") and
+                  p["last_image_bytes"] == os.path.getsize(p["last_image"]),
+                  f"--json {cmd}: {p}")
+    j = json.loads(e.run([e.tool("dmtcp_command"), "--json",
+                          "--stats"]).stdout)["stats"]
+    check(j["kind"] == "checkpoint" and j["generation"] == 1 and
+          not j["failed"] and "write" in j["steps"], f"--stats: {j}")
+    check(sorted(p["pid"] for p in j["processes"]) == pids,
+          f"--stats processes: {j}")
+    busy = [p["busy_ms"] for p in j["processes"]]
+    check(busy == sorted(busy, reverse=True), f"not slowest first: {busy}")
+    for p in j["processes"]:
+        check(len(p["steps_ms"]) == len(j["steps"]) and
+              sum(p["steps_ms"]) == p["busy_ms"] and
+              p["busy_ms"] <= j["total_ms"] and
+              p["image_bytes"] == os.path.getsize(p["image"]),
+              f"--stats row: {p}")
+    text = e.command("--stats")
+    check(text.startswith("checkpoint of generation 1: ") and
+          all(f"sleep[{pid}]@" in text for pid in pids),
+          f"--stats text: {text}")
+
+
 def test_badpath(e):
     e.coordinator()
     r = e.run([e.tool("dmtcp_launch"), os.path.join(e.tests, "e2e_bad_path")])
@@ -433,7 +480,7 @@ def main():
     ap.add_argument("--tests")
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
                                      "nocheckpoint", "modifyenv", "badpath",
-                                     "ownenv"])
+                                     "ownenv", "stats"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)

@@ -125,7 +125,7 @@ CommandResult Coordinator::run_command(char cmd, int32_t arg,
     case 'j':  // not a letter of upstream's: dmtcp_command --json, progress
       return {0, state_json(), false};
     case 'x':  // not a letter of upstream's: dmtcp_command --stats
-      return {0, last_round_stats_, false};
+      return {0, last_round_stats_.empty() ? "{}" : last_round_stats_, false};
     case 'c':
       return start_checkpoint("command", nullptr);
     case 'b':
