@@ -23,6 +23,12 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+// Program and host names come from the wire as any bytes: invalid UTF-8
+// becomes U+FFFD rather than an exception (the fuzzer found that one).
+std::string text_of(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // What a process does before it reaches the barrier, as a user would name
 // it.
 const char* step_name(proto::Barrier b) {
@@ -97,7 +103,7 @@ std::string Coordinator::state_json() const {
   }
   if (!round_.active()) {
     j["round"] = nullptr;
-    return j.dump();
+    return text_of(j);
   }
   // The round in progress: images written, and the bytes of the ones being
   // written that this host can see.
@@ -130,7 +136,7 @@ std::string Coordinator::state_json() const {
       {"elapsed_ms", now_ms() - round_.start_ms},
       {"failed", round_.failed},
   };
-  return j.dump();
+  return text_of(j);
 }
 
 void Coordinator::keep_round_stats() {
@@ -186,7 +192,7 @@ void Coordinator::keep_round_stats() {
                             b["busy_ms"].get<int64_t>();
                    });
   j["processes"] = procs;
-  last_round_stats_ = j.dump();
+  last_round_stats_ = text_of(j);
 }
 
 }  // namespace dmtcp::coordinator
