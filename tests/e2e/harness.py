@@ -159,6 +159,54 @@ def live_children():
     return kids
 
 
+def read_proc(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def describe_processes():
+    """Prints every process under the harness (a subreaper, so the whole
+    computation) and each of its threads: state, kernel wait channel and
+    the system call it sits in.  Called before a hung program is killed,
+    so a hang in CI leaves a trace of who waited on what."""
+    parents = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            stat = read_proc(f"/proc/{pid}/stat")
+            if ")" in stat:
+                parents[int(pid)] = int(stat.rsplit(")", 1)[1].split()[1])
+    ours = {os.getpid()}
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in ours and pid not in ours:
+                ours.add(pid)
+                changed = True
+    ours.discard(os.getpid())
+    print("----- processes at the timeout (pid ppid; tid state wchan "
+          "syscall) -----")
+    for pid in sorted(ours):
+        cmd = read_proc(f"/proc/{pid}/cmdline").replace("\0", " ")
+        print(f"{pid} {parents.get(pid)} {cmd[:120]}")
+        try:
+            tids = sorted(os.listdir(f"/proc/{pid}/task"), key=int)
+        except OSError:
+            continue
+        for tid in tids:
+            t = f"/proc/{pid}/task/{tid}"
+            stat = read_proc(f"{t}/stat")
+            state = stat.rsplit(")", 1)[1].split()[0] if ")" in stat else "?"
+            comm = read_proc(f"{t}/comm")
+            wchan = read_proc(f"{t}/wchan")
+            sysc = read_proc(f"{t}/syscall").split(" ")[:3]
+            print(f"    {tid} {comm} {state} {wchan} {' '.join(sysc)}")
+    sys.stdout.flush()
+
+
 class LoggedPopen(subprocess.Popen):
     """A program whose stdout and stderr go to a pipe that a thread copies
     into a file.  The pipe's reader is outside the computation, as a
@@ -311,6 +359,7 @@ class Run(Computation):
                 raise Failure(f"program exited ({self.proc.returncode}) "
                               f"before printing {text!r}")
             time.sleep(0.02)
+        describe_processes()
         raise Failure(f"timed out waiting for {text!r}")
 
     def finish(self):
@@ -319,6 +368,7 @@ class Run(Computation):
         try:
             rc = self.proc.wait(timeout=STEP_TIMEOUT)
         except subprocess.TimeoutExpired:
+            describe_processes()
             self.proc.kill()
             raise Failure("program did not finish after go")
         out = self.output()
