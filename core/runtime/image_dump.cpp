@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -750,8 +751,7 @@ int write_image() {
   if (!g_writer_ready) {
     return -EINVAL;
   }
-  char tmp[sizeof rt::g_id.ckpt_filename + 16];
-  snprintf(tmp, sizeof tmp, "%s.tmp", rt::g_id.ckpt_filename);
+  char tmp[sizeof rt::g_id.ckpt_filename + 32];
   int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   g_plan.header = image::FileHeader{};
   g_plan.swap = -1;
@@ -764,13 +764,20 @@ int write_image() {
     return rc;
   }
   fill_header();
-  // Never through a name someone else planted: O_EXCL|O_NOFOLLOW.  A
-  // leftover of ours (a process killed while writing this very
-  // generation, restarted since) is removed first; unlink() removes a
-  // planted link, never what it points to.
+  // Never through a name someone else planted: O_EXCL|O_NOFOLLOW, under
+  // a name nobody can guess (<image>.tmp.<64 random bits>), so a file or
+  // link planted in a shared directory can neither receive the image nor
+  // make the checkpoint fail.  The coordinator finds the temporary by its
+  // prefix (progress, and removal after a writer died: round.cpp).
   int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  int fd = open(tmp, flags, 0600);
-  if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) {
+  int fd = -1;
+  errno = EEXIST;
+  for (int tries = 0; fd < 0 && errno == EEXIST && tries < 4; ++tries) {
+    unsigned long long r = 0;
+    if (getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r)) {
+      break;  // errno says why
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp.%016llx", rt::g_id.ckpt_filename, r);
     fd = open(tmp, flags, 0600);
   }
   if (fd < 0) {

@@ -247,11 +247,8 @@ def test_midckpt(e):
                           text=True)
     # Each generation has its own image: the second writes gen2's.
     check(img.endswith("_gen1.dmtcp"), f"unexpected image name {img}")
-    tmp = img[:-len("_gen1.dmtcp")] + "_gen2.dmtcp.tmp"
-    deadline = time.time() + 30
-    while time.time() < deadline and not os.path.exists(tmp):
-        time.sleep(0.001)
-    check(os.path.exists(tmp), "the second checkpoint never started writing")
+    tmp = temporary_of(img[:-len("_gen1.dmtcp")] + "_gen2.dmtcp", 30)
+    check(tmp is not None, "the second checkpoint never started writing")
     time.sleep(0.05)
     pid = p.pid
     p.kill()
@@ -719,13 +716,29 @@ def test_generations(e):
 
 
 SCRIPT = "dmtcp_restart_script.sh"
+# An image is written to <image>.tmp.<64 random bits> (image_dump.cpp).
+TMP_RE = re.compile(r"\.dmtcp\.tmp\.[0-9a-f]{16}$")
+
+
+def temporary_of(image, timeout):
+    """Waits for the temporary of image (a path) to appear; returns its
+    path, or None."""
+    d, base = os.path.split(image)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for f in os.listdir(d):
+            if f.startswith(base + ".tmp.") and TMP_RE.search(f):
+                return os.path.join(d, f)
+        time.sleep(0.001)
+    return None
 
 
 def ckpt_files(d):
     """Images, their temporaries and restart scripts in directory d."""
     return sorted(
         f for f in os.listdir(d)
-        if (f.startswith("ckpt_") and f.endswith((".dmtcp", ".dmtcp.tmp"))) or
+        if (f.startswith("ckpt_") and
+            (f.endswith(".dmtcp") or TMP_RE.search(f))) or
         (f.startswith("dmtcp_restart_script") and f.endswith(".sh")))
 
 
@@ -867,7 +880,8 @@ def wait_tmp(e, upid_part, gen, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         for f in os.listdir(e.work):
-            if upid_part in f and f.endswith(f"_gen{gen}.dmtcp.tmp"):
+            if upid_part in f and re.search(f"_gen{gen}" + TMP_RE.pattern,
+                                            f):
                 return os.path.join(e.work, f)
         time.sleep(0.001)
     raise Failure(f"no image of generation {gen} was ever being written")
@@ -976,7 +990,7 @@ def test_coordkill(e):
     now = snapshot(e)
     for f, digest in snap.items():
         check(now.get(f) == digest, f"coordinator killed: {f} changed")
-    check(not [f for f in now if f.endswith(".tmp")],
+    check(not [f for f in now if TMP_RE.search(f)],
           f"coordinator killed: temporaries stay: {sorted(now)}")
     leftover = sorted(set(now) - set(snap))
     print(f"  left by the round the coordinator never finished: {leftover}")
@@ -1143,7 +1157,10 @@ def test_planted(e):
         for kind in ("symlink", "file"):
             gen += 1
             names = [re.sub(r"_gen\d+\.dmtcp$", f"_gen{gen}.dmtcp", imgs[0])]
+            # The temporary names of before (<image>.tmp) and a guess at
+            # the random one: nothing may go through either.
             names.append(names[0] + ".tmp")
+            names.append(names[0] + ".tmp.0000000000000000")
             for n in names:
                 path = os.path.join(d, n)
                 if kind == "symlink":

@@ -127,7 +127,8 @@ struct Round {
   std::vector<Written> written;  // every image reported, also by leavers
   std::string script;            // the restart script, once committed
   // Checkpoint: processes that left before reporting their image.  Their
-  // "<image>.tmp" is removed when the round ends (remove_stale_images).
+  // "<image>.tmp.<random>" is removed when the round ends
+  // (remove_stale_images).
   struct Lost {
     std::string host;
     std::string name;        // ckpt_<prog>_<unique pid>_gen<N>.dmtcp

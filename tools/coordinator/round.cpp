@@ -44,6 +44,7 @@
 #include "common/log.h"
 #include "common/proc_stat.h"
 #include "coordinator.h"
+#include "image_files.h"
 #include "image/image_reader.h"
 #include "restart_script.h"
 
@@ -64,29 +65,6 @@ constexpr Barrier kCheckpointSequence[] = {Barrier::kThreadsSuspended,
 constexpr Barrier kRestartSequence[] = {
     Barrier::kRestarted, Barrier::kRegisterNameService, Barrier::kSendQueries,
     Barrier::kRefilled};
-
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) {
-    return ".";
-  }
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Only files named as images, of ours, that are regular files (never
-// through a link someone planted); unlink() itself never follows one.
-// Paths come from processes (their reports, their program names): only a
-// regular file of ours named ckpt_*<suffix> is ever removed.
-bool is_our_image_file(const std::string& path,
-                       const std::string& suffix = ".dmtcp") {
-  struct stat st{};
-  std::string base = path.substr(path.rfind('/') + 1);
-  return base.rfind("ckpt_", 0) == 0 && base.size() > suffix.size() + 5 &&
-         base.compare(base.size() - suffix.size(), suffix.size(), suffix) ==
-             0 &&
-         ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         st.st_uid == ::getuid();
-}
 
 }  // namespace
 
@@ -612,9 +590,9 @@ void Coordinator::fail_restart(const std::string& why) {
   start_queued_checkpoint();
 }
 
-// A process killed while writing its image leaves "<image>.tmp" behind, and
-// nobody else will ever finish or remove it.  Its name is known (the
-// runtime writes ckpt_<prog>_<unique pid>.dmtcp.tmp); its directory is
+// A process killed while writing its image leaves "<image>.tmp.<random>"
+// behind, and nobody else will ever finish or remove it.  Its image name is
+// known (ckpt_<prog>_<unique pid>_gen<N>.dmtcp); its directory is
 // --ckptdir, the one of its image from an earlier round, or one where the
 // other processes of this round wrote theirs.  Only files of this host.
 void Coordinator::remove_stale_images() {
@@ -631,18 +609,19 @@ void Coordinator::remove_stale_images() {
     if (l.host != hostname_) {
       continue;
     }
-    std::set<std::string> paths;
+    std::set<std::string> images;
     if (!l.last_image.empty()) {
-      paths.insert(l.last_image + ".tmp");
-      paths.insert(dir_of(l.last_image) + "/" + l.name + ".tmp");
+      images.insert(dir_of(l.last_image) + "/" + l.name);
     }
     for (const std::string& d : dirs) {
-      paths.insert(d + "/" + l.name + ".tmp");
+      images.insert(d + "/" + l.name);
     }
-    for (const std::string& p : paths) {
-      if (is_our_image_file(p, ".dmtcp.tmp") && ::unlink(p.c_str()) == 0) {
-        DMTCP_INFO("removed %s, left by a process that died writing it",
-                   p.c_str());
+    for (const std::string& image : images) {
+      for (const std::string& p : image_temporaries(image)) {
+        if (::unlink(p.c_str()) == 0) {
+          DMTCP_INFO("removed %s, left by a process that died writing it",
+                     p.c_str());
+        }
       }
     }
   }

@@ -17,6 +17,7 @@
 #include <regex>
 
 #include "coordinator.h"
+#include "image_files.h"
 
 namespace dmtcp::coordinator {
 namespace {
@@ -64,16 +65,22 @@ int64_t file_bytes(const std::string& path) {
                                                                 : -1;
 }
 
-// The temporary file a process is writing for generation gen, guessed from
-// its image of an earlier generation (images are named ..._gen<N>.dmtcp
-// and written to <name>.tmp): "" if there is no earlier image.
-std::string tmp_of(const std::string& last_image, uint32_t gen) {
+// The bytes of the temporary file a process is writing for generation gen,
+// found from its image of an earlier generation (images are named
+// ..._gen<N>.dmtcp and written to <name>.tmp.<random>): -1 if there is no
+// earlier image or no such file.
+int64_t tmp_bytes(const std::string& last_image, uint32_t gen) {
   static const std::regex kGen("_gen[0-9]+\\.dmtcp$");
   if (!std::regex_search(last_image, kGen)) {
-    return "";
+    return -1;
   }
-  return std::regex_replace(last_image, kGen,
-                            "_gen" + std::to_string(gen) + ".dmtcp.tmp");
+  std::string image = std::regex_replace(
+      last_image, kGen, "_gen" + std::to_string(gen) + ".dmtcp");
+  int64_t bytes = -1;
+  for (const std::string& tmp : image_temporaries(image)) {
+    bytes = std::max(bytes, file_bytes(tmp));
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -119,8 +126,7 @@ std::string Coordinator::state_json() const {
                       : -1;
       bytes += b > 0 ? b : 0;
     } else if (c != nullptr && c->hostname == hostname_) {
-      std::string tmp = tmp_of(c->last_image, round_.generation);
-      int64_t b = tmp.empty() ? -1 : file_bytes(tmp);
+      int64_t b = tmp_bytes(c->last_image, round_.generation);
       bytes += b > 0 ? b : 0;
     }
   }

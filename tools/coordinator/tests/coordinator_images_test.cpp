@@ -114,10 +114,15 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
   }
   // Round 2: a is killed while writing; its temp files are where it wrote
   // before and (had it followed --ckptdir) in the checkpoint directory.
-  std::string a_tmp = own + "/ckpt_a_a-uniq_gen2.dmtcp.tmp";
-  std::string a_tmp2 = c.ckpt_dir() + "/ckpt_a_a-uniq_gen2.dmtcp.tmp";
+  // (Temporaries are <image>.tmp.<16 hex digits>; a name of another
+  // shape is not ours and stays.)
+  std::string a_tmp = own + "/ckpt_a_a-uniq_gen2.dmtcp.tmp.0123456789abcdef";
+  std::string a_tmp2 =
+      c.ckpt_dir() + "/ckpt_a_a-uniq_gen2.dmtcp.tmp.fedcba9876543210";
+  std::string a_other = c.ckpt_dir() + "/ckpt_a_a-uniq_gen2.dmtcp.tmp.x";
   std::string b_img2 = c.ckpt_dir() + "/ckpt_b_b-uniq_gen2.dmtcp";
-  std::string b_tmp = b_img2 + ".tmp";  // b is alive: never touched
+  // b is alive: never touched
+  std::string b_tmp = b_img2 + ".tmp.0123456789abcdef";
   BOOST_TEST(reply_status(t->command('c')) == 0);
   a->expect(MsgType::kDoCheckpoint);
   b->expect(MsgType::kDoCheckpoint);
@@ -132,6 +137,7 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
   }
   touch(a_tmp);
   touch(a_tmp2);
+  touch(a_other);
   touch(b_tmp);
   a->close_now();
   usleep(100 * 1000);
@@ -151,6 +157,7 @@ BOOST_AUTO_TEST_CASE(temp_image_of_a_process_killed_mid_checkpoint_is_removed) {
   BOOST_TEST(!exists(a_tmp));
   BOOST_TEST(!exists(a_tmp2));
   BOOST_TEST(exists(b_tmp));
+  BOOST_TEST(exists(a_other));
   BOOST_TEST(contains(c.log(), "left by a process that died writing it"));
 }
 
