@@ -33,6 +33,9 @@ import ctypes
 import glob
 import json
 import os
+import pty
+import re
+import select
 import shutil
 import signal
 import subprocess
@@ -467,6 +470,73 @@ def test_stats(e):
           f"--stats text: {text}")
 
 
+def on_terminal(argv, env, cwd, until, timeout=60):
+    """Runs argv with stderr on a new pty (stdout to a pipe); returns
+    (exit status or None, what the terminal received).  Reads until the
+    process exits or until(received) is true."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=slave,
+                         start_new_session=True)
+    os.close(slave)
+    got = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every writer has closed the terminal
+                chunk = b""
+            got += chunk
+            if not chunk and p.poll() is not None:
+                break
+        elif p.poll() is not None:
+            break
+        if until(got.decode(errors="replace")):
+            break
+    os.close(master)
+    return p, got.decode(errors="replace")
+
+
+def test_progress(e):
+    """On a terminal, a checkpoint or restart longer than a second shows a
+    live line (redrawn with \\r, cleared at the end); --quiet shows none.  The
+    slow_round test plugin makes both last 1.5 s."""
+    e.coordinator()
+    plugin = os.path.join(e.tests, "libslow_round.so")
+    e.spawn([e.tool("dmtcp_launch"), "--with-plugin", plugin, "sleep", "300"])
+    e.wait_peers(1)
+    clear = "\r\x1b[K"
+    p, got = on_terminal([e.tool("dmtcp_command"), "-bc"], e.env, e.work,
+                         lambda g: False)
+    check(p.wait() == 0, f"-bc exit {p.returncode}: {got!r}")
+    check(re.search(r"\r\x1b\[Kcheckpoint 1: [01]/1 images, [0-9.]+ MB "
+                    r"written, [0-9]+ MB/s, 1\.[0-9] s \([A-Z_]+\)", got)
+          and got.endswith(clear),
+          f"-bc on a terminal: no progress line, or not cleared: {got!r}")
+    p, got = on_terminal([e.tool("dmtcp_command"), "--quiet", "-bc"], e.env,
+                         e.work, lambda g: False)
+    check(p.wait() == 0 and got == "", f"--quiet -bc: {p.returncode} {got!r}")
+    p, got = on_terminal([e.tool("dmtcp_command"), "-kc"], e.env, e.work,
+                         lambda g: False)
+    check(p.wait() == 0 and "checkpoint 3: " in got, f"-kc: {got!r}")
+    e.wait_peers(0, running=False)
+    imgs = [i for i in images(e.work) if i.endswith("_gen3.dmtcp")]
+    check(len(imgs) == 1, f"images of generation 3: {images(e.work)}")
+    # dmtcp_restart becomes the program: read until the line is cleared.
+    p, got = on_terminal([e.tool("dmtcp_restart"), *imgs], e.env, e.work,
+                         lambda g: re.search(r"restart 3: .*\r\x1b\[K$", g,
+                                             re.S) is not None)
+    e.procs.append(p)
+    check(re.search(r"\r\x1b\[Krestart 3: 0/1 processes back, 0\.0 of "
+                    r"[0-9.]+ MB, 0 MB/s, 1\.[0-9] s \(RESTARTED\)", got)
+          and got.endswith(clear),
+          f"restart on a terminal: no progress line, or not cleared: {got!r}")
+    e.wait_peers(1)
+    check(p.poll() is None, "the restarted program is not running")
+
+
 def test_badpath(e):
     e.coordinator()
     r = e.run([e.tool("dmtcp_launch"), os.path.join(e.tests, "e2e_bad_path")])
@@ -480,7 +550,7 @@ def main():
     ap.add_argument("--tests")
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
                                      "nocheckpoint", "modifyenv", "badpath",
-                                     "ownenv", "stats"])
+                                     "ownenv", "stats", "progress"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -90,8 +91,11 @@ std::string where(const CoordinatorOptions& opts) {
   return opts.host + ":" + std::to_string(opts.port);
 }
 
-// A tool connection that said hello: the fd, or -1 with *error set.
-int tool_connection(const CoordinatorOptions& opts, std::string* error) {
+
+}  // namespace
+
+int tool_connection(const CoordinatorOptions& opts, std::string* error,
+                    const char* progname) {
   int fd = coord::connect_tcp(opts.host.c_str(), opts.port, 5000);
   if (fd < 0) {
     *error = unreachable(opts.host, opts.port, errno);
@@ -103,7 +107,7 @@ int tool_connection(const CoordinatorOptions& opts, std::string* error) {
   h.role = static_cast<uint32_t>(proto::Role::kTool);
   h.pid = getpid();
   h.ppid = getppid();
-  proto::copy_field(h.progname, sizeof h.progname, "dmtcp_tool");
+  proto::copy_field(h.progname, sizeof h.progname, progname);
   if (!proto::read_secret(opts.port, h.secret)) {
     *error = "cannot read the key of the coordinator at " + where(opts) +
              " from " + proto::key_file_path(opts.port) + ": " +
@@ -122,7 +126,33 @@ int tool_connection(const CoordinatorOptions& opts, std::string* error) {
   return fd;
 }
 
-}  // namespace
+
+bool tool_command(int fd, char letter, int32_t arg, std::string* text) {
+  proto::CommandPayload cmd{};
+  cmd.command = letter;
+  cmd.arg = arg;
+  if (proto::send_msg(fd, proto::MsgType::kCommand, &cmd, sizeof cmd) != 0) {
+    *text = std::string("cannot send the command: ") + strerror(errno);
+    return false;
+  }
+  std::vector<char> buf(proto::kMaxPayload);
+  proto::MsgHeader h{};
+  if (proto::recv_msg(fd, &h, buf.data(), buf.size()) != 0) {
+    *text = std::string("no answer to the command: ") + strerror(errno);
+    return false;
+  }
+  buf.resize(h.payload_len);
+  proto::CommandReplyPayload r{};
+  if (h.type != static_cast<uint16_t>(proto::MsgType::kCommandReply) ||
+      buf.size() < sizeof r) {
+    *text = std::string(buf.data(), buf.size());
+    return false;
+  }
+  memcpy(&r, buf.data(), sizeof r);
+  *text = std::string(buf.data() + sizeof r,
+                      std::min<size_t>(r.text_len, buf.size() - sizeof r));
+  return r.status == 0;
+}
 
 std::string unreachable(const std::string& host, int port, int err) {
   if (err == EHOSTUNREACH) {
@@ -155,13 +185,8 @@ void stop_started_coordinator(const CoordinatorOptions& opts) {
   }
   // 'Q': quit if no process is connected (one may have joined meanwhile,
   // e.g. from another dmtcp_launch on the same port).
-  proto::CommandPayload cmd{};
-  cmd.command = 'Q';
-  if (proto::send_msg(fd, proto::MsgType::kCommand, &cmd, sizeof cmd) == 0) {
-    proto::MsgHeader h{};
-    char buf[1024];
-    (void)proto::recv_msg(fd, &h, buf, sizeof buf);
-  }
+  std::string text;
+  (void)tool_command(fd, 'Q', 0, &text);
   close(fd);
 }
 

@@ -3,6 +3,7 @@
 // the one-line messages for what can go wrong reaching it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace dmtcp::tools {
@@ -39,6 +40,17 @@ bool ensure_coordinator(CoordinatorOptions* opts, std::string* error);
 // file our processes will read ($DMTCP_TMPDIR as set now): a coordinator
 // whose key lives elsewhere is found here, before the program runs.
 bool check_coordinator_key(const CoordinatorOptions& opts, std::string* error);
+
+// A tool connection to the coordinator at opts that said hello (as
+// `progname`) and was welcomed: the fd, or -1 with a one-line *error.
+// Replies are waited for at most 10 s.
+int tool_connection(const CoordinatorOptions& opts, std::string* error,
+                    const char* progname = "dmtcp_tool");
+
+// Sends command `letter` (with arg) on a tool connection; true with the
+// reply's text when the coordinator accepted it, false (*text: why) when it
+// refused, failed or did not answer.
+bool tool_command(int fd, char letter, int32_t arg, std::string* text);
 
 // Undoes ensure_coordinator's start (opts.started) after a failure before
 // any process joined: the coordinator quits unless a process has joined it

@@ -142,6 +142,21 @@ std::string Coordinator::state_json() const {
       {"elapsed_ms", now_ms() - round_.start_ms},
       {"failed", round_.failed},
   };
+  if (round_.kind == RoundKind::kRestart) {
+    // Who is back: a restarting process joins before it reads its image
+    // and reaches the first barrier (RESTARTED) once its memory is in
+    // (dmtcp_restart's progress line counts their images' bytes).
+    json restored = json::array();
+    for (const auto& [id, p] : round_.participants) {
+      auto found = clients_.find(id);
+      if (found != clients_.end() && !p.reached_ms.empty() &&
+          p.reached_ms[0] >= 0) {
+        restored.push_back(found->second.unique_pid);
+      }
+    }
+    j["round"]["expected"] = round_.expected;
+    j["round"]["restored_unique_pids"] = std::move(restored);
+  }
   return text_of(j);
 }
 

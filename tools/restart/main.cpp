@@ -41,6 +41,7 @@
 #include "runtime/runtime.h"
 #include "tools/common/tool_support.h"
 #include "tools/restart/image_set.h"
+#include "tools/restart/progress.h"
 #include "tools/restart/low_break.h"
 #include "tools/restart/restore_plan.h"
 #include "tools/restart/sessions.h"
@@ -544,6 +545,18 @@ int main(int argc, char** argv) {
   if (!tools::ensure_coordinator(&o.coord, &error)) {
     fprintf(stderr, "dmtcp_restart: %s\n", error.c_str());
     return 1;
+  }
+  {
+    std::vector<restart::ImageSize> sizes;
+    for (const auto& r : readers) {
+      const auto& h = r->header();
+      struct stat st {};
+      sizes.push_back({std::string(h.unique_pid,
+                                   strnlen(h.unique_pid, sizeof h.unique_pid)),
+                       stat(r->path().c_str(), &st) == 0 ? st.st_size : 0});
+    }
+    restart::start_progress_monitor(o.coord, readers[0]->header().generation,
+                                    sizes);
   }
   restart::Tree tree = restart::build_tree(readers);
   if (tree.roots.size() == 1) {
