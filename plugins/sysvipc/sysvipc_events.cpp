@@ -135,6 +135,7 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       sv::posix_mq::check_fds();
       break;
     case DMTCP_EVENT_SUSPENDED:
+      sv::read_domain(sv::g_ckpt_domain);
       sv::shm::stand();
       sv::sem::stand();
       sv::msg::stand();
@@ -172,6 +173,7 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       break;
     case DMTCP_EVENT_RESTART:
       sv::g_after_restart = true;
+      sv::read_domain(sv::g_now_domain);
       sv::shm::remake();
       sv::sem::remake();
       sv::msg::remake();
