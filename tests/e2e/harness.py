@@ -352,6 +352,13 @@ class Run(Computation):
         no further than its checkpoint, as after a crash right then."""
         r = self.command("--kcheckpoint" if then_kill else "--bcheckpoint")
         self.log(r.stdout.strip())
+        if self.args.max_images_mib is not None:
+            # Older generations' images are gone once this one commits.
+            total = sum(os.path.getsize(i) for i in self.images())
+            self.log(f"images: {total} bytes")
+            if total > self.args.max_images_mib << 20:
+                raise Failure(f"the images hold {total} bytes, more than "
+                              f"{self.args.max_images_mib} MiB")
         self.ckpts[self.current_label] = \
             self.ckpts.get(self.current_label, 0) + 1
 
@@ -614,6 +621,9 @@ def argument_parser():
                         "after each kill, as a reboot would; the restart "
                         "then runs in a new IPC namespace, where the "
                         "kernel's ids start over")
+    p.add_argument("--max-images-mib", type=int, default=None,
+                   help="after each checkpoint the images together may "
+                        "hold at most this many MiB")
     p.add_argument("--between-restarts", default=None, metavar="TEXT",
                    help="restart2: after the first restart create "
                         "$DMTCP_TEST_GO1, wait for TEXT, then checkpoint")

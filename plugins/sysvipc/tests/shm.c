@@ -2,7 +2,9 @@
  * share segments made with a key and with IPC_PRIVATE; one is attached
  * read-only in the child and split by mprotect in the parent; one is
  * marked IPC_RMID but still attached; one is attached by nobody; one is
- * attached with SHM_EXEC (executable) in both.  After
+ * attached with SHM_EXEC (executable) in both; a big one of random bytes
+ * is attached in both, and its contents must be in the images once (the
+ * harness's --max-images-mib: less than twice its size).  After
  * go: the same ids work (shmget by key returns the id the program holds),
  * IPC_STAT reports the same size, mode and key, every byte is as it was,
  * the segments are still shared (each side sees the other's writes), each
@@ -24,6 +26,7 @@
 #define SIZE_C (PAGE + 1)
 #define SIZE_D (5 * PAGE)
 #define SIZE_E (PAGE)
+#define SIZE_F (16 << 20) /* CMakeLists.txt: --max-images-mib */
 
 static void expect_stat(int id, size_t size, int mode, key_t key, int dest,
                         const char *what) {
@@ -65,21 +68,24 @@ int main(void) {
   int d = shmget(KEY_D, SIZE_D, IPC_CREAT | IPC_EXCL | 0604);
   /* SHM_EXEC needs execute permission on the segment. */
   int e = shmget(IPC_PRIVATE, SIZE_E, IPC_CREAT | 0700);
-  E2E_CHECK(a >= 0 && b >= 0 && c >= 0 && d >= 0 && e >= 0, "shmget: %s",
-            strerror(errno));
+  int f = shmget(IPC_PRIVATE, SIZE_F, IPC_CREAT | 0600);
+  E2E_CHECK(a >= 0 && b >= 0 && c >= 0 && d >= 0 && e >= 0 && f >= 0,
+            "shmget: %s", strerror(errno));
   unsigned char *pa = shmat(a, NULL, 0);
   unsigned char *pb = shmat(b, NULL, 0);
   unsigned char *pc = shmat(c, NULL, 0);
   unsigned char *pd = shmat(d, NULL, 0);
   unsigned char *pe = shmat(e, NULL, SHM_EXEC);
+  unsigned char *pf = shmat(f, NULL, 0);
   E2E_CHECK(pa != (void *)-1 && pb != (void *)-1 && pc != (void *)-1 &&
-                pd != (void *)-1 && pe != (void *)-1,
+                pd != (void *)-1 && pe != (void *)-1 && pf != (void *)-1,
             "shmat: %s", strerror(errno));
   fill_pattern(pa, SIZE_A, 1);
   fill_pattern(pb, SIZE_B, 2);
   fill_pattern(pc, SIZE_C, 3);
   fill_pattern(pd, SIZE_D, 4);
   fill_pattern(pe, SIZE_E, 5);
+  fill_pattern(pf, SIZE_F, 6);
   E2E_CHECK(shmdt(pd) == 0, "shmdt: %s", strerror(errno));
   E2E_CHECK(shmctl(c, IPC_RMID, NULL) == 0, "IPC_RMID: %s", strerror(errno));
   /* The parent's attachment of A: its second page read-only. */
@@ -102,6 +108,8 @@ int main(void) {
     E2E_CHECK(bad < 0, "child B: byte %ld differs", bad);
     bad = check_pattern(pc, SIZE_C, 3);
     E2E_CHECK(bad < 0, "child C: byte %ld differs", bad);
+    bad = check_pattern(pf, SIZE_F, 6);
+    E2E_CHECK(bad < 0, "child F: byte %ld differs", bad);
     /* The parent changed A's last page; we change its first. */
     read_byte(to_child[0], 'w');
     E2E_CHECK(pa[3 * PAGE] == 0xAB, "child: parent's write not seen");
@@ -141,6 +149,8 @@ int main(void) {
   E2E_CHECK(bad < 0, "C: byte %ld differs", bad);
   bad = check_pattern(pe, SIZE_E, 5);
   E2E_CHECK(bad < 0, "E: byte %ld differs", bad);
+  bad = check_pattern(pf, SIZE_F, 6);
+  E2E_CHECK(bad < 0, "F: byte %ld differs", bad);
   expect_stat(e, SIZE_E, 0700, IPC_PRIVATE, 0, "E");
   unsigned char *pd2 = shmat(d, NULL, SHM_RDONLY);
   E2E_CHECK(pd2 != (void *)-1, "shmat D: %s", strerror(errno));
@@ -163,10 +173,11 @@ int main(void) {
                 (errno == EINVAL || errno == EIDRM),
             "C still exists after its last detach");
   E2E_CHECK(shmdt(pa) == 0 && shmdt(pb) == 0 && shmdt(pd2) == 0 &&
-                shmdt(pe) == 0,
+                shmdt(pe) == 0 && shmdt(pf) == 0,
             "shmdt");
   E2E_CHECK(shmctl(a, IPC_RMID, NULL) == 0 && shmctl(b, IPC_RMID, NULL) == 0 &&
-                shmctl(d, IPC_RMID, NULL) == 0 && shmctl(e, IPC_RMID, NULL) == 0,
+                shmctl(d, IPC_RMID, NULL) == 0 && shmctl(e, IPC_RMID, NULL) == 0 &&
+                shmctl(f, IPC_RMID, NULL) == 0,
             "IPC_RMID: %s", strerror(errno));
   e2e_say("PASS");
   return 0;
