@@ -2,7 +2,8 @@
  * share segments made with a key and with IPC_PRIVATE; one is attached
  * read-only in the child and split by mprotect in the parent; one is
  * marked IPC_RMID but still attached; one is attached by nobody; one is
- * attached with SHM_EXEC (executable) in both; a big one of random bytes
+ * attached with SHM_EXEC (executable) in both; one (mode 0600) made
+ * executable by mprotect after a plain shmat; a big one of random bytes
  * is attached in both, and its contents must be in the images once (the
  * harness's --max-images-mib: less than twice its size).  After
  * go: the same ids work (shmget by key returns the id the program holds),
@@ -26,6 +27,7 @@
 #define SIZE_C (PAGE + 1)
 #define SIZE_D (5 * PAGE)
 #define SIZE_E (PAGE)
+#define SIZE_G (PAGE)
 #define SIZE_F (16 << 20) /* CMakeLists.txt: --max-images-mib */
 
 static void expect_stat(int id, size_t size, int mode, key_t key, int dest,
@@ -69,7 +71,9 @@ int main(void) {
   /* SHM_EXEC needs execute permission on the segment. */
   int e = shmget(IPC_PRIVATE, SIZE_E, IPC_CREAT | 0700);
   int f = shmget(IPC_PRIVATE, SIZE_F, IPC_CREAT | 0600);
-  E2E_CHECK(a >= 0 && b >= 0 && c >= 0 && d >= 0 && e >= 0 && f >= 0,
+  int g = shmget(IPC_PRIVATE, SIZE_G, IPC_CREAT | 0600);
+  E2E_CHECK(a >= 0 && b >= 0 && c >= 0 && d >= 0 && e >= 0 && f >= 0 &&
+                g >= 0,
             "shmget: %s", strerror(errno));
   unsigned char *pa = shmat(a, NULL, 0);
   unsigned char *pb = shmat(b, NULL, 0);
@@ -77,8 +81,10 @@ int main(void) {
   unsigned char *pd = shmat(d, NULL, 0);
   unsigned char *pe = shmat(e, NULL, SHM_EXEC);
   unsigned char *pf = shmat(f, NULL, 0);
+  unsigned char *pg = shmat(g, NULL, 0);
   E2E_CHECK(pa != (void *)-1 && pb != (void *)-1 && pc != (void *)-1 &&
-                pd != (void *)-1 && pe != (void *)-1 && pf != (void *)-1,
+                pd != (void *)-1 && pe != (void *)-1 && pf != (void *)-1 &&
+                pg != (void *)-1,
             "shmat: %s", strerror(errno));
   fill_pattern(pa, SIZE_A, 1);
   fill_pattern(pb, SIZE_B, 2);
@@ -86,6 +92,10 @@ int main(void) {
   fill_pattern(pd, SIZE_D, 4);
   fill_pattern(pe, SIZE_E, 5);
   fill_pattern(pf, SIZE_F, 6);
+  fill_pattern(pg, SIZE_G, 7);
+  /* Executable without SHM_EXEC (and without x in the segment's mode). */
+  E2E_CHECK(mprotect(pg, SIZE_G, PROT_READ | PROT_WRITE | PROT_EXEC) == 0,
+            "mprotect G: %s", strerror(errno));
   E2E_CHECK(shmdt(pd) == 0, "shmdt: %s", strerror(errno));
   E2E_CHECK(shmctl(c, IPC_RMID, NULL) == 0, "IPC_RMID: %s", strerror(errno));
   /* The parent's attachment of A: its second page read-only. */
@@ -141,6 +151,7 @@ int main(void) {
   expect_mapping(pb, "rw-s", "B");
   expect_mapping(pc, "rw-s", "C");
   expect_mapping(pe, "rwxs", "E");
+  expect_mapping(pg, "rwxs", "G");
   long bad = check_pattern(pa, SIZE_A, 1);
   E2E_CHECK(bad < 0, "A: byte %ld differs", bad);
   bad = check_pattern(pb, SIZE_B, 2);
@@ -151,6 +162,8 @@ int main(void) {
   E2E_CHECK(bad < 0, "E: byte %ld differs", bad);
   bad = check_pattern(pf, SIZE_F, 6);
   E2E_CHECK(bad < 0, "F: byte %ld differs", bad);
+  bad = check_pattern(pg, SIZE_G, 7);
+  E2E_CHECK(bad < 0, "G: byte %ld differs", bad);
   expect_stat(e, SIZE_E, 0700, IPC_PRIVATE, 0, "E");
   unsigned char *pd2 = shmat(d, NULL, SHM_RDONLY);
   E2E_CHECK(pd2 != (void *)-1, "shmat D: %s", strerror(errno));
@@ -173,11 +186,12 @@ int main(void) {
                 (errno == EINVAL || errno == EIDRM),
             "C still exists after its last detach");
   E2E_CHECK(shmdt(pa) == 0 && shmdt(pb) == 0 && shmdt(pd2) == 0 &&
-                shmdt(pe) == 0 && shmdt(pf) == 0,
+                shmdt(pe) == 0 && shmdt(pf) == 0 &&
+                shmdt(pg) == 0,
             "shmdt");
   E2E_CHECK(shmctl(a, IPC_RMID, NULL) == 0 && shmctl(b, IPC_RMID, NULL) == 0 &&
                 shmctl(d, IPC_RMID, NULL) == 0 && shmctl(e, IPC_RMID, NULL) == 0 &&
-                shmctl(f, IPC_RMID, NULL) == 0,
+                shmctl(f, IPC_RMID, NULL) == 0 && shmctl(g, IPC_RMID, NULL) == 0,
             "IPC_RMID: %s", strerror(errno));
   e2e_say("PASS");
   return 0;
