@@ -10,9 +10,12 @@
  * IPC_STAT reports the same size, mode and key, every byte is as it was,
  * the segments are still shared (each side sees the other's writes), each
  * attachment is at its address with its permissions, and the removed one
- * disappears when the last process detaches it. */
+ * disappears when the last process detaches it.  Without a restart the
+ * segments are the kernel's same objects (the inode in /proc/self/maps is
+ * the kernel's id): a checkpoint that resumes re-makes nothing. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -55,6 +58,26 @@ static void expect_mapping(const void *addr, const char *perms,
             p, addr, perms);
   E2E_CHECK(strncmp(path, "/SYSV", 5) == 0, "%s: %p maps %s, not a segment",
             what, addr, path);
+}
+
+/* The kernel's id of the segment mapped at addr: the inode column of its
+ * /proc/self/maps line (-1 if none). */
+static long kernel_shmid_at(const void *addr) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  long id = -1;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+    unsigned long start = 0, inode = 0;
+    if (sscanf(line, "%lx-%*x %*s %*s %*s %lu", &start, &inode) == 2 &&
+        start == (unsigned long)addr) {
+      id = (long)inode;
+      break;
+    }
+  }
+  if (f != NULL) {
+    fclose(f);
+  }
+  return id;
 }
 
 static void read_byte(int fd, char want) {
@@ -134,8 +157,18 @@ int main(void) {
   struct shmid_ds ds;
   E2E_CHECK(shmctl(a, IPC_STAT, &ds) == 0, "IPC_STAT: %s", strerror(errno));
   unsigned long nattch_a = ds.shm_nattch;
+  long kernel_a = kernel_shmid_at(pa), kernel_f = kernel_shmid_at(pf);
+  E2E_CHECK(kernel_a >= 0 && kernel_f >= 0, "no inode for A or F");
   e2e_say("READY");
   e2e_wait_for_go(NULL);
+
+  const char *mode = getenv("DMTCP_TEST_MODE");
+  if (mode == NULL || strncmp(mode, "restart", 7) != 0) {
+    E2E_CHECK(kernel_shmid_at(pa) == kernel_a && kernel_shmid_at(pf) == kernel_f,
+              "not restarted, but the kernel's segments are new: A %ld -> %ld, "
+              "F %ld -> %ld",
+              kernel_a, kernel_shmid_at(pa), kernel_f, kernel_shmid_at(pf));
+  }
 
   E2E_CHECK(shmget(KEY_A, 0, 0) == a, "shmget(KEY_A) is %d, not %d",
             shmget(KEY_A, 0, 0), a);
