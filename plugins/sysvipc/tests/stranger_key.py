@@ -4,7 +4,8 @@ object outside the computation (made here, by this driver, between kill and
 restart): dmtcp_restart stops within seconds with one line naming the key,
 and nothing shares the stranger's object.  Once the stranger's object is
 gone, the same images restart and PASS.  Once for each kind: a segment, a
-semaphore set, a message queue.  Runs in a private IPC namespace (harness
+semaphore set, a message queue (proc_listing.c's), a POSIX message queue
+(posix_mq.c's, two processes).  Runs in a private IPC namespace (harness
 --remove-ipc's), so it touches no one else's objects."""
 import ctypes
 import os
@@ -32,7 +33,15 @@ def proc_column(kind, ident, col):
     raise Failure(f"the stranger's {kind} {ident} is gone")
 
 
-class Shm:
+class SysV:
+    program, peers, phrase = "sysvipc_proc_listing", 1, "is taken"
+
+    @property
+    def needle(self):
+        return f"{self.key:#x}"
+
+
+class Shm(SysV):
     """proc_listing.c's segment; untouched: attached by nobody."""
     key, name = 0x600001, "shm"
 
@@ -46,7 +55,7 @@ class Shm:
         libc.shmctl(ident, IPC_RMID, None)
 
 
-class Sem:
+class Sem(SysV):
     """proc_listing.c's set; untouched: the value we set is still there."""
     key, name = 0x600002, "sem"
 
@@ -63,7 +72,7 @@ class Sem:
         libc.semctl(ident, 0, IPC_RMID)
 
 
-class Msg:
+class Msg(SysV):
     """proc_listing.c's queue; untouched: still empty."""
     key, name = 0x600003, "msg"
 
@@ -77,10 +86,36 @@ class Msg:
         libc.msgctl(ident, IPC_RMID, None)
 
 
+class MqAttr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long),
+                ("msgsize", ctypes.c_long), ("curmsgs", ctypes.c_long),
+                ("reserved", ctypes.c_long * 4)]
+
+
+class Mq:
+    """posix_mq.c's main queue (two processes); untouched: still empty."""
+    program, peers, phrase = "sysvipc_posix_mq", 2, "exists on this host"
+    name = needle = "/sysvipc-test-main"
+
+    def make(self):
+        libc.mq_open.restype = ctypes.c_int
+        return libc.mq_open(self.name.encode(),
+                            os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600, None)
+
+    def untouched(self, fd):
+        attr = MqAttr()
+        return libc.mq_getattr(fd, ctypes.byref(attr)) == 0 and \
+            attr.curmsgs == 0
+
+    def remove(self, fd):
+        libc.mq_close(fd)
+        libc.mq_unlink(self.name.encode())
+
+
 def main():
     harness.subreaper()
     harness.private_ipc_namespace()
-    for kind in (Shm(), Sem(), Msg()):
+    for kind in (Shm(), Sem(), Msg(), Mq()):
         if not one_kind(kind):
             return 1
     print("PASS stranger_key")
@@ -88,7 +123,8 @@ def main():
 
 
 def one_kind(kind):
-    bin_dir, program = sys.argv[1], sys.argv[2]
+    bin_dir = sys.argv[1]
+    program = os.path.join(os.path.dirname(sys.argv[2]), kind.program)
     comp = harness.Computation(bin_dir, harness.tempfile.mkdtemp(
         prefix="dmtcp-stranger-", dir=sys.argv[3] if len(sys.argv) > 3 else None))
     comp.start_coordinator()
@@ -118,9 +154,9 @@ def one_kind(kind):
             capture_output=True, text=True, timeout=60)
         took = time.time() - start
         harness.reap_all()
-        lines = [l for l in r.stderr.splitlines() if "is taken" in l]
+        lines = [l for l in r.stderr.splitlines() if kind.phrase in l]
         if r.returncode == 0 or len(lines) != 1 or \
-                f"{kind.key:#x}" not in lines[0]:
+                kind.needle not in lines[0]:
             raise Failure(f"restart with the key taken: rc {r.returncode}, "
                           f"stderr {r.stderr!r}")
         if took > 10:
@@ -138,7 +174,7 @@ def one_kind(kind):
         deadline = time.time() + 30
         while True:
             st = comp.command("--status").stdout
-            if "RUNNING=yes" in st and "NUM_PEERS=1" in st:
+            if "RUNNING=yes" in st and f"NUM_PEERS={kind.peers}" in st:
                 break
             if time.time() > deadline or proc.poll() is not None:
                 raise Failure("restart with the key free did not come up: "
