@@ -80,10 +80,17 @@ struct Kind {
       long n = sys(SYS_msgrcv, o.real, reinterpret_cast<long>(rec + kHeader),
                    static_cast<long>(room), static_cast<long>(i),
                    IPC_NOWAIT | MSG_COPY);
+      if (n == -ENOSYS) {
+        // No copy without taking off: the queue is saved empty.
+        dmtcp_log("sysvipc: the kernel has no MSG_COPY: queue %d is saved "
+                  "without its %lu messages (lost at a restart)",
+                  o.virt, qnum);
+        o.count = 0;
+        return true;
+      }
       if (n < 0) {
-        dmtcp_log("sysvipc: cannot copy message %lu of queue %d: %s%s", i,
-                  o.virt, strerror(static_cast<int>(-n)),
-                  n == -ENOSYS ? " (kernel without MSG_COPY)" : "");
+        dmtcp_log("sysvipc: cannot copy message %lu of queue %d: %s", i,
+                  o.virt, strerror(static_cast<int>(-n)));
         release(o);
         return false;
       }

@@ -364,8 +364,9 @@ void stand() {
     if (fd >= 0) {
       sys(SYS_close, fd);
     }
-    char key[NAME_MAX + 32];
-    int n = snprintf(key, sizeof key, "sysvipc:mq:saver:%s", qu.name);
+    char key[NAME_MAX + kDomainLen + 32];
+    int n = snprintf(key, sizeof key, "sysvipc:mq:saver:%s:%s", g_ckpt_domain,
+                     qu.name);
     int32_t v = me;
     dmtcp_send_key_val_pair_to_coordinator(key, static_cast<size_t>(n), &v,
                                            sizeof v);
@@ -379,8 +380,9 @@ void elect() {
     if (!qu.used) {
       continue;
     }
-    char key[NAME_MAX + 32];
-    int n = snprintf(key, sizeof key, "sysvipc:mq:saver:%s", qu.name);
+    char key[NAME_MAX + kDomainLen + 32];
+    int n = snprintf(key, sizeof key, "sysvipc:mq:saver:%s:%s", g_ckpt_domain,
+                     qu.name);
     int32_t v = 0;
     size_t len = sizeof v;
     qu.saver = dmtcp_send_query_to_coordinator(key, static_cast<size_t>(n),

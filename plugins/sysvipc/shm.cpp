@@ -211,6 +211,12 @@ void attach_group(const Attach* first, int count, int real) {
     return;
   }
   long tmp = sys(SYS_shmat, real, 0, flags);
+  if (tmp == -EACCES && (flags & SHM_EXEC) != 0) {
+    // Made executable by mprotect, not by SHM_EXEC, in a segment without
+    // execute permission: attach it as it was, mprotect below does the
+    // rest.
+    tmp = sys(SYS_shmat, real, 0, flags & ~SHM_EXEC);
+  }
   if (tmp < 0 && tmp > -4096) {
     dmtcp_log("sysvipc: cannot attach shm %d again: %s", first->virt,
               strerror(-tmp));

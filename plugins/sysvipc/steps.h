@@ -25,7 +25,8 @@ namespace dmtcp::sysvipc {
 
 template <class K>
 struct Steps {
-  // Step 2 (SUSPENDED): forget what is gone; stand for saving the rest.
+  // Step 2 (SUSPENDED): forget what is gone; stand for saving the rest,
+  // under its kernel id (sysvipc.h: where an id means something).
   static void stand() {
     K::registry().for_each([](typename K::Obj& o) {
       o.saver = false;
@@ -34,7 +35,8 @@ struct Steps {
         K::registry().erase(&o);
         return;
       }
-      publish_int(K::kName, "saver", o.virt, self_vpid());
+      o.ckpt_real = o.real;
+      publish_int(K::kName, "saver", o.ckpt_real, self_vpid());
     });
   }
 
@@ -43,7 +45,7 @@ struct Steps {
   static void elect() {
     pid_t me = self_vpid();
     K::registry().for_each([me](typename K::Obj& o) {
-      auto who = query_int(K::kName, "saver", o.virt);
+      auto who = query_int(K::kName, "saver", o.ckpt_real);
       o.saver = who && *who == me;
     });
   }
@@ -116,25 +118,31 @@ struct Steps {
   static void publish_new() {
     K::registry().for_each([](typename K::Obj& o) {
       if (o.saver && o.real >= 0) {
-        publish_int(K::kName, "real", o.virt, o.real);
+        publish_new_id(K::kName, o.ckpt_real, o.real);
       }
     });
   }
 
   // Step 9 (SEND_QUERIES, restart): everyone learns them; what nobody
-  // re-made is forgotten (calls on it fail with EINVAL).
+  // re-made, or what was re-made in another IPC namespace (another host),
+  // is forgotten (calls on it fail with EINVAL).
   static void learn_new() {
     K::registry().for_each([](typename K::Obj& o) {
       if (o.saver) {
         return;
       }
-      auto real = query_int(K::kName, "real", o.virt);
-      if (!real) {
+      auto n = query_new_id(K::kName, o.ckpt_real);
+      if (n && strcmp(n->domain, g_now_domain) != 0) {
+        dmtcp_log("sysvipc: %s %d was re-made in another IPC namespace "
+                  "(%s, this is %s): it is not shared with this process",
+                  K::kName, o.virt, n->domain, g_now_domain);
+      }
+      if (!n || strcmp(n->domain, g_now_domain) != 0) {
         K::table().erase(typename K::Virt(o.virt));
         K::registry().erase(&o);
         return;
       }
-      set_real(o, *real);
+      set_real(o, n->real);
     });
   }
 

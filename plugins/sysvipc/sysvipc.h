@@ -108,6 +108,8 @@ struct ObjectBase {
   bool used = false;
   int virt = -1;
   int real = -1;  // the kernel's id now
+  int ckpt_real = -1;  // the kernel's id at the last checkpoint (its name
+                       // in publish/subscribe, with g_ckpt_domain)
   key_t key = IPC_PRIVATE;
   bool saver = false;  // this process saves and re-makes it (this round)
 };
@@ -181,10 +183,34 @@ class Registry {
   bool full_logged_ = false;
 };
 
+// --- where an id means something ------------------------------------------
+// A SysV id (or a POSIX queue's name) names an object in one IPC namespace
+// of one boot of one host: its domain, "<boot id>:<IPC namespace inode>".
+// Across the computation an object is named by its domain and its kernel
+// id at the checkpoint, never by a virtual id: virtual ids are each
+// process's own, and two processes may hold the same one for different
+// objects (another host's object, or one made after a restart under a
+// kernel id that another process holds for an older object).
+constexpr size_t kDomainLen = 64;
+// The domain at the last checkpoint (set at SUSPENDED; in the image).
+extern char g_ckpt_domain[kDomainLen];
+// The domain now (set at RESTART).
+extern char g_now_domain[kDomainLen];
+// Fills `out` with this process's domain; raw calls only.
+void read_domain(char* out);
+
 // --- publish/subscribe ---------------------------------------------------
-// Keys are "sysvipc:<kind>:<what>:<virtual id>"; values one int32.
-bool publish_int(const char* kind, const char* what, int virt, int32_t value);
-std::optional<int32_t> query_int(const char* kind, const char* what, int virt);
+// Keys are "sysvipc:<kind>:<what>:<g_ckpt_domain>:<kernel id at the
+// checkpoint>".  "saver": one int32, the saver's virtual pid.  "real": the
+// new kernel id and the domain it belongs to.
+bool publish_int(const char* kind, const char* what, int id, int32_t value);
+std::optional<int32_t> query_int(const char* kind, const char* what, int id);
+struct NewId {
+  int32_t real;
+  char domain[kDomainLen];
+};
+bool publish_new_id(const char* kind, int id, int32_t real);
+std::optional<NewId> query_new_id(const char* kind, int id);
 
 // A mapping reserved ahead (private, anonymous): saved data that comes
 // back with the image of the process that saved it.  nullptr on failure.

@@ -1,4 +1,5 @@
 // sysvipc_common.cpp -- see sysvipc.h.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,46 +13,101 @@ namespace dmtcp::sysvipc {
 
 bool g_after_restart = false;
 bool g_active = false;
+char g_ckpt_domain[kDomainLen] = "";
+char g_now_domain[kDomainLen] = "";
 
 pid_t self_vpid() {
   return dmtcp_real_to_virtual_pid(dmtcp::raw::getpid());
 }
 
+void read_domain(char* out) {
+  char boot[40] = "?";
+  int fd = static_cast<int>(
+      sys(SYS_openat, AT_FDCWD,
+          reinterpret_cast<long>("/proc/sys/kernel/random/boot_id"),
+          O_RDONLY | O_CLOEXEC));
+  if (fd >= 0) {
+    long n = sys(SYS_read, fd, reinterpret_cast<long>(boot), sizeof boot - 1);
+    sys(SYS_close, fd);
+    boot[n > 0 ? n : 0] = '\0';
+    if (char* nl = strchr(boot, '\n')) {
+      *nl = '\0';
+    }
+  }
+  char ns[64] = "?";  // "ipc:[4026531839]"
+  long n = sys(SYS_readlinkat, AT_FDCWD,
+               reinterpret_cast<long>("/proc/self/ns/ipc"),
+               reinterpret_cast<long>(ns), sizeof ns - 1);
+  ns[n > 0 ? n : 1] = '\0';
+  const char* ino = strchr(ns, '[');
+  snprintf(out, kDomainLen, "%s:%.*s", boot,
+           ino != nullptr ? static_cast<int>(strcspn(ino + 1, "]")) : 1,
+           ino != nullptr ? ino + 1 : ns);
+}
+
 namespace {
 
 size_t make_key(char* buf, size_t len, const char* kind, const char* what,
-                int virt) {
-  int n = snprintf(buf, len, "sysvipc:%s:%s:%d", kind, what, virt);
+                int id) {
+  int n = snprintf(buf, len, "sysvipc:%s:%s:%s:%d", kind, what, g_ckpt_domain,
+                   id);
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
-}  // namespace
-
-bool publish_int(const char* kind, const char* what, int virt, int32_t value) {
-  char key[96];
-  size_t n = make_key(key, sizeof key, kind, what, virt);
-  if (dmtcp_send_key_val_pair_to_coordinator(key, n, &value, sizeof value) !=
-      1) {
+bool publish(const char* kind, const char* what, int id, const void* value,
+             size_t len) {
+  char key[160];
+  size_t n = make_key(key, sizeof key, kind, what, id);
+  if (dmtcp_send_key_val_pair_to_coordinator(key, n, value, len) != 1) {
     dmtcp_log("sysvipc: cannot publish %s: %s", key, strerror(errno));
     return false;
   }
   return true;
 }
 
-std::optional<int32_t> query_int(const char* kind, const char* what,
-                                 int virt) {
-  char key[96];
-  size_t n = make_key(key, sizeof key, kind, what, virt);
-  int32_t value = 0;
-  size_t len = sizeof value;
-  int r = dmtcp_send_query_to_coordinator(key, n, &value, &len);
-  if (r != 1 || len != sizeof value) {
+bool query(const char* kind, const char* what, int id, void* value,
+           size_t len) {
+  char key[160];
+  size_t n = make_key(key, sizeof key, kind, what, id);
+  size_t got = len;
+  int r = dmtcp_send_query_to_coordinator(key, n, value, &got);
+  if (r != 1 || got != len) {
     if (r < 0) {
       dmtcp_log("sysvipc: cannot query %s: %s", key, strerror(errno));
     }
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool publish_int(const char* kind, const char* what, int id, int32_t value) {
+  return publish(kind, what, id, &value, sizeof value);
+}
+
+std::optional<int32_t> query_int(const char* kind, const char* what, int id) {
+  int32_t value = 0;
+  if (!query(kind, what, id, &value, sizeof value)) {
     return std::nullopt;
   }
   return value;
+}
+
+bool publish_new_id(const char* kind, int id, int32_t real) {
+  NewId v{};
+  v.real = real;
+  memcpy(v.domain, g_now_domain, sizeof v.domain);
+  return publish(kind, "real", id, &v, sizeof v);
+}
+
+std::optional<NewId> query_new_id(const char* kind, int id) {
+  NewId v{};
+  if (!query(kind, "real", id, &v, sizeof v)) {
+    return std::nullopt;
+  }
+  v.domain[sizeof v.domain - 1] = '\0';
+  return v;
 }
 
 void* map_buffer(size_t len) {

@@ -12,7 +12,8 @@
 //     /proc/self/maps (address, length, offset, protection), each under the
 //     program's id for its segment.
 //  2. SUSPENDED: per object: gone from the kernel -> forgotten; else
-//     publish "sysvipc:<kind>:saver:<virtual id>" = our virtual pid.
+//     publish "sysvipc:<kind>:saver:<domain>:<kernel id>" = our virtual
+//     pid (domain: boot id and IPC namespace, sysvipc.h).
 //  3. LEADER_ELECTION (after the barrier): query it; whoever published last
 //     is the object's saver, and every process reads the same answer.
 //  4. DRAIN: the saver of each object keeps what the kernel holds:
@@ -32,12 +33,13 @@
 //     exit), fills it (contents, SETALL, msgsnd in order) and maps the
 //     virtual id to the new kernel id.
 //  8. REGISTER_NAME_SERVICE_DATA (restart): the saver publishes
-//     "sysvipc:<kind>:real:<virtual id>" = the new kernel id.
+//     "sysvipc:<kind>:real:<domain>:<kernel id>" = the new kernel id and
+//     the domain it is in now.
 //  9. SEND_QUERIES (restart): everyone else queries its objects' new ids
-//     (not found: forgotten, calls fail with EINVAL); then each process
-//     attaches its segments again at their addresses over the core's empty
-//     stand-ins, with the same flags, and re-applies its own SEM_UNDO
-//     adjustments.
+//     (not found, or re-made in another domain: forgotten, calls fail
+//     with EINVAL); then each process attaches its segments again at
+//     their addresses over the core's empty stand-ins, with the same
+//     flags, and re-applies its own SEM_UNDO adjustments.
 // 10. REFILL (restart): a segment that was marked IPC_RMID is marked again
 //     by its saver, now that every process has attached it.
 // POSIX message queues (posix_mq.cpp) follow the same steps by name:
@@ -135,6 +137,7 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       sv::posix_mq::check_fds();
       break;
     case DMTCP_EVENT_SUSPENDED:
+      sv::read_domain(sv::g_ckpt_domain);
       sv::shm::stand();
       sv::sem::stand();
       sv::msg::stand();
@@ -172,6 +175,7 @@ DMTCP_SYSVIPC_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       break;
     case DMTCP_EVENT_RESTART:
       sv::g_after_restart = true;
+      sv::read_domain(sv::g_now_domain);
       sv::shm::remake();
       sv::sem::remake();
       sv::msg::remake();

@@ -18,7 +18,10 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
 each in a terminal of its own.  --ckpt-kill: the restart modes checkpoint
 and kill in one step (dmtcp_command -kc).  --pid-namespace runs the whole
 test in a user and pid namespace of its own; there --restart-old-pid gives
-the restarted root its old pid back (ns_last_pid).
+the restarted root its old pid back (ns_last_pid).  --between-restarts
+TEXT: in restart2 mode the program gets a turn between the two restarts
+(the harness creates $DMTCP_TEST_GO1 after the first and waits for TEXT
+before the second checkpoint); in the other modes GO1 never appears.
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -73,6 +76,19 @@ def private_ipc_namespace():
         f.write(f"{uid} {uid} 1")
     with open("/proc/self/gid_map", "w") as f:
         f.write(f"{gid} {gid} 1")
+
+
+def fresh_ipc_namespace():
+    """After remove_ipc_objects: what runs next (the restart) runs in a new
+    IPC namespace, where the kernel hands out ids from the start again, as
+    after a reboot: the new ids are the old ones, given to other objects.
+    We hold every capability in our namespace (root, or the user namespace
+    private_ipc_namespace made).  Affects this thread only: it is the one
+    that starts the restart."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWIPC) != 0:
+        raise Failure("unshare(CLONE_NEWIPC) failed: "
+                      f"{os.strerror(ctypes.get_errno())}")
 
 
 def remove_ipc_objects(outputs):
@@ -261,6 +277,7 @@ class Computation:
         self.go = os.path.join(self.work, "go")
         self.env = dict(os.environ)
         self.env["DMTCP_TEST_GO"] = self.go
+        self.env["DMTCP_TEST_GO1"] = self.go + "1"
         self.env["DMTCP_CHECKPOINT_DIR"] = self.work
         self.port = None
         self.outputs = []  # (label, path) of every output file
@@ -385,6 +402,13 @@ class Run(Computation):
         no further than its checkpoint, as after a crash right then."""
         r = self.command("--kcheckpoint" if then_kill else "--bcheckpoint")
         self.log(r.stdout.strip())
+        if self.args.max_images_mib is not None:
+            # Older generations' images are gone once this one commits.
+            total = sum(os.path.getsize(i) for i in self.images())
+            self.log(f"images: {total} bytes")
+            if total > self.args.max_images_mib << 20:
+                raise Failure(f"the images hold {total} bytes, more than "
+                              f"{self.args.max_images_mib} MiB")
         self.ckpts[self.current_label] = \
             self.ckpts.get(self.current_label, 0) + 1
 
@@ -431,8 +455,10 @@ class Run(Computation):
         reap_all()
         if self.args.remove_ipc:
             removed = remove_ipc_objects(self.outputs)
+            fresh_ipc_namespace()
             self.log("removed the computation's IPC objects: " +
-                     ", ".join(f"{kind} {n}" for kind, n in removed))
+                     ", ".join(f"{kind} {n}" for kind, n in removed) +
+                     "; the restart runs in a new IPC namespace")
 
     def restart(self, label, use_script=False, ckptdir=None):
         imgs = self.images()
@@ -576,6 +602,10 @@ class Run(Computation):
             self.restart("again")
         if mode == "restart2":
             time.sleep(self.args.settle)
+            if self.args.between_restarts is not None:
+                with open(self.go + "1", "w"):
+                    pass
+                self.wait_for_text(self.args.between_restarts)
             self.checkpoint(then_kill=ckpt_kill)
             self.kill_program(killed=ckpt_kill)
             # The second time through the script the coordinator wrote.
@@ -638,7 +668,15 @@ def argument_parser():
     p.add_argument("--remove-ipc", action="store_true",
                    help="run in a private IPC namespace and remove every "
                         "SysV object and named POSIX message queue in it "
-                        "after each kill, as a reboot would")
+                        "after each kill, as a reboot would; the restart "
+                        "then runs in a new IPC namespace, where the "
+                        "kernel's ids start over")
+    p.add_argument("--max-images-mib", type=int, default=None,
+                   help="after each checkpoint the images together may "
+                        "hold at most this many MiB")
+    p.add_argument("--between-restarts", default=None, metavar="TEXT",
+                   help="restart2: after the first restart create "
+                        "$DMTCP_TEST_GO1, wait for TEXT, then checkpoint")
     p.add_argument("--ckpt-kill", action="store_true",
                    help="restart modes: checkpoint and kill in one step "
                         "(dmtcp_command -kc), so the program does not run "

@@ -4,18 +4,23 @@
  * sum of the slots.  A token semaphore: the parent posts, the child takes,
  * and the value must always equal posted minus taken.  A second child is
  * blocked in semop on a gate during the checkpoint and must go on waiting
- * until the parent opens it after go.  A third child holds SEM_UNDO
- * adjustments (+5 on one semaphore, -2 on another) and exits after go:
- * the kernel must undo them then, as it would have.  The set's ids, key,
- * mode and values are checked too. */
+ * until the parent opens it after go; another child waits the same way
+ * in semtimedop with an hour's timeout: it must neither time out nor wake
+ * before go.  A fourth child holds SEM_UNDO adjustments (+5 on one
+ * semaphore, -2 on another) and exits after go: the kernel must undo them
+ * then, as it would have.  The set's ids, key, mode and values are
+ * checked too. */
+#define _GNU_SOURCE /* semtimedop */
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <time.h>
 
 #include "sysvipc_test.h"
 
 #define KEY_SET 0x5e0001
-enum { LOCK, TOKEN, GATE, UNDO_UP, UNDO_DOWN, NSEMS };
+enum { LOCK, TOKEN, GATE, UNDO_UP, UNDO_DOWN, TIMED_GATE, NSEMS };
+#define TIMED_WAIT 3600 /* seconds: the timed waiter's timeout */
 
 struct shared {
   unsigned long total;
@@ -60,7 +65,7 @@ static void tick(void) {
 int main(void) {
   set_id = semget(KEY_SET, NSEMS, IPC_CREAT | IPC_EXCL | 0640);
   E2E_CHECK(set_id >= 0, "semget: %s", strerror(errno));
-  unsigned short init[NSEMS] = {1, 0, 0, 0, 7};
+  unsigned short init[NSEMS] = {1, 0, 0, 0, 7, 0};
   E2E_CHECK(semctl(set_id, 0, SETALL, init) == 0, "SETALL: %s",
             strerror(errno));
   int seg = shmget(IPC_PRIVATE, sizeof(struct shared), IPC_CREAT | 0600);
@@ -86,6 +91,17 @@ int main(void) {
     E2E_CHECK(e2e_go_seen(), "the gate opened before go");
     _exit(0);
   }
+  pid_t timed = fork();
+  if (timed == 0) {
+    struct sembuf b = {TIMED_GATE, -1, 0};
+    struct timespec t = {TIMED_WAIT, 0};
+    E2E_CHECK(write(ready[1], "t", 1) == 1, "write");
+    /* Blocked here through the checkpoint, with an hour to wait. */
+    E2E_CHECK(semtimedop(set_id, &b, 1, &t) == 0, "timed gate: %s",
+              strerror(errno));
+    E2E_CHECK(e2e_go_seen(), "the timed gate opened before go");
+    _exit(0);
+  }
   pid_t undoer = fork();
   if (undoer == 0) {
     E2E_CHECK(op(UNDO_UP, 5, SEM_UNDO) == 0, "up: %s", strerror(errno));
@@ -96,8 +112,11 @@ int main(void) {
     _exit(0); /* the kernel undoes +5 and -2 now */
   }
   char c;
-  E2E_CHECK(read(ready[0], &c, 1) == 1 && read(ready[0], &c, 1) == 1, "read");
-  while (semctl(set_id, GATE, GETNCNT) != 1) {
+  for (int i = 0; i < 3; ++i) {
+    E2E_CHECK(read(ready[0], &c, 1) == 1, "read");
+  }
+  while (semctl(set_id, GATE, GETNCNT) != 1 ||
+         semctl(set_id, TIMED_GATE, GETNCNT) != 1) {
     usleep(1000);
   }
   e2e_say("READY");
@@ -129,6 +148,9 @@ int main(void) {
   tick();
   E2E_CHECK(op(GATE, 1, 0) == 0, "open the gate: %s", strerror(errno));
   expect_child_ok(waiter);
+  E2E_CHECK(op(TIMED_GATE, 1, 0) == 0, "open the timed gate: %s",
+            strerror(errno));
+  expect_child_ok(timed);
   expect_child_ok(bumper);
   E2E_CHECK(sh->total == sh->slot[0] + sh->slot[1] && sh->slot[0] > 0 &&
                 sh->slot[1] > 0,

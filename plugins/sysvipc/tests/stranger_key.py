@@ -3,8 +3,10 @@
 object outside the computation (made here, by this driver, between kill and
 restart): dmtcp_restart stops within seconds with one line naming the key,
 and nothing shares the stranger's object.  Once the stranger's object is
-gone, the same images restart and PASS.  Runs in a private IPC namespace
-(harness --remove-ipc's), so it touches no one else's objects."""
+gone, the same images restart and PASS.  Once for each kind: a segment, a
+semaphore set, a message queue (proc_listing.c's), a POSIX message queue
+(posix_mq.c's, two processes).  Runs in a private IPC namespace (harness
+--remove-ipc's), so it touches no one else's objects."""
 import ctypes
 import os
 import sys
@@ -14,20 +16,120 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../tests/e2e")
 import harness  # noqa: E402
 from harness import Failure  # noqa: E402
 
-KEY_SHM = 0x600001  # proc_listing.c's segment
 IPC_CREAT = 0o1000
 IPC_EXCL = 0o2000
+IPC_RMID = 0
+SETVAL = 16
+GETVAL = 12
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def proc_column(kind, ident, col):
+    with open(f"/proc/sysvipc/{kind}") as f:
+        for line in f.read().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1]) == ident:
+                return int(fields[col])
+    raise Failure(f"the stranger's {kind} {ident} is gone")
+
+
+class SysV:
+    program, peers, phrase = "sysvipc_proc_listing", 1, "is taken"
+
+    @property
+    def needle(self):
+        return f"{self.key:#x}"
+
+
+class Shm(SysV):
+    """proc_listing.c's segment; untouched: attached by nobody."""
+    key, name = 0x600001, "shm"
+
+    def make(self):
+        return libc.shmget(self.key, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+
+    def untouched(self, ident):
+        return proc_column("shm", ident, 6) == 0
+
+    def remove(self, ident):
+        libc.shmctl(ident, IPC_RMID, None)
+
+
+class Sem(SysV):
+    """proc_listing.c's set; untouched: the value we set is still there."""
+    key, name = 0x600002, "sem"
+
+    def make(self):
+        ident = libc.semget(self.key, 2, IPC_CREAT | IPC_EXCL | 0o600)
+        if ident >= 0:
+            libc.semctl(ident, 0, SETVAL, 42)
+        return ident
+
+    def untouched(self, ident):
+        return libc.semctl(ident, 0, GETVAL) == 42
+
+    def remove(self, ident):
+        libc.semctl(ident, 0, IPC_RMID)
+
+
+class Msg(SysV):
+    """proc_listing.c's queue; untouched: still empty."""
+    key, name = 0x600003, "msg"
+
+    def make(self):
+        return libc.msgget(self.key, IPC_CREAT | IPC_EXCL | 0o600)
+
+    def untouched(self, ident):
+        return proc_column("msg", ident, 4) == 0  # qnum
+
+    def remove(self, ident):
+        libc.msgctl(ident, IPC_RMID, None)
+
+
+class MqAttr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long),
+                ("msgsize", ctypes.c_long), ("curmsgs", ctypes.c_long),
+                ("reserved", ctypes.c_long * 4)]
+
+
+class Mq:
+    """posix_mq.c's main queue (two processes); untouched: still empty."""
+    program, peers, phrase = "sysvipc_posix_mq", 2, "exists on this host"
+    name = needle = "/sysvipc-test-main"
+
+    def make(self):
+        libc.mq_open.restype = ctypes.c_int
+        return libc.mq_open(self.name.encode(),
+                            os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600, None)
+
+    def untouched(self, fd):
+        attr = MqAttr()
+        return libc.mq_getattr(fd, ctypes.byref(attr)) == 0 and \
+            attr.curmsgs == 0
+
+    def remove(self, fd):
+        libc.mq_close(fd)
+        libc.mq_unlink(self.name.encode())
 
 
 def main():
-    bin_dir, program = sys.argv[1], sys.argv[2]
     harness.subreaper()
     harness.private_ipc_namespace()
+    for kind in (Shm(), Sem(), Msg(), Mq()):
+        if not one_kind(kind):
+            return 1
+    print("PASS stranger_key")
+    return 0
+
+
+def one_kind(kind):
+    bin_dir = sys.argv[1]
+    program = os.path.join(os.path.dirname(sys.argv[2]), kind.program)
     comp = harness.Computation(bin_dir, harness.tempfile.mkdtemp(
         prefix="dmtcp-stranger-", dir=sys.argv[3] if len(sys.argv) > 3 else None))
     comp.start_coordinator()
-    libc = ctypes.CDLL(None, use_errno=True)
     stranger = -1
+    ok = False
     try:
         out = os.path.join(comp.work, "launched.out")
         comp.outputs.append(("launched", out))
@@ -43,32 +145,27 @@ def main():
         proc.wait(timeout=30)
         harness.reap_all()
         harness.remove_ipc_objects(comp.outputs)
-        stranger = libc.shmget(KEY_SHM, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+        stranger = kind.make()
         if stranger < 0:
-            raise Failure("cannot make the stranger's segment")
+            raise Failure(f"cannot make the stranger's {kind.name}")
         start = time.time()
         r = harness.subprocess.run(
             [comp.tool("dmtcp_restart"), *comp.images()], env=comp.env,
             capture_output=True, text=True, timeout=60)
         took = time.time() - start
         harness.reap_all()
-        lines = [l for l in r.stderr.splitlines() if "is taken" in l]
+        lines = [l for l in r.stderr.splitlines() if kind.phrase in l]
         if r.returncode == 0 or len(lines) != 1 or \
-                f"{KEY_SHM:#x}" not in lines[0]:
+                kind.needle not in lines[0]:
             raise Failure(f"restart with the key taken: rc {r.returncode}, "
                           f"stderr {r.stderr!r}")
         if took > 10:
             raise Failure(f"restart took {took:.1f} s to give up")
         print(f"key taken: {lines[0]} (rc {r.returncode}, {took:.2f} s)")
-        # Nobody attached the stranger's segment.
-        with open("/proc/sysvipc/shm") as f:
-            for line in f.read().splitlines()[1:]:
-                fields = line.split()
-                if int(fields[1]) == stranger and int(fields[6]) != 0:
-                    raise Failure(f"the stranger's segment has "
-                                  f"{fields[6]} attachments")
+        if not kind.untouched(stranger):
+            raise Failure(f"the stranger's {kind.name} was touched")
         # Everything the failed restart made goes, as would a reboot's.
-        libc.shmctl(stranger, 0, None)
+        kind.remove(stranger)
         stranger = -1
         harness.remove_ipc_objects(comp.outputs)
         out = os.path.join(comp.work, "restarted.out")
@@ -77,7 +174,7 @@ def main():
         deadline = time.time() + 30
         while True:
             st = comp.command("--status").stdout
-            if "RUNNING=yes" in st and "NUM_PEERS=1" in st:
+            if "RUNNING=yes" in st and f"NUM_PEERS={kind.peers}" in st:
                 break
             if time.time() > deadline or proc.poll() is not None:
                 raise Failure("restart with the key free did not come up: "
@@ -88,17 +185,16 @@ def main():
         text = open(out).read()
         if rc != 0 or "PASS" not in text.splitlines():
             raise Failure(f"restart with the key free: rc {rc}, {text}")
-        print("key free again: restarted and PASS")
+        print(f"{kind.name}: key free again: restarted and PASS")
+        ok = True
     except Failure as e:
-        print(f"FAIL stranger_key: {e}")
-        return 1
+        print(f"FAIL stranger_key ({kind.name}): {e}")
     finally:
         if stranger >= 0:
-            libc.shmctl(stranger, 0, None)
+            kind.remove(stranger)
         comp.command("--quit", check=False)
         harness.reap_all()
-    print("PASS stranger_key")
-    return 0
+    return ok
 
 
 if __name__ == "__main__":
