@@ -3,7 +3,11 @@
  * wrapper notes the round and a coarse time) and without (straight
  * through); and poll likewise.  Timed inside the program.
  *
- *   event_bench epoll|epoll0|poll [ITERATIONS]  one loop, ns/iteration
+ * "raw" is the same epoll_wait loop as a raw system call, which no wrapper
+ * sees: what a launched process pays with no wrapper at all (the limit
+ * the wrapped calls are measured against, in the same run).
+ *
+ *   event_bench epoll|epoll0|poll|raw [ITERATIONS]  one loop, ns/iteration
  *   event_bench --compare BIN                   each loop, native and
  *                                               under BIN/dmtcp_launch
  */
@@ -12,6 +16,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "compare.h"
 
@@ -33,6 +39,10 @@ static int run(const char *what, long iterations) {
     for (long i = 0; i < iterations; ++i) {
       sum += epoll_wait(ep, &ev, 1, 0);
     }
+  } else if (strcmp(what, "raw") == 0) {
+    for (long i = 0; i < iterations; ++i) {
+      sum += syscall(SYS_epoll_wait, ep, &ev, 1, 1000);
+    }
   } else {
     for (long i = 0; i < iterations; ++i) {
       sum += poll(&p, 1, 1000);
@@ -49,13 +59,17 @@ int main(int argc, char **argv) {
     char *a[] = {"epoll", "2000000"};
     char *b[] = {"epoll0", "2000000"};
     char *c[] = {"poll", "2000000"};
+    char *d[] = {"raw", "2000000"};
     bench_compare(argv[2], "epoll_wait, ready, timeout 1 s", a, 2);
     bench_compare(argv[2], "epoll_wait, ready, timeout 0", b, 2);
     bench_compare(argv[2], "poll, ready, timeout 1 s", c, 2);
+    bench_compare(argv[2], "raw epoll_wait syscall (no wrapper), timeout 1 s",
+                  d, 2);
     return 0;
   }
   if (argc < 2) {
-    fprintf(stderr, "usage: event_bench epoll|epoll0|poll [N] | --compare BIN\n");
+    fprintf(stderr,
+            "usage: event_bench epoll|epoll0|poll|raw [N] | --compare BIN\n");
     return 2;
   }
   return run(argv[1], argc > 2 ? atol(argv[2]) : 2000000);
