@@ -3,10 +3,12 @@
  * wd 2 removed (a gap), wd 3 (IN_CREATE|IN_DELETE|IN_ONLYDIR), wd 4 on a
  * directory the harness removes before the last restart
  * (--remove-before-restart), wd 5 added by a relative path (IN_ATTRIB);
- * a second instance whose wds 1 and 2 were handed out and 2 removed.
+ * wds 6..21 on sixteen more directories (fdinfo shows wds in hex: "wd:a",
+ * "wd:10"); a second instance whose wds 1 and 2 were handed out and 2
+ * removed.
  * After the go: the masks in fdinfo are what they were; events made after
  * the go arrive with their wds; the removed wd stays silent; the next
- * inotify_add_watch gets the number it would have had (6, and 3 on the
+ * inotify_add_watch gets the number it would have had (22, and 3 on the
  * second instance); adding a watched path again gives its old wd.  When
  * the directory of wd 4 is gone, the queue holds exactly one IN_IGNORED
  * for wd 4 (the restart also says so in one line, which the harness
@@ -16,6 +18,7 @@
 
 #include "event_test.h"
 
+enum { kMany = 16, kFirstMany = 6 };
 static int ino, ino2;
 static char base[4096];
 
@@ -77,7 +80,7 @@ static int watches(int fd, int* wds, unsigned* masks, int cap) {
   while (fgets(line, sizeof line, f) != NULL) {
     int wd;
     const char* m = strstr(line, " mask:");
-    if (sscanf(line, "inotify wd:%d", &wd) == 1 && m != NULL) {
+    if (sscanf(line, "inotify wd:%x", (unsigned*)&wd) == 1 && m != NULL) {
       E2E_CHECK(n < cap, "too many watches");
       wds[n] = wd;
       masks[n] = (unsigned)strtoul(m + 6, NULL, 16);
@@ -138,6 +141,13 @@ int main(void) {
   E2E_CHECK(inotify_add_watch(ino, "rel", IN_ATTRIB) == 5, "wd 5: %s",
             strerror(errno));
   E2E_CHECK(chdir("/") == 0, "chdir /");
+  for (int i = 0; i < kMany; ++i) {
+    char name[32];
+    snprintf(name, sizeof name, "m%d", i);
+    make_dir(name);
+    E2E_CHECK(watch(ino, name, IN_CREATE) == kFirstMany + i, "wd %d",
+              kFirstMany + i);
+  }
   E2E_CHECK(watch(ino2, "a", IN_CREATE) == 1 && watch(ino2, "b", IN_CREATE) == 2,
             "second instance");
   E2E_CHECK(inotify_rm_watch(ino2, 2) == 0, "rm 2 of the second");
@@ -145,11 +155,11 @@ int main(void) {
   uint32_t masks[64];
   drain(ino, wds, masks, 64);  /* the IN_IGNORED of the removed wds */
   drain(ino2, wds, masks, 64);
-  int bw[16], bw2[16];
-  unsigned bm[16], bm2[16];
-  int nb = watches(ino, bw, bm, 16);
-  int nb2 = watches(ino2, bw2, bm2, 16);
-  E2E_CHECK(nb == 4 && nb2 == 1, "%d and %d watches", nb, nb2);
+  int bw[64], bw2[64];
+  unsigned bm[64], bm2[64];
+  int nb = watches(ino, bw, bm, 64);
+  int nb2 = watches(ino2, bw2, bm2, 64);
+  E2E_CHECK(nb == 4 + kMany && nb2 == 1, "%d and %d watches", nb, nb2);
   e2e_say("READY");
   e2e_wait_for_go(NULL);
 
@@ -171,10 +181,10 @@ int main(void) {
   }
   E2E_CHECK(drain(ino2, wds, masks, 64) == 0, "second instance: events");
   /* The masks, as they were. */
-  int aw[16], aw2[16];
-  unsigned am[16], am2[16];
-  int na = watches(ino, aw, am, 16);
-  int na2 = watches(ino2, aw2, am2, 16);
+  int aw[64], aw2[64];
+  unsigned am[64], am2[64];
+  int na = watches(ino, aw, am, 64);
+  int na2 = watches(ino2, aw2, am2, 64);
   E2E_CHECK(na == nb - gone && na2 == nb2, "%d and %d watches after", na, na2);
   for (int i = 0, j = 0; i < nb; ++i) {
     if (gone && bw[i] == 4) {
@@ -204,8 +214,15 @@ int main(void) {
     touch("gone/x");
     expect_event(ino, 4, IN_CREATE);
   }
+  for (int i = 0; i < kMany; ++i) {
+    char name[32];
+    snprintf(name, sizeof name, "m%d/x", i);
+    touch(name);
+    expect_event(ino, kFirstMany + i, IN_CREATE);
+  }
   /* The numbers the program would have had. */
-  E2E_CHECK(watch(ino, "new", IN_CREATE) == 6, "next wd is not 6");
+  E2E_CHECK(watch(ino, "new", IN_CREATE) == kFirstMany + kMany,
+            "next wd is not %d", kFirstMany + kMany);
   E2E_CHECK(watch(ino, "c", IN_CREATE | IN_DELETE) == 3, "c is not wd 3");
   E2E_CHECK(watch(ino2, "new", IN_CREATE) == 3, "second: next wd is not 3");
   E2E_CHECK((fcntl(ino, F_GETFD) & FD_CLOEXEC) != 0 &&
