@@ -8,7 +8,10 @@
  * /proc/self/fdinfo is exactly what it was before the checkpoint (target
  * fd, events as the kernel holds them, data), and each target reports an
  * event made after the go with its own data.  Regular files cannot be in
- * an epoll set (EPERM): checked too. */
+ * an epoll set (EPERM): checked too.  Two real-time signals queued with
+ * values before READY are pending at the checkpoint: the signalfd reads
+ * them after the go, values and order intact (with the SIGUSR1 raised
+ * after the go first: the lowest signal number comes out first). */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -88,6 +91,7 @@ int main(void) {
   sigset_t m;
   sigemptyset(&m);
   sigaddset(&m, SIGUSR1);
+  sigaddset(&m, SIGRTMIN + 2);
   sigprocmask(SIG_BLOCK, &m, NULL);
 
   ep = epoll_create1(0);
@@ -145,6 +149,10 @@ int main(void) {
     printf(" %d:%x", before[i].tfd, before[i].events);
   }
   printf("\n");
+  union sigval v1 = {.sival_int = 111}, v2 = {.sival_int = 222};
+  E2E_CHECK(sigqueue(getpid(), SIGRTMIN + 2, v1) == 0 &&
+                sigqueue(getpid(), SIGRTMIN + 2, v2) == 0,
+            "sigqueue: %s", strerror(errno));
   e2e_say("READY");
   e2e_wait_for_go(NULL);
 
@@ -206,6 +214,20 @@ int main(void) {
                 now[i].events);
     }
   }
+  int want_sig[3] = {SIGUSR1, SIGRTMIN + 2, SIGRTMIN + 2};
+  int want_val[3] = {0, 111, 222};
+  for (int i = 0; i < 3; ++i) {
+    struct signalfd_siginfo si;
+    E2E_CHECK(read(sfd, &si, sizeof si) == sizeof si, "signal %d: %s", i,
+              strerror(errno));
+    E2E_CHECK((int)si.ssi_signo == want_sig[i] &&
+                  (i == 0 || si.ssi_int == want_val[i]),
+              "signal %d: %u value %d, want %d value %d", i, si.ssi_signo,
+              si.ssi_int, want_sig[i], want_val[i]);
+  }
+  struct signalfd_siginfo extra;
+  E2E_CHECK(read(sfd, &extra, sizeof extra) < 0 && errno == EAGAIN,
+            "a signal too many");
   E2E_CHECK((fcntl(sfd, F_GETFD) & FD_CLOEXEC) != 0 &&
                 (fcntl(sfd, F_GETFL) & O_NONBLOCK) != 0,
             "signalfd flags");
