@@ -26,6 +26,13 @@ void save_eventfd(Desc* d) {
   }
   d->count = fdinfo_hex(info, "eventfd-count:", 0);
   // "eventfd-semaphore:" is decimal 0/1; the hex parse reads it the same.
+  // Kernels before it was added to fdinfo do not show EFD_SEMAPHORE at
+  // all (nor in "flags:"): said once per eventfd, not guessed.
+  if (strstr(info, "eventfd-semaphore:") == nullptr) {
+    dmtcp_log("event plugin: eventfd %d: this kernel does not show "
+              "EFD_SEMAPHORE in fdinfo: it comes back without it",
+              d->first_fd);
+  }
   d->semaphore = fdinfo_hex(info, "eventfd-semaphore:", 0) != 0;
 }
 

@@ -145,12 +145,13 @@ void forget_watch(int fd, int wd) {
   }
 }
 
-// "inotify wd:3 ino:3c51a sdev:fe00000 mask:100 ignored_mask:0 ..."
+// "inotify wd:1a ino:3c51a sdev:fe00000 mask:100 ignored_mask:0 ..."
+// Every number in hex, the wd too (fs/notify/fdinfo.c: "wd:%x").
 bool parse_watch(const char* line, int* wd, uint64_t* ino, uint32_t* mask) {
   if (strncmp(line, "inotify wd:", 11) != 0) {
     return false;
   }
-  *wd = static_cast<int>(strtol(line + 11, nullptr, 10));
+  *wd = static_cast<int>(strtol(line + 11, nullptr, 16));
   *ino = fdinfo_hex(line, " ino:", 0);
   *mask = static_cast<uint32_t>(fdinfo_hex(line, " mask:", 0));
   return true;

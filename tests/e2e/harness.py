@@ -32,6 +32,7 @@ import ctypes
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -515,6 +516,18 @@ class Run(Computation):
         self.spawn(["/bin/bash", script, "--restartdir", moved], "moved")
         self.wait_until_running(len(imgs))
 
+    def remove_before_restart(self):
+        """--remove-before-restart: paths of the run's directory removed
+        just before the last restart, as if the restart host lacked them
+        (the restarts before it still find them)."""
+        for name in self.args.remove_before_restart:
+            path = os.path.join(self.work, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+            self.log(f"removed {name} before the restart")
+
     def wait_until_running(self, processes):
         """Waits until the coordinator has no round running and `processes`
         processes: exactly 0 after a kill; after a restart, at least that
@@ -574,6 +587,7 @@ class Run(Computation):
             return
         self.kill_program(killed=ckpt_kill and not self.args.self_ckpt)
         if mode == "moved":
+            self.remove_before_restart()
             self.restart_moved()
             time.sleep(self.args.settle)
             self.finish()
@@ -595,10 +609,13 @@ class Run(Computation):
                                    os.path.basename(self.work))
             self.log(f"restarting with a new coordinator: port {old_port} "
                      f"-> {self.port}, DMTCP_TMPDIR={tmp2}, host localhost")
+        if mode not in ("again", "restart2"):
+            self.remove_before_restart()
         self.restart("restart1", ckptdir=ckptdir)
         if mode == "again":
             time.sleep(self.args.settle)
             self.kill_program()
+            self.remove_before_restart()
             self.restart("again")
         if mode == "restart2":
             time.sleep(self.args.settle)
@@ -608,6 +625,7 @@ class Run(Computation):
                 self.wait_for_text(self.args.between_restarts)
             self.checkpoint(then_kill=ckpt_kill)
             self.kill_program(killed=ckpt_kill)
+            self.remove_before_restart()
             # The second time through the script the coordinator wrote.
             self.restart("restart2", use_script=True)
         time.sleep(self.args.settle)
@@ -688,6 +706,10 @@ def argument_parser():
     p.add_argument("--restart-old-pid", action="store_true",
                    help="the restarted root gets its old pid back "
                         "(ns_last_pid; needs --pid-namespace)")
+    p.add_argument("--remove-before-restart", action="append", default=[],
+                   help="a path under the run's directory removed just "
+                        "before the last restart (the restart host lacks "
+                        "it)")
     p.add_argument("program", nargs=argparse.REMAINDER)
     return p
 
