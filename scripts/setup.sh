@@ -15,6 +15,9 @@ PACKAGES=(build-essential cmake ninja-build pkg-config python3
 PACKAGES+=(help2man lowdown man-db)
 # dmtcp_inspect --json
 PACKAGES+=(nlohmann-json3-dev)
+# The e2e harness prints every thread's stack (gdb -p) of a program that
+# hangs, so a hang in CI leaves more than its wait channels.
+PACKAGES+=(gdb)
 # ip netns: the simulated hosts of ctest -L distributed (nsenter and
 # unshare come with util-linux)
 PACKAGES+=(iproute2)
