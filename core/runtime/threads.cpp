@@ -210,7 +210,12 @@ void reap_exited() {
 void suspend_handler(int, siginfo_t*, void* uctx) {
   int saved_errno = errno;
   Thread* self = tls_self;
-  if (self == nullptr || tls_internal) {
+  if (self == nullptr || tls_internal ||
+      self->suspend_requested.exchange(0) == 0) {
+    // Not ours to act on: the checkpoint thread, or a checkpoint signal the
+    // program sent itself (raise(SIGUSR2), kill -USR2): its handler for it
+    // was refused with a warning, so it is dropped as if ignored.  Acting on
+    // it froze the thread for a round that never came, every signal blocked.
     errno = saved_errno;
     return;
   }
@@ -386,6 +391,7 @@ int suspend_all() {
   uint32_t sent = 0;
   for_each_live([&](Thread* t) {
     t->suspended.store(0);
+    t->suspend_requested.store(1);
     if (raw::tgkill(pid, t->tid, g_signal) == 0) {
       ++sent;
     } else {

@@ -19,6 +19,9 @@ struct Thread {
   std::atomic<uint32_t> state{0};       // State
   std::atomic<uint32_t> registered{0};  // creator waits for this
   std::atomic<uint32_t> suspended{0};   // frozen in this round
+  // Set by suspend_all() before its signal: a checkpoint signal without it
+  // was sent by the program itself (raise, kill) and is dropped.
+  std::atomic<uint32_t> suspend_requested{0};
   pid_t tid = 0;                        // kernel tid (changes on restart)
   pthread_t self = 0;                   // glibc's struct pthread
   void* (*start)(void*) = nullptr;
