@@ -4,6 +4,7 @@
 // dlsym(RTLD_NEXT) from this library looks only further down the chain.
 #pragma once
 
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -36,7 +37,17 @@
     (clockid_t, int, const struct timespec*, struct timespec*))        \
   X(pause, int, (void))                                                \
   X(close_range, int, (unsigned int, unsigned int, int))               \
-  X(closefrom, void, (int))
+  X(closefrom, void, (int))                                            \
+  X(setlocale, char*, (int, const char*))                              \
+  X(textdomain, char*, (const char*))                                  \
+  X(bindtextdomain, char*, (const char*, const char*))                 \
+  X(bind_textdomain_codeset, char*, (const char*, const char*))       \
+  X(newlocale, locale_t, (int, const char*, locale_t))                 \
+  X(duplocale, locale_t, (locale_t))                                   \
+  X(freelocale, void, (locale_t))                                      \
+  X(__newlocale, locale_t, (int, const char*, locale_t))               \
+  X(__duplocale, locale_t, (locale_t))                                 \
+  X(__freelocale, void, (locale_t))
 
 namespace dmtcp::real {
 
