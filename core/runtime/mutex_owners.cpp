@@ -18,12 +18,15 @@
 //     claim() what they got (glibc recorded the tid it read on entry).
 #include "runtime/mutex_owners.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <climits>
 #include <cstddef>
+#include <cstring>
 
 #include "common/log.h"
 #include "runtime/glibc_tcb.h"
@@ -142,6 +145,25 @@ void visit_robust_list(const Restored& t, Emit& emit) {
   visit_mutex(mutex_at(head.list_op_pending), t, true, emit);
 }
 
+// ld.so's _rtld_global (find_loader_locks).
+uint64_t g_loader_base = 0;
+size_t g_loader_len = 0;
+
+// The loader's recursive locks held by t at the checkpoint: a recursive
+// kind, locked, counted, used, owned by t's old tid.  All five must agree,
+// so other data in the range cannot pass for one.
+template <class Emit>
+void visit_loader_locks(const Restored& t, Emit& emit) {
+  for (size_t off = 0; off + sizeof(MutexWords) <= g_loader_len; off += 8) {
+    MutexWords w;
+    memcpy(&w, reinterpret_cast<const void*>(g_loader_base + off), sizeof w);
+    if ((w.kind & kTypeMask) == kKindRecursive && w.owner == t.old_tid &&
+        (w.lock == 1 || w.lock == 2) && w.count >= 1 && w.nusers >= 1) {
+      visit_mutex(g_loader_base + off, t, false, emit);
+    }
+  }
+}
+
 template <class Emit>
 void visit_all(Emit& emit) {
   uint32_t n = g_num_restored.load();
@@ -156,6 +178,7 @@ void visit_all(Emit& emit) {
                   emit);
     }
     visit_robust_list(t, emit);
+    visit_loader_locks(t, emit);
   }
 }
 
@@ -195,6 +218,17 @@ void claim(pthread_mutex_t* m) {
                                     __ATOMIC_RELAXED)) {
       break;
     }
+  }
+}
+
+void find_loader_locks() {
+  void* p = dlsym(RTLD_DEFAULT, "_rtld_global");
+  Dl_info info{};
+  void* entry = nullptr;  // the symbol's ElfW(Sym)
+  if (p != nullptr && dladdr1(p, &info, &entry, RTLD_DL_SYMENT) != 0 &&
+      entry != nullptr) {
+    g_loader_base = reinterpret_cast<uint64_t>(p);
+    g_loader_len = static_cast<const ElfW(Sym)*>(entry)->st_size;
   }
 }
 

@@ -104,6 +104,14 @@ void claim(pthread_mutex_t* m);
 
 // ---- The restart side ----------------------------------------------------
 
+// Start-up: where the dynamic loader keeps its own recursive locks
+// (_dl_load_lock, _dl_load_write_lock, ... inside ld.so's _rtld_global):
+// glibc takes them internally (dlopen, dlclose, dl_iterate_phdr), past our
+// wrappers, and they record the owner's tid too.  At restart that range is
+// searched for a locked recursive mutex owned by a restored thread's old
+// tid.  Found by name; without it (another libc) nothing is searched.
+void find_loader_locks();
+
 // Checkpoint thread, first thing after a restart: forget the last round.
 void begin_restart();
 // Each restored thread for itself (and the checkpoint thread), before it

@@ -314,6 +314,7 @@ void init(int ckpt_signal) {
   DMTCP_ASSERT(real::fns().sigaction(ckpt_signal, &sa, nullptr) == 0,
                "installing the checkpoint signal %d handler", ckpt_signal);
   tcb::probe_tid_offset();
+  mutex_owners::find_loader_locks();
   g_list_lock.lock();
   Thread* t = alloc_record();
   g_list_lock.unlock();
