@@ -18,7 +18,8 @@ by $DMTCP_TEST_GO exists, verifies its state and prints PASS.  Modes:
 each in a terminal of its own.  --ckpt-kill: the restart modes checkpoint
 and kill in one step (dmtcp_command -kc).  --pid-namespace runs the whole
 test in a user and pid namespace of its own; there --restart-old-pid gives
-the restarted root its old pid back (ns_last_pid).
+the restarted root its old pid back (ns_last_pid).  --down S: the
+computation stays down S seconds before each restart.
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -275,6 +276,9 @@ class Run(Computation):
         self.args = args
         self.proc = None
         self.env["DMTCP_TEST_MODE"] = args.mode
+        if args.down > 0:
+            # The program may check what the down time did (timers).
+            self.env["DMTCP_TEST_DOWN"] = str(args.down)
         if args.pid_namespace:
             # We are root in our user namespace: /tmp/dmtcp-0 may be the
             # real root's, which we must not (and cannot) use.
@@ -388,6 +392,9 @@ class Run(Computation):
         imgs = self.images()
         if not imgs:
             raise Failure("no checkpoint image was written")
+        if self.args.down > 0:
+            self.log(f"down for {self.args.down} s before the restart")
+            time.sleep(self.args.down)
         if use_script:
             script = os.path.join(self.work, "dmtcp_restart_script.sh")
             self.log(f"restarting {len(imgs)} image(s) with {script}")
@@ -568,6 +575,9 @@ def argument_parser():
     p.add_argument("--expect-status", type=int, default=0)
     p.add_argument("--settle", type=float, default=0.2,
                    help="seconds the program runs after a restart before go")
+    p.add_argument("--down", type=float, default=0,
+                   help="seconds between the kill and each restart (the "
+                        "program sees them as $DMTCP_TEST_DOWN)")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--in-terminal", action="store_true",
                    help="run the program and dmtcp_restart under script(1)")
