@@ -141,7 +141,13 @@ static void check_cpu_window(int64_t ns) {
   int64_t l_child = left_ns(g_child_hour, NULL, "child cpu");
   long s0 = atomic_load(&g_cpu_signals);
   int64_t start = now_ns(CLOCK_MONOTONIC);
-  while (now_ns(CLOCK_MONOTONIC) - start < ns) {
+  /* At least 150 ms of process CPU time (up to 3 s on a loaded host). */
+  for (;;) {
+    int64_t t = now_ns(CLOCK_MONOTONIC) - start;
+    if (t >= ns && (now_ns(CLOCK_PROCESS_CPUTIME_ID) - c_proc > 150000000LL ||
+                    t > 3000000000LL)) {
+      break;
+    }
     burn_cpu(4000000);
     sleep_ns(4000000);
     tick();
@@ -177,10 +183,12 @@ static void check_cpu_window(int64_t ns) {
               "%s timer shrank %lld ns while its clock advanced %lld",
               w[i].what, (long long)w[i].shrank, (long long)w[i].burnt);
   }
-  /* 10 ms of process CPU time per signal: not a burst, not silent (on a
-   * loaded host as few as 1 for 5 periods was seen, natively). */
+  /* 10 ms of process CPU time per signal: not a burst, not silent.  The
+   * kernel checks process CPU timers on its tick in our running threads:
+   * on a loaded host (short slices) far fewer came (0 for 4 periods
+   * under dmtcp_launch, 1 for 5 natively); idle, the period's count. */
   long want = (long)(w[0].burnt / 10000000);
-  E2E_CHECK((s >= 1 || want < 3) && s <= want + want / 3 + 3,
+  E2E_CHECK((s >= 1 || want < 10) && s <= want + want / 3 + 3,
             "CPU-clock periodic timer: %ld signals for %ld periods", s, want);
 }
 
