@@ -41,6 +41,18 @@ ClockRef describe_clock(clockid_t clock) {
   return r;
 }
 
+void resolve_clock_owner(ClockRef* ref) {
+  if (ref->kind != ClockRef::kPlain || !is_cpu_clock(ref->given) ||
+      !cpu_clock_per_thread(ref->given) || cpu_clock_pid(ref->given) == 0) {
+    return;
+  }
+  auto t = thread_by_real_tid(cpu_clock_pid(ref->given));
+  if (t) {
+    ref->kind = ClockRef::kThread;
+    ref->thread = *t;
+  }
+}
+
 clockid_t current_clock(const ClockRef& ref) {
   switch (ref.kind) {
     case ClockRef::kThread: {

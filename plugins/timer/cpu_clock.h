@@ -36,6 +36,11 @@ struct ClockRef {
 
 // At timer_create / timerfd_create, in the calling thread.
 ClockRef describe_clock(clockid_t clock);
+// At a checkpoint (WRITE_CKPT), before the kernel ids change: a thread's
+// clock whose owner was not known yet (a timer made on the clock of a
+// thread that had not reached THREAD_START, as right after
+// pthread_create) is looked up again.
+void resolve_clock_owner(ClockRef* ref);
 // The clock id to give the kernel now (after a restart: new tids, pids).
 clockid_t current_clock(const ClockRef& ref);
 // True for the clocks whose absolute time survives a restart (wall clock).

@@ -20,10 +20,12 @@ void save_itimers() {
     if (getitimer(kWhich[i], &v) != 0) {
       v = {};
     }
-    // A periodic ITIMER_REAL whose SIGALRM is pending (frozen threads do
-    // not take it) reads 0 left: the kernel re-arms it only when the
-    // signal is taken.  Pending signals do not survive a restart, so the
-    // restart arms it to expire at once: the same SIGALRM, then the period.
+    // A periodic ITIMER_REAL whose SIGALRM is pending (blocked, or frozen
+    // threads do not take it) reads 0 left: the kernel re-arms it only
+    // when the signal is taken.  The restart arms it to expire at once:
+    // that SIGALRM merges into the one the core queued again (pending
+    // signals survive a restart; a standard one is pending once), and
+    // taking it re-arms the timer at its period (test: pending).
     if (v.it_value.tv_sec == 0 && v.it_value.tv_usec == 0 &&
         (v.it_interval.tv_sec != 0 || v.it_interval.tv_usec != 0)) {
       v.it_value.tv_usec = 1;

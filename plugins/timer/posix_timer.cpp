@@ -235,6 +235,7 @@ void save_posix_timers() {
       continue;
     }
     dmtcp_claim_posix_timer(t.real);
+    resolve_clock_owner(&t.clock);
     t.expiry = {};
     if (t.absolute && is_wall_clock(t.clock.given) &&
         (t.left.it_value.tv_sec != 0 || t.left.it_value.tv_nsec != 0)) {

@@ -22,6 +22,7 @@ the restarted root its old pid back (ns_last_pid).  --between-restarts
 TEXT: in restart2 mode the program gets a turn between the two restarts
 (the harness creates $DMTCP_TEST_GO1 after the first and waits for TEXT
 before the second checkpoint); in the other modes GO1 never appears.
+--down S: the computation stays down S seconds before each restart.
 
 The harness is a child subreaper, so a process that escapes (a child of a
 restarted program, a stray coordinator) is found and counted as a failure.
@@ -374,6 +375,9 @@ class Run(Computation):
         self.args = args
         self.proc = None
         self.env["DMTCP_TEST_MODE"] = args.mode
+        if args.down > 0:
+            # The program may check what the down time did (timers).
+            self.env["DMTCP_TEST_DOWN"] = str(args.down)
         if args.pid_namespace:
             # We are root in our user namespace: /tmp/dmtcp-0 may be the
             # real root's, which we must not (and cannot) use.
@@ -498,6 +502,9 @@ class Run(Computation):
         imgs = self.images()
         if not imgs:
             raise Failure("no checkpoint image was written")
+        if self.args.down > 0:
+            self.log(f"down for {self.args.down} s before the restart")
+            time.sleep(self.args.down)
         if use_script:
             script = os.path.join(self.work, "dmtcp_restart_script.sh")
             self.log(f"restarting {len(imgs)} image(s) with {script}")
@@ -699,6 +706,9 @@ def argument_parser():
     p.add_argument("--expect-status", type=int, default=0)
     p.add_argument("--settle", type=float, default=0.2,
                    help="seconds the program runs after a restart before go")
+    p.add_argument("--down", type=float, default=0,
+                   help="seconds between the kill and each restart (the "
+                        "program sees them as $DMTCP_TEST_DOWN)")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--in-terminal", action="store_true",
                    help="run the program and dmtcp_restart under script(1)")

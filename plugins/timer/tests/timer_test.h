@@ -3,6 +3,7 @@
 #define DMTCP_TIMER_TEST_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 static inline int64_t ts_ns(struct timespec t) {
@@ -18,6 +19,13 @@ static inline int64_t now_ns(clockid_t c) {
 static inline struct timespec ns_ts(int64_t ns) {
   struct timespec t = {ns / 1000000000, ns % 1000000000};
   return t;
+}
+
+/* The harness's --down: how long the computation stays down before each
+ * restart (0: not given).  Relative timers must not lose it. */
+static inline int64_t test_down_ns(void) {
+  const char* d = getenv("DMTCP_TEST_DOWN");
+  return d == NULL ? 0 : (int64_t)(atof(d) * 1e9);
 }
 
 /* Burns about `ns` of this thread's CPU time. */
