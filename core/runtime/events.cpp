@@ -11,6 +11,7 @@
 
 #include "common/env.h"
 #include "common/log.h"
+#include "runtime/next_fnc.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::events {
@@ -53,11 +54,12 @@ void init() {
   // when nothing earlier defines a hook.
   g_first = reinterpret_cast<Hook>(dlsym(RTLD_DEFAULT, "dmtcp_event_hook"));
   g_looked = true;
-  // DMTCP_DECL_PLUGIN defines it (dmtcp/plugin3.h); most processes have
-  // none, and a failed dlsym is harmless this early (before main).
+  // DMTCP_DECL_PLUGIN defines it (dmtcp/plugin3.h).  Most processes have
+  // none: looked up without dlsym, whose failure would leave a message
+  // for the program's first dlerror().
   using Init = void (*)();
-  auto first_init =
-      reinterpret_cast<Init>(dlsym(RTLD_DEFAULT, "dmtcp_initialize_plugin"));
+  auto first_init = reinterpret_cast<Init>(
+      next_fnc::find_first("dmtcp_initialize_plugin"));
   if (first_init != nullptr) {
     first_init();
   }
