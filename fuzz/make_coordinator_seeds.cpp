@@ -1,7 +1,8 @@
 // make_coordinator_seeds.cpp -- writes the seed corpus of
 // coordinator_msg_fuzz into a directory: real message sequences built from
 // the protocol structs (hello, barriers of a whole checkpoint and restart,
-// publish/query, commands, status, exec and interval messages), from each
+// publish/query, commands, status, exec and interval messages, the DMTCP
+// 3.x key-value database and named barriers), from each
 // kind of peer, whole and split into chunks (coordinator_fuzz_input.h).
 // Usage: make_coordinator_seeds DIR
 #include <fcntl.h>
@@ -63,6 +64,30 @@ std::string kv_session() {
          empty_msg(MsgType::kStatusRequest);
 }
 
+// DMTCP 3.x: the key-value database and a named barrier inside a step.
+std::string kvdb_msg(proto::KvdbOp op, const std::string& id,
+                     const std::string& key, const std::string& value) {
+  proto::KvdbRequestHeader rq{static_cast<uint32_t>(op),
+                              static_cast<uint32_t>(id.size()),
+                              static_cast<uint32_t>(key.size()),
+                              static_cast<uint32_t>(value.size())};
+  return message(MsgType::kKvdb,
+                 std::string(bytes_of(rq)) + id + key + value);
+}
+
+std::string v3_session() {
+  using proto::KvdbOp;
+  return kvdb_msg(KvdbOp::kGet, "db", "k", "") +
+         kvdb_msg(KvdbOp::kSet, "db", "k", "v") +
+         kvdb_msg(KvdbOp::kIncrBy, "db", "n", "5") +
+         kvdb_msg(KvdbOp::kMax, "db", "n", "-3") +
+         kvdb_msg(KvdbOp::kSet, "", "k", "v") +
+         empty_msg(MsgType::kCkptRequest) + message(MsgType::kNamedBarrier,
+                                                    "plugin:barrier") +
+         barrier_msg(Barrier::kThreadsSuspended) +
+         message(MsgType::kNamedBarrier, "while-waiting");
+}
+
 std::string commands() {
   std::string s;
   for (char c : {'s', 'l', 'c', 'b', 'K', 'k', 'Q', '?'}) {
@@ -108,6 +133,8 @@ std::vector<Seed> seeds() {
        hello_process + hello_process},
       // Joined processes.
       {"process-kv", control(kProcess, false, 0), kv_session()},
+      {"process-v3", control(kProcess, true, 0), v3_session()},
+      {"tool-v3", control(kTool, false, 0), v3_session()},
       {"process-checkpoint", control(kProcess, false, 0),
        checkpoint_round(image) + checkpoint_round(image)},
       {"process-checkpoint-split", control(kProcess, false, 1),

@@ -81,6 +81,7 @@ int dmtcp_get_local_status(int *num_checkpoints, int *num_restarts)
 #pragma weak dmtcp_alloc
 #pragma weak dmtcp_free
 #pragma weak dmtcp_log
+#pragma weak dmtcp_kvdb_request
 
 /* The calls an application makes, safe without DMTCP (after plugin.h,
  * whose declarations must not meet these macros). */

@@ -20,7 +20,11 @@ inline constexpr uint16_t kVersion = 2;
 // Keys up to 4 KiB and values up to 1 MiB (SPEC section 4) plus framing.
 inline constexpr uint32_t kMaxKeyLen = 4096;
 inline constexpr uint32_t kMaxValueLen = 1024 * 1024;
-inline constexpr uint32_t kMaxPayload = kMaxValueLen + kMaxKeyLen + 64;
+// (+ a kKvdb request's header and database id, the largest framing).
+inline constexpr uint32_t kMaxPayload = kMaxValueLen + kMaxKeyLen + 256;
+// A named barrier (dmtcp_global_barrier) and a kvdb database id.
+inline constexpr uint32_t kMaxBarrierNameLen = 128;
+inline constexpr uint32_t kMaxKvdbIdLen = 128;
 inline constexpr int kDefaultPort = 7779;
 inline constexpr size_t kSecretHexLen = 64;  // 32 random bytes, hex
 
@@ -44,6 +48,13 @@ enum class MsgType : uint16_t {
   // No payload: the exec announced by kExecPending failed; the process
   // goes on as it was.
   kExecFailed = 10,
+  // Name bytes: a barrier of a plugin's own (dmtcp_global_barrier, the
+  // DMTCP 3.x API), reached inside a step of a round; released when every
+  // participant has reached the same name.
+  kNamedBarrier = 11,
+  // KvdbRequestHeader + id + key + value: the DMTCP 3.x key-value database
+  // (dmtcp::kvdb), from a process or a tool, at any time.
+  kKvdb = 12,
 
   // coordinator -> process or tool
   kWelcome = 20,        // WelcomePayload
@@ -61,6 +72,8 @@ enum class MsgType : uint16_t {
   kAbortRound = 29,
   kSetInterval = 30,  // uint32 seconds: remember it (it comes back after
                       // a restart in the restarting hello)
+  kNamedBarrierRelease = 31,  // the name bytes of kNamedBarrier
+  kKvdbReply = 32,            // KvdbReplyHeader + value
 };
 
 struct MsgHeader {
@@ -146,6 +159,39 @@ struct DoCheckpointPayload {
 
 struct KvHeader {
   uint32_t key_len;
+  uint32_t value_len;
+};
+
+// kKvdb.  op: KvdbOp; the database and key are not empty; the value is
+// empty only for kGet.  Values are bytes; the arithmetic ops read them as
+// decimal int64 (what upstream's set64 writes).
+enum class KvdbOp : uint32_t {
+  kGet = 0,
+  kSet = 1,
+  kIncrBy = 2,
+  kAnd = 3,
+  kOr = 4,
+  kXor = 5,
+  kMin = 6,
+  kMax = 7,
+};
+// kKvdbReply result, upstream's KVDBResponse numbers.
+enum class KvdbResult : int32_t {
+  kSuccess = 0,
+  kInvalidRequest = 1,
+  kDbNotFound = 2,
+  kKeyNotFound = 3,
+};
+struct KvdbRequestHeader {
+  uint32_t op;
+  uint32_t id_len;
+  uint32_t key_len;
+  uint32_t value_len;
+};
+struct KvdbReplyHeader {
+  int32_t result;  // KvdbResult, or -errno (ENOSPC: the database is full)
+  // kGet: the value; the other ops: the value before ("0" when the key
+  // was new, as upstream).
   uint32_t value_len;
 };
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -305,6 +306,58 @@ DMTCP_API int dmtcp_send_query_to_coordinator(const void* key, size_t key_len,
     return -1;
   }
   return dmtcp::coord::query(rt::g_coord_fd, key, key_len, val, val_len);
+}
+
+// ---- DMTCP 3.x (dmtcp/plugin3.h). ----
+
+DMTCP_API void dmtcp_register_plugin(DmtcpPluginDescriptor_t descr) {
+  dmtcp::events::register_descriptor(descr);
+}
+
+DMTCP_API void dmtcp_initialize(void) {
+  dmtcp_prepare_wrappers();
+}
+
+DMTCP_API void dmtcp_global_barrier(const char* name) {
+  if (!active() || name == nullptr) {
+    return;
+  }
+  if (rt::plugin_barrier(name) == 1) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      DMTCP_WARN(
+          "dmtcp_global_barrier(\"%s\") outside a checkpoint or restart (or "
+          "not from an event hook): it returns at once",
+          name);
+    }
+  }
+}
+
+DMTCP_API void dmtcp_local_barrier(const char* name) {
+  dmtcp_global_barrier(name);
+}
+
+DMTCP_API int dmtcp_kvdb_request(int op, const char* id, const void* key,
+                                 size_t key_len, const void* val,
+                                 size_t val_len, char** out, size_t* out_len) {
+  if (!active()) {
+    errno = ENOTCONN;
+    return -1;
+  }
+  if (id == nullptr || (key == nullptr && key_len != 0) ||
+      (val == nullptr && val_len != 0) || op < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  // The checkpoint thread's own connection only inside a round: while it
+  // is idle a checkpoint order could come before the reply.
+  int fd = -1;
+  if (dmtcp::threads::is_internal_thread() && rt::in_round() &&
+      rt::g_coord_fd >= 0) {
+    fd = rt::g_coord_fd;
+  }
+  return dmtcp::coord::kvdb(fd, static_cast<uint32_t>(op), id, strlen(id),
+                            key, key_len, val, val_len, out, out_len);
 }
 
 DMTCP_API int dmtcp_get_coordinator_local_addr(sockaddr* addr, socklen_t* len) {

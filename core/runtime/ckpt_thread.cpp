@@ -277,6 +277,12 @@ void come_back_from_image() {
 
 void checkpoint_round(const proto::DoCheckpointPayload& order) {
   g_in_round.store(true);
+  // DMTCP 3.x's PRESUSPEND: the order has come, every user thread still
+  // runs.  Only where a 3.x plugin is loaded, so that the tutorial's table
+  // stays exact for everyone else.
+  if (events::descriptor_count() > 0) {
+    events::fire(DMTCP_EVENT_PRESUSPEND);
+  }
   // dmtcp_restart --ckptdir beats the coordinator's directory (upstream:
   // the restarted process's own directory wins).
   if (order.ckpt_dir[0] != '\0' && !g_ckpt_dir_chosen_at_restart) {
@@ -411,6 +417,35 @@ void* ckpt_thread_main(void*) {
 
 bool in_round() {
   return g_in_round.load();
+}
+
+int plugin_barrier(const char* name) {
+  if (!g_in_round.load() || !threads::is_internal_thread()) {
+    return 1;  // no round to meet the others in
+  }
+  if (g_path != RoundPath::kTogether) {
+    return 0;  // this round goes on alone: nobody to wait for
+  }
+  size_t len = strnlen(name, proto::kMaxBarrierNameLen);
+  if (len == 0 || len >= proto::kMaxBarrierNameLen) {
+    DMTCP_WARN("dmtcp_global_barrier: the name must have 1 to %u bytes",
+               proto::kMaxBarrierNameLen - 1);
+    return -1;
+  }
+  int rc = coord::named_barrier(g_coord_fd, name, len);
+  if (rc == coord::kAborted) {
+    // The step's own barrier reports it and the round goes on alone.
+    return 0;
+  }
+  if (rc != 0) {
+    g_path = RoundPath::kLost;
+    DMTCP_WARN(
+        "lost the coordinator during checkpoint generation %u (at plugin "
+        "barrier %s); the program goes on without checkpoints until a "
+        "coordinator is back at %s:%d",
+        g_generation.load(), name, g_config.coord_host, g_config.coord_port);
+  }
+  return 0;
 }
 
 void leave_before_exit() {

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "dmtcp/plugin.h"
 #include "dmtcp/raw_syscall.h"
 #include "runtime/runtime.h"
 
@@ -78,7 +79,8 @@ int recv_expect(int fd, MsgType want, MsgHeader* h, char* buf, size_t cap) {
       return 0;
     }
     if (handle_async(*h, buf)) {
-      if (g_abort_pending && want == MsgType::kBarrierRelease) {
+      if (g_abort_pending && (want == MsgType::kBarrierRelease ||
+                              want == MsgType::kNamedBarrierRelease)) {
         return kAborted;
       }
       continue;
@@ -195,6 +197,32 @@ int query(int fd, const void* key, size_t key_len, void* val, size_t* val_len) {
   memcpy(val, buf + sizeof reply, got);
   *val_len = reply.value_len;
   return reply.result == 1 ? 1 : 0;
+}
+
+int named_barrier(int fd, const char* name, size_t name_len) {
+  if (g_abort_pending) {
+    return kAborted;  // barrier() reports it at the step's own barrier
+  }
+  if (proto::send_msg(fd, MsgType::kNamedBarrier, name, name_len) != 0) {
+    return -1;
+  }
+  MsgHeader h{};
+  char buf[proto::kMaxBarrierNameLen + 64];
+  for (;;) {
+    // kBarrierRelease is what recv_expect turns a pending abort into.
+    int rc = recv_expect(fd, MsgType::kNamedBarrierRelease, &h, buf,
+                         sizeof buf);
+    if (rc == kAborted) {
+      return kAborted;  // still pending: the step's barrier() reports it
+    }
+    if (rc != 0) {
+      return -1;
+    }
+    if (h.payload_len == name_len && memcmp(buf, name, name_len) == 0) {
+      return 0;
+    }
+    DMTCP_WARN("coordinator released another named barrier while we wait");
+  }
 }
 
 int wait_idle(int fd, proto::DoCheckpointPayload* ckpt) {
@@ -338,6 +366,104 @@ bool is_tool_fd(int fd) {
     }
   }
   return false;
+}
+
+namespace {
+
+// Sends one kvdb request and reads its reply into buf (cap bytes).
+int kvdb_exchange(int fd, bool own_connection, uint32_t op, const void* id,
+                  size_t id_len, const void* key, size_t key_len,
+                  const void* val, size_t val_len, char* buf, size_t cap,
+                  MsgHeader* h) {
+  proto::KvdbRequestHeader rq{op, static_cast<uint32_t>(id_len),
+                              static_cast<uint32_t>(key_len),
+                              static_cast<uint32_t>(val_len)};
+  // The id and the key go as one piece: send_msg takes three.
+  char idkey[proto::kMaxKvdbIdLen + proto::kMaxKeyLen];
+  memcpy(idkey, id, id_len);
+  memcpy(idkey + id_len, key, key_len);
+  if (proto::send_msg(fd, MsgType::kKvdb, &rq, sizeof rq, idkey,
+                      id_len + key_len, val, val_len) != 0) {
+    return -1;
+  }
+  if (own_connection) {
+    if (proto::recv_msg(fd, h, buf, cap) != 0) {
+      return -1;
+    }
+    if (h->type != static_cast<uint16_t>(MsgType::kKvdbReply)) {
+      errno = EPROTO;
+      return -1;
+    }
+    return 0;
+  }
+  return recv_expect(fd, MsgType::kKvdbReply, h, buf, cap);
+}
+
+}  // namespace
+
+int kvdb(int fd, uint32_t op, const void* id, size_t id_len, const void* key,
+         size_t key_len, const void* val, size_t val_len, char** out,
+         size_t* out_len) {
+  if (id_len > proto::kMaxKvdbIdLen || key_len > proto::kMaxKeyLen ||
+      val_len > proto::kMaxValueLen) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  bool own = fd < 0;
+  char* buf = nullptr;
+  size_t cap = sizeof(proto::KvdbReplyHeader) + proto::kMaxValueLen;
+  if (own) {
+    fd = open_tool_connection();
+    if (fd < 0) {
+      return -1;
+    }
+    buf = static_cast<char*>(dmtcp_alloc(cap));
+    if (buf == nullptr) {
+      close_tool_fd(fd);
+      errno = ENOMEM;
+      return -1;
+    }
+  } else {
+    buf = reply_buffer();
+  }
+  MsgHeader h{};
+  int rc = kvdb_exchange(fd, own, op, id, id_len, key, key_len, val, val_len,
+                         buf, cap, &h);
+  proto::KvdbReplyHeader reply{};
+  if (rc == 0 && h.payload_len < sizeof reply) {
+    errno = EPROTO;
+    rc = -1;
+  }
+  if (rc == 0) {
+    memcpy(&reply, buf, sizeof reply);
+    size_t n = h.payload_len - sizeof reply;
+    if (reply.result < 0) {
+      errno = -reply.result;
+      rc = -1;
+    } else if (out != nullptr) {
+      char* v = static_cast<char*>(dmtcp_alloc(n + 1));
+      if (v == nullptr) {
+        errno = ENOMEM;
+        rc = -1;
+      } else {
+        memcpy(v, buf + sizeof reply, n);
+        v[n] = '\0';
+        *out = v;
+        if (out_len != nullptr) {
+          *out_len = n;
+        }
+      }
+    }
+  } else {
+    rc = -1;
+  }
+  if (own) {
+    int saved = errno;
+    dmtcp_free(buf);
+    close_tool_fd(fd);
+    errno = saved;
+  }
+  return rc < 0 ? -1 : reply.result;
 }
 
 }  // namespace dmtcp::coord

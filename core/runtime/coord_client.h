@@ -43,6 +43,18 @@ int barrier(int fd, proto::Barrier b, const char* image_path = nullptr,
 int publish(int fd, const void* key, size_t key_len, const void* val,
             size_t val_len);
 int query(int fd, const void* key, size_t key_len, void* val, size_t* val_len);
+// A plugin's own barrier inside a step (dmtcp_global_barrier): 0 released,
+// -1 connection lost, kAborted the round was aborted for us.
+int named_barrier(int fd, const char* name, size_t name_len);
+
+// The DMTCP 3.x key-value database.  On fd (the checkpoint thread's
+// connection), or fd -1 for a tool connection of its own (any other
+// thread).  Returns the KvdbResult (>= 0) with the value in *out (from
+// dmtcp_alloc, NUL-terminated, for dmtcp_free; *out_len without the NUL)
+// when out is not NULL; -1 with errno on a transport error.
+int kvdb(int fd, uint32_t op, const void* id, size_t id_len, const void* key,
+         size_t key_len, const void* val, size_t val_len, char** out,
+         size_t* out_len);
 
 // Waits for the next message while idle: returns its type, or -1 when the
 // connection is gone.  The DoCheckpoint payload lands in *ckpt.

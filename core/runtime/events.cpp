@@ -5,10 +5,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "common/env.h"
+#include "common/log.h"
+#include "runtime/next_fnc.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::events {
@@ -19,6 +22,12 @@ Hook g_first = nullptr;
 bool g_looked = false;
 
 constexpr const char kExecFdName[] = "dmtcp-exec-state";
+
+// DMTCP 3.x descriptors, for the log and for PRESUSPEND (the strings are
+// the plugins' own, alive as long as their libraries).
+constexpr int kMaxDescriptors = 64;
+const char* g_descriptor_names[kMaxDescriptors];
+std::atomic<int> g_descriptors{0};
 
 }  // namespace
 
@@ -45,6 +54,34 @@ void init() {
   // when nothing earlier defines a hook.
   g_first = reinterpret_cast<Hook>(dlsym(RTLD_DEFAULT, "dmtcp_event_hook"));
   g_looked = true;
+  // DMTCP_DECL_PLUGIN defines it (dmtcp/plugin3.h).  Most processes have
+  // none: looked up without dlsym, whose failure would leave a message
+  // for the program's first dlerror().
+  using Init = void (*)();
+  auto first_init = reinterpret_cast<Init>(
+      next_fnc::find_first("dmtcp_initialize_plugin"));
+  if (first_init != nullptr) {
+    first_init();
+  }
+}
+
+void register_descriptor(const DmtcpPluginDescriptor_t& d) {
+  const char* name = d.pluginName != nullptr ? d.pluginName : "(unnamed)";
+  const char* api = d.pluginApiVersion != nullptr ? d.pluginApiVersion : "";
+  if (strcmp(api, "3") != 0 && strcmp(api, "4") != 0) {
+    DMTCP_WARN("plugin %s declares plugin API version \"%s\"; this "
+               "runtime provides DMTCP 3.x's (\"3\")",
+               name, api);
+  }
+  int i = g_descriptors.fetch_add(1);
+  if (i < kMaxDescriptors) {
+    g_descriptor_names[i] = name;
+  }
+  DMTCP_DEBUG("plugin %s registered (DMTCP 3.x descriptor)", name);
+}
+
+int descriptor_count() {
+  return g_descriptors.load();
 }
 
 void fire(DmtcpEvent_t event, DmtcpEventData_t* data) {

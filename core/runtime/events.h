@@ -6,8 +6,14 @@
 
 namespace dmtcp::events {
 
-// Finds the first hook (once, at start-up).
+// Finds the first hook (once, at start-up), and has the DMTCP 3.x plugins
+// register their descriptors (the first dmtcp_initialize_plugin in search
+// order, which calls the next).
 void init();
+// Records a descriptor (dmtcp_register_plugin).
+void register_descriptor(const DmtcpPluginDescriptor_t& d);
+// How many were registered in this process.
+int descriptor_count();
 void fire(DmtcpEvent_t event, DmtcpEventData_t* data = nullptr);
 
 // Plugin state across exec (docs/plugins.md): the old image hands PRE_EXEC

@@ -343,6 +343,18 @@ void* find_next(const char* name, const void* caller) {
   return search.found.sym != nullptr ? address_of(search.found) : nullptr;
 }
 
+void* find_first(const char* name) {
+  Search search{
+      .wanted = wanted_for(name),
+      .caller = 0,
+      .vdso = getauxval(AT_SYSINFO_EHDR),
+      .past_caller = true,
+      .found = {},
+  };
+  dl_iterate_phdr(visit_object, &search);
+  return search.found.sym != nullptr ? address_of(search.found) : nullptr;
+}
+
 }  // namespace dmtcp::next_fnc
 
 // Called by NEXT_FNC once per call site, from inside any wrapper: errno

@@ -16,6 +16,12 @@ namespace dmtcp::next_fnc {
 // free, before main and in a restarted process.
 void* find_next(const char* name, const void* caller);
 
+// The same search from the first object on (the main program, then every
+// library in load order): what dlsym(RTLD_DEFAULT, name) finds for objects
+// loaded at start-up, without leaving a dlerror() message when there is
+// none.
+void* find_first(const char* name);
+
 // The definition of `name` that find_next would take from this one object
 // (in the order dl_iterate_phdr reports them), or nullptr.  For tests: the
 // vDSO, whose dynamic section the loader leaves unrelocated, is in no

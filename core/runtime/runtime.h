@@ -79,6 +79,10 @@ int connect_process_to_coordinator(bool rejoin = false, bool loud = true);
 // True from the coordinator's order to the end of a round of this process
 // (ckpt_thread.cpp); g_rounds_done is bumped when it ends.
 bool in_round();
+// dmtcp_global_barrier: 0 after the barrier (or when this round goes on
+// alone), 1 outside a round or the checkpoint thread (nothing to wait
+// for), -1 for a bad name.
+int plugin_barrier(const char* name);
 // Starts the checkpoint thread (start-up and fork child).
 void start_ckpt_thread();
 // The process is exiting: waits for a round in progress to end, then takes

@@ -197,6 +197,7 @@ from scenarios_order import event_order, lifecycle  # noqa: E402
 from scenarios_misc import (applic_delayed_ckpt,  # noqa: E402
                             applic_initiated_ckpt, install, selection)
 from scenarios_wrappers import alloc_wrappers  # noqa: E402
+from scenarios_v3 import v3_hooks, v3_kvdb  # noqa: E402
 
 ALL = {
     "example": example,
@@ -211,4 +212,6 @@ ALL = {
     "selection": selection,
     "install": install,
     "alloc_wrappers": alloc_wrappers,
+    "v3_hooks": v3_hooks,
+    "v3_kvdb": v3_kvdb,
 }

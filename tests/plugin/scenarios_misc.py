@@ -102,7 +102,9 @@ def install(args, new):
               "lib/dmtcp/libdmtcp.so", "include/dmtcp/plugin.h",
               "include/dmtcp/hook_allocator.h",
               "include/dmtcp/virtual_id_table.h",
-              "include/dmtcp.h", "lib/pkgconfig/dmtcp.pc",
+              "include/dmtcp.h", "include/dmtcp/plugin3.h",
+              "include/dmtcp/v3/kvdb.h", "include/dmtcp/v3/dmtcpalloc.h",
+              "lib/pkgconfig/dmtcp.pc",
               "lib/cmake/dmtcp/dmtcpConfig.cmake"):
         expect(os.path.exists(os.path.join(prefix, f)), f"not installed: {f}")
     src = os.path.join(args.source, "out-of-tree")
@@ -112,6 +114,8 @@ def install(args, new):
     run(["cmake", "--build", oot])
     by_cmake = os.path.join(oot, "libhello_cmake.so")
     expect(os.path.exists(by_cmake), "find_package build made no plugin")
+    expect(os.path.exists(os.path.join(oot, "libv3_kvdb_cmake.so")),
+           "find_package build made no 3.x plugin")
     env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "lib",
                                                         "pkgconfig"))
     cflags = run(["pkg-config", "--cflags", "dmtcp"], env=env).split()
@@ -123,6 +127,15 @@ def install(args, new):
     by_pc = probe.path("libhello_pc.so")
     run(["cc", "-shared", "-Wall", "-Wextra", "-Werror", *cflags,
          '-DHELLO_NAME="pkgconfig"', hello, "-o", by_pc, *libs])
+    # The 3.x-style plugins, unchanged, from the installed headers.
+    common = os.path.join(args.source, "common")
+    v3_hooks = probe.path("libv3_hooks_pc.so")
+    run(["cc", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", *cflags,
+         f"-I{common}", os.path.join(args.source, "v3-hooks", "v3_hooks.c"),
+         "-o", v3_hooks, *libs])
+    run(["c++", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", *cflags,
+         f"-I{common}", os.path.join(args.source, "v3-kvdb", "v3_kvdb.cpp"),
+         "-o", probe.path("libv3_kvdb_pc.so"), *libs])
     # A stand-in internal plugin, to select it off by name.
     fake = os.path.join(prefix, "lib", "dmtcp", "libdmtcp_timer.so")
     run(["cc", "-shared", *cflags, '-DHELLO_NAME="timer"', hello, "-o",
@@ -150,3 +163,14 @@ def install(args, new):
                 + [f"hello({n}): sleep" for n in on] + ["prog: hello"])
         expect(got == want, f"{label}: got {got}, want {want}")
         s.log(f"{label}: {got}")
+    r = subprocess.run([s.tool("dmtcp_launch"), "--with-plugin", v3_hooks,
+                        *prog], env=s.env, capture_output=True, text=True,
+                       timeout=60)
+    # (The stand-in timer plugin says hello too; RUNNING, from the
+    # checkpoint thread, may come at any point or not before the exit.)
+    got = [l for l in r.stdout.splitlines() if l.startswith(("v3-hooks",
+           "prog")) and l != "v3-hooks: RUNNING"]
+    want = ["v3-hooks: INIT", "v3-hooks: helpers ok", "v3-hooks: before 0",
+            "v3-hooks: after", "prog: hello", "v3-hooks: EXIT"]
+    expect(r.returncode == 0 and got == want,
+           f"3.x plugin: {r.returncode} got {got}, want {want} {r.stderr}")

@@ -89,6 +89,34 @@ void Coordinator::on_query(Client& c, std::string_view payload) {
        {bytes_of(r), std::string_view(*value).substr(0, n)});
 }
 
+void Coordinator::on_kvdb(Client& c, std::string_view payload) {
+  proto::KvdbRequestHeader rq{};
+  memcpy(&rq, payload.data(), sizeof rq);
+  if (uint64_t{sizeof rq} + rq.id_len + rq.key_len + rq.value_len !=
+      payload.size()) {
+    protocol_error(c, "kvdb: lengths do not match the message size");
+    return;
+  }
+  proto::KvdbReplyHeader r{};
+  if (rq.id_len > proto::kMaxKvdbIdLen || rq.key_len > proto::kMaxKeyLen ||
+      rq.value_len > proto::kMaxValueLen) {
+    r.result = -EMSGSIZE;
+    send(c, proto::MsgType::kKvdbReply, {bytes_of(r)});
+    return;
+  }
+  std::string_view rest = payload.substr(sizeof rq);
+  KvdbStore::Result res =
+      kvdb_.apply(rq.op, rest.substr(0, rq.id_len),
+                  rest.substr(rq.id_len, rq.key_len),
+                  rest.substr(rq.id_len + rq.key_len));
+  r.result = res.code;
+  if (res.value.size() > proto::kMaxValueLen) {
+    res.value.resize(proto::kMaxValueLen);  // cannot happen: values are bound
+  }
+  r.value_len = static_cast<uint32_t>(res.value.size());
+  send(c, proto::MsgType::kKvdbReply, {bytes_of(r), res.value});
+}
+
 void Coordinator::on_status_request(Client& c) {
   proto::StatusPayload st{};
   st.num_processes = static_cast<uint32_t>(num_processes());

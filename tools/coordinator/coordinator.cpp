@@ -351,6 +351,12 @@ bool Coordinator::check_size(const Client& c, const proto::MsgHeader& h,
     case proto::MsgType::kQuery:
       ok = len >= sizeof(proto::KvHeader);
       break;
+    case proto::MsgType::kKvdb:
+      ok = len >= sizeof(proto::KvdbRequestHeader);
+      break;
+    case proto::MsgType::kNamedBarrier:
+      ok = len >= 1 && len <= proto::kMaxBarrierNameLen;
+      break;
     case proto::MsgType::kCkptRequest:
     case proto::MsgType::kStatusRequest:
     case proto::MsgType::kExecPending:
@@ -393,6 +399,16 @@ void Coordinator::dispatch(Client& c, const proto::MsgHeader& h,
       return;
     case proto::MsgType::kQuery:
       on_query(c, payload);
+      return;
+    case proto::MsgType::kKvdb:
+      on_kvdb(c, payload);
+      return;
+    case proto::MsgType::kNamedBarrier:
+      if (!c.is_process()) {
+        protocol_error(c, "barrier from a tool");
+        return;
+      }
+      on_named_barrier(c, payload);
       return;
     case proto::MsgType::kCkptRequest: {
       if (!c.is_process()) {

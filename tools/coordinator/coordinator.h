@@ -15,6 +15,7 @@
 
 #include "connection.h"
 #include "kv_store.h"
+#include "kvdb_store.h"
 #include "protocol/protocol.h"
 
 namespace dmtcp::coordinator {
@@ -139,6 +140,9 @@ struct Round {
   uint32_t expected = 0;  // restarting processes that must all join
   std::string computation_id;
   int64_t deadline_ms = 0;
+  // Plugins' own barriers inside a step (kNamedBarrier): who has reached
+  // each name.  Released when every participant has.
+  std::map<std::string, std::set<uint32_t>, std::less<>> named;
 
   bool active() const { return kind != RoundKind::kNone; }
 };
@@ -184,6 +188,7 @@ class Coordinator {
   void on_publish(Client& c, std::string_view payload);
   void on_query(Client& c, std::string_view payload);
   void on_status_request(Client& c);
+  void on_kvdb(Client& c, std::string_view payload);
   void on_command(Client& c, std::string_view payload);
   void send(Client& c, proto::MsgType type,
             std::initializer_list<std::string_view> parts);
@@ -217,6 +222,9 @@ class Coordinator {
   std::string join_restart(Client& c, const proto::HelloPayload& h);
   void on_barrier(Client& c, std::string_view payload);
   void maybe_release();
+  void on_named_barrier(Client& c, std::string_view name);
+  // Releases every named barrier that every participant has reached.
+  void maybe_release_named();
   // kCkptWritten: writes the restart script (before the release) and
   // returns its path; "" when the round failed or the script could not be
   // written (waiters answered with the error).
@@ -313,6 +321,7 @@ class Coordinator {
   // starts for them when that one ends.
   std::vector<Waiter> queued_waiters_;
   KvStore kv_;
+  KvdbStore kvdb_;
 
   bool read_stdin_;
   std::string stdin_buf_;

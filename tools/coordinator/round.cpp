@@ -323,10 +323,74 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
   maybe_release();
 }
 
+// A plugin's own barrier (dmtcp_global_barrier) inside the current step:
+// it waits for every participant, like the step's barriers, but the step
+// goes on after it.  The names are the plugins' business: processes that
+// call different ones wait until the round timeout aborts them.
+void Coordinator::on_named_barrier(Client& c, std::string_view name) {
+  if (c.state == ProcState::kAborting) {
+    DMTCP_DEBUG("ignoring named barrier of aborted process %u", c.id);
+    return;
+  }
+  auto it = round_.participants.find(c.id);
+  if (!round_.active() || it == round_.participants.end()) {
+    protocol_error(c, "named barrier but the process is not in a round");
+    return;
+  }
+  if (it->second.waiting) {
+    protocol_error(c, "named barrier sent while waiting at barrier " +
+                          std::string(barrier_name(static_cast<uint32_t>(
+                              round_.sequence[round_.index]))));
+    return;
+  }
+  if (name.find('\0') != std::string_view::npos) {
+    protocol_error(c, "named barrier with a NUL in its name");
+    return;
+  }
+  auto& who = round_.named[std::string(name)];
+  if (!who.insert(c.id).second) {
+    protocol_error(c, "named barrier reached twice: " + std::string(name));
+    return;
+  }
+  round_.progress_ms = now_ms();
+  maybe_release_named();
+}
+
+void Coordinator::maybe_release_named() {
+  if (!round_.active() || round_.participants.empty() ||
+      (round_.kind == RoundKind::kRestart &&
+       round_.participants.size() < round_.expected)) {
+    return;
+  }
+  for (auto n = round_.named.begin(); n != round_.named.end();) {
+    bool all = true;
+    for (const auto& [id, p] : round_.participants) {
+      if (n->second.count(id) == 0) {
+        all = false;
+        break;
+      }
+    }
+    if (!all) {
+      ++n;
+      continue;
+    }
+    for (const auto& [id, p] : round_.participants) {
+      if (Client* c = find(id)) {
+        send(*c, proto::MsgType::kNamedBarrierRelease, {n->first});
+      }
+    }
+    DMTCP_DEBUG("generation %u: released named barrier %s", round_.generation,
+                n->first.c_str());
+    round_.progress_ms = now_ms();
+    n = round_.named.erase(n);
+  }
+}
+
 void Coordinator::maybe_release() {
   if (!round_.active()) {
     return;
   }
+  maybe_release_named();  // a participant that left may have held one
   if (round_.participants.empty()) {
     end_round();
     return;

@@ -5,6 +5,10 @@
  * (calling the real one through NEXT_FNC) and exchange data with its peers
  * through the coordinator's publish/subscribe database.
  *
+ * Plugins written for DMTCP 3.x (a DmtcpPluginDescriptor_t declared with
+ * DMTCP_DECL_PLUGIN, dmtcp_global_barrier, the key-value database) build
+ * against it too: dmtcp/plugin3.h, included at the end.
+ *
  * Plain C so that C and C++ plugins can both include it.
  */
 #ifndef DMTCP_PLUGIN_H
@@ -25,7 +29,8 @@
 extern "C" {
 #endif
 
-#define DMTCP_PLUGIN_API_VERSION 2
+/* A string, as DMTCP 3.x has it: its descriptors start with it. */
+#define DMTCP_PLUGIN_API_VERSION "3"
 
 /* The order of the checkpoint and restart events is pinned down in
  * docs/plugins.md and SPEC section 4. */
@@ -63,15 +68,41 @@ typedef enum eDmtcpEvent {
   DMTCP_EVENT_PTHREAD_EXIT,
   DMTCP_EVENT_PTHREAD_RETURN,
 
+  /* Added for DMTCP 3.x plugins (dmtcp/plugin3.h).  PRESUSPEND goes down
+   * the chain, in the checkpoint thread when a checkpoint order has come and
+   * before any user thread is stopped, but only in a process that has a
+   * DMTCP_DECL_PLUGIN plugin.  The others are never fired through the
+   * chain: a descriptor's hook gets them, translated from the events above
+   * (docs/plugins.md, "DMTCP 3.x plugins"). */
+  DMTCP_EVENT_PRESUSPEND,
+  DMTCP_EVENT_PRECHECKPOINT,
+  DMTCP_EVENT_RUNNING,
+  DMTCP_EVENT_THREAD_RESUME,
+  DMTCP_EVENT_ATFORK_FAILED,
+  DMTCP_EVENT_VFORK_PREPARE,
+  DMTCP_EVENT_VFORK_PARENT,
+  DMTCP_EVENT_VFORK_CHILD,
+  DMTCP_EVENT_VFORK_FAILED,
+  DMTCP_EVENT_OPEN_FD,
+  DMTCP_EVENT_REOPEN_FD,
+  DMTCP_EVENT_CLOSE_FD,
+  DMTCP_EVENT_DUP_FD,
+  DMTCP_EVENT_VIRTUAL_TO_REAL_PATH,
+  DMTCP_EVENT_REAL_TO_VIRTUAL_PATH,
+
   nDmtcpEvents
 } DmtcpEvent_t;
 
 /* Data passed with an event.  Which member is valid depends on the event:
- *   PRE_EXEC, POST_EXEC            serializerInfo.fd
+ *   PRE_EXEC, POST_EXEC            serializerInfo.fd (the same int as
+ *                                  DMTCP 3.x's preExec.serializationFd
+ *                                  and postExec.serializationFd)
  *   RESUME, RESTART, REFILL,
  *   REGISTER_NAME_SERVICE_DATA,
  *   SEND_QUERIES, THREADS_RESUME,
  *   RESUME_USER_THREAD             *.isRestart (all alias one int)
+ * The other DMTCP 3.x members are there for its plugins to build; nothing
+ * fills them (preExec's file name, argv and envp are NULL and 0).
  */
 typedef union _DmtcpEventData_t {
   struct {
@@ -81,6 +112,38 @@ typedef union _DmtcpEventData_t {
     int isRestart;
   } resumeUserThreadInfo, refillInfo, resumeInfo, nameserviceInfo,
       restartInfo;
+  struct {
+    int serializationFd;
+    char *filename;
+    size_t maxArgs;
+    const char **argv;
+    size_t maxEnv;
+    const char **envp;
+  } preExec;
+  struct {
+    int serializationFd;
+  } postExec;
+  struct {
+    int fd;
+    const char *path;
+    int flags;
+    mode_t mode;
+  } openFd;
+  struct {
+    int fd;
+    const char *path;
+    int flags;
+  } reopenFd;
+  struct {
+    int fd;
+  } closeFd;
+  struct {
+    int oldFd;
+    int newFd;
+  } dupFd;
+  struct {
+    char *path;
+  } realToVirtualPath, virtualToRealPath;
 } DmtcpEventData_t;
 
 /* Defined by a plugin that handles events.  The runtime calls the first one
@@ -239,5 +302,7 @@ void dmtcp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #ifdef __cplusplus
 }
 #endif
+
+#include "plugin3.h" /* same directory */
 
 #endif /* DMTCP_PLUGIN_H */

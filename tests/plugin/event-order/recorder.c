@@ -71,6 +71,7 @@ static const char *const kNames[] = {
     [DMTCP_EVENT_PTHREAD_START] = "PTHREAD_START",
     [DMTCP_EVENT_PTHREAD_EXIT] = "PTHREAD_EXIT",
     [DMTCP_EVENT_PTHREAD_RETURN] = "PTHREAD_RETURN",
+    [DMTCP_EVENT_PRESUSPEND] = "PRESUSPEND",
 };
 
 static void open_log(void) {
@@ -88,7 +89,9 @@ static void record(DmtcpEvent_t event, const char *flag) {
     return;
   }
   char line[256];
-  const char *name = event > 0 && event < nDmtcpEvents && kNames[event]
+  const char *name = event > 0 &&
+                             (size_t)event < sizeof kNames / sizeof kNames[0] &&
+                             kNames[event]
                          ? kNames[event]
                          : "UNKNOWN";
   int n = snprintf(line, sizeof line, "%s %s %c %ld %d %s\n", RECORDER_NAME,

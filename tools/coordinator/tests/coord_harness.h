@@ -205,6 +205,31 @@ class Peer {
     *value = m.tail(sizeof(proto::QueryReplyPayload));
     return m.as<proto::QueryReplyPayload>();
   }
+  // A DMTCP 3.x kvdb request: the result, *value the value that came.
+  int32_t kvdb(proto::KvdbOp op, const std::string& id, const std::string& key,
+               const std::string& value, std::string* out = nullptr) {
+    proto::KvdbRequestHeader rq{static_cast<uint32_t>(op),
+                                static_cast<uint32_t>(id.size()),
+                                static_cast<uint32_t>(key.size()),
+                                static_cast<uint32_t>(value.size())};
+    std::string body = id + key + value;
+    send(MsgType::kKvdb, &rq, sizeof rq, body.data(), body.size());
+    Msg m = expect(MsgType::kKvdbReply);
+    auto r = m.as<proto::KvdbReplyHeader>();
+    std::string v = m.tail(sizeof r);
+    BOOST_REQUIRE_EQUAL(v.size(), r.value_len);
+    if (out != nullptr) {
+      *out = v;
+    }
+    return r.result;
+  }
+  void named_barrier(const std::string& name) {
+    send(MsgType::kNamedBarrier, name.data(), name.size());
+  }
+  void expect_named_release(const std::string& name, int ms = 5000) {
+    BOOST_REQUIRE_EQUAL(expect(MsgType::kNamedBarrierRelease, ms).tail(0),
+                        name);
+  }
   proto::StatusPayload status() {
     send(MsgType::kStatusRequest);
     return expect(MsgType::kStatusReply).as<proto::StatusPayload>();

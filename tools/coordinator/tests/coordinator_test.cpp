@@ -808,3 +808,114 @@ BOOST_AUTO_TEST_CASE(computation_id_that_is_a_path_is_refused) {
   ok.computation_id = "host.example-12_3-abc-1";
   auto p = c.join(ok);
 }
+
+// The DMTCP 3.x key-value database (kKvdb): named databases, set/get and
+// the int64 updates, upstream's result codes, from tools and processes,
+// kept across rounds.
+BOOST_AUTO_TEST_CASE(kvdb_requests) {
+  using proto::KvdbOp;
+  using proto::KvdbResult;
+  constexpr auto ok = static_cast<int32_t>(KvdbResult::kSuccess);
+  Coord c;
+  auto a = c.process("proc_a");
+  auto t = c.tool();
+  std::string v;
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "k", "", &v) ==
+             static_cast<int32_t>(KvdbResult::kDbNotFound));
+  BOOST_TEST(a->kvdb(KvdbOp::kSet, "db", "k", "v1", &v) == ok);
+  BOOST_TEST(v == "0");  // the value before: none
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "k", "", &v) == ok);
+  BOOST_TEST(v == "v1");
+  BOOST_TEST(t->kvdb(KvdbOp::kSet, "db", "k", "v2", &v) == ok);
+  BOOST_TEST(v == "v1");
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "other", "", &v) ==
+             static_cast<int32_t>(KvdbResult::kKeyNotFound));
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db2", "k", "", &v) ==
+             static_cast<int32_t>(KvdbResult::kDbNotFound));
+  // int64 updates: a missing key takes the value as given.
+  BOOST_TEST(a->kvdb(KvdbOp::kIncrBy, "db", "n", "5", &v) == ok);
+  BOOST_TEST(v == "0");
+  BOOST_TEST(t->kvdb(KvdbOp::kIncrBy, "db", "n", "-7", &v) == ok);
+  BOOST_TEST(v == "5");
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "n", "", &v) == ok);
+  BOOST_TEST(v == "-2");
+  BOOST_TEST(t->kvdb(KvdbOp::kMax, "db", "n", "3") == ok);
+  BOOST_TEST(t->kvdb(KvdbOp::kMin, "db", "n", "10", &v) == ok);
+  BOOST_TEST(v == "3");
+  BOOST_TEST(t->kvdb(KvdbOp::kOr, "db", "n", "12") == ok);    // 3|12 = 15
+  BOOST_TEST(t->kvdb(KvdbOp::kAnd, "db", "n", "6") == ok);    // 15&6 = 6
+  BOOST_TEST(t->kvdb(KvdbOp::kXor, "db", "n", "5", &v) == ok);  // 6^5 = 3
+  BOOST_TEST(v == "6");
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "n", "", &v) == ok);
+  BOOST_TEST(v == "3");
+  // Invalid requests, as upstream: empty id or key, an update without a
+  // value, an unknown op; too long is EMSGSIZE.
+  constexpr auto bad = static_cast<int32_t>(KvdbResult::kInvalidRequest);
+  BOOST_TEST(t->kvdb(KvdbOp::kSet, "", "k", "v") == bad);
+  BOOST_TEST(t->kvdb(KvdbOp::kSet, "db", "", "v") == bad);
+  BOOST_TEST(t->kvdb(KvdbOp::kSet, "db", "k", "") == bad);
+  BOOST_TEST(t->kvdb(static_cast<KvdbOp>(99), "db", "k", "v") == bad);
+  BOOST_TEST(t->kvdb(KvdbOp::kSet, std::string(proto::kMaxKvdbIdLen + 1, 'i'),
+                     "k", "v") == -EMSGSIZE);
+  std::string big(proto::kMaxValueLen, 'x');
+  BOOST_TEST(t->kvdb(KvdbOp::kSet, "db", "big", big) == ok);
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "big", "", &v) == ok);
+  BOOST_TEST(v == big);
+  // Rounds do not empty it (unlike publish/subscribe).
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  a->expect(MsgType::kDoCheckpoint);
+  solo_round(*a, c.ckpt_dir() + "/ckpt_proc_a.dmtcp");
+  BOOST_TEST(t->kvdb(KvdbOp::kGet, "db", "k", "", &v) == ok);
+  BOOST_TEST(v == "v2");
+  // Lengths that do not add up are a protocol error.
+  proto::KvdbRequestHeader rq{0, 2, 1, 0};
+  t->send(MsgType::kKvdb, &rq, sizeof rq, "db", 2);
+  t->expect(MsgType::kReject);
+  BOOST_TEST(t->closed_within(2000));
+}
+
+// dmtcp_global_barrier: a named barrier inside a step waits for every
+// participant, then the step goes on.
+BOOST_AUTO_TEST_CASE(named_barriers_inside_a_step) {
+  Coord c;
+  auto a = c.process("proc_a");
+  auto b = c.process("proc_b");
+  auto x = c.process("proc_x");
+  auto t = c.tool();
+  // Not in a round: refused.
+  auto outside = c.process("outside");
+  outside->named_barrier("early");
+  outside->expect(MsgType::kReject);
+  BOOST_TEST(outside->closed_within(2000));
+  BOOST_TEST(reply_status(t->command('c')) == 0);
+  for (Peer* p : {a.get(), b.get(), x.get()}) {
+    p->expect(MsgType::kDoCheckpoint);
+  }
+  a->named_barrier("plugin:one");
+  BOOST_TEST(a->quiet_for(150));
+  b->named_barrier("plugin:one");
+  BOOST_TEST(b->quiet_for(150));  // x has not come yet
+  x->named_barrier("plugin:one");
+  for (Peer* p : {a.get(), b.get(), x.get()}) {
+    p->expect_named_release("plugin:one");
+  }
+  // The same name again in the same step is a new barrier.
+  a->named_barrier("plugin:one");
+  b->named_barrier("plugin:one");
+  BOOST_TEST(a->quiet_for(150));
+  // A participant that leaves no longer holds the others back (its
+  // leaving fails the round).
+  x->close_now();
+  a->expect_named_release("plugin:one");
+  b->expect_named_release("plugin:one");
+  // The step barriers go on after it.
+  a->barrier(Barrier::kThreadsSuspended);
+  b->barrier(Barrier::kThreadsSuspended);
+  a->expect_release(Barrier::kThreadsSuspended);
+  b->expect_release(Barrier::kThreadsSuspended);
+  // A named barrier while waiting at a step barrier is a protocol error.
+  a->barrier(Barrier::kSuspended);
+  a->named_barrier("late");
+  a->expect(MsgType::kReject);
+  BOOST_TEST(a->closed_within(2000));
+}
