@@ -16,7 +16,8 @@ namespace dmtcp::proto {
 
 inline constexpr uint32_t kMagic = 0x43544d44;  // "DMTC"
 // 2: kExecPending, kExecFailed, kRoundLeft, kAbortRound and kSetInterval.
-inline constexpr uint16_t kVersion = 2;
+// 3: kKvdb, kKvdbReply, kNamedBarrier, kNamedBarrierRelease (the 3.x API).
+inline constexpr uint16_t kVersion = 3;
 // Keys up to 4 KiB and values up to 1 MiB (SPEC section 4) plus framing.
 inline constexpr uint32_t kMaxKeyLen = 4096;
 inline constexpr uint32_t kMaxValueLen = 1024 * 1024;
