@@ -103,7 +103,7 @@ void close_all_but(const int* keep, int n) {
   if (raw::getppid() != parent) {
     exit_now(1);  // the checkpoint thread is gone already
   }
-  sys6(SYS_prctl, PR_SET_NAME, reinterpret_cast<long>("dmtcp_ckpt_w"));
+  sys6(SYS_prctl, PR_SET_NAME, reinterpret_cast<long>("dmtcp_imgwriter"));
   // glibc's idea of this thread's tid (the checkpoint thread's, copied):
   // abort() and owner-checking mutexes read it.
   *tcb::tid_address(pthread_self()) = raw::gettid();
