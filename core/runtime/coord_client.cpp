@@ -19,12 +19,16 @@
 
 #include "common/log.h"
 #include "dmtcp/raw_syscall.h"
+#include "runtime/forked_writer.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::coord {
 
 void die_on_kill() {
-  // The coordinator ends the computation ('k', 'q', --kcheckpoint).
+  // The coordinator ends the computation ('k', 'q', --kcheckpoint).  A
+  // forked image writer goes first (it would die with us anyway, through
+  // PR_SET_PDEATHSIG, but leave its temporary file and a zombie).
+  forked_writer::abandon();
   raw::kill(raw::getpid(), SIGKILL);
   _exit(137);
 }

@@ -184,6 +184,12 @@ int start() {
   return 0;
 }
 
+void abandon() {
+  if (g_pid > 0) {
+    kill_and_remove();
+  }
+}
+
 int finish(int coord_fd, WaitEnd* end, char* why, size_t why_cap) {
   *end = WaitEnd::kWriterDone;
   why[0] = '\0';

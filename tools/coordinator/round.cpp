@@ -656,6 +656,15 @@ void Coordinator::remove_stale_images() {
       images.insert(d + "/" + l.name);
     }
     for (const std::string& image : images) {
+      // Killed after its image got its name but before it said so (a
+      // forked writer's parent renames it while the program runs): the
+      // image of a generation that failed is nobody's checkpoint.
+      if (round_.failed && is_our_image_file(image) &&
+          ::unlink(image.c_str()) == 0) {
+        DMTCP_INFO("removed %s of the failed generation %u, left by a "
+                   "process that died before reporting it",
+                   image.c_str(), round_.generation);
+      }
       for (const std::string& p : image_temporaries(image)) {
         if (::unlink(p.c_str()) == 0) {
           DMTCP_INFO("removed %s, left by a process that died writing it",
