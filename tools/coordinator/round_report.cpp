@@ -141,6 +141,7 @@ std::string Coordinator::state_json() const {
       {"bytes_written", bytes},
       {"elapsed_ms", now_ms() - round_.start_ms},
       {"failed", round_.failed},
+      {"forked", round_.forked},
   };
   return text_of(j);
 }
@@ -153,6 +154,7 @@ void Coordinator::keep_round_stats() {
   if (round_.failed) {
     j["failure"] = round_.failure;
   }
+  j["forked"] = round_.forked;
   j["total_ms"] = now_ms() - round_.start_ms;
   j["steps"] = json::array();
   for (proto::Barrier b : round_.sequence) {
