@@ -297,7 +297,8 @@ void forked_order_round(int prep) {
                why[0] != '\0' ? why : strerror(-rc));
       reach_with_failure(failure, 1 + strlen(failure + 1));
     } else {
-      reach(Barrier::kCkptWritten, g_id.ckpt_filename);
+      reach(Barrier::kCkptWritten,
+            forked ? forked_writer::image_path() : g_id.ckpt_filename);
     }
   }
   g_in_round.store(false);

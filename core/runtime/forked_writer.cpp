@@ -68,6 +68,9 @@ long raw_close(int fd) { return sys6(SYS_close, fd); }
 pid_t g_pid = -1;
 int g_result_fd = -1;  // read end of the result pipe
 char g_tmp[image_dump::kTempNameCap];
+// The image's name when the writer started (a program thread may change
+// the checkpoint directory while it writes: dmtcp_set_ckpt_dir).
+char g_image[sizeof rt::g_id.ckpt_filename];
 
 // Closes every fd except those in keep (ascending, distinct).
 void close_all_but(const int* keep, int n) {
@@ -148,6 +151,7 @@ const char* signal_name(int sig) {
 }  // namespace
 
 int start() {
+  snprintf(g_image, sizeof g_image, "%s", rt::g_id.ckpt_filename);
   int fd = image_dump::create_temp(g_tmp, sizeof g_tmp);
   if (fd < 0) {
     return fd;
@@ -182,6 +186,10 @@ int start() {
   g_pid = static_cast<pid_t>(pid);
   g_result_fd = p[0];
   return 0;
+}
+
+const char* image_path() {
+  return g_image;
 }
 
 void abandon() {
@@ -246,7 +254,7 @@ int finish(int coord_fd, WaitEnd* end, char* why, size_t why_cap) {
   raw_close(g_result_fd);
   g_result_fd = -1;
   if (have_result && result == 0) {
-    int rc = image_dump::commit_temp(g_tmp);
+    int rc = image_dump::commit_temp(g_tmp, g_image);
     if (rc != 0) {
       snprintf(why, why_cap, "renaming its image failed: %s", strerror(-rc));
     }

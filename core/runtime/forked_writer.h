@@ -39,6 +39,9 @@ enum class WaitEnd { kWriterDone, kAborted, kCoordinatorLost };
 // reason in why.
 int finish(int coord_fd, WaitEnd* end, char* why, size_t why_cap);
 
+// The image the writer writes (its final name).
+const char* image_path();
+
 // The process is about to die (kKill): a writer in progress is killed and
 // reaped, its temporary file removed.  No-op without one.
 void abandon();

@@ -775,7 +775,7 @@ int write_image() {
     return fd;
   }
   int rc = write_temp(fd, tmp, Who{tcb::getpid_raw(), raw::getppid()});
-  return rc != 0 ? rc : commit_temp(tmp);
+  return rc != 0 ? rc : commit_temp(tmp, rt::g_id.ckpt_filename);
 }
 
 int write_temp(int fd, const char* tmp, const Who& who) {
@@ -818,9 +818,9 @@ int write_temp(int fd, const char* tmp, const Who& who) {
   return rc;
 }
 
-int commit_temp(const char* tmp) {
+int commit_temp(const char* tmp, const char* image) {
   int rc = 0;
-  if (rename(tmp, rt::g_id.ckpt_filename) != 0) {
+  if (rename(tmp, image) != 0) {
     rc = -errno;
     unlink(tmp);
     return rc;
@@ -828,7 +828,7 @@ int commit_temp(const char* tmp) {
   // The rename must reach the disk too, or a crash could bring back the
   // directory entry of the old image.
   char dir[sizeof rt::g_id.ckpt_filename];
-  snprintf(dir, sizeof dir, "%s", rt::g_id.ckpt_filename);
+  snprintf(dir, sizeof dir, "%s", image);
   char* slash = strrchr(dir, '/');
   if (slash != nullptr) {
     *slash = '\0';

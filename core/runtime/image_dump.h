@@ -32,9 +32,9 @@ int create_temp(char* tmp, size_t cap);
 // Writes the image into fd, fsyncs and closes it.  0 or -errno (tmp is
 // then removed).
 int write_temp(int fd, const char* tmp, const Who& who);
-// Renames a written tmp to g_id.ckpt_filename and fsyncs the directory.
-// 0 or -errno (tmp is then removed).
-int commit_temp(const char* tmp);
+// Renames a written tmp to image (g_id.ckpt_filename when the writer
+// started) and fsyncs the directory.  0 or -errno (tmp is then removed).
+int commit_temp(const char* tmp, const char* image);
 const image::ImageWriter::Stats& last_stats();
 // After a restart: the writer's memory came back empty.
 void forget_after_restart();

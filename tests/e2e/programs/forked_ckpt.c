@@ -1,8 +1,9 @@
 /* What a forked checkpoint (dmtcp_launch --forked-checkpoint) must give a
  * program that keeps running while its image is written:
  *  - the image writer is invisible: no SIGCHLD, and waitpid(-1, WNOHANG),
- *    wait4(-1) and waitid(P_ALL) never report anything but our own child
- *    (alive until go), polled every pass while checkpoints happen;
+ *    wait4(-1) and waitid(P_ALL) never report anything (our own child
+ *    lives until we are done looking), polled every pass while
+ *    checkpoints happen;
  *  - the image is the memory at the copy: every pass writes its number
  *    into each page of a 64 MiB buffer of random bytes, after checking
  *    that the page holds the previous pass's number.  An image that took
@@ -91,12 +92,21 @@ int main(void) {
   for (long i = 0; i < NPAGES; ++i) {
     ((uint64_t *)(g_buf + (size_t)i * PAGE))[0] = 0;
   }
+  /* Our child lives until we close the pipe, after the last look. */
+  int hold[2];
+  E2E_CHECK(pipe(hold) == 0, "pipe");
   g_child = fork();
   E2E_CHECK(g_child >= 0, "fork");
   if (g_child == 0) {
-    e2e_wait_for_go(NULL);
-    _exit(0);
+    close(hold[1]);
+    char c;
+    ssize_t n;
+    do {
+      n = read(hold[0], &c, 1);
+    } while (n > 0 || (n < 0 && errno == EINTR));
+    _exit(n == 0 ? 0 : 2);
   }
+  close(hold[0]);
   pass();
   e2e_say("READY");
   while (!e2e_go_seen()) {
@@ -113,6 +123,7 @@ int main(void) {
             (int)g_child, g_foreign_waits, g_wait_detail);
   E2E_CHECK(g_sigchld == 0, "%d SIGCHLD before our child exited",
             (int)g_sigchld);
+  close(hold[1]);
   int status = -1;
   E2E_CHECK(waitpid(g_child, &status, 0) == g_child && WIFEXITED(status) &&
                 WEXITSTATUS(status) == 0,
