@@ -6,13 +6,21 @@
  * checkpoint's copy-on-write shows in the gaps).  Exits when the file named
  * by $DMTCP_TEST_GO exists (looked at once a millisecond), printing
  * "max_gap_us N gaps_over_1ms M passes P".  Forked checkpoints:
- * docs/benchmarks.md. */
+ * docs/benchmarks.md.
+ *
+ * "pause --clone-cost MIB": the machine's own price of the copy, natively:
+ * the same memory, then five raw clone()s like the forked writer's (exit
+ * signal 0, the child exits at once); prints the time of each call in
+ * microseconds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static long long now_ns(void) {
   struct timespec ts;
@@ -22,11 +30,16 @@ static long long now_ns(void) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: pause MIB [dirty]\n");
+    fprintf(stderr, "usage: pause MIB [dirty] | pause --clone-cost MIB\n");
     return 1;
   }
-  size_t len = strtoull(argv[1], NULL, 10) << 20;
-  int dirty = argc > 2 && strcmp(argv[2], "dirty") == 0;
+  int clone_cost = strcmp(argv[1], "--clone-cost") == 0;
+  if (clone_cost && argc < 3) {
+    fprintf(stderr, "usage: pause --clone-cost MIB\n");
+    return 1;
+  }
+  size_t len = strtoull(argv[clone_cost ? 2 : 1], NULL, 10) << 20;
+  int dirty = !clone_cost && argc > 2 && strcmp(argv[2], "dirty") == 0;
   unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
@@ -40,6 +53,19 @@ int main(int argc, char **argv) {
     s ^= s >> 7;
     s ^= s << 17;
     w[i] = s;
+  }
+  if (clone_cost) {
+    for (int i = 0; i < 5; ++i) {
+      long long t = now_ns();
+      long pid = syscall(SYS_clone, 0, 0, 0, 0, 0);
+      if (pid == 0) {
+        syscall(SYS_exit_group, 0);
+      }
+      long long took = now_ns() - t;
+      syscall(SYS_wait4, pid, 0, __WALL, 0);
+      printf("%lld\n", took / 1000);
+    }
+    return 0;
   }
   printf("READY\n");
   fflush(stdout);
