@@ -9,6 +9,13 @@ It also times `dmtcp_launch /bin/true` against `/bin/true`, and runs
 calls a checkpointer could slow down), and clock_gettime before a
 checkpoint and after the restart of the same process.  Prints a
 Markdown table; --update writes it into docs/benchmarks.md.
+
+--forked measures forked checkpoints only (docs/benchmarks.md, "Forked
+checkpoints"): bench_pause holds 1 GiB of random bytes and records the
+longest gap between two clock reads while it is checkpointed plainly,
+forked, and forked while it rewrites a page on every pass; beside them
+the machine's own cost of the copy (a native clone() of the same memory).
+--update then writes that table into its own block.
 """
 import argparse
 import os
@@ -156,12 +163,115 @@ def overhead(build, program):
     return loops
 
 
+def pause_run(build, work, env, mib, forked, dirty):
+    """One blocking checkpoint of bench_pause: (seconds for -bc, the
+    program's longest gap in ms, image bytes)."""
+    for f in os.listdir(work):
+        if f.endswith(".dmtcp") or f == "go":
+            os.unlink(os.path.join(work, f))
+    go = os.path.join(work, "go")
+    env = dict(env, DMTCP_TEST_GO=go)
+    launch = [os.path.join(build, "bin", "dmtcp_launch")]
+    if forked:
+        launch.append("--forked-checkpoint")
+    if dirty is None:  # an idle program (bench_fill sleeps 1 ms a pass)
+        argv = [os.path.join(build, "bench", "bench_fill"), "random",
+                str(mib)]
+    else:
+        argv = [os.path.join(build, "bench", "bench_pause"), str(mib)]
+    if dirty:
+        argv.append("dirty")
+    p = subprocess.Popen(launch + argv, env=env, stdout=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline().strip() == "READY"
+    time.sleep(0.5)
+    ckpt = timed([os.path.join(build, "bin", "dmtcp_command"), "-bc"],
+                 env=env, capture_output=True)
+    time.sleep(0.2)
+    open(go, "w").close()
+    words = p.stdout.readline().split()
+    p.wait()
+    if dirty is None:
+        words = ["-", "-1000"]
+    image = [f for f in os.listdir(work) if f.endswith(".dmtcp")][0]
+    return ckpt, int(words[1]) / 1000, os.path.getsize(
+        os.path.join(work, image))
+
+
+def forked_bench(build, mib, work, runs):
+    """Rows (mode, -bc s best/median, gap ms best/median, image bytes)
+    and the native clone() cost in ms (best, median)."""
+    env = start_coordinator(build, work, os.environ)
+    env["DMTCP_CHECKPOINT_DIR"] = work
+    out = subprocess.run([os.path.join(build, "bench", "bench_pause"),
+                          "--clone-cost", str(mib)], check=True,
+                         capture_output=True, text=True).stdout
+    clones = [int(x) / 1000 for x in out.split()]
+    modes = (("plain", False, False), ("forked", True, False),
+             ("forked, program dirtying pages", True, True),
+             ("plain, idle program", False, None),
+             ("forked, idle program", True, None))
+    results = {name: [] for name, _, _ in modes}
+    for _ in range(runs):  # interleaved, so drift hits every mode alike
+        for name, forked, dirty in modes:
+            results[name].append(pause_run(build, work, env, mib, forked,
+                                           dirty))
+    quit_coordinator(build, env)
+    rows = []
+    for name, _, _ in modes:
+        r = results[name]
+        rows.append((name, min(x[0] for x in r),
+                     statistics.median(x[0] for x in r),
+                     min(x[1] for x in r), statistics.median(x[1] for x in r),
+                     r[-1][2]))
+    return rows, (min(clones), statistics.median(clones))
+
+
+def forked_main(args):
+    work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=ROOT)
+    try:
+        rows, clone = forked_bench(args.build, args.mib, work, args.runs)
+    finally:
+        subprocess.run(["rm", "-rf", work])
+    out = [f"Payload {args.mib} MiB of random bytes, {args.runs} runs of "
+           f"each mode interleaved; best / median.  The machine's own cost "
+           f"of the copy (a native `clone()` of the same memory): "
+           f"{clone[0]:.1f} / {clone[1]:.1f} ms.", "",
+           "| mode | -bc s | pause ms (longest clock gap) | image bytes "
+           "| -bc / plain (best, median) |", "|---|---|---|---|---|"]
+    for name, bc_best, bc_med, gap_best, gap_med, size in rows:
+        plain = rows[3] if "idle" in name else rows[0]
+        gap = ("-" if gap_best < 0 else
+               f"{gap_best:.1f} / {gap_med:.1f}")
+        out.append(f"| {name} | {bc_best:.3f} / {bc_med:.3f} | {gap} | "
+                   f"{size:,} | {bc_best / plain[1]:.2f}, "
+                   f"{bc_med / plain[2]:.2f} |")
+    text = "\n".join(out)
+    print(text)
+    if args.update:
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as f:
+            doc = f.read()
+        start = doc.index("<!-- forked_bench -->")
+        end = doc.index("<!-- /forked_bench -->")
+        doc = (doc[:start] + "<!-- forked_bench -->\n" + text + "\n" +
+               doc[end:])
+        with open(path, "w") as f:
+            f.write(doc)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--mib", type=int, default=1024)
     ap.add_argument("--update", action="store_true")
+    ap.add_argument("--forked", action="store_true",
+                    help="forked checkpoints only (their own table)")
+    ap.add_argument("--runs", type=int, default=5,
+                    help="runs of each mode with --forked")
     args = ap.parse_args()
+    if args.forked:
+        return forked_main(args)
     work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=ROOT)
     rows = []
     try:

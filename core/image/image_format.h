@@ -68,11 +68,15 @@ enum RegionFlag : uint32_t {
 
 enum class Encoding : uint32_t { kRaw = 0, kZstd = 1 };
 
+// FileHeader::flags.  The process checkpoints forked (dmtcp_launch
+// --forked-checkpoint): dmtcp_restart tells the coordinator so again.
+inline constexpr uint32_t kHeaderForkedCheckpoint = 1;
+
 struct FileHeader {
   char magic[8];
   uint32_t format_version;
   uint32_t header_size;  // sizeof(FileHeader)
-  uint32_t flags;        // reserved, 0
+  uint32_t flags;        // kHeader* bits
   uint32_t uid;          // owner; restart refuses another user's image
   int32_t pid;           // real pid at checkpoint
   int32_t ppid;

@@ -16,7 +16,8 @@ namespace dmtcp::proto {
 
 inline constexpr uint32_t kMagic = 0x43544d44;  // "DMTC"
 // 2: kExecPending, kExecFailed, kRoundLeft, kAbortRound and kSetInterval.
-// 3: kKvdb, kKvdbReply, kNamedBarrier, kNamedBarrierRelease (the 3.x API).
+// 3: kKvdb, kKvdbReply, kNamedBarrier, kNamedBarrierRelease (the 3.x API);
+//    the hello and checkpoint order carry flags (forked checkpoints).
 inline constexpr uint16_t kVersion = 3;
 // Keys up to 4 KiB and values up to 1 MiB (SPEC section 4) plus framing.
 inline constexpr uint32_t kMaxKeyLen = 4096;
@@ -111,13 +112,19 @@ struct HelloPayload {
   // parent is killed is killed too); empty otherwise.
   char parent_unique_pid[kIdLen];
   char secret[kSecretHexLen + 1];  // from the coordinator's key file
-  char pad[7];
+  uint8_t flags;  // kHello* bits
+  char pad[6];
   // The process's start time (/proc/<pid>/stat field 22, clock ticks since
   // boot), 0 if unknown: with pid it names the process beyond doubt, so a
   // coordinator on its host may signal it (kill_all stops every local
   // process before it kills any).
   uint64_t start_time;
 };
+
+// HelloPayload::flags.  The process asks for forked checkpoints
+// (dmtcp_launch --forked-checkpoint, DMTCP_FORKED_CHECKPOINT=1): a round
+// with such a process runs the forked barrier order (kCheckpointForked).
+inline constexpr uint8_t kHelloForkedCheckpoint = 1;
 
 struct WelcomePayload {
   uint32_t client_id;
@@ -156,7 +163,17 @@ struct DoCheckpointPayload {
   uint32_t generation;
   uint32_t num_peers;  // processes taking part in this checkpoint
   char ckpt_dir[1024]; // coordinator's --ckptdir, empty = process's own
+  uint32_t flags;      // kCheckpoint* bits
+  uint32_t reserved;
 };
+
+// DoCheckpointPayload::flags.  The round runs the forked order: after
+// DRAIN come RESUMED, REGISTER_NAME_SERVICE, SEND_QUERIES, REFILLED and
+// only then CKPT_WRITTEN (with the image path), the last barrier; a
+// process that checkpoints forked lets its program run again after
+// REFILLED while a copy-on-write child writes its image, the others write
+// theirs before RESUMED (docs/coordinator.md, "Forked checkpoints").
+inline constexpr uint32_t kCheckpointForked = 1;
 
 struct KvHeader {
   uint32_t key_len;

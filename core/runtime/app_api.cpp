@@ -115,6 +115,13 @@ DMTCP_API int(dmtcp_checkpoint)(void) {
   while (rt::g_rounds_done.load() == rounds) {
     dmtcp::futex_wait(&rt::g_rounds_done, rounds);
   }
+  // A forked checkpoint lets the threads run before its image is on disk:
+  // the caller hears back once it is (ckpt_thread.cpp wakes us).
+  while (rt::in_round()) {
+    uint32_t seen = rt::g_rounds_done.load();
+    timespec ts{0, 50 * 1000 * 1000};
+    dmtcp::futex_wait(&rt::g_rounds_done, seen, &ts);
+  }
   return rt::g_num_restarts.load() != restarts ? DMTCP_AFTER_RESTART
                                                : DMTCP_AFTER_CHECKPOINT;
 }

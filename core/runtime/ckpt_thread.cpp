@@ -52,6 +52,7 @@
 #include "runtime/context.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
+#include "runtime/forked_writer.h"
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
@@ -133,6 +134,25 @@ bool reach(Barrier b, const char* path = nullptr) {
   return false;
 }
 
+// CKPT_WRITTEN for an image that could not be written: why goes with it.
+void reach_with_failure(const char* failure, size_t len) {
+  if (g_path != RoundPath::kTogether) {
+    return;
+  }
+  int rc = coord::barrier_bytes(g_coord_fd, Barrier::kCkptWritten, failure,
+                                len, &g_num_peers);
+  if (rc == coord::kAborted) {
+    g_path = RoundPath::kAborted;
+  } else if (rc != 0) {
+    g_path = RoundPath::kLost;
+    DMTCP_WARN(
+        "lost the coordinator during checkpoint generation %u; the program "
+        "goes on without checkpoints until a coordinator is back at %s:%d "
+        "(the previous checkpoint is intact)",
+        g_generation.load(), g_config.coord_host, g_config.coord_port);
+  }
+}
+
 // After a round finished alone: the coordinator that aborted it hears that
 // we are back; a lost one is let go (ckpt_thread_main reconnects).
 void after_round_alone() {
@@ -198,8 +218,9 @@ void narrow_nofile_after_restart() {
   }
 }
 
-// Steps 8 to 11, shared by resume and restart.
-void finish_round(bool is_restart) {
+// Steps 8 to 11, shared by resume and restart.  A forked round stays "in
+// the round" after its threads run again, until its image is committed.
+void refill_and_resume(bool is_restart, bool round_goes_on) {
   fire_with_restart_flag(DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA, is_restart);
   reach(Barrier::kRegisterNameService);
   fire_with_restart_flag(DMTCP_EVENT_SEND_QUERIES, is_restart);
@@ -207,11 +228,81 @@ void finish_round(bool is_restart) {
   fire_with_restart_flag(DMTCP_EVENT_REFILL, is_restart);
   reach(Barrier::kRefilled);
   narrow_nofile_after_restart();
-  g_in_round.store(false);
+  if (!round_goes_on) {
+    g_in_round.store(false);
+  }
   fire_with_restart_flag(DMTCP_EVENT_THREADS_RESUME, is_restart);
   g_rounds_done.fetch_add(1);
   futex_wake(&g_rounds_done);
   threads::resume_all(is_restart);
+}
+
+void finish_round(bool is_restart) {
+  refill_and_resume(is_restart, /*round_goes_on=*/false);
+  if (g_path != RoundPath::kTogether) {
+    after_round_alone();
+  }
+}
+
+// The forked order (proto::kCheckpointForked, docs/coordinator.md): after
+// DRAIN and WRITE_CKPT a copy-on-write child writes the image
+// (forked_writer.h) while this process goes through RESUME ... REFILL and
+// lets its threads run; CKPT_WRITTEN, the last barrier, is reported once
+// the image is on disk.  A process that did not ask for forked
+// checkpoints (or could not start a writer) writes its image here, before
+// RESUME, with its threads still frozen.
+void forked_order_round(int prep) {
+  bool forked = false;
+  int rc = prep;
+  if (g_path == RoundPath::kTogether && rc == 0) {
+    if (g_config.forked_checkpoint) {
+      rc = forked_writer::start();
+      forked = rc == 0;
+      if (!forked) {
+        DMTCP_WARN("cannot start a forked image writer (%s); writing %s "
+                   "with the program stopped",
+                   strerror(-rc), g_id.ckpt_filename);
+      }
+    }
+    if (!forked) {
+      rc = image_dump::write_image();
+    }
+  }
+  fire_with_restart_flag(DMTCP_EVENT_RESUME, false);
+  reach(Barrier::kResumed);
+  refill_and_resume(false, /*round_goes_on=*/true);
+  char why[256] = "";
+  if (forked) {
+    forked_writer::WaitEnd end = forked_writer::WaitEnd::kWriterDone;
+    rc = forked_writer::finish(g_path == RoundPath::kTogether ? g_coord_fd : -1,
+                               &end, why, sizeof why);
+    if (end == forked_writer::WaitEnd::kAborted &&
+        g_path == RoundPath::kTogether) {
+      g_path = RoundPath::kAborted;
+      DMTCP_WARN(
+          "the coordinator gave up waiting for this process in checkpoint "
+          "generation %u; its image writer was stopped (no image of this "
+          "generation counts)",
+          g_generation.load());
+    }
+  }
+  if (g_path == RoundPath::kTogether) {
+    if (rc != 0) {
+      DMTCP_ERROR("writing %s failed: %s; the previous checkpoint is kept",
+                  g_id.ckpt_filename, why[0] != '\0' ? why : strerror(-rc));
+      // A NUL byte, then why: the coordinator's one line names the cause.
+      char failure[sizeof why + 1];
+      failure[0] = '\0';
+      snprintf(failure + 1, sizeof failure - 1, "%s",
+               why[0] != '\0' ? why : strerror(-rc));
+      reach_with_failure(failure, 1 + strlen(failure + 1));
+    } else {
+      reach(Barrier::kCkptWritten,
+            forked ? forked_writer::image_path() : g_id.ckpt_filename);
+    }
+  }
+  g_in_round.store(false);
+  futex_wake(&g_rounds_done);  // exec and dmtcp_checkpoint() wait for this
   if (g_path != RoundPath::kTogether) {
     after_round_alone();
   }
@@ -244,6 +335,13 @@ void come_back_from_image() {
   g_config.coord_port = info.coord_port;
   update_ckpt_filename();
   preload_env::tell_truth_after_restart(info);
+  // dmtcp_restart --(no-)forked-checkpoint, or DMTCP_FORKED_CHECKPOINT in
+  // its environment; without either the mode the image had stays (its
+  // hello told the coordinator the same).
+  if (const char* v = preload_env::restart_env(info, "DMTCP_FORKED_CHECKPOINT");
+      v != nullptr && *v != '\0') {
+    g_config.forked_checkpoint = strcmp(v, "0") != 0;
+  }
   if (info.interval != 0) {
     g_config.interval = info.interval;
   } else if (g_config.interval != 0) {
@@ -323,6 +421,10 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   g_restart_info.magic = 0;
   if (dmtcp_context_save(&g_resume_ctx) == 0) {
     g_resume_ctx.fs_base = tcb::thread_pointer();
+    if ((order.flags & proto::kCheckpointForked) != 0) {
+      forked_order_round(prep);
+      return;
+    }
     // Alone, no image: nobody would commit it.
     if (g_path == RoundPath::kTogether) {
       int rc = prep != 0 ? prep : image_dump::write_image();

@@ -20,9 +20,20 @@
 #include "common/log.h"
 #include "dmtcp/plugin.h"
 #include "dmtcp/raw_syscall.h"
+#include "runtime/forked_writer.h"
 #include "runtime/runtime.h"
 
 namespace dmtcp::coord {
+
+void die_on_kill() {
+  // The coordinator ends the computation ('k', 'q', --kcheckpoint).  A
+  // forked image writer goes first (it would die with us anyway, through
+  // PR_SET_PDEATHSIG, but leave its temporary file and a zombie).
+  forked_writer::abandon();
+  raw::kill(raw::getpid(), SIGKILL);
+  _exit(137);
+}
+
 namespace {
 
 using proto::MsgHeader;
@@ -39,12 +50,6 @@ char* reply_buffer() {
     buf = static_cast<char*>(p);
   }
   return buf;
-}
-
-[[noreturn]] void die_on_kill() {
-  // The coordinator ends the computation ('k', 'q', --kcheckpoint).
-  raw::kill(raw::getpid(), SIGKILL);
-  _exit(137);
 }
 
 // kAbortRound was read and not yet reported by barrier().
@@ -98,12 +103,18 @@ void forget_abort() {
 
 int barrier(int fd, proto::Barrier b, const char* image_path,
             uint32_t* num_peers) {
+  return barrier_bytes(fd, b, image_path,
+                       image_path != nullptr ? strlen(image_path) : 0,
+                       num_peers);
+}
+
+int barrier_bytes(int fd, proto::Barrier b, const char* image_path,
+                  size_t path_len, uint32_t* num_peers) {
   if (g_abort_pending) {
     g_abort_pending = false;
     return kAborted;
   }
   proto::BarrierPayload p{static_cast<uint32_t>(b), 0};
-  size_t path_len = image_path != nullptr ? strlen(image_path) : 0;
   p.path_len = static_cast<uint32_t>(path_len);
   if (proto::send_msg(fd, MsgType::kBarrier, &p, sizeof p, image_path,
                       path_len) != 0) {
@@ -136,6 +147,27 @@ int barrier(int fd, proto::Barrier b, const char* image_path,
     DMTCP_WARN("coordinator released barrier %u while we wait at %u",
                release.barrier, static_cast<unsigned>(b));
   }
+}
+
+int read_one_async(int fd) {
+  MsgHeader h{};
+  char* buf = reply_buffer();
+  if (proto::recv_msg(fd, &h, buf, proto::kMaxPayload) != 0) {
+    return -1;
+  }
+  switch (static_cast<MsgType>(h.type)) {
+    case MsgType::kKill:
+      return kKilled;
+    case MsgType::kAbortRound:
+      return kAborted;
+    default:
+      break;
+  }
+  if (!handle_async(h, buf)) {
+    DMTCP_WARN("coordinator sent message %u while the image was written",
+               h.type);
+  }
+  return 0;
 }
 
 int publish(int fd, const void* key, size_t key_len, const void* val,

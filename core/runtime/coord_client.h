@@ -40,6 +40,17 @@ inline constexpr int kAborted = -2;
 void forget_abort();
 int barrier(int fd, proto::Barrier b, const char* image_path = nullptr,
             uint32_t* num_peers = nullptr);
+// The same with the bytes after the payload given by length: at
+// kCkptWritten a NUL byte followed by a reason reports a failed image.
+int barrier_bytes(int fd, proto::Barrier b, const char* image_path,
+                  size_t path_len, uint32_t* num_peers);
+// Reads one message while the checkpoint thread waits for a forked image
+// writer (forked_writer.cpp): 0 when it was handled (kSetInterval),
+// kAborted for kAbortRound, kKilled for kKill (the caller cleans up, then
+// calls die_on_kill()), -1 when the connection is gone.
+inline constexpr int kKilled = -3;
+int read_one_async(int fd);
+[[noreturn]] void die_on_kill();
 int publish(int fd, const void* key, size_t key_len, const void* val,
             size_t val_len);
 int query(int fd, const void* key, size_t key_len, void* val, size_t* val_len);

@@ -688,14 +688,15 @@ int write_regions(int pagemap_fd) {
   return 0;
 }
 
-void fill_header() {
+void fill_header(const Who& who) {
   image::FileHeader& h = g_plan.header;
   memcpy(h.magic, image::kMagic, sizeof h.magic);
   h.format_version = image::kFormatVersion;
   h.header_size = sizeof h;
   h.uid = getuid();
-  h.pid = tcb::getpid_raw();
-  h.ppid = raw::getppid();
+  h.flags = rt::g_config.forked_checkpoint ? image::kHeaderForkedCheckpoint : 0;
+  h.pid = who.pid;
+  h.ppid = who.ppid;
   // Raw ids through the pid plugin's table (never its wrappers: they take
   // the checkpoint lock this thread holds).
   h.vpid = dmtcp_real_to_virtual_pid(h.pid);
@@ -747,23 +748,7 @@ int prepare(bool compress) {
   return rc;
 }
 
-int write_image() {
-  if (!g_writer_ready) {
-    return -EINVAL;
-  }
-  char tmp[sizeof rt::g_id.ckpt_filename + 32];
-  int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  g_plan.header = image::FileHeader{};
-  g_plan.swap = -1;
-  collect_excluded();
-  int rc = build_plan(pagemap_fd);
-  if (rc != 0) {
-    if (pagemap_fd >= 0) {
-      close(pagemap_fd);
-    }
-    return rc;
-  }
-  fill_header();
+int create_temp(char* tmp, size_t cap) {
   // Never through a name someone else planted: O_EXCL|O_NOFOLLOW, under
   // a name nobody can guess (<image>.tmp.<64 random bits>), so a file or
   // link planted in a shared directory can neither receive the image nor
@@ -777,25 +762,46 @@ int write_image() {
     if (getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r)) {
       break;  // errno says why
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%016llx", rt::g_id.ckpt_filename, r);
+    snprintf(tmp, cap, "%s.tmp.%016llx", rt::g_id.ckpt_filename, r);
     fd = open(tmp, flags, 0600);
   }
+  return fd >= 0 ? fd : -errno;
+}
+
+int write_image() {
+  char tmp[kTempNameCap];
+  int fd = create_temp(tmp, sizeof tmp);
   if (fd < 0) {
-    rc = -errno;
-    if (pagemap_fd >= 0) {
-      close(pagemap_fd);
-    }
-    return rc;
+    return fd;
   }
-  rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
-                      g_scratch.names, g_plan.names_size, image_notes::data(),
-                      image_notes::size(), image_notes::count());
+  int rc = write_temp(fd, tmp, Who{tcb::getpid_raw(), raw::getppid()});
+  return rc != 0 ? rc : commit_temp(tmp, rt::g_id.ckpt_filename);
+}
+
+int write_temp(int fd, const char* tmp, const Who& who) {
+  if (!g_writer_ready) {
+    close(fd);
+    unlink(tmp);
+    return -EINVAL;
+  }
+  int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  g_plan.header = image::FileHeader{};
+  g_plan.swap = -1;
+  collect_excluded();
+  int rc = build_plan(pagemap_fd);
   if (rc == 0) {
-    rc = write_regions(pagemap_fd);
-    // finish() also after a failed write: it ends the image, and a writer
-    // left begun refuses every later round (EBUSY from init()).
-    int finished = g_writer.finish();
-    rc = rc != 0 ? rc : finished;
+    fill_header(who);
+    rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
+                        g_scratch.names, g_plan.names_size,
+                        image_notes::data(), image_notes::size(),
+                        image_notes::count());
+    if (rc == 0) {
+      rc = write_regions(pagemap_fd);
+      // finish() also after a failed write: it ends the image, and a
+      // writer left begun refuses every later round (EBUSY from init()).
+      int finished = g_writer.finish();
+      rc = rc != 0 ? rc : finished;
+    }
   }
   if (rc == 0 && fsync(fd) != 0) {
     rc = -errno;
@@ -808,9 +814,13 @@ int write_image() {
   }
   if (rc != 0) {
     unlink(tmp);
-    return rc;
   }
-  if (rename(tmp, rt::g_id.ckpt_filename) != 0) {
+  return rc;
+}
+
+int commit_temp(const char* tmp, const char* image) {
+  int rc = 0;
+  if (rename(tmp, image) != 0) {
     rc = -errno;
     unlink(tmp);
     return rc;
@@ -818,7 +828,7 @@ int write_image() {
   // The rename must reach the disk too, or a crash could bring back the
   // directory entry of the old image.
   char dir[sizeof rt::g_id.ckpt_filename];
-  snprintf(dir, sizeof dir, "%s", rt::g_id.ckpt_filename);
+  snprintf(dir, sizeof dir, "%s", image);
   char* slash = strrchr(dir, '/');
   if (slash != nullptr) {
     *slash = '\0';

@@ -96,6 +96,8 @@ void read_config() {
       static_cast<uint32_t>(atoi(env_or("DMTCP_CHECKPOINT_INTERVAL", "0")));
   g_config.unique_ckpt_dirs =
       strcmp(env_or("DMTCP_UNIQUE_CKPT_FILENAMES", "0"), "0") != 0;
+  g_config.forked_checkpoint =
+      strcmp(env_or("DMTCP_FORKED_CHECKPOINT", "0"), "0") != 0;
 }
 
 uint32_t host_hash(const char* host) {
@@ -287,6 +289,7 @@ int connect_process_to_coordinator(bool rejoin, bool loud) {
   h.start_time = proc_stat_field(0, kStatStartTime);
   h.ppid = getppid();
   h.interval = g_config.interval;
+  h.flags = g_config.forked_checkpoint ? proto::kHelloForkedCheckpoint : 0;
   if (rejoin) {
     h.generation = g_generation.load();
     h.expected_peers = g_num_peers;  // the computation's size, as we knew it

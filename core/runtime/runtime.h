@@ -28,6 +28,10 @@ struct Config {
   // <ckpt_dir>/ckpt_<computation id>_<generation, 5 digits>/, as upstream's
   // unique-ckpt plugin puts them.
   bool unique_ckpt_dirs;
+  // dmtcp_launch --forked-checkpoint (DMTCP_FORKED_CHECKPOINT=1): after
+  // DRAIN a copy-on-write child writes the image while the program runs
+  // (forked_writer.h).  dmtcp_restart may set it (restart environment).
+  bool forked_checkpoint;
 };
 
 struct Identity {

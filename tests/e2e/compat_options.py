@@ -423,6 +423,46 @@ def test_ownenv(e):
     e.command("-bc")
 
 
+def last_round_forked(e):
+    j = json.loads(e.run([e.tool("dmtcp_command"), "--json",
+                          "--stats"]).stdout)["stats"]
+    check(not j["failed"], f"--stats: {j}")
+    return j["forked"]
+
+
+def test_forked(e):
+    """--forked-checkpoint (DMTCP_FORKED_CHECKPOINT=1) is kept in the
+    image, so a restart keeps the mode; dmtcp_restart
+    --(no-)forked-checkpoint and the variable change it."""
+    e.coordinator()
+    for how, env, want in ((["--forked-checkpoint"], {}, True), ([], {}, False),
+                           ([], {"DMTCP_FORKED_CHECKPOINT": "1"}, True),
+                           (["--no-forked-checkpoint"],
+                            {"DMTCP_FORKED_CHECKPOINT": "1"}, False)):
+        ck = os.path.join(e.work, f"forked-{len(how)}-{len(env)}-{want}")
+        e.spawn([e.tool("dmtcp_launch"), "--ckptdir", ck, *how, "sleep",
+                 "300"], env=dict(e.env, **env))
+        e.wait_peers(1)
+        e.command("-bc")
+        check(last_round_forked(e) == want,
+              f"launch {how} {env}: forked should be {want}")
+        e.command("-k")
+        e.wait_peers(0, running=False)
+        # Restarted as it was, then with the mode turned around.
+        for rhow, rwant in (([], want), (["--forked-checkpoint"], True),
+                            (["--no-forked-checkpoint"], False)):
+            e.spawn([e.tool("dmtcp_restart"), *rhow, "--restartdir", ck])
+            e.wait_peers(1)
+            e.command("-bc")
+            check(last_round_forked(e) == rwant,
+                  f"launch {how} {env}, restart {rhow}: forked should be "
+                  f"{rwant}")
+            e.command("-k")
+            e.wait_peers(0, running=False)
+            for f in images(ck)[:-1]:
+                os.unlink(f)
+
+
 def test_stats(e):
     """Ours beyond upstream: --json status and list name the computation,
     its generation and each process with its last image; --stats gives the
@@ -550,7 +590,8 @@ def main():
     ap.add_argument("--tests")
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
                                      "nocheckpoint", "modifyenv", "badpath",
-                                     "ownenv", "stats", "progress"])
+                                     "ownenv", "stats", "progress",
+                                     "forked"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)

@@ -59,6 +59,12 @@ checkpoint must work, and N-1 must restart through its own script:
                in one line, each -bc succeeds with images of our own or
                fails with one line, the victim is unchanged, the newest
                checkpoint restarts
+  forkedkill   forked checkpoints (--forked-checkpoint): the image writer
+               of one of two processes SIGKILLed mid-write: -bc fails with
+               one line naming it and the signal, N-1 byte-identical, both
+               programs run on, the next checkpoint works; then `-k` while
+               a writer writes: the processes and the writer die, no .tmp
+               stays, N-1 is intact and restarts
   bcqueue      20 back-to-back -bc right after a restart on a new
                coordinator all succeed (queued behind the restart), and
                the interval set with -i before the checkpoint is still set
@@ -1261,6 +1267,96 @@ def test_bcqueue(e):
           "the restarted program did not PASS")
 
 
+def image_writer_of(pid, timeout=60):
+    """The pid of the forked image writer of process pid (its child named
+    dmtcp_imgwriter), once there is one."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if name == "dmtcp_imgwriter" and ppid == pid:
+                return int(d)
+        time.sleep(0.001)
+    raise Failure(f"process {pid} never had an image writer")
+
+
+def wait_dead(pid, timeout):
+    """Until pid is gone or a zombie."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_forkedkill(e):
+    """Forked checkpoints: a writer that dies fails the round cleanly, and
+    a kill of the computation while a writer writes leaves nothing."""
+    e.env["DMTCP_FORKED_CHECKPOINT"] = "1"
+    big = launch_memory(e, 256, "big.out")
+    small = launch_memory(e, 4, "small.out")
+    wait_for_peers(e, 2)
+    upid = upid_of(e, big.pid)
+    for attempt in range(5):
+        gen, snap = good_checkpoint(e, 2)
+        bc = start_bc(e)
+        wait_tmp(e, upid, gen + 1)
+        writer = image_writer_of(big.pid)
+        os.kill(writer, signal.SIGKILL)
+        out, err = bc.communicate(timeout=120)
+        if bc.returncode == 0:
+            # Killed just after it was done: try again.
+            print(f"  missed the write (attempt {attempt + 1})")
+            continue
+        r = subprocess.CompletedProcess(bc.args, bc.returncode, out, err)
+        line = one_line_error(r, "writer killed")
+        for t in (f"e2e_memory[{big.pid}]", "killed by signal 9",
+                  "previous checkpoint is intact"):
+            check(t in line, f"writer killed: {line!r} lacks {t!r}")
+        print(f"  writer killed: -bc said: {line}")
+        break
+    else:
+        raise Failure("never killed a writer while it wrote")
+    running(big, "writer killed")
+    running(small, "writer killed")
+    check_intact(e, snap, "writer killed")
+    check(not os.path.exists(f"/proc/{writer}"), "the writer stays")
+    later = newest_checkpoint(e, "after the writer died")
+    check(len(later) == 2 and all(generation(i) > gen for i in later),
+          f"later checkpoint: {later}")
+    # The computation killed while a writer writes.
+    gen, snap = good_checkpoint(e, 2)
+    bc = start_bc(e)
+    tmp = wait_tmp(e, upid, gen + 1)
+    writer = image_writer_of(big.pid)
+    e.run([e.tool("dmtcp_command"), "-k"], timeout=30)
+    for p in (big, small):
+        p.wait(timeout=60)
+    out, err = bc.communicate(timeout=60)
+    check(bc.returncode != 0, f"-k mid-write: -bc succeeded: {out}")
+    # The coordinator SIGKILLs local processes itself: the writer dies
+    # with its process (PR_SET_PDEATHSIG) and is then a zombie of ours,
+    # the subreaper, until we reap it.
+    check(wait_dead(writer, 10), "-k mid-write: the writer stays")
+    check(wait_gone(tmp, 10), f"-k mid-write: {tmp} stays")
+    wait_for_peers(e, 0)
+    check_intact(e, snap, "-k mid-write")
+    restart_aside(e, 2, "-k mid-write")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -1273,7 +1369,7 @@ def main():
              "generations": test_generations, "diskfull": test_diskfull,
              "coordkill": test_coordkill, "sigstop": test_sigstop,
              "keepgens": test_keepgens, "bcqueue": test_bcqueue,
-             "planted": test_planted}
+             "planted": test_planted, "forkedkill": test_forkedkill}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)

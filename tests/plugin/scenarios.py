@@ -193,9 +193,11 @@ def hook_helpers(args, new):
     expect(got == ["RESTART alloc ok"], f"after restart: {got}")
 
 
-from scenarios_order import event_order, lifecycle  # noqa: E402
+from scenarios_order import (event_order, event_order_forked,  # noqa: E402
+                             lifecycle)
 from scenarios_misc import (applic_delayed_ckpt,  # noqa: E402
-                            applic_initiated_ckpt, install, selection)
+                            applic_initiated_ckpt,
+                            applic_initiated_ckpt_forked, install, selection)
 from scenarios_wrappers import alloc_wrappers  # noqa: E402
 from scenarios_v3 import v3_hooks, v3_kvdb  # noqa: E402
 
@@ -206,8 +208,10 @@ ALL = {
     "pubsub_rules": pubsub_rules,
     "hook_helpers": hook_helpers,
     "event_order": event_order,
+    "event_order_forked": event_order_forked,
     "lifecycle": lifecycle,
     "applic_initiated_ckpt": applic_initiated_ckpt,
+    "applic_initiated_ckpt_forked": applic_initiated_ckpt_forked,
     "applic_delayed_ckpt": applic_delayed_ckpt,
     "selection": selection,
     "install": install,

@@ -7,8 +7,12 @@ from harness import Failure
 
 
 # ---- applic-initiated-ckpt ---------------------------------------------------
-def applic_initiated_ckpt(args, new):
+def applic_initiated_ckpt(args, new, forked=False):
     s = new(name="applic-init")
+    if forked:
+        # dmtcp_checkpoint() returns once the image is on disk, also when a
+        # copy writes it while the program runs (forked checkpoints).
+        s.env["DMTCP_FORKED_CHECKPOINT"] = "1"
     # The same binary without DMTCP: the weak symbols are absent.
     env = {k: v for k, v in s.env.items() if k != "DMTCP_TEST_GO"}
     native = subprocess.run([s.prog("applic_initiated_ckpt")], env=env,
@@ -37,6 +41,10 @@ def applic_initiated_ckpt(args, new):
 
 
 # ---- applic-delayed-ckpt -----------------------------------------------------
+def applic_initiated_ckpt_forked(args, new):
+    applic_initiated_ckpt(args, new, forked=True)
+
+
 def applic_delayed_ckpt(args, new):
     s = new(name="applic-delayed")
     s.start_coordinator()

@@ -100,10 +100,14 @@ def settle(s, path, count, what):
     return recs
 
 
-def event_order(args, new):
+def event_order(args, new, forked=False):
     s = new(name="order")
     log = s.path("events.log")
     s.env["DMTCP_TEST_EVENT_LOG"] = log
+    if forked:
+        # Forked checkpoints: the same events in the same order (the image
+        # is written by a copy after WRITE_CKPT; docs/plugins.md).
+        s.env["DMTCP_FORKED_CHECKPOINT"] = "1"
     s.start_coordinator()
     s.launch([s.prog("four_threads")], ["--with-plugin",
              f"{s.plugin('recorder_outer')}:{s.plugin('recorder_inner')}"])
@@ -142,6 +146,10 @@ def event_order(args, new):
     check_round(recs[n:], True)
     s.log("restart: order ok")
     s.finish()
+
+
+def event_order_forked(args, new):
+    event_order(args, new, forked=True)
 
 
 def lifecycle(args, new):

@@ -499,6 +499,7 @@ void Coordinator::on_hello(Client& c, std::string_view payload) {
   c.unique_pid = field(h.unique_pid, sizeof h.unique_pid);
   c.hostname = field(h.hostname, sizeof h.hostname);
   c.progname = field(h.progname, sizeof h.progname);
+  c.forked = (h.flags & proto::kHelloForkedCheckpoint) != 0;
   if (const Client* twin = connected_twin(c)) {
     // The same image restarted twice (or one process speaking twice): two
     // processes with one unique pid would break the next checkpoint.

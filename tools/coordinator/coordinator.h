@@ -74,6 +74,8 @@ struct Client {
   ProcState state = ProcState::kRunning;
   std::string last_image;  // reported at its last CKPT_WRITTEN
   bool exec_pending = false;  // sent kExecPending: its close is an exec
+  // Its hello asked for forked checkpoints (proto::kHelloForkedCheckpoint).
+  bool forked = false;
   // Set when the connection is to be closed at the end of this loop pass.
   bool closing = false;
 
@@ -110,6 +112,9 @@ struct Round {
   uint32_t generation = 0;
   std::span<const proto::Barrier> sequence;
   size_t index = 0;  // sequence[index] is the next barrier to release
+  // Checkpoint: the forked order (proto::kCheckpointForked), chosen at the
+  // start when a participant asked for it.
+  bool forked = false;
   std::map<uint32_t, Participant> participants;
   bool failed = false;
   std::string failure;       // the first failure, for blocking commands

@@ -62,9 +62,30 @@ constexpr Barrier kCheckpointSequence[] = {Barrier::kThreadsSuspended,
                                            Barrier::kRegisterNameService,
                                            Barrier::kSendQueries,
                                            Barrier::kRefilled};
+// Forked checkpoints (docs/coordinator.md): the program runs again after
+// REFILLED while copies write the images; CKPT_WRITTEN, the commit, comes
+// last.
+constexpr Barrier kForkedCheckpointSequence[] = {Barrier::kThreadsSuspended,
+                                                 Barrier::kSuspended,
+                                                 Barrier::kLeaderElection,
+                                                 Barrier::kDrain,
+                                                 Barrier::kResumed,
+                                                 Barrier::kRegisterNameService,
+                                                 Barrier::kSendQueries,
+                                                 Barrier::kRefilled,
+                                                 Barrier::kCkptWritten};
 constexpr Barrier kRestartSequence[] = {
     Barrier::kRestarted, Barrier::kRegisterNameService, Barrier::kSendQueries,
     Barrier::kRefilled};
+
+// A reason a process sent: printable ASCII only, at most 200 bytes.
+std::string printable_reason(std::string_view text) {
+  std::string out;
+  for (char ch : text.substr(0, 200)) {
+    out += ch >= 0x20 && ch < 0x7f ? ch : '?';
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -168,6 +189,12 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   round_.kind = RoundKind::kCheckpoint;
   round_.generation = generation_;
   round_.sequence = kCheckpointSequence;
+  for (Client* c : procs) {
+    round_.forked = round_.forked || c->forked;
+  }
+  if (round_.forked) {
+    round_.sequence = kForkedCheckpointSequence;
+  }
   round_.progress_ms = now_ms();
   round_.start_ms = round_.progress_ms;
   kv_.clear();
@@ -179,8 +206,8 @@ CommandResult Coordinator::start_checkpoint(const char* why,
   for (Client* c : procs) {
     send_do_checkpoint(*c);
   }
-  DMTCP_INFO("checkpoint generation %u started (%s): %zu processes",
-             generation_, why, procs.size());
+  DMTCP_INFO("checkpoint generation %u started (%s): %zu processes%s",
+             generation_, why, procs.size(), round_.forked ? ", forked" : "");
   CommandResult r{0,
                   "checkpoint of generation " + std::to_string(generation_) +
                       " started: " + std::to_string(procs.size()) +
@@ -293,13 +320,19 @@ void Coordinator::on_barrier(Client& c, std::string_view payload) {
     return;
   }
   std::string_view path = payload.substr(sizeof b);
-  if (expected == Barrier::kCkptWritten && path.empty()) {
-    // The process could not write its image (disk full, ...): it carries
-    // on, but this generation cannot be restarted, so the previous
-    // checkpoint stays.
+  if (expected == Barrier::kCkptWritten &&
+      (path.empty() || path.front() == '\0')) {
+    // The process could not write its image (disk full, a forked writer
+    // that died, ...): it carries on, but this generation cannot be
+    // restarted, so the previous checkpoint stays.  A NUL byte followed by
+    // text says why (a forked writer's end); empty: see its stderr.
+    std::string why = printable_reason(path.empty() ? path : path.substr(1));
     fail_round("process " + c.progname + "[" + std::to_string(c.pid) +
-               "] could not write its image (see its stderr: disk full? "
-               "directory not writable?)");
+               "] could not write its image (" +
+               (why.empty() ? "see its stderr: disk full? directory not "
+                              "writable?"
+                            : why) +
+               ")");
   } else if (expected == Barrier::kCkptWritten) {
     if (path.find('\0') != std::string_view::npos) {
       protocol_error(c, "CKPT_WRITTEN without a valid image path");
@@ -446,6 +479,7 @@ void Coordinator::send_do_checkpoint(Client& c) {
   p.generation = round_.generation;
   p.num_peers = static_cast<uint32_t>(round_.participants.size());
   proto::copy_field(p.ckpt_dir, sizeof p.ckpt_dir, opts_.ckpt_dir);
+  p.flags = round_.forked ? proto::kCheckpointForked : 0;
   send(c, proto::MsgType::kDoCheckpoint,
        {std::string_view(reinterpret_cast<const char*>(&p), sizeof p)});
 }
@@ -549,7 +583,12 @@ void Coordinator::drop_participant(Client& c) {
                  ") left before the restart finished");
     return;
   }
-  if (!round_.images_done) {
+  if (!round_.images_done && round_.forked &&
+      round_.sequence[round_.index] == Barrier::kCkptWritten) {
+    // Past DRAIN a forked round's programs run again.
+    fail_round("process " + c.progname + "[" + std::to_string(c.pid) +
+               "] died before its image was written (killed?)");
+  } else if (!round_.images_done) {
     fail_round("process " + c.progname + "[" + std::to_string(c.pid) +
                "] died while it was frozen for the checkpoint (killed?)");
   }
@@ -681,6 +720,15 @@ void Coordinator::remove_stale_images() {
       images.insert(d + "/" + l.name);
     }
     for (const std::string& image : images) {
+      // Killed after its image got its name but before it said so (a
+      // forked writer's parent renames it while the program runs): the
+      // image of a generation that failed is nobody's checkpoint.
+      if (round_.failed && is_our_image_file(image) &&
+          ::unlink(image.c_str()) == 0) {
+        DMTCP_INFO("removed %s of the failed generation %u, left by a "
+                   "process that died before reporting it",
+                   image.c_str(), round_.generation);
+      }
       for (const std::string& p : image_temporaries(image)) {
         if (::unlink(p.c_str()) == 0) {
           DMTCP_INFO("removed %s, left by a process that died writing it",

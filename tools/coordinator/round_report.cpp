@@ -141,6 +141,7 @@ std::string Coordinator::state_json() const {
       {"bytes_written", bytes},
       {"elapsed_ms", now_ms() - round_.start_ms},
       {"failed", round_.failed},
+      {"forked", round_.forked},
   };
   if (round_.kind == RoundKind::kRestart) {
     // Who is back: a restarting process joins before it reads its image
@@ -168,6 +169,7 @@ void Coordinator::keep_round_stats() {
   if (round_.failed) {
     j["failure"] = round_.failure;
   }
+  j["forked"] = round_.forked;
   j["total_ms"] = now_ms() - round_.start_ms;
   j["steps"] = json::array();
   for (proto::Barrier b : round_.sequence) {

@@ -51,6 +51,10 @@ constexpr const char* kUsage =
     "  --allow-file-overwrite  at restart a saved copy replaces a changed\n"
     "                        file (env DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES)\n"
     "  --ckpt-signal N       the signal used to checkpoint (default 12)\n"
+    "  --forked-checkpoint, --no-forked-checkpoint\n"
+    "                        write images from a copy-on-write child while\n"
+    "                        the program runs on (env\n"
+    "                        DMTCP_FORKED_CHECKPOINT=1)\n"
     "  --enable-unique-checkpoint-filenames,\n"
     "  --disable-unique-checkpoint-filenames\n"
     "                        each checkpoint in its own directory\n"
@@ -103,6 +107,7 @@ struct Options {
   bool ckpt_open_files = false;
   bool allow_file_overwrite = false;
   bool unique_ckpt = false;
+  bool forked_ckpt = false;
   bool modify_env = false;
   bool all_plugins_off = false;
   bool port_given = false;
@@ -181,6 +186,7 @@ Options parse(int argc, char** argv) {
   o.unique_ckpt = env_flag("DMTCP_UNIQUE_CKPT_FILENAMES") ||
                   env_flag("DMTCP_UNIQUE_CKPT_PLUGIN");
   o.all_plugins_off = env_flag("DMTCP_DISABLE_ALL_PLUGINS");
+  o.forked_ckpt = env_flag("DMTCP_FORKED_CHECKPOINT");
   o.allow_file_overwrite = env_flag("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES");
   if (const char* f = getenv("DMTCP_COORD_LOG_FILENAME"); f != nullptr && *f) {
     o.coord.log_file = f;
@@ -242,6 +248,10 @@ Options parse(int argc, char** argv) {
       o.unique_ckpt = true;
     } else if (a == "--disable-unique-checkpoint-filenames") {
       o.unique_ckpt = false;
+    } else if (a == "--forked-checkpoint") {
+      o.forked_ckpt = true;
+    } else if (a == "--no-forked-checkpoint") {
+      o.forked_ckpt = false;
     } else if (a == "--modify-env") {
       o.modify_env = true;
     } else if (a == "--pathvirt") {
@@ -498,6 +508,11 @@ int main(int argc, char** argv) {
   } else {
     unsetenv("DMTCP_UNIQUE_CKPT_FILENAMES");
     unsetenv("DMTCP_UNIQUE_CKPT_PLUGIN");
+  }
+  if (o.forked_ckpt) {
+    setenv("DMTCP_FORKED_CHECKPOINT", "1", 1);  // read by the runtime
+  } else {
+    unsetenv("DMTCP_FORKED_CHECKPOINT");
   }
   if (o.modify_env) {
     setenv("DMTCP_MODIFY_ENV", "1", 1);  // read by the runtime at restart

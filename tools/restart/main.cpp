@@ -67,6 +67,10 @@ constexpr const char* kUsage =
     "  --restartdir D        restart the images (ckpt_*.dmtcp) found in D\n"
     "                        and in its ckpt_* subdirectories\n"
     "  --tmpdir D            temporary files (env DMTCP_TMPDIR)\n"
+    "  --forked-checkpoint, --no-forked-checkpoint\n"
+    "                        later checkpoints are (not) written by a\n"
+    "                        copy-on-write child (env DMTCP_FORKED_CHECKPOINT;\n"
+    "                        default: as each process was launched)\n"
     "  --no-strict-checking  restart images of another user too (env\n"
     "                        DMTCP_DISABLE_STRICT_CHECKING)\n"
     "  --debug-restart-pause N  (env DMTCP_RESTART_PAUSE=N, N 1..7) each\n"
@@ -173,6 +177,8 @@ Options parse(int argc, char** argv) {
       {"port-file", required_argument, nullptr, 'F'},
       {"coord-logfile", required_argument, nullptr, 'L'},
       {"any-coordinator", no_argument, nullptr, 'A'},
+      {"forked-checkpoint", no_argument, nullptr, 'K'},
+      {"no-forked-checkpoint", no_argument, nullptr, 'k'},
       {nullptr, 0, nullptr, 0}};
   if (const char* v = getenv("DMTCP_DISABLE_STRICT_CHECKING");
       v != nullptr && *v != '\0' && strcmp(v, "0") != 0) {
@@ -240,6 +246,14 @@ Options parse(int argc, char** argv) {
         break;
       case 'L':
         o.coord.log_file = tools::absolute_path(optarg);
+        break;
+      case 'K':
+        // The restored processes read it from our environment
+        // (RestartInfo::env); the hello below tells the coordinator.
+        setenv("DMTCP_FORKED_CHECKPOINT", "1", 1);
+        break;
+      case 'k':
+        setenv("DMTCP_FORKED_CHECKPOINT", "0", 1);
         break;
       case 'A':
         o.coord.join_only = false;  // the default
@@ -349,6 +363,13 @@ void join_as_restarting(const Options& o, const image::FileHeader& h,
   hello.generation = h.generation;
   hello.expected_peers = h.num_peers != 0 ? h.num_peers : 1;
   hello.interval = static_cast<uint32_t>(o.coord.interval);
+  // Forked checkpoints: as DMTCP_FORKED_CHECKPOINT says, else as the
+  // process was launched (the image header keeps it).
+  bool forked = (h.flags & image::kHeaderForkedCheckpoint) != 0;
+  if (const char* v = getenv("DMTCP_FORKED_CHECKPOINT"); v != nullptr && *v) {
+    forked = strcmp(v, "0") != 0;
+  }
+  hello.flags = forked ? proto::kHelloForkedCheckpoint : 0;
   proto::copy_field(
       hello.unique_pid, sizeof hello.unique_pid,
       std::string_view(h.unique_pid,

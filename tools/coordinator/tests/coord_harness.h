@@ -39,6 +39,13 @@ inline constexpr Barrier kCkptSequence[] = {
     Barrier::kCkptWritten,      Barrier::kResumed,
     Barrier::kRegisterNameService, Barrier::kSendQueries,
     Barrier::kRefilled};
+// The forked order (proto::kCheckpointForked): CKPT_WRITTEN comes last.
+inline constexpr Barrier kForkedCkptSequence[] = {
+    Barrier::kThreadsSuspended, Barrier::kSuspended,
+    Barrier::kLeaderElection,   Barrier::kDrain,
+    Barrier::kResumed,          Barrier::kRegisterNameService,
+    Barrier::kSendQueries,      Barrier::kRefilled,
+    Barrier::kCkptWritten};
 inline constexpr Barrier kRestartSequence[] = {
     Barrier::kRestarted, Barrier::kRegisterNameService,
     Barrier::kSendQueries, Barrier::kRefilled};
@@ -256,6 +263,7 @@ struct HelloArgs {
   std::string computation_id;
   std::string unique_pid;  // empty: prog + "-uniq"
   std::string parent_unique_pid;
+  uint8_t flags = 0;  // HelloPayload::flags
 };
 
 inline proto::HelloPayload make_hello(const std::string& secret,
@@ -276,6 +284,7 @@ inline proto::HelloPayload make_hello(const std::string& secret,
   proto::copy_field(h.parent_unique_pid, sizeof h.parent_unique_pid,
                     a.parent_unique_pid);
   proto::copy_field(h.secret, sizeof h.secret, secret);
+  h.flags = a.flags;
   return h;
 }
 

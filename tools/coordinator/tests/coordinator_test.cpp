@@ -632,6 +632,86 @@ BOOST_AUTO_TEST_CASE(process_that_cannot_write_its_image_fails_the_round) {
   BOOST_TEST(access(c.script_path().c_str(), F_OK) != 0);
 }
 
+// Forked checkpoints: one process asking for them makes the round run the
+// forked order for all; the images are committed (restart script, older
+// generations pruned) only at the last CKPT_WRITTEN, and a writer that died
+// fails the round with its reason.
+BOOST_AUTO_TEST_CASE(forked_round_commits_after_the_last_image) {
+  Coord c;
+  HelloArgs fa;
+  fa.prog = "forked";
+  fa.flags = proto::kHelloForkedCheckpoint;
+  auto a = c.join(fa);
+  auto b = c.process("plain");
+  auto t = c.tool();
+  t->send_command('b');
+  for (Peer* p : {a.get(), b.get()}) {
+    auto d = p->expect(MsgType::kDoCheckpoint).as<proto::DoCheckpointPayload>();
+    BOOST_TEST(d.flags == proto::kCheckpointForked);
+  }
+  const std::string img_a = c.ckpt_dir() + "/ckpt_forked_gen1.dmtcp";
+  const std::string img_b = c.ckpt_dir() + "/ckpt_plain_gen1.dmtcp";
+  write_file(img_a, "image a");
+  write_file(img_b, "image b");
+  for (Barrier x : kForkedCkptSequence) {
+    bool written = x == Barrier::kCkptWritten;
+    BOOST_TEST_INFO("barrier " << static_cast<int>(x));
+    BOOST_TEST(!exists(c.script_path()));  // no commit before the last
+    a->barrier(x, written ? img_a : std::string());
+    b->barrier(x, written ? img_b : std::string());
+    a->expect_release(x);
+    b->expect_release(x);
+    BOOST_TEST(exists(c.script_path()) == written);
+  }
+  auto r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) == 0);
+  // The plain order is refused in a forked round.
+  t->send_command('b');
+  a->expect(MsgType::kDoCheckpoint);
+  b->expect(MsgType::kDoCheckpoint);
+  for (Barrier x : {Barrier::kThreadsSuspended, Barrier::kSuspended,
+                    Barrier::kLeaderElection, Barrier::kDrain}) {
+    a->barrier(x);
+    b->barrier(x);
+    a->expect_release(x);
+    b->expect_release(x);
+  }
+  const std::string img2 = c.ckpt_dir() + "/ckpt_forked_gen2.dmtcp";
+  b->barrier(Barrier::kCkptWritten, img2);
+  BOOST_TEST(b->closed_within(5000));
+  for (size_t i = 4; i < std::size(kForkedCkptSequence); ++i) {
+    Barrier x = kForkedCkptSequence[i];
+    a->barrier(x, x == Barrier::kCkptWritten ? img2 : std::string());
+    a->expect_release(x);
+  }
+  r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) != 0);
+  // A writer that died: a NUL byte, then why.
+  b = c.process("plain2");
+  t->send_command('b');
+  a->expect(MsgType::kDoCheckpoint);
+  b->expect(MsgType::kDoCheckpoint);
+  const std::string img3 = c.ckpt_dir() + "/ckpt_plain2_gen3.dmtcp";
+  write_file(img3, "image of the failed round");
+  const std::string why = std::string(1, '\0') +
+                          "its forked image writer (pid 7) was killed by "
+                          "signal 9 (SIGKILL)";
+  for (Barrier x : kForkedCkptSequence) {
+    bool written = x == Barrier::kCkptWritten;
+    a->barrier(x, written ? why : std::string());
+    b->barrier(x, written ? img3 : std::string());
+    a->expect_release(x);
+    b->expect_release(x);
+  }
+  r = t->expect(MsgType::kCommandReply);
+  BOOST_TEST(reply_status(r) != 0);
+  BOOST_TEST(contains(reply_text(r), "could not write its image (its forked "
+                                     "image writer (pid 7) was killed by "
+                                     "signal 9 (SIGKILL))"));
+  BOOST_TEST(!exists(img3));  // what the failed round wrote is gone
+  BOOST_TEST(exists(img_a));  // the last good checkpoint stays
+}
+
 // A process that exits (or execs) before it is suspended was never frozen:
 // it leaves the round, which completes for the others.
 BOOST_AUTO_TEST_CASE(process_exiting_before_it_is_suspended_leaves_the_round) {
