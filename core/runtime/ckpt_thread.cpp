@@ -139,8 +139,8 @@ void reach_with_failure(const char* failure, size_t len) {
   if (g_path != RoundPath::kTogether) {
     return;
   }
-  int rc = coord::barrier_bytes(g_coord_fd, Barrier::kCkptWritten, failure,
-                                len, &g_num_peers);
+  int rc = coord::barrier_bytes(g_coord_fd, Barrier::kCkptWritten, failure, len,
+                                &g_num_peers);
   if (rc == coord::kAborted) {
     g_path = RoundPath::kAborted;
   } else if (rc != 0) {
@@ -259,9 +259,10 @@ void forked_order_round(int prep) {
       rc = forked_writer::start();
       forked = rc == 0;
       if (!forked) {
-        DMTCP_WARN("cannot start a forked image writer (%s); writing %s "
-                   "with the program stopped",
-                   strerror(-rc), g_id.ckpt_filename);
+        DMTCP_WARN(
+            "cannot start a forked image writer (%s); writing %s "
+            "with the program stopped",
+            strerror(-rc), g_id.ckpt_filename);
       }
     }
     if (!forked) {
@@ -272,6 +273,10 @@ void forked_order_round(int prep) {
   reach(Barrier::kResumed);
   refill_and_resume(false, /*round_goes_on=*/true);
   char why[256] = "";
+  if (forked && g_path == RoundPath::kAborted) {
+    forked_writer::abandon();  // the coordinator gave up on this round
+    forked = false;
+  }
   if (forked) {
     forked_writer::WaitEnd end = forked_writer::WaitEnd::kWriterDone;
     rc = forked_writer::finish(g_path == RoundPath::kTogether ? g_coord_fd : -1,

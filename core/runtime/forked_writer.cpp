@@ -62,7 +62,9 @@ long sys6(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0,
   return ret;
 }
 
-long raw_close(int fd) { return sys6(SYS_close, fd); }
+long raw_close(int fd) {
+  return sys6(SYS_close, fd);
+}
 
 // The writer in progress.  Written by the checkpoint thread only.
 pid_t g_pid = -1;
@@ -131,8 +133,8 @@ void kill_and_remove() {
   if (g_pid > 0) {
     raw::kill(g_pid, SIGKILL);
     int status = 0;
-    while (sys6(SYS_wait4, g_pid, reinterpret_cast<long>(&status), __WALL,
-                0) == -EINTR) {
+    while (sys6(SYS_wait4, g_pid, reinterpret_cast<long>(&status), __WALL, 0) ==
+           -EINTR) {
     }
     g_pid = -1;
   }
@@ -190,6 +192,14 @@ int start() {
 
 const char* image_path() {
   return g_image;
+}
+
+void forget_after_fork() {
+  if (g_result_fd >= 0) {
+    raw_close(g_result_fd);
+  }
+  g_result_fd = -1;
+  g_pid = -1;
 }
 
 void abandon() {
@@ -267,12 +277,15 @@ int finish(int coord_fd, WaitEnd* end, char* why, size_t why_cap) {
     return result;
   }
   if (reaped > 0 && WIFSIGNALED(status)) {
-    snprintf(why, why_cap, "its forked image writer (pid %d) was killed by "
-             "signal %d (SIG%s)", pid, WTERMSIG(status),
-             signal_name(WTERMSIG(status)));
+    snprintf(why, why_cap,
+             "its forked image writer (pid %d) was killed by "
+             "signal %d (SIG%s)",
+             pid, WTERMSIG(status), signal_name(WTERMSIG(status)));
   } else if (reaped > 0 && WIFEXITED(status)) {
-    snprintf(why, why_cap, "its forked image writer (pid %d) exited with "
-             "status %d before it was done", pid, WEXITSTATUS(status));
+    snprintf(why, why_cap,
+             "its forked image writer (pid %d) exited with "
+             "status %d before it was done",
+             pid, WEXITSTATUS(status));
   } else {
     snprintf(why, why_cap, "its forked image writer (pid %d) vanished", pid);
   }

@@ -42,6 +42,10 @@ int finish(int coord_fd, WaitEnd* end, char* why, size_t why_cap);
 // The image the writer writes (its final name).
 const char* image_path();
 
+// In a fork child of the program: a writer in progress is the parent's
+// (its pipe is closed here, nothing else is touched).
+void forget_after_fork();
+
 // The process is about to die (kKill): a writer in progress is killed and
 // reaped, its temporary file removed.  No-op without one.
 void abandon();

@@ -792,9 +792,8 @@ int write_temp(int fd, const char* tmp, const Who& who) {
   if (rc == 0) {
     fill_header(who);
     rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
-                        g_scratch.names, g_plan.names_size,
-                        image_notes::data(), image_notes::size(),
-                        image_notes::count());
+                        g_scratch.names, g_plan.names_size, image_notes::data(),
+                        image_notes::size(), image_notes::count());
     if (rc == 0) {
       rc = write_regions(pagemap_fd);
       // finish() also after a failed write: it ends the image, and a

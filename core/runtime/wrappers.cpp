@@ -51,6 +51,7 @@
 #include "runtime/checkpoint_eintr.h"
 #include "runtime/ckpt_lock.h"
 #include "runtime/events.h"
+#include "runtime/forked_writer.h"
 #include "runtime/futex.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
@@ -168,6 +169,7 @@ pid_t fork_and_join() {
   // checkpoint thread are not ours.
   dmtcp::ckpt_lock::reset_after_fork(dmtcp::ckpt_lock::depth_of_this_thread());
   dmtcp::threads::reset_after_fork();
+  dmtcp::forked_writer::forget_after_fork();  // the parent's, not ours
   bool parent_connected = rt::g_coord_fd >= 0;
   close(rt::g_coord_fd);
   memcpy(rt::g_id.parent_unique_pid, parent_upid,

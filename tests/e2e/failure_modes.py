@@ -64,7 +64,9 @@ checkpoint must work, and N-1 must restart through its own script:
                one line naming it and the signal, N-1 byte-identical, both
                programs run on, the next checkpoint works; then `-k` while
                a writer writes: the processes and the writer die, no .tmp
-               stays, N-1 is intact and restarts
+               stays, N-1 is intact and restarts; a writer SIGSTOPped with
+               a round timeout of 3 s: -bc names its process, the writer
+               is ended, the next -bc works
   bcqueue      20 back-to-back -bc right after a restart on a new
                coordinator all succeed (queued behind the restart), and
                the interval set with -i before the checkpoint is still set
@@ -1355,6 +1357,36 @@ def test_forkedkill(e):
     wait_for_peers(e, 0)
     check_intact(e, snap, "-k mid-write")
     restart_aside(e, 2, "-k mid-write")
+    # A writer stopped (SIGSTOP) mid-write: the round timeout names its
+    # process, which stops the writer and goes on; the next round works.
+    timeout = 3
+    e.new_coordinator(DMTCP_ROUND_TIMEOUT=str(timeout))
+    for f in ckpt_files(e.work):  # the earlier computation's
+        os.unlink(os.path.join(e.work, f))
+    os.unlink(e.env["DMTCP_TEST_GO"])  # restart_aside's
+    big = launch_memory(e, 256, "big2.out")
+    wait_for_peers(e, 1)
+    upid = upid_of(e, big.pid)
+    gen, snap = good_checkpoint(e, 1)
+    bc = start_bc(e)
+    tmp = wait_tmp(e, upid, gen + 1)
+    writer = image_writer_of(big.pid)
+    os.kill(writer, signal.SIGSTOP)
+    line = failed_bc(e, bc, timeout + 60, "stopped writer",
+                     f"e2e_memory[{big.pid}]@", "did not reach CKPT_WRITTEN")
+    check(wait_dead(writer, 10), "stopped writer: the writer stays")
+    check(wait_gone(tmp, 10), f"stopped writer: {tmp} stays")
+    running(big, "stopped writer")
+    check_intact(e, snap, "stopped writer")
+    start = time.time()
+    while True:
+        r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+        if r.returncode == 0:
+            break
+        check("has not come back" in r.stderr and time.time() - start < 30,
+              f"after the stopped writer: {r.stderr}")
+        time.sleep(0.2)
+    kill_computation(e, [big])
 
 
 def main():

@@ -65,15 +65,12 @@ constexpr Barrier kCheckpointSequence[] = {Barrier::kThreadsSuspended,
 // Forked checkpoints (docs/coordinator.md): the program runs again after
 // REFILLED while copies write the images; CKPT_WRITTEN, the commit, comes
 // last.
-constexpr Barrier kForkedCheckpointSequence[] = {Barrier::kThreadsSuspended,
-                                                 Barrier::kSuspended,
-                                                 Barrier::kLeaderElection,
-                                                 Barrier::kDrain,
-                                                 Barrier::kResumed,
-                                                 Barrier::kRegisterNameService,
-                                                 Barrier::kSendQueries,
-                                                 Barrier::kRefilled,
-                                                 Barrier::kCkptWritten};
+constexpr Barrier kForkedCheckpointSequence[] = {
+    Barrier::kThreadsSuspended, Barrier::kSuspended,
+    Barrier::kLeaderElection,   Barrier::kDrain,
+    Barrier::kResumed,          Barrier::kRegisterNameService,
+    Barrier::kSendQueries,      Barrier::kRefilled,
+    Barrier::kCkptWritten};
 constexpr Barrier kRestartSequence[] = {
     Barrier::kRestarted, Barrier::kRegisterNameService, Barrier::kSendQueries,
     Barrier::kRefilled};
