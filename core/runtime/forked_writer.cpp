@@ -51,15 +51,7 @@ namespace {
 // wrapped by plugins (pid, event), which must not see the writer.
 long sys6(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0,
           long f = 0) {
-  long ret;
-  register long r10 asm("r10") = d;
-  register long r8 asm("r8") = e;
-  register long r9 asm("r9") = f;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
+  return dmtcp::raw::syscall6(n, a, b, c, d, e, f);
 }
 
 long raw_close(int fd) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "dmtcp/raw_syscall.h"
 #include "dmtcp/virtual_id_table.h"
 
 #define DMTCP_PID_EXPORT extern "C" __attribute__((visibility("default")))
@@ -24,15 +25,7 @@ using Table = VirtualIdTable<VirtPid, RealPid>;
 // lookups below must see the kernel's ids.  Returns -errno on failure.
 inline long raw_syscall(long n, long a = 0, long b = 0, long c = 0, long d = 0,
                         long e = 0, long f = 0) {
-  long ret;
-  register long r10 asm("r10") = d;
-  register long r8 asm("r8") = e;
-  register long r9 asm("r9") = f;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
+  return dmtcp::raw::syscall6(n, a, b, c, d, e, f);
 }
 pid_t raw_getpid();
 pid_t raw_getppid();

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "dmtcp/raw_syscall.h"
 #include "dmtcp/plugin.h"
 #include "dmtcp/virtual_id_table.h"
 
@@ -26,15 +27,7 @@ namespace dmtcp::sysvipc {
 // included) and without libc's cancellation points.  Returns -errno.
 inline long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0,
                 long e = 0, long f = 0) {
-  long ret;
-  register long r10 asm("r10") = d;
-  register long r8 asm("r8") = e;
-  register long r9 asm("r9") = f;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
+  return dmtcp::raw::syscall6(n, a, b, c, d, e, f);
 }
 
 // Our virtual pid (the pid plugin's table; the identity without it).

@@ -10,6 +10,8 @@
 
 #include <cerrno>
 
+#include "dmtcp/raw_syscall.h"
+
 #define DMTCP_TIMER_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace dmtcp::timer {
@@ -17,15 +19,7 @@ namespace dmtcp::timer {
 // Returns the result, or -errno.
 inline long raw_syscall(long n, long a = 0, long b = 0, long c = 0,
                         long d = 0, long e = 0, long f = 0) {
-  long ret;
-  register long r10 asm("r10") = d;
-  register long r8 asm("r8") = e;
-  register long r9 asm("r9") = f;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
+  return dmtcp::raw::syscall6(n, a, b, c, d, e, f);
 }
 
 // The kernel's encoding of CPU-time clocks (include/linux/posix-timers.h):

@@ -24,6 +24,20 @@ inline long syscall3(long n, long a = 0, long b = 0, long c = 0) {
   return ret;
 }
 
+// The same with up to six arguments (clone, wait4, ppoll, futex ...).
+inline long syscall6(long n, long a = 0, long b = 0, long c = 0, long d = 0,
+                     long e = 0, long f = 0) {
+  long ret;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
 inline pid_t getpid() { return static_cast<pid_t>(syscall3(SYS_getpid)); }
 inline pid_t getppid() { return static_cast<pid_t>(syscall3(SYS_getppid)); }
 inline pid_t gettid() { return static_cast<pid_t>(syscall3(SYS_gettid)); }
