@@ -356,8 +356,13 @@ class Computation:
         self.env["DMTCP_COORD_HOST"] = "127.0.0.1"
 
     def command(self, *cmd, check=True):
-        r = subprocess.run([self.tool("dmtcp_command"), *cmd], env=self.env,
-                           capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        try:
+            r = subprocess.run([self.tool("dmtcp_command"), *cmd],
+                               env=self.env, capture_output=True, text=True,
+                               timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            describe_processes()  # a stuck round: who waits on what
+            raise
         if check and r.returncode != 0:
             raise Failure(f"dmtcp_command {' '.join(cmd)} failed "
                           f"({r.returncode}): {r.stdout}{r.stderr}")
