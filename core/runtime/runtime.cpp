@@ -33,6 +33,7 @@
 #include "protocol/protocol.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
+#include "runtime/next_fnc.h"
 #include "runtime/preload_env.h"
 #include "runtime/program_start.h"
 #include "runtime/real_fns.h"
@@ -165,6 +166,9 @@ __attribute__((constructor(101))) void runtime_init() {
   }
   read_config();
   preload_env::hide();
+  // Before anything resolves NEXT_FNC: from now on no wrapper's first call
+  // takes the loader's lock (next_fnc.cpp).
+  next_fnc::snapshot_startup();
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);
