@@ -438,6 +438,10 @@ void Coordinator::maybe_release() {
   if (b == Barrier::kThreadsSuspended && !execs_pending_.empty()) {
     return;  // an exec'ing participant's new program has not joined yet
   }
+  if (b == Barrier::kThreadsSuspended && round_.kind == RoundKind::kCheckpoint &&
+      !leavers_.empty()) {
+    return;  // a child that left is not a zombie yet: its parent would miss it
+  }
   // The restart script is on disk before any process hears that the images
   // are: one that dies right after the release still leaves a complete
   // restart behind (and a test reading the script after its release finds
