@@ -98,6 +98,38 @@ int g_hot_count = 0;
 uint8_t* g_snapshot = nullptr;
 size_t g_snapshot_cap = 0;
 
+// Scratch buffers outgrown while an image is written, unmapped only once
+// it is (release_retired()).  The kernel merges an anonymous mapping of
+// ours into its neighbour (the runtime's .bss, another scratch buffer), so
+// the region being copied may hold the old buffer: unmapping it there cut
+// a hole in that region, and the copy died of SIGSEGV (a `sleep` of a
+// bash loop seeing its second round: "died while it was frozen").
+struct Retired {
+  void* p;
+  size_t len;
+};
+constexpr int kMaxRetired = 16;
+Retired g_retired[kMaxRetired];
+int g_retired_count = 0;
+
+void retire(void* p, size_t len) {
+  if (p == nullptr) {
+    return;
+  }
+  if (g_retired_count == kMaxRetired) {
+    munmap(p, len);  // not reached: each image retires a few at most
+    return;
+  }
+  g_retired[g_retired_count++] = {p, len};
+}
+
+void release_retired() {
+  for (int i = 0; i < g_retired_count; ++i) {
+    munmap(g_retired[i].p, g_retired[i].len);
+  }
+  g_retired_count = 0;
+}
+
 int find_own_segments(dl_phdr_info* info, size_t, void* data) {
   auto self = reinterpret_cast<uint64_t>(data);
   for (int i = 0; i < info->dlpi_phnum; ++i) {
@@ -145,9 +177,7 @@ void* map_scratch(size_t len) {
 // A private copy of a region that is changing under us.
 const uint8_t* snapshot(uint64_t start, uint64_t len) {
   if (len > g_snapshot_cap) {
-    if (g_snapshot != nullptr) {
-      munmap(g_snapshot, g_snapshot_cap);
-    }
+    retire(g_snapshot, g_snapshot_cap);
     g_snapshot = static_cast<uint8_t*>(map_scratch(len));
     g_snapshot_cap = len;
   }
@@ -172,6 +202,9 @@ bool g_writer_ready = false;
 template <class F>
 void for_each_scratch(F&& f) {
   f(g_snapshot, g_snapshot_cap);
+  for (int i = 0; i < g_retired_count; ++i) {
+    f(g_retired[i].p, g_retired[i].len);
+  }
   f(g_scratch.maps, kMapsCap);
   f(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
   f(g_scratch.names, kNamesCap);
@@ -353,9 +386,7 @@ bool any_page_present(int pagemap_fd, uint64_t start, uint64_t npages) {
 
 uint8_t* ensure_page_map(uint64_t npages) {
   if (npages > g_scratch.may_have_data_cap) {
-    if (g_scratch.may_have_data != nullptr) {
-      munmap(g_scratch.may_have_data, g_scratch.may_have_data_cap);
-    }
+    retire(g_scratch.may_have_data, g_scratch.may_have_data_cap);
     size_t cap = (npages + 0xfffff) & ~size_t{0xfffff};
     g_scratch.may_have_data = static_cast<uint8_t*>(map_scratch(cap));
     g_scratch.may_have_data_cap = cap;
@@ -802,6 +833,7 @@ int write_temp(int fd, const char* tmp, const Who& who) {
       rc = rc != 0 ? rc : finished;
     }
   }
+  release_retired();
   if (rc == 0 && fsync(fd) != 0) {
     rc = -errno;
   }
@@ -861,6 +893,7 @@ void forget_after_restart() {
   image_notes::forget_after_restart();
   g_snapshot = nullptr;
   g_snapshot_cap = 0;
+  g_retired_count = 0;
   g_scratch = Scratch{};
 }
 
