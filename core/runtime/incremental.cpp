@@ -82,6 +82,27 @@ size_t page_round(size_t n) {
   return (n + kPageSize - 1) & ~(kPageSize - 1);
 }
 
+// Arrays replaced by bigger ones while an image is planned.  They are not
+// unmapped then: the plan has already read /proc/self/maps, and the kernel
+// may have merged such an array with a neighbouring mapping into one
+// region that the image writer still walks (a region of the runtime is
+// copied whole: image_dump's snapshot()), which would then fault.  They go
+// once the image is written.
+struct Retired {
+  void* p;
+  size_t len;
+};
+constexpr int kMaxRetired = 6;  // the three arrays of one table, twice
+Retired g_retired[kMaxRetired];
+int g_retired_count = 0;
+
+void unmap_retired() {
+  for (int i = 0; i < g_retired_count; ++i) {
+    munmap(g_retired[i].p, g_retired[i].len);
+  }
+  g_retired_count = 0;
+}
+
 // Grows *p to hold n bytes (contents are not kept).  False: no memory.
 template <class T>
 bool ensure(T** p, size_t* cap, size_t n) {
@@ -89,15 +110,16 @@ bool ensure(T** p, size_t* cap, size_t n) {
   if (n <= *cap) {
     return true;
   }
-  if (*p != nullptr) {
-    munmap(*p, *cap);
-    *p = nullptr;
-    *cap = 0;
+  if (*p != nullptr && g_retired_count == kMaxRetired) {
+    return false;  // cannot happen: plan() retires at most three per round
   }
   void* m = mmap(nullptr, n, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) {
     return false;
+  }
+  if (*p != nullptr) {
+    g_retired[g_retired_count++] = Retired{*p, *cap};
   }
   *p = static_cast<T*>(m);
   *cap = n;
@@ -140,6 +162,7 @@ Hash page_state(const uint8_t* page) {
 
 void begin_round(uint32_t generation, uint32_t last_committed) {
   (void)generation;
+  unmap_retired();  // the last image is written
   g_last_committed = last_committed;
   if (g_pending->valid && g_pending->generation == last_committed &&
       last_committed != 0) {
@@ -252,6 +275,7 @@ void filter_region(uint32_t index, const uint8_t* source, uint64_t npages,
 }
 
 void image_written(const char* path) {
+  unmap_retired();
   if (g_pending->count == 0) {
     return;  // not planned: no incremental mode
   }
@@ -260,6 +284,7 @@ void image_written(const char* path) {
 }
 
 void image_failed() {
+  unmap_retired();
   g_pending->valid = false;
 }
 
@@ -273,7 +298,9 @@ void scratch(void (*f)(void* p, size_t len, void* arg), void* arg) {
 
 void forget_after_restart() {
   // The tables were left out of the image; image_dump unmaps the ranges
-  // (scratch()) restart mapped empty there.
+  // (scratch()) restart mapped empty there.  Arrays retired in the round
+  // of the image were ours too (left out as well).
+  unmap_retired();
   for (Table& t : g_tables) {
     t = Table{};
   }
