@@ -1125,12 +1125,7 @@ def test_keepgens(e):
     older = [os.path.join(e.work, f) for f in ckpt_files(e.work)
              if f.endswith(f"_gen{kept[-2]}.dmtcp")]
     kill_computation(e, [p])
-    open(e.env["DMTCP_TEST_GO"], "w").close()
-    r, _ = e.run([e.tool("dmtcp_restart"), *older], timeout=120)
-    check(r.returncode == 0 and "PASS" in r.stdout,
-          f"older kept generation: {r.returncode} {r.stdout}{r.stderr}")
-    wait_for_peers(e, 0)
-    os.unlink(e.env["DMTCP_TEST_GO"])
+    restart_expect_pass(e, older, "older kept generation")
     # The default: one (in a directory of its own).
     d = os.path.join(e.work, "default")
     os.mkdir(d)
@@ -1214,12 +1209,7 @@ def test_planted(e):
         tmp = e.env.get("DMTCP_TMPDIR") or e.env.get("TMPDIR") or "/tmp"
         pids = os.path.join(tmp, f"dmtcp-pids-{cid}")
         os.symlink(victim, pids)
-        open(e.env["DMTCP_TEST_GO"], "w").close()
-        r, _ = e.run([e.tool("dmtcp_restart"), *newest], timeout=120)
-        check(r.returncode == 0 and "PASS" in r.stdout,
-              f"restart from {d}: {r.returncode} {r.stdout}{r.stderr}")
-        wait_for_peers(e, 0)
-        os.unlink(e.env["DMTCP_TEST_GO"])
+        restart_expect_pass(e, newest, f"restart from {d}")
         with open(victim) as f:
             check(f.read() == "precious\n",
                   f"restart wrote through a link planted at {pids}")
