@@ -149,8 +149,10 @@ const RegionEntry* inherited(const Table& prev, const RegionEntry& r,
   return it;
 }
 
-Hash page_state(const uint8_t* page) {
-  if (image::page_is_zero(page)) {
+// In a kRegionFromFile region "base" is the file's page, not zero: a page
+// the program changed to all zeros is data there (hashed, and stored).
+Hash page_state(const uint8_t* page, bool from_file) {
+  if (!from_file && image::page_is_zero(page)) {
     return kBase;
   }
   XXH128_hash_t h = XXH3_128bits(page, kPageSize);
@@ -249,16 +251,24 @@ void filter_region(uint32_t index, const uint8_t* source, uint64_t npages,
   uint64_t prev_first = 0;
   const RegionEntry* prev =
       g_incremental_now ? inherited(*g_committed, r, &prev_first) : nullptr;
+  bool from_file = (r.flags & image::kRegionFromFile) != 0;
   if (prev == nullptr) {
     for (uint64_t i = 0; i < npages; ++i) {
-      now[i] = filter[i] != 0 ? page_state(source + i * kPageSize) : kBase;
+      if (filter[i] == 0) {
+        now[i] = kBase;
+        continue;
+      }
+      now[i] = page_state(source + i * kPageSize, from_file);
+      if (from_file) {
+        filter[i] = 2;  // a private page of zeros is not the file's page
+      }
     }
     return;
   }
   const Hash* before = g_committed->hashes + prev_first;
-  bool from_file = (r.flags & image::kRegionFromFile) != 0;
   for (uint64_t i = 0; i < npages; ++i) {
-    Hash s = filter[i] != 0 ? page_state(source + i * kPageSize) : kBase;
+    Hash s =
+        filter[i] != 0 ? page_state(source + i * kPageSize, from_file) : kBase;
     now[i] = s;
     if (s == before[i]) {
       filter[i] = 0;  // as in the predecessor

@@ -1,7 +1,9 @@
 /* Incremental checkpoints (docs/incremental.md): five checkpoints
  * (dmtcp_checkpoint()), each after random changes to the pages of a
  * buffer: new data, pages set to zero, pages dropped with MADV_DONTNEED,
- * zero pages given data, and once a part unmapped and mapped again.  Under
+ * zero pages given data, and once a part unmapped and mapped again; the
+ * same in a private mapping of a file (whose unchanged pages come from the
+ * file: a page set to zeros is data there, a dropped one the file's).  Under
  * dmtcp_launch --incremental each image stores only what changed, so a
  * restart must lay five images and the harness's own checkpoint over one
  * another.  Before READY the buffer is written to $DMTCP_TEST_GO.expected;
@@ -19,6 +21,8 @@ enum { kPage = 4096 };
 
 static unsigned char *g_buf;
 static size_t g_pages;
+enum { kFilePages = 64 };
+static unsigned char *g_fbuf; /* MAP_PRIVATE of $DMTCP_TEST_GO.data */
 
 static void fill_page(size_t i, unsigned long long *rng) {
   unsigned long long *w = (unsigned long long *)(g_buf + i * kPage);
@@ -42,6 +46,24 @@ static void mutate(int round, unsigned long long *rng) {
       default:
         E2E_CHECK(madvise(g_buf + i * kPage, kPage, MADV_DONTNEED) == 0,
                   "madvise: %s", strerror(errno));
+        break;
+    }
+  }
+  for (int n = 0; n < 6; ++n) {
+    size_t i = (size_t)(e2e_next(rng) % kFilePages);
+    unsigned char *page = g_fbuf + i * kPage;
+    switch (e2e_next(rng) % 3) {
+      case 0:
+        memset(page, 0, kPage);
+        break;
+      case 1:
+        E2E_CHECK(madvise(page, kPage, MADV_DONTNEED) == 0, "madvise: %s",
+                  strerror(errno));
+        break;
+      default:
+        for (size_t k = 0; k < kPage / 8; ++k) {
+          ((unsigned long long *)page)[k] = e2e_next(rng);
+        }
         break;
     }
   }
@@ -69,6 +91,18 @@ int main(int argc, char **argv) {
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   E2E_CHECK(g_buf != MAP_FAILED, "mmap: %s", strerror(errno));
   unsigned long long rng = 0x9e3779b97f4a7c15ull ^ (unsigned long long)mib;
+  char data[4096];
+  snprintf(data, sizeof data, "%s.data", go);
+  int dfd = open(data, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  E2E_CHECK(dfd >= 0, "%s: %s", data, strerror(errno));
+  for (int i = 0; i < kFilePages * kPage / 8; ++i) {
+    unsigned long long v = e2e_next(&rng);
+    E2E_CHECK(write(dfd, &v, 8) == 8, "write %s", data);
+  }
+  g_fbuf = mmap(NULL, kFilePages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                dfd, 0);
+  E2E_CHECK(g_fbuf != MAP_FAILED, "mmap %s: %s", data, strerror(errno));
+  close(dfd);
   for (size_t i = 0; i < g_pages; ++i) {
     if (i % 7 != 0) { /* every 7th page stays untouched (zero) */
       fill_page(i, &rng);
@@ -92,6 +126,8 @@ int main(int argc, char **argv) {
     E2E_CHECK(w > 0, "write %s: %s", expected, strerror(errno));
     off += (size_t)w;
   }
+  E2E_CHECK(write(fd, g_fbuf, kFilePages * kPage) == kFilePages * kPage,
+            "write %s: %s", expected, strerror(errno));
   E2E_CHECK(close(fd) == 0, "close: %s", strerror(errno));
   printf("checkpoints %d\n", checkpoints);
   e2e_say("READY");
@@ -108,8 +144,16 @@ int main(int argc, char **argv) {
       ++bad;
     }
   }
+  size_t fbad = 0;
+  for (size_t i = 0; i < kFilePages; ++i) {
+    E2E_CHECK(read(fd, page, kPage) == kPage, "short read of %s", expected);
+    fbad += memcmp(page, g_fbuf + i * kPage, kPage) != 0;
+  }
   close(fd);
   unlink(expected);
+  unlink(data);
+  E2E_CHECK(fbad == 0, "%zu of %d pages of the file mapping differ", fbad,
+            kFilePages);
   E2E_CHECK(bad == 0, "%zu of %zu pages differ from before the checkpoint "
             "(first: page %zu)", bad, g_pages, first_bad);
   E2E_CHECK(!dmtcp_is_enabled() || checkpoints == 5,
