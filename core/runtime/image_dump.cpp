@@ -673,6 +673,13 @@ int write_regions(int pagemap_fd) {
       memset(filter, 1, readable);
       memset(filter + readable, 0, npages - readable);
     }
+    if ((r.flags & image::kRegionFromFile) != 0) {
+      // Unstored pages of such a region come back from the file: a page
+      // the program set to zeros must be stored, zeros and all.
+      for (uint64_t p = 0; p < npages; ++p) {
+        filter[p] = filter[p] != 0 ? 2 : 0;
+      }
+    }
     if (excluded_bytes(r.start, r.end) != 0) {
       clear_excluded(r.start, r.end, filter);
     }
