@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/log.h"
 #include "image/image_writer.h"
 #include "runtime/runtime.h"
 
@@ -165,6 +166,13 @@ Hash page_state(const uint8_t* page, bool from_file) {
 void begin_round(uint32_t generation, uint32_t last_committed) {
   (void)generation;
   unmap_retired();  // the last image is written
+  static bool warned = false;
+  if (rt::g_config.incremental && rt::g_config.forked_checkpoint && !warned) {
+    warned = true;
+    DMTCP_WARN(
+        "incremental checkpoints do not work with forked ones; this "
+        "process writes full images");
+  }
   g_last_committed = last_committed;
   if (g_pending->valid && g_pending->generation == last_committed &&
       last_committed != 0) {

@@ -302,6 +302,16 @@ Options parse(int argc, char** argv) {
   for (int i = optind; i < argc; ++i) {
     o.images.emplace_back(argv[i]);
   }
+  // Both set here (by these options or our environment): the forked writer
+  // is a copy of the process, what it learns of the pages stays in the
+  // copy (docs/incremental.md).
+  auto on = [](const char* name) {
+    const char* v = getenv(name);
+    return v != nullptr && *v != '\0' && strcmp(v, "0") != 0;
+  };
+  if (on("DMTCP_INCREMENTAL") && on("DMTCP_FORKED_CHECKPOINT")) {
+    usage_error("--incremental and --forked-checkpoint cannot be combined");
+  }
   if (!o.restart_dir.empty()) {
     if (!o.images.empty()) {
       usage_error("images and --restartdir together");
