@@ -51,14 +51,16 @@
 #include <cstring>
 #include <ctime>
 #include <string_view>
+#include <type_traits>
 
 #include "common/log.h"
-#include "common/proc_stat.h"
 #include "common/proc_maps.h"
+#include "common/proc_stat.h"
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_notes.h"
-#include "dmtcp/raw_syscall.h"
+#include "runtime/incremental.h"
 #include "runtime/runtime.h"
 #include "runtime/unsaved.h"
 
@@ -215,6 +217,11 @@ void for_each_scratch(F&& f) {
   size_t notes_len = 0;
   image_notes::scratch(&notes, &notes_len);
   f(notes, notes_len);
+  incremental::scratch(
+      [](void* p, size_t len, void* arg) {
+        (*static_cast<std::remove_reference_t<F>*>(arg))(p, len);
+      },
+      &f);
 }
 
 // Memory that changes while the image is written and comes back empty:
@@ -697,6 +704,13 @@ int write_regions(int pagemap_fd) {
       memset(filter, 1, readable);
       memset(filter + readable, 0, npages - readable);
     }
+    if ((r.flags & image::kRegionFromFile) != 0) {
+      // Unstored pages of such a region come back from the file: a page
+      // the program set to zeros must be stored, zeros and all.
+      for (uint64_t p = 0; p < npages; ++p) {
+        filter[p] = filter[p] != 0 ? 2 : 0;
+      }
+    }
     if (excluded_bytes(r.start, r.end) != 0) {
       clear_excluded(r.start, r.end, filter);
     }
@@ -708,6 +722,8 @@ int write_regions(int pagemap_fd) {
     if (is_hot(r.start, r.end)) {
       source = snapshot(r.start, r.end - r.start);
     }
+    // Incremental images: only what changed since the predecessor.
+    incremental::filter_region(i, source, npages, filter);
     int rc = g_writer.write_region(i, source, npages, filter);
     if (g_plan.needs_read[i]) {
       mprotect(base, r.end - r.start, static_cast<int>(r.prot));
@@ -806,7 +822,13 @@ int write_image() {
     return fd;
   }
   int rc = write_temp(fd, tmp, Who{tcb::getpid_raw(), raw::getppid()});
-  return rc != 0 ? rc : commit_temp(tmp, rt::g_id.ckpt_filename);
+  rc = rc != 0 ? rc : commit_temp(tmp, rt::g_id.ckpt_filename);
+  if (rc == 0) {
+    incremental::image_written(rt::g_id.ckpt_filename);
+  } else {
+    incremental::image_failed();
+  }
+  return rc;
 }
 
 int write_temp(int fd, const char* tmp, const Who& who) {
@@ -822,6 +844,8 @@ int write_temp(int fd, const char* tmp, const Who& who) {
   int rc = build_plan(pagemap_fd);
   if (rc == 0) {
     fill_header(who);
+    // Without room for the hashes the image is simply full.
+    incremental::plan(&g_plan.header, g_scratch.regions, g_plan.count);
     rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
                         g_scratch.names, g_plan.names_size, image_notes::data(),
                         image_notes::size(), image_notes::count());
@@ -890,6 +914,7 @@ void forget_after_restart() {
     }
   };
   for_each_scratch(drop);
+  incremental::forget_after_restart();
   image_notes::forget_after_restart();
   g_snapshot = nullptr;
   g_snapshot_cap = 0;

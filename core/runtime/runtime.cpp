@@ -99,6 +99,9 @@ void read_config() {
       strcmp(env_or("DMTCP_UNIQUE_CKPT_FILENAMES", "0"), "0") != 0;
   g_config.forked_checkpoint =
       strcmp(env_or("DMTCP_FORKED_CHECKPOINT", "0"), "0") != 0;
+  g_config.incremental = strcmp(env_or("DMTCP_INCREMENTAL", "0"), "0") != 0;
+  g_config.incremental_full_every =
+      static_cast<uint32_t>(atoi(env_or("DMTCP_INCREMENTAL_FULL_EVERY", "10")));
 }
 
 uint32_t host_hash(const char* host) {

@@ -53,6 +53,7 @@
 #include "runtime/events.h"
 #include "runtime/forked_writer.h"
 #include "runtime/futex.h"
+#include "runtime/incremental.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/runtime.h"
@@ -170,6 +171,7 @@ pid_t fork_and_join() {
   dmtcp::ckpt_lock::reset_after_fork(dmtcp::ckpt_lock::depth_of_this_thread());
   dmtcp::threads::reset_after_fork();
   dmtcp::forked_writer::forget_after_fork();  // the parent's, not ours
+  dmtcp::incremental::forget_after_fork();    // its images are not ours
   bool parent_connected = rt::g_coord_fd >= 0;
   close(rt::g_coord_fd);
   memcpy(rt::g_id.parent_unique_pid, parent_upid,
