@@ -37,9 +37,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def update_block(name, text):
-    """Puts text between <!-- name --> and <!-- /name --> in
-    docs/benchmarks.md."""
+def publish(args, name, text):
+    """Prints text; with --update also puts it between <!-- name --> and
+    <!-- /name --> in docs/benchmarks.md."""
+    print(text)
+    if not args.update:
+        return
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
         doc = f.read()
@@ -191,10 +194,7 @@ def restart_main(args):
         out.append(f"| {kind} | {ckpt:.3f} | {cold:.3f} | {warm:.3f} | "
                    f"{old:.3f} | {kcat:.3f} | {size:,} | {cold / ckpt:.2f} "
                    f"| {cold / (kcat + pop):.2f} |")
-    text = "\n".join(out)
-    print(text)
-    if args.update:
-        update_block("restart_bench", text)
+    publish(args, "restart_bench", "\n".join(out))
 
 
 def clock_across_restart(build, work):
@@ -349,10 +349,7 @@ def forked_main(args):
         out.append(f"| {name} | {bc_best:.3f} / {bc_med:.3f} | {gap} | "
                    f"{size:,} | {bc_best / plain[1]:.2f}, "
                    f"{bc_med / plain[2]:.2f} |")
-    text = "\n".join(out)
-    print(text)
-    if args.update:
-        update_block("forked_bench", text)
+    publish(args, "forked_bench", "\n".join(out))
 
 
 def main():
@@ -427,10 +424,7 @@ def main():
     out.append(f"clock_gettime in one launched process: {clock[0]:.1f} ns "
                f"before the checkpoint, {clock[1]:.1f} ns after its restart "
                f"(ratio {clock[1] / clock[0]:.3f}, best of 5 each).")
-    text = "\n".join(out)
-    print(text)
-    if args.update:
-        update_block("ckpt_bench", text)
+    publish(args, "ckpt_bench", "\n".join(out))
 
 
 if __name__ == "__main__":

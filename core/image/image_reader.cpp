@@ -574,25 +574,26 @@ bool ImageReader::next_job(Walk* w, Job* job, std::vector<uint8_t>* zbuf,
       return fail(
           error, format("no memory to restore region %u into", c.region_index));
     }
+    // A compressed payload goes into zbuf and the trailer's hash.
+    auto read_frame = [&] {
+      try {
+        if (zbuf->size() < c.stored_size) {
+          zbuf->resize(c.stored_size);
+        }
+      } catch (const std::bad_alloc&) {
+        return fail(error, "out of memory for the decompression buffer");
+      }
+      if (!read_exact(zbuf->data(), c.stored_size, error)) {
+        return false;
+      }
+      XXH3_64bits_update(&w->chunks_hash, zbuf->data(), c.stored_size);
+      return true;
+    };
     if (job->out == skip()) {
       // Nobody wants these pages.  Compressed bytes are still read: the
       // trailer's checksum covers them.
-      if (raw) {
-        if (!skip_exact(job->raw_size, error)) {
-          return false;
-        }
-      } else {
-        try {
-          if (zbuf->size() < c.stored_size) {
-            zbuf->resize(c.stored_size);
-          }
-        } catch (const std::bad_alloc&) {
-          return fail(error, "out of memory for the decompression buffer");
-        }
-        if (!read_exact(zbuf->data(), c.stored_size, error)) {
-          return false;
-        }
-        XXH3_64bits_update(&w->chunks_hash, zbuf->data(), c.stored_size);
+      if (raw ? !skip_exact(job->raw_size, error) : !read_frame()) {
+        return false;
       }
       job->kind = Job::kNone;
     } else {
@@ -613,17 +614,9 @@ bool ImageReader::next_job(Walk* w, Job* job, std::vector<uint8_t>* zbuf,
         }
         job->kind = Job::kCheck;
       } else {
-        try {
-          if (zbuf->size() < c.stored_size) {
-            zbuf->resize(c.stored_size);
-          }
-        } catch (const std::bad_alloc&) {
-          return fail(error, "out of memory for the decompression buffer");
-        }
-        if (!read_exact(zbuf->data(), c.stored_size, error)) {
+        if (!read_frame()) {
           return false;
         }
-        XXH3_64bits_update(&w->chunks_hash, zbuf->data(), c.stored_size);
         job->kind = Job::kDecompress;
       }
     }
