@@ -16,6 +16,15 @@ longest gap between two clock reads while it is checkpointed plainly,
 forked, and forked while it rewrites a page on every pass; beside them
 the machine's own cost of the copy (a native clone() of the same memory).
 --update then writes that table into its own block.
+
+--restart measures restart only (docs/benchmarks.md, "Restart against the
+machine's limits"): for each payload (random, zero, text, a mix) the
+checkpoint, a cold restart (the image dropped from the page cache with
+POSIX_FADV_DONTNEED first), a warm one, and a warm one with one thread and
+no huge pages (DMTCP_RESTART_THREADS=1 DMTCP_RESTART_THP=0, roughly the
+reader before issue 16); beside them a cold `cat image > /dev/null` and
+bench_populate's cheapest way to populate the same bytes, and the load
+average.  --update writes that table into its own block.
 """
 import argparse
 import os
@@ -26,6 +35,22 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def publish(args, name, text):
+    """Prints text; with --update also puts it between <!-- name --> and
+    <!-- /name --> in docs/benchmarks.md."""
+    print(text)
+    if not args.update:
+        return
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path) as f:
+        doc = f.read()
+    start = doc.index(f"<!-- {name} -->")
+    end = doc.index(f"<!-- /{name} -->")
+    doc = doc[:start] + f"<!-- {name} -->\n" + text + "\n" + doc[end:]
+    with open(path, "w") as f:
+        f.write(doc)
 
 
 def timed(cmd, **kw):
@@ -67,7 +92,9 @@ class Bench:
     def quit(self):
         quit_coordinator(self.build, self.env)
 
-    def one(self, kind, gzip=True):
+    def checkpoint(self, kind, gzip=True):
+        """Launches bench_fill holding kind, checkpoints it (-bc) and kills
+        it; returns (seconds, image path, env with the go file)."""
         go = os.path.join(self.work, "go")
         if os.path.exists(go):
             os.unlink(go)
@@ -86,12 +113,88 @@ class Bench:
         p.kill()
         p.wait()
         image = [f for f in os.listdir(self.work) if f.endswith(".dmtcp")][0]
-        size = os.path.getsize(os.path.join(self.work, image))
         open(go, "w").close()
-        restart = timed([os.path.join(self.bin, "dmtcp_restart"),
-                         os.path.join(self.work, image)], env=env,
-                        stdout=subprocess.DEVNULL)
+        return ckpt, os.path.join(self.work, image), env
+
+    def one(self, kind, gzip=True):
+        ckpt, image, env = self.checkpoint(kind, gzip)
+        size = os.path.getsize(image)
+        restart = timed([os.path.join(self.bin, "dmtcp_restart"), image],
+                        env=env, stdout=subprocess.DEVNULL)
         return ckpt, restart, size
+
+
+def drop_cache(path):
+    """Makes the next read of path cold (its pages are clean: fsynced)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def populate_limit(build, mib):
+    """bench_populate's cheapest way to populate mib MiB: (name, s)."""
+    out = subprocess.run([os.path.join(build, "bench", "bench_populate"),
+                          str(mib)], check=True, capture_output=True,
+                         text=True).stdout
+    best = out.strip().splitlines()[-1].split()
+    return best[1], float(best[2])
+
+
+def restart_run(b, kind):
+    """One checkpoint of kind, then restarts of its image: returns
+    (ckpt, cold restart, warm restart, warm 1-thread no-THP restart,
+    cold cat, image bytes)."""
+    ckpt, image, env = b.checkpoint(kind)
+    size = os.path.getsize(image)
+    drop_cache(image)
+    cat = timed(["cat", image], stdout=subprocess.DEVNULL)
+    restart = [os.path.join(b.bin, "dmtcp_restart"), image]
+    drop_cache(image)
+    cold = timed(restart, env=env, stdout=subprocess.DEVNULL)
+    warm = timed(restart, env=env, stdout=subprocess.DEVNULL)
+    old = timed(restart, env=dict(env, DMTCP_RESTART_THREADS="1",
+                                  DMTCP_RESTART_THP="0"),
+                stdout=subprocess.DEVNULL)
+    return ckpt, cold, warm, old, cat, size
+
+
+def restart_main(args):
+    work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=ROOT)
+    rows = []
+    load = [os.getloadavg()[0]]
+    try:
+        b = Bench(args.build, args.mib, work)
+        pops = [populate_limit(args.build, args.mib)]
+        for kind in ("random", "zero", "text", "mix"):
+            runs = [restart_run(b, kind) for _ in range(args.runs)]
+            rows.append((kind,) + tuple(min(r[i] for r in runs)
+                                        for i in range(5)) + (runs[-1][5],))
+            load.append(os.getloadavg()[0])
+        pops.append(populate_limit(args.build, args.mib))
+        b.quit()
+    finally:
+        subprocess.run(["rm", "-rf", work])
+    pop_name, pop = min(pops, key=lambda x: x[1])
+    cat = rows[0][5]
+    limit = cat + pop
+    out = [f"Payload {args.mib} MiB, best of {args.runs} runs each; load "
+           f"average {min(load):.1f}-{max(load):.1f} during the run.  "
+           f"Limits from the same run: cold `cat` of the random image "
+           f"{cat:.3f} s; cheapest population of {args.mib} MiB "
+           f"{pop:.3f} s (bench_populate: {pop_name}; other run "
+           f"{max(p[1] for p in pops):.3f} s); their sum {limit:.3f} s.", "",
+           "| payload | checkpoint s | restart cold s | restart warm s "
+           "| warm, 1 thread, no THP s | cold cat s | image bytes "
+           "| cold restart / ckpt | cold restart / (cat + populate) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for kind, ckpt, cold, warm, old, kcat, size in rows:
+        out.append(f"| {kind} | {ckpt:.3f} | {cold:.3f} | {warm:.3f} | "
+                   f"{old:.3f} | {kcat:.3f} | {size:,} | {cold / ckpt:.2f} "
+                   f"| {cold / (kcat + pop):.2f} |")
+    publish(args, "restart_bench", "\n".join(out))
 
 
 def clock_across_restart(build, work):
@@ -246,18 +349,7 @@ def forked_main(args):
         out.append(f"| {name} | {bc_best:.3f} / {bc_med:.3f} | {gap} | "
                    f"{size:,} | {bc_best / plain[1]:.2f}, "
                    f"{bc_med / plain[2]:.2f} |")
-    text = "\n".join(out)
-    print(text)
-    if args.update:
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as f:
-            doc = f.read()
-        start = doc.index("<!-- forked_bench -->")
-        end = doc.index("<!-- /forked_bench -->")
-        doc = (doc[:start] + "<!-- forked_bench -->\n" + text + "\n" +
-               doc[end:])
-        with open(path, "w") as f:
-            f.write(doc)
+    publish(args, "forked_bench", "\n".join(out))
 
 
 def main():
@@ -267,11 +359,18 @@ def main():
     ap.add_argument("--update", action="store_true")
     ap.add_argument("--forked", action="store_true",
                     help="forked checkpoints only (their own table)")
-    ap.add_argument("--runs", type=int, default=5,
-                    help="runs of each mode with --forked")
+    ap.add_argument("--restart", action="store_true",
+                    help="restart against its limits only (own table)")
+    ap.add_argument("--runs", type=int, default=None,
+                    help="runs of each mode with --forked (5) or --restart "
+                    "(3)")
     args = ap.parse_args()
     if args.forked:
+        args.runs = args.runs or 5
         return forked_main(args)
+    if args.restart:
+        args.runs = args.runs or 3
+        return restart_main(args)
     work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=ROOT)
     rows = []
     try:
@@ -325,18 +424,7 @@ def main():
     out.append(f"clock_gettime in one launched process: {clock[0]:.1f} ns "
                f"before the checkpoint, {clock[1]:.1f} ns after its restart "
                f"(ratio {clock[1] / clock[0]:.3f}, best of 5 each).")
-    text = "\n".join(out)
-    print(text)
-    if args.update:
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as f:
-            doc = f.read()
-        start = doc.index("<!-- ckpt_bench -->")
-        end = doc.index("<!-- /ckpt_bench -->")
-        doc = (doc[:start] + "<!-- ckpt_bench -->\n" + text + "\n" +
-               doc[end:])
-        with open(path, "w") as f:
-            f.write(doc)
+    publish(args, "ckpt_bench", "\n".join(out))
 
 
 if __name__ == "__main__":

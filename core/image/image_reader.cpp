@@ -12,6 +12,7 @@
 #include "image/image_reader.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -23,7 +24,10 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <system_error>
+#include <thread>
 
 namespace dmtcp::image {
 namespace {
@@ -89,7 +93,6 @@ ImageReader::~ImageReader() {
   if (fd_ >= 0) {
     ::close(fd_);
   }
-  ZSTD_freeDCtx(dctx_);
 }
 
 std::string_view ImageReader::region_name(uint32_t index) const {
@@ -472,8 +475,9 @@ bool ImageReader::check_chunk(const ChunkHeader& c, uint64_t at,
 // content size, no dictionary, no reserved bits: then no bit of it can
 // change without changing the output (which raw_checksum catches) or
 // failing here.
-bool ImageReader::decompress(const uint8_t* src, size_t size, uint8_t* dst,
-                             size_t raw_size, uint64_t at, std::string* error) {
+bool ImageReader::decompress(ZSTD_DCtx_s** dctx, const uint8_t* src,
+                             size_t size, uint8_t* dst, size_t raw_size,
+                             uint64_t at, std::string* error) const {
   auto bad = [&](const char* what) {
     return fail(error, format("chunk at byte %" PRIu64 ": %s (corrupt image)",
                               at, what));
@@ -488,28 +492,301 @@ bool ImageReader::decompress(const uint8_t* src, size_t size, uint8_t* dst,
   if (ZSTD_findFrameCompressedSize(src, size) != size) {
     return bad("compressed frame size differs from the stored size");
   }
-  if (dctx_ == nullptr) {
-    dctx_ = ZSTD_createDCtx();
-    if (dctx_ == nullptr) {
+  if (*dctx == nullptr) {
+    *dctx = ZSTD_createDCtx();
+    if (*dctx == nullptr) {
       return fail(error, "out of memory for the decompressor");
     }
   }
-  size_t n = ZSTD_decompressDCtx(dctx_, dst, raw_size, src, size);
+  size_t n = ZSTD_decompressDCtx(*dctx, dst, raw_size, src, size);
   if (ZSTD_isError(n) || n != raw_size) {
     return bad("compressed data does not decode");
   }
   return true;
 }
 
+// One read_data(): the walk through the file, shared by its threads, and
+// the first error.  A thread takes mu, walks one chunk (its header checked,
+// hashed and counted; a small or compressed payload read), and leaves the
+// expensive part (the large read, the decompression, raw_checksum) as a
+// Job it does after letting go.
+struct ImageReader::Walk {
+  const std::function<uint8_t*(const ChunkInfo&)>* dest = nullptr;
+  const std::function<void(const ChunkInfo&)>* done = nullptr;  // under mu
+  const std::function<void(uint32_t, uint8_t*, size_t)>* prepare = nullptr;
+  bool direct = false;  // large raw payloads by pread(), outside mu
+
+  // Protects: everything below, and the reader's file position (pos_,
+  // buf_, fd_'s offset).
+  std::mutex mu;
+  bool stop = false;  // the trailer is checked, or something failed
+  XXH3_state_t chunks_hash;
+  uint64_t chunk_count = 0;
+  uint64_t raw_bytes = 0;
+  int64_t prev_region = -1;
+  uint64_t prev_end = 0;  // first page after the previous chunk
+  // The failure at the lowest file offset: jobs before it may still be
+  // running when a later one is found.
+  bool failed = false;
+  uint64_t error_at = 0;
+  int64_t error_region = -1;
+  std::string error;
+
+  void fail(uint64_t at, int64_t region, std::string what) {
+    if (!failed || at < error_at) {
+      error_at = at;
+      error_region = region;
+      error = std::move(what);
+    }
+    failed = true;
+    stop = true;
+  }
+};
+
+struct ImageReader::Job {
+  enum Kind { kNone, kRead, kDecompress, kCheck };
+  Kind kind = kNone;
+  bool chunk = false;  // false: the trailer (or nothing yet)
+  ChunkInfo info{};    // info.at: file offset of the chunk header
+  uint8_t* out = nullptr;
+  size_t raw_size = 0;
+  uint64_t payload_at = 0;  // kRead: file offset of the raw pages
+};
+
+// Under w->mu: the next chunk, or the trailer.  False on a failure, with
+// *error and job->at set (job->kind is then kNone, or names the region in
+// job->region when the failure is in its data); true with job->kind kNone
+// for a chunk that needs nothing more, or after the trailer (w->stop).
+bool ImageReader::next_job(Walk* w, Job* job, std::vector<uint8_t>* zbuf,
+                           std::string* error) {
+  uint64_t at = pos_;
+  job->info.at = at;
+  // Both a chunk header and the trailer start with their magic.
+  uint8_t head[sizeof(Trailer::magic)];
+  if (!read_exact(head, sizeof head, error)) {
+    return false;
+  }
+  uint32_t chunk_magic;
+  memcpy(&chunk_magic, head, sizeof chunk_magic);
+
+  if (chunk_magic == kChunkMagic) {
+    ChunkHeader c;
+    memcpy(&c, head, sizeof head);
+    if (!read_exact(reinterpret_cast<uint8_t*>(&c) + sizeof head,
+                    sizeof c - sizeof head, error)) {
+      return false;
+    }
+    if (c.header_checksum !=
+        checksum_without(c, &ChunkHeader::header_checksum)) {
+      return fail(error, format("chunk at byte %" PRIu64 ": header "
+                                "checksum mismatch (corrupt image)",
+                                at));
+    }
+    if (!check_chunk(c, at, w->prev_region, w->prev_end, error)) {
+      return false;
+    }
+    XXH3_64bits_update(&w->chunks_hash, &c, sizeof c);
+    // From here on a failure is in this region's data (kind not kNone).
+    job->kind = Job::kCheck;
+    job->chunk = true;
+    job->info = {at,
+                 c.region_index,
+                 c.page_offset,
+                 c.page_count,
+                 static_cast<Encoding>(c.encoding),
+                 c.stored_size,
+                 c.raw_checksum};
+    job->raw_size = size_t{c.page_count} * kPageSize;
+    bool raw = job->info.encoding == Encoding::kRaw;
+    job->out = (*w->dest)(job->info);
+    if (job->out == nullptr) {
+      return fail(
+          error, format("no memory to restore region %u into", c.region_index));
+    }
+    // A compressed payload goes into zbuf and the trailer's hash.
+    auto read_frame = [&] {
+      try {
+        if (zbuf->size() < c.stored_size) {
+          zbuf->resize(c.stored_size);
+        }
+      } catch (const std::bad_alloc&) {
+        return fail(error, "out of memory for the decompression buffer");
+      }
+      if (!read_exact(zbuf->data(), c.stored_size, error)) {
+        return false;
+      }
+      XXH3_64bits_update(&w->chunks_hash, zbuf->data(), c.stored_size);
+      return true;
+    };
+    if (job->out == skip()) {
+      // Nobody wants these pages.  Compressed bytes are still read: the
+      // trailer's checksum covers them.
+      if (raw ? !skip_exact(job->raw_size, error) : !read_frame()) {
+        return false;
+      }
+      job->kind = Job::kNone;
+    } else {
+      if (raw && w->direct && job->raw_size >= kDirectReadMin) {
+        // The pages are read by the job; the walk only passes over them
+        // (skip_exact() tells a file that ends early, as a read would).
+        job->payload_at = pos_;
+        if (!skip_exact(job->raw_size, error)) {
+          return false;
+        }
+        job->kind = Job::kRead;
+      } else if (raw) {
+        if (*w->prepare) {
+          (*w->prepare)(c.region_index, job->out, job->raw_size);
+        }
+        if (!read_exact(job->out, job->raw_size, error)) {
+          return false;
+        }
+        job->kind = Job::kCheck;
+      } else {
+        if (!read_frame()) {
+          return false;
+        }
+        job->kind = Job::kDecompress;
+      }
+    }
+    w->prev_region = c.region_index;
+    w->prev_end = c.page_offset + c.page_count;
+    ++w->chunk_count;
+    w->raw_bytes += job->raw_size;
+    return true;
+  }
+
+  if (memcmp(head, kTrailerMagic, sizeof head) != 0) {
+    return fail(error, format("byte %" PRIu64 ": neither a chunk nor the "
+                              "trailer (corrupt image)",
+                              at));
+  }
+  Trailer t;
+  memcpy(&t, head, sizeof head);
+  if (!read_exact(reinterpret_cast<uint8_t*>(&t) + sizeof head,
+                  sizeof t - sizeof head, error)) {
+    return false;
+  }
+  if (t.trailer_checksum != checksum_without(t, &Trailer::trailer_checksum)) {
+    return fail(error, format("trailer at byte %" PRIu64 ": checksum "
+                              "mismatch (corrupt image)",
+                              at));
+  }
+  if (t.chunk_count != w->chunk_count || t.raw_bytes != w->raw_bytes) {
+    return fail(error, format("trailer at byte %" PRIu64 " lists %" PRIu64
+                              " chunks of %" PRIu64 " bytes, the file has "
+                              "%" PRIu64 " of %" PRIu64 " (corrupt image)",
+                              at, t.chunk_count, t.raw_bytes, w->chunk_count,
+                              w->raw_bytes));
+  }
+  if (t.chunks_checksum != XXH3_64bits_digest(&w->chunks_hash)) {
+    return fail(error, format("trailer at byte %" PRIu64 ": chunk "
+                              "headers or compressed data differ from "
+                              "what was written (corrupt image)",
+                              at));
+  }
+  uint8_t extra;
+  size_t got = 0;
+  if (!read_some(&extra, 1, &got, error)) {
+    return false;
+  }
+  if (got != 0) {
+    return fail(error, format("unexpected bytes after the trailer at byte "
+                              "%" PRIu64 " (corrupt image)",
+                              pos_ - 1));
+  }
+  w->stop = true;
+  return true;
+}
+
+// Outside the lock: the chunk's pages into place, then raw_checksum.
+bool ImageReader::run_job(const Job& job, ZSTD_DCtx_s** dctx,
+                          const std::vector<uint8_t>& zbuf,
+                          std::string* error) const {
+  if (job.kind == Job::kRead) {
+    size_t done = 0;
+    while (done < job.raw_size) {
+      ssize_t r = ::pread(fd_, job.out + done, job.raw_size - done,
+                          static_cast<off_t>(job.payload_at + done));
+      if (r < 0 && errno == EINTR) {
+        continue;
+      }
+      if (r < 0) {
+        return fail(error, format("read error at byte %" PRIu64 ": %s",
+                                  job.payload_at + done, strerror(errno)));
+      }
+      if (r == 0) {
+        // The file shrank since open() measured it.
+        return fail(error,
+                    format("truncated at byte %" PRIu64 " (image incomplete)",
+                           job.payload_at + done));
+      }
+      done += static_cast<size_t>(r);
+    }
+  } else if (job.kind == Job::kDecompress) {
+    if (!decompress(dctx, zbuf.data(), job.info.stored_size, job.out,
+                    job.raw_size, job.info.at, error)) {
+      return false;
+    }
+  }
+  if (XXH3_64bits(job.out, job.raw_size) != job.info.raw_checksum) {
+    return fail(error,
+                format("chunk at byte %" PRIu64 " (region %u, "
+                       "page %" PRIu64 "): data checksum "
+                       "mismatch (corrupt image)",
+                       job.info.at, job.info.region, job.info.page_offset));
+  }
+  return true;
+}
+
+void ImageReader::work(Walk* w) {
+  ZSTD_DCtx_s* dctx = nullptr;
+  std::vector<uint8_t> zbuf;
+  for (;;) {
+    Job job;
+    std::string error;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      if (w->stop) {
+        break;
+      }
+      if (!next_job(w, &job, &zbuf, &error)) {
+        w->fail(job.info.at,
+                job.kind == Job::kNone ? -1 : int64_t{job.info.region},
+                std::move(error));
+        break;
+      }
+    }
+    if (job.kind != Job::kNone) {
+      if (job.kind != Job::kCheck && *w->prepare) {
+        (*w->prepare)(job.info.region, job.out, job.raw_size);
+      }
+      if (!run_job(job, &dctx, zbuf, &error)) {
+        std::lock_guard<std::mutex> lock(w->mu);
+        w->fail(job.info.at, job.info.region, std::move(error));
+        break;
+      }
+    }
+    if (job.chunk && *w->done) {
+      std::lock_guard<std::mutex> lock(w->mu);
+      (*w->done)(job.info);
+    }
+  }
+  ZSTD_freeDCtx(dctx);
+}
+
 bool ImageReader::read_data(
-    const std::function<uint8_t*(uint32_t region)>& dest, std::string* error) {
+    const std::function<uint8_t*(uint32_t region)>& dest, std::string* error,
+    const std::function<void(uint32_t region, uint8_t* at, size_t len)>&
+        prepare) {
   if (!dest) {
     return fail(error, "read_data needs a destination");
   }
-  // dest is asked once per region, as it always was.
+  // dest is asked once per region, as it always was (under the walk's
+  // lock, so last_region and base need no other).
   int64_t last_region = -1;
   uint8_t* base = nullptr;
-  return read_chunks(
+  return walk_chunks(
       [&](const ChunkInfo& c) -> uint8_t* {
         if (static_cast<int64_t>(c.region) != last_region) {
           last_region = c.region;
@@ -520,12 +797,14 @@ bool ImageReader::read_data(
         }
         return base + c.page_offset * kPageSize;
       },
-      nullptr, error);
+      nullptr, prepare, threads_, error);
 }
 
-bool ImageReader::read_chunks(
+bool ImageReader::walk_chunks(
     const std::function<uint8_t*(const ChunkInfo&)>& dest,
-    const std::function<void(const ChunkInfo&)>& done, std::string* error) {
+    const std::function<void(const ChunkInfo&)>& done,
+    const std::function<void(uint32_t, uint8_t*, size_t)>& prepare,
+    unsigned threads, std::string* error) {
   if (fd_ < 0 || pos_ != data_offset_ || data_read_) {
     return fail(error, "read_data needs a freshly opened image");
   }
@@ -534,156 +813,50 @@ bool ImageReader::read_chunks(
   }
   data_read_ = true;
   error_region_ = -1;
-  // Compressed chunks pass through here; it grows to the largest one seen
-  // (check_chunk() bounds stored_size by ZSTD_compressBound(kMaxChunkBytes)).
-  std::vector<uint8_t> zbuf;
-  auto zbuf_for = [&](uint64_t stored_size) {
-    try {
-      if (zbuf.size() < stored_size) {
-        zbuf.resize(stored_size);
-      }
-      return true;
-    } catch (const std::bad_alloc&) {
-      return fail(error, "out of memory for the decompression buffer");
-    }
-  };
-  XXH3_state_t chunks_hash;
-  XXH3_64bits_reset(&chunks_hash);
-  uint64_t chunk_count = 0;
-  uint64_t raw_bytes = 0;
-  int64_t prev_region = -1;
-  uint64_t prev_end = 0;  // first page after the previous chunk
+  Walk w;
+  w.dest = &dest;
+  w.done = &done;
+  w.prepare = &prepare;
+  w.direct = file_size_ != UINT64_MAX;  // a regular file: pread works
+  XXH3_64bits_reset(&w.chunks_hash);
 
-  for (;;) {
-    uint64_t at = pos_;
-    // Both a chunk header and the trailer start with their magic.
-    uint8_t head[sizeof(Trailer::magic)];
-    if (!read_exact(head, sizeof head, error)) {
-      return false;
-    }
-    uint32_t chunk_magic;
-    memcpy(&chunk_magic, head, sizeof chunk_magic);
-
-    if (chunk_magic == kChunkMagic) {
-      ChunkHeader c;
-      memcpy(&c, head, sizeof head);
-      if (!read_exact(reinterpret_cast<uint8_t*>(&c) + sizeof head,
-                      sizeof c - sizeof head, error)) {
-        return false;
-      }
-      if (c.header_checksum !=
-          checksum_without(c, &ChunkHeader::header_checksum)) {
-        return fail(error, format("chunk at byte %" PRIu64 ": header "
-                                  "checksum mismatch (corrupt image)",
-                                  at));
-      }
-      if (!check_chunk(c, at, prev_region, prev_end, error)) {
-        return false;
-      }
-      XXH3_64bits_update(&chunks_hash, &c, sizeof c);
-      // From here on the failure is in this region's data.
-      error_region_ = c.region_index;
-      const ChunkInfo info{at,
-                           c.region_index,
-                           c.page_offset,
-                           c.page_count,
-                           static_cast<Encoding>(c.encoding),
-                           c.stored_size,
-                           c.raw_checksum};
-      uint8_t* out = dest(info);
-      if (out == nullptr) {
-        return fail(error, format("no memory to restore region %u into",
-                                  c.region_index));
-      }
-      size_t raw_size = size_t{c.page_count} * kPageSize;
-      if (out == skip()) {
-        // Nobody wants these pages.  Compressed bytes are still read: the
-        // trailer's checksum covers them.
-        if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
-          if (!skip_exact(raw_size, error)) {
-            return false;
-          }
-        } else {
-          if (!zbuf_for(c.stored_size) ||
-              !read_exact(zbuf.data(), c.stored_size, error)) {
-            return false;
-          }
-          XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
-        }
-      } else {
-        if (static_cast<Encoding>(c.encoding) == Encoding::kRaw) {
-          if (!read_exact(out, raw_size, error)) {
-            return false;
-          }
-        } else {
-          if (!zbuf_for(c.stored_size) ||
-              !read_exact(zbuf.data(), c.stored_size, error) ||
-              !decompress(zbuf.data(), c.stored_size, out, raw_size, at,
-                          error)) {
-            return false;
-          }
-          XXH3_64bits_update(&chunks_hash, zbuf.data(), c.stored_size);
-        }
-        if (XXH3_64bits(out, raw_size) != c.raw_checksum) {
-          return fail(error, format("chunk at byte %" PRIu64 " (region %u, "
-                                    "page %" PRIu64 "): data checksum "
-                                    "mismatch (corrupt image)",
-                                    at, c.region_index, c.page_offset));
-        }
-      }
-      error_region_ = -1;
-      if (done) {
-        done(info);
-      }
-      prev_region = c.region_index;
-      prev_end = c.page_offset + c.page_count;
-      ++chunk_count;
-      raw_bytes += raw_size;
-      continue;
-    }
-
-    if (memcmp(head, kTrailerMagic, sizeof head) != 0) {
-      return fail(error, format("byte %" PRIu64 ": neither a chunk nor the "
-                                "trailer (corrupt image)",
-                                at));
-    }
-    Trailer t;
-    memcpy(&t, head, sizeof head);
-    if (!read_exact(reinterpret_cast<uint8_t*>(&t) + sizeof head,
-                    sizeof t - sizeof head, error)) {
-      return false;
-    }
-    if (t.trailer_checksum != checksum_without(t, &Trailer::trailer_checksum)) {
-      return fail(error, format("trailer at byte %" PRIu64 ": checksum "
-                                "mismatch (corrupt image)",
-                                at));
-    }
-    if (t.chunk_count != chunk_count || t.raw_bytes != raw_bytes) {
-      return fail(
-          error,
-          format("trailer at byte %" PRIu64 " lists %" PRIu64
-                 " chunks of %" PRIu64 " bytes, the file has %" PRIu64
-                 " of %" PRIu64 " (corrupt image)",
-                 at, t.chunk_count, t.raw_bytes, chunk_count, raw_bytes));
-    }
-    if (t.chunks_checksum != XXH3_64bits_digest(&chunks_hash)) {
-      return fail(error, format("trailer at byte %" PRIu64 ": chunk "
-                                "headers or compressed data differ from "
-                                "what was written (corrupt image)",
-                                at));
-    }
-    uint8_t extra;
-    size_t got = 0;
-    if (!read_some(&extra, 1, &got, error)) {
-      return false;
-    }
-    if (got != 0) {
-      return fail(error, format("unexpected bytes after the trailer at byte "
-                                "%" PRIu64 " (corrupt image)",
-                                pos_ - 1));
-    }
-    return true;
+  if (threads == 0) {
+    cpu_set_t cpus;
+    threads = sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                  ? static_cast<unsigned>(CPU_COUNT(&cpus))
+                  : 1;
   }
+  threads = std::clamp(threads, 1u, kMaxThreads);
+  if (!w.direct) {
+    threads = 1;
+  }
+  std::vector<std::thread> helpers;
+  for (unsigned i = 1; i < threads; ++i) {
+    try {
+      helpers.emplace_back([this, &w] { work(&w); });
+    } catch (const std::system_error&) {
+      break;  // fewer threads do the same work
+    }
+  }
+  work(&w);
+  for (std::thread& t : helpers) {
+    t.join();
+  }
+  if (w.failed) {
+    error_region_ = w.error_region;
+    if (error != nullptr) {
+      *error = std::move(w.error);
+    }
+    return false;
+  }
+  return true;
+}
+
+bool ImageReader::read_chunks(
+    const std::function<uint8_t*(const ChunkInfo&)>& dest,
+    const std::function<void(const ChunkInfo&)>& done, std::string* error) {
+  // One thread: dest may hand every chunk the same buffer.
+  return walk_chunks(dest, done, nullptr, 1, error);
 }
 
 }  // namespace dmtcp::image

@@ -58,9 +58,26 @@ class ImageReader {
   // memory another image fills): its chunks are passed over, their headers,
   // order and the trailer's totals still checked, their data neither
   // decompressed nor checked against raw_checksum.
+  //
+  // The work is spread over set_threads() threads (docs/restore.md,
+  // "Reading memory back"): one at a time walks the headers in file order
+  // (checks, trailer hash, small and compressed payloads read), and each
+  // then reads its large raw chunk with pread() straight into place, or
+  // decompresses its chunk, and checks raw_checksum, in parallel with the
+  // others.  dest is called under the walk's lock.  If prepare is given,
+  // it runs (in any of the threads, unlocked) on each chunk's destination
+  // before data is written there; restart uses it to ask for huge pages.
+  // The error reported is the one at the lowest file offset, as a
+  // sequential read would have found it first.
   bool read_data(const std::function<uint8_t*(uint32_t region)>& dest,
-                 std::string* error);
+                 std::string* error,
+                 const std::function<void(uint32_t region, uint8_t* at,
+                                          size_t len)>& prepare = nullptr);
   static uint8_t* skip() { return &skip_tag_; }
+  // Threads read_data() uses; 0 (the default): one per CPU this process
+  // may run on, at most kMaxThreads.  A non-regular file is read by one.
+  void set_threads(unsigned n) { threads_ = n; }
+  static constexpr unsigned kMaxThreads = 16;
 
   // One chunk as read_chunks() sees it, after its header checksum and
   // fields were checked against the table.
@@ -94,8 +111,21 @@ class ImageReader {
   bool skip_exact(uint64_t n, std::string* error);
   bool check_chunk(const ChunkHeader& c, uint64_t at, int64_t prev_region,
                    uint64_t prev_end, std::string* error) const;
-  bool decompress(const uint8_t* src, size_t size, uint8_t* dst,
-                  size_t raw_size, uint64_t at, std::string* error);
+  bool decompress(ZSTD_DCtx_s** dctx, const uint8_t* src, size_t size,
+                  uint8_t* dst, size_t raw_size, uint64_t at,
+                  std::string* error) const;
+  bool walk_chunks(
+      const std::function<uint8_t*(const ChunkInfo&)>& dest,
+      const std::function<void(const ChunkInfo&)>& done,
+      const std::function<void(uint32_t, uint8_t*, size_t)>& prepare,
+      unsigned threads, std::string* error);
+  struct Walk;
+  struct Job;
+  bool next_job(Walk* w, Job* job, std::vector<uint8_t>* zbuf,
+                std::string* error);
+  bool run_job(const Job& job, ZSTD_DCtx_s** dctx,
+               const std::vector<uint8_t>& zbuf, std::string* error) const;
+  void work(Walk* w);
 
   std::string path_;
   int fd_ = -1;
@@ -116,7 +146,7 @@ class ImageReader {
   size_t buf_len_ = 0;
   uint64_t pos_ = 0;        // file offset of the next byte handed out
   uint64_t file_size_ = 0;  // at open(): skip_exact() must not pass it
-  ZSTD_DCtx_s* dctx_ = nullptr;
+  unsigned threads_ = 0;
   static inline uint8_t skip_tag_ = 0;  // its address is skip()
 };
 

@@ -201,7 +201,9 @@ uint64_t checksum_without(T value, uint64_t T::*field) {
 struct RegionShape {
   uint64_t npages;
   uint32_t flags;
-  uint32_t pad;
+  // The region's first page modulo kMaxChunkBytes / kPageSize: a run of data
+  // is cut where the address is kMaxChunkBytes-aligned (see write_region).
+  uint32_t start_phase;
 };
 
 }  // namespace
@@ -373,7 +375,9 @@ int ImageWriter::begin(int fd, FileHeader header, const RegionEntry* regions,
   for (uint32_t i = 0; i < region_count; ++i) {
     const RegionEntry& r = regions[i];
     uint64_t pages = r.end > r.start ? (r.end - r.start) / kPageSize : 0;
-    s.shapes[i] = RegionShape{pages, r.flags, 0};
+    auto phase = static_cast<uint32_t>((r.start / kPageSize) %
+                                       (kMaxChunkBytes / kPageSize));
+    s.shapes[i] = RegionShape{pages, r.flags, phase};
   }
 
   memcpy(header.magic, kMagic, sizeof header.magic);
@@ -552,7 +556,11 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
     return -EINVAL;
   }
 
+  // A chunk ends at the latest where the address is kMaxChunkBytes-aligned,
+  // so a long run of data becomes aligned 4 MiB chunks: restart reads each
+  // into whole 2 MiB huge pages (docs/restore.md, "Reading memory back").
   constexpr uint64_t kChunkPages = kMaxChunkBytes / kPageSize;
+  const uint64_t phase = s.shapes[index].start_phase;
   uint64_t run_start = 0;
   uint64_t run_len = 0;
   for (uint64_t i = 0; i < npages; ++i) {
@@ -583,7 +591,8 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
       }
       ++run_len;
     }
-    if (run_len > 0 && (zero || run_len == kChunkPages)) {
+    bool boundary = (phase + i + 1) % kChunkPages == 0;
+    if (run_len > 0 && (zero || boundary || run_len == kChunkPages)) {
       int rc =
           emit_chunk(index, run_start, base + run_start * kPageSize, run_len);
       if (rc != 0) {

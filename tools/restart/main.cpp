@@ -85,6 +85,9 @@ constexpr const char* kUsage =
     "                        restarted process waits, before its image is\n"
     "                        restored, for a debugger (gdb -p PID) or\n"
     "                        SIGCONT\n"
+    "  env DMTCP_RESTART_THREADS=N  threads reading each image back\n"
+    "                        (default: one per CPU; docs/restore.md)\n"
+    "  env DMTCP_RESTART_THP=0  read into small pages only\n"
     "  -q, --quiet           errors only\n"
     "  --help, --version     this text, or the version\n";
 

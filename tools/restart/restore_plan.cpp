@@ -14,7 +14,10 @@
 //     MAP_SHARED mapping of the descriptor shared_mappings.cpp prepared
 //     before the fork; the reader writes a shared object's pages into it
 //     only if this image fills that object.  A corrupt or truncated image,
-//     or a changed file, stops here with nothing lost.
+//     or a changed file, stops here with nothing lost.  The reader uses one
+//     thread per CPU, and huge pages where a chunk fills them (staging at
+//     the target's offset within 2 MiB; docs/restore.md, "Reading memory
+//     back").
 //  4. Copy the restorer code to a fresh spot with its own stack, fill its
 //     Args (moves, fresh maps, keep list, brk, restart info), unregister
 //     glibc's rseq area (it is about to vanish), block signals and jump.
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -182,6 +186,37 @@ bool current_maps(std::vector<Span>* out, std::string* error) {
                });
   *out = merge(*out);
   return true;
+}
+
+constexpr uint64_t kHugePage = 2ull << 20;
+
+// Whether private anonymous memory gets transparent huge pages here only
+// when asked (MADV_HUGEPAGE), always, or never.
+enum class Thp { kNever, kMadvise, kAlways };
+
+Thp thp_mode() {
+  char buf[128];
+  long n = read_proc_file("/sys/kernel/mm/transparent_hugepage/enabled", buf,
+                          sizeof buf - 1);
+  if (n <= 0) {
+    return Thp::kNever;
+  }
+  buf[n] = '\0';
+  if (strstr(buf, "[always]") != nullptr) {
+    return Thp::kAlways;
+  }
+  return strstr(buf, "[madvise]") != nullptr ? Thp::kMadvise : Thp::kNever;
+}
+
+// Private anonymous memory with data, big enough to hold a huge page: it
+// is staged at the same offset within 2 MiB as its target, so huge pages
+// it is read into stay whole when the restorer moves it there.
+bool huge_candidate(const RegionEntry& r) {
+  constexpr uint32_t kNotPlain =
+      image::kRegionNoData | image::kRegionFile | image::kRegionShared |
+      image::kRegionSharedFile | image::kRegionSharedObject |
+      image::kRegionFromFile;
+  return (r.flags & kNotPlain) == 0 && r.end - r.start >= kHugePage;
 }
 
 // Maps `len` bytes anonymously where neither we nor the image (`avoid`)
@@ -497,20 +532,27 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
     return false;
   }
 
-  // 3. Stage and verify every region's data.
+  // 3. Stage and verify every region's data.  The pool starts 2 MiB
+  //    aligned and each huge-page candidate gets up to 2 MiB of slack in
+  //    front, to sit at its target's offset within 2 MiB.
   uint64_t pool_len = 0;
   for (const RegionEntry& r : regions) {
     if ((r.flags & image::kRegionNoData) == 0) {
-      pool_len += r.end - r.start;
+      pool_len += r.end - r.start + (huge_candidate(r) ? kHugePage : 0);
     }
   }
-  uint64_t pool = 0;
+  uint64_t pool_map = 0;  // what is mapped; the restorer unmaps it all
+  uint64_t pool = 0;      // 2 MiB aligned, inside it
   if (pool_len != 0) {
-    pool = map_clear(pool_len, PROT_NONE, want, "staging memory", error);
-    if (pool == 0) {
+    pool_len += kHugePage;
+    pool_map = map_clear(pool_len, PROT_NONE, want, "staging memory", error);
+    if (pool_map == 0) {
       return false;
     }
+    pool = (pool_map + kHugePage - 1) & ~(kHugePage - 1);
   }
+  const Thp thp = thp_mode();
+  std::vector<char> huge(regions.size(), 0);
   std::vector<uint64_t> staged(regions.size(), 0);
   std::vector<Move> moves;
   std::vector<FreshMap> fresh;
@@ -521,6 +563,10 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
     if ((r.flags & image::kRegionNoData) != 0) {
       fresh.push_back({r.start, len, r.prot, 0});
       continue;
+    }
+    if (huge_candidate(r)) {
+      off += (r.start - (pool + off)) & (kHugePage - 1);
+      huge[i] = thp == Thp::kMadvise;
     }
     staged[i] = pool + off;
     if ((r.flags & (image::kRegionSharedFile | image::kRegionSharedObject)) !=
@@ -552,12 +598,50 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   if (!read_chain(*reader, staged, error)) {
     return false;
   }
+  // Huge pages only where a chunk covers a whole aligned 2 MiB (the writer
+  // cuts chunks at 4 MiB-aligned addresses): a page of data alone in
+  // 2 MiB must not cost 2 MiB.  Then the regions go back to asking for
+  // none (in madvise mode that is what not asking means; MADV_HUGEPAGE of
+  // the program's own is not in the image).
+  // Written by the reader's threads.
+  std::unique_ptr<std::atomic<bool>[]> asked(
+      new std::atomic<bool>[regions.size()]());
+  auto prepare = [&](uint32_t region, uint8_t* at, size_t len) {
+    if (huge[region] == 0) {
+      return;
+    }
+    uint64_t a = reinterpret_cast<uint64_t>(at);
+    uint64_t lo = (a + kHugePage - 1) & ~(kHugePage - 1);
+    uint64_t hi = (a + len) & ~(kHugePage - 1);
+    if (lo < hi &&
+        madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE) == 0) {
+      asked[region].store(true, std::memory_order_relaxed);
+    }
+  };
+  if (const char* v = getenv("DMTCP_RESTART_THREADS"); v != nullptr && *v) {
+    reader->set_threads(static_cast<unsigned>(strtoul(v, nullptr, 10)));
+  }
+  if (const char* v = getenv("DMTCP_RESTART_THP"); v != nullptr && *v == '0') {
+    std::fill(huge.begin(), huge.end(), 0);
+  }
   if (!reader->read_data(
           [&](uint32_t region) {
             return reinterpret_cast<uint8_t*>(staged[region]);
           },
-          error)) {
+          error, prepare)) {
     return false;
+  }
+  // This also merges the region back into one mapping, which the
+  // restorer's mremap needs: a failure must show now, not past the point
+  // of no return.
+  for (size_t i = 0; i < regions.size(); ++i) {
+    if (asked[i].load(std::memory_order_relaxed) &&
+        madvise(reinterpret_cast<void*>(staged[i]),
+                regions[i].end - regions[i].start, MADV_NOHUGEPAGE) != 0) {
+      *error =
+          std::string("staging memory: MADV_NOHUGEPAGE: ") + strerror(errno);
+      return false;
+    }
   }
 
   // 4. The restorer's own area: code | args, moves, fresh, restart info,
@@ -605,7 +689,7 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   args->move_count = moves.size();
   args->fresh = fresh_arr;
   args->fresh_count = fresh.size();
-  args->pool_start = pool;
+  args->pool_start = pool_map;
   args->pool_len = pool_len;
   args->cur_start_brk = cur.start_brk;
   args->restart_info = info_copy;
@@ -633,7 +717,7 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   }
   std::vector<Span> keep = {{blob, blob + blob_len}};
   if (pool_len != 0) {
-    keep.push_back({pool, pool + pool_len});
+    keep.push_back({pool_map, pool_map + pool_len});
   }
   for (const auto& s : specials) {
     if (s.cur.end != s.cur.start) {

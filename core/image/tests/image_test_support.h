@@ -190,11 +190,13 @@ inline int write_image(Source& s, const std::string& path, bool compress) {
 
 using Restored = std::vector<std::vector<uint8_t>>;
 
-// Reads path into fresh zeroed buffers, one per region.  nullopt + *error
-// on failure.
+// Reads path into fresh zeroed buffers, one per region, with `threads`
+// threads (0: one per CPU).  nullopt + *error on failure.
 inline std::optional<Restored> read_image(const std::string& path,
-                                          std::string* error) {
+                                          std::string* error,
+                                          unsigned threads = 0) {
   ImageReader r;
+  r.set_threads(threads);
   if (!r.open(path, error)) {
     return std::nullopt;
   }
