@@ -261,6 +261,13 @@ struct ImageWriter::Impl {
   RegionShape* shapes = nullptr;
   size_t shapes_bytes = 0;
   uint32_t region_count = 0;
+  // The shapes begin() outgrew, unmapped only by finish(): the caller
+  // planned the image before begin(), and the kernel may have merged the
+  // old mapping into a neighbouring region of that plan (the runtime's
+  // .bss), which unmapping it mid-image would cut a hole in (SIGSEGV
+  // while that region is copied).
+  RegionShape* retired_shapes = nullptr;
+  size_t retired_shapes_bytes = 0;
 
   int fd = -1;
   uint64_t written = 0;         // bytes of chunks written since begin()
@@ -282,6 +289,7 @@ ImageWriter::~ImageWriter() {
   ZSTD_freeCCtx(impl_->cctx);
   unmap_bytes(impl_->arena, impl_->arena_cap);
   unmap_bytes(impl_->shapes, impl_->shapes_bytes);
+  unmap_bytes(impl_->retired_shapes, impl_->retired_shapes_bytes);
   impl_->~Impl();
   unmap_bytes(impl_, round_to_pages(sizeof(Impl)));
 }
@@ -364,7 +372,9 @@ int ImageWriter::begin(int fd, FileHeader header, const RegionEntry* regions,
   size_t shapes_bytes =
       round_to_pages(std::max<size_t>(1, region_count) * sizeof(RegionShape));
   if (shapes_bytes > s.shapes_bytes) {
-    unmap_bytes(s.shapes, s.shapes_bytes);
+    unmap_bytes(s.retired_shapes, s.retired_shapes_bytes);
+    s.retired_shapes = s.shapes;
+    s.retired_shapes_bytes = s.shapes_bytes;
     s.shapes_bytes = 0;
     s.shapes = static_cast<RegionShape*>(map_bytes(this, shapes_bytes));
     if (s.shapes == nullptr) {
@@ -645,6 +655,9 @@ int ImageWriter::finish() {
   }
   Impl& s = *impl_;
   s.begun = false;
+  unmap_bytes(s.retired_shapes, s.retired_shapes_bytes);
+  s.retired_shapes = nullptr;
+  s.retired_shapes_bytes = 0;
   if (s.failed != 0) {
     return s.failed;
   }
