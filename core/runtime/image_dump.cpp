@@ -176,14 +176,36 @@ void* map_scratch(size_t len) {
   return p;
 }
 
-// A private copy of a region that is changing under us.
-const uint8_t* snapshot(uint64_t start, uint64_t len) {
+// A private copy of a region that is changing under us: of the pages the
+// writer will read (filter: 0 = none, kStoreZeroPage = zeros of its own),
+// never of the others.  Those include the writer's own mappings, left out
+// of the image, which the kernel may have merged into this region (the
+// runtime's .bss) and which can vanish while the image is written: zstd
+// frees and maps its workspace again when it has been too big for a while
+// (SIGSEGV copying the region: e2e.real.churn, "died while it was frozen").
+const uint8_t* snapshot(uint64_t start, uint64_t len, const uint8_t* filter) {
   if (len > g_snapshot_cap) {
     retire(g_snapshot, g_snapshot_cap);
     g_snapshot = static_cast<uint8_t*>(map_scratch(len));
     g_snapshot_cap = len;
   }
-  memcpy(g_snapshot, reinterpret_cast<const void*>(start), len);
+  const uint64_t npages = len / image::kPageSize;
+  auto wanted = [&](uint64_t p) {
+    return filter[p] != 0 && filter[p] != image::kStoreZeroPage;
+  };
+  for (uint64_t p = 0; p < npages;) {
+    if (!wanted(p)) {
+      ++p;
+      continue;
+    }
+    uint64_t first = p;
+    while (p < npages && wanted(p)) {
+      ++p;
+    }
+    uint64_t off = first * image::kPageSize;
+    memcpy(g_snapshot + off, reinterpret_cast<const void*>(start + off),
+           (p - first) * image::kPageSize);
+  }
   return g_snapshot;
 }
 // Never destroyed: a process's checkpoint thread may be preparing a round
@@ -720,7 +742,7 @@ int write_regions(int pagemap_fd) {
     }
     const uint8_t* source = base;
     if (is_hot(r.start, r.end)) {
-      source = snapshot(r.start, r.end - r.start);
+      source = snapshot(r.start, r.end - r.start, filter);
     }
     // Incremental images: only what changed since the predecessor.
     incremental::filter_region(i, source, npages, filter);
