@@ -5,10 +5,13 @@
 #pragma once
 
 #include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +39,18 @@
   X(clock_nanosleep, int,                                              \
     (clockid_t, int, const struct timespec*, struct timespec*))        \
   X(pause, int, (void))                                                \
+  X(poll, int, (struct pollfd*, nfds_t, int))                          \
+  X(ppoll, int,                                                        \
+    (struct pollfd*, nfds_t, const struct timespec*, const sigset_t*)) \
+  X(select, int, (int, fd_set*, fd_set*, fd_set*, struct timeval*))    \
+  X(pselect, int,                                                      \
+    (int, fd_set*, fd_set*, fd_set*, const struct timespec*,           \
+     const sigset_t*))                                                 \
+  X(epoll_wait, int, (int, struct epoll_event*, int, int))             \
+  X(epoll_pwait, int, (int, struct epoll_event*, int, int, const sigset_t*)) \
+  X(epoll_pwait2, int,                                                 \
+    (int, struct epoll_event*, int, const struct timespec*,            \
+     const sigset_t*))                                                 \
   X(close_range, int, (unsigned int, unsigned int, int))               \
   X(closefrom, void, (int))                                            \
   X(setlocale, char*, (int, const char*))                              \
