@@ -88,7 +88,7 @@ int64_t ns_of(const timespec& t) {
 }  // namespace
 
 DMTCP_WAIT_EXPORT int epoll_wait(int epfd, epoll_event* events, int max,
-                                  int timeout) {
+                                 int timeout) {
   if (timeout == 0) {
     return fns().epoll_wait(epfd, events, max, timeout);
   }
@@ -99,7 +99,7 @@ DMTCP_WAIT_EXPORT int epoll_wait(int epfd, epoll_event* events, int max,
 }
 
 DMTCP_WAIT_EXPORT int epoll_pwait(int epfd, epoll_event* events, int max,
-                                   int timeout, const sigset_t* mask) {
+                                  int timeout, const sigset_t* mask) {
   if (timeout == 0) {
     return fns().epoll_pwait(epfd, events, max, timeout, mask);
   }
@@ -110,18 +110,17 @@ DMTCP_WAIT_EXPORT int epoll_pwait(int epfd, epoll_event* events, int max,
 }
 
 DMTCP_WAIT_EXPORT int epoll_pwait2(int epfd, epoll_event* events, int max,
-                                    const timespec* timeout,
-                                    const sigset_t* mask) {
+                                   const timespec* timeout,
+                                   const sigset_t* mask) {
   if (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
     return fns().epoll_pwait2(epfd, events, max, timeout, mask);
   }
   auto next = fns().epoll_pwait2;
-  return wait_through(timeout == nullptr ? -1 : ns_of(*timeout),
-                      [&](int64_t l) {
-                        timespec ts = to_ts(l);
-                        return next(epfd, events, max,
-                                    l < 0 ? nullptr : &ts, mask);
-                      });
+  return wait_through(
+      timeout == nullptr ? -1 : ns_of(*timeout), [&](int64_t l) {
+        timespec ts = to_ts(l);
+        return next(epfd, events, max, l < 0 ? nullptr : &ts, mask);
+      });
 }
 
 DMTCP_WAIT_EXPORT int poll(pollfd* fds, nfds_t n, int timeout) {
@@ -135,7 +134,7 @@ DMTCP_WAIT_EXPORT int poll(pollfd* fds, nfds_t n, int timeout) {
 }
 
 DMTCP_WAIT_EXPORT int ppoll(pollfd* fds, nfds_t n, const timespec* timeout,
-                             const sigset_t* mask) {
+                            const sigset_t* mask) {
   if (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
     return fns().ppoll(fds, n, timeout, mask);
   }
@@ -151,7 +150,7 @@ DMTCP_WAIT_EXPORT int ppoll(pollfd* fds, nfds_t n, const timespec* timeout,
 // only on success), so the same sets wait again.  Linux's select writes
 // the time left into *timeout: so do we, from the last call.
 DMTCP_WAIT_EXPORT int select(int n, fd_set* r, fd_set* w, fd_set* e,
-                              timeval* timeout) {
+                             timeval* timeout) {
   if (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_usec == 0) {
     return fns().select(n, r, w, e, timeout);
   }
@@ -175,7 +174,7 @@ DMTCP_WAIT_EXPORT int select(int n, fd_set* r, fd_set* w, fd_set* e,
 }
 
 DMTCP_WAIT_EXPORT int pselect(int n, fd_set* r, fd_set* w, fd_set* e,
-                               const timespec* timeout, const sigset_t* mask) {
+                              const timespec* timeout, const sigset_t* mask) {
   if (timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
     return fns().pselect(n, r, w, e, timeout, mask);
   }
