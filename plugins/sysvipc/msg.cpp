@@ -27,11 +27,10 @@ constexpr int kMaxQueues = 256;
 struct Obj : ObjectBase {
   int mode = 0;
   unsigned long qbytes = 0;
-  unsigned long count = 0;   // messages in data
-  char* data = nullptr;      // the messages, see kHeader
+  unsigned long count = 0;  // messages in data
+  char* data = nullptr;     // the messages, see kHeader
   size_t data_len = 0;
 };
-
 
 // A message in the saver's buffer: {size_t len; long mtype; char
 // text[len]} padded to 8 bytes.
@@ -64,6 +63,7 @@ struct Kind {
       return false;
     }
     o.key = ds.msg_perm.__key;
+    o.ckpt_ctime = static_cast<long>(ds.msg_ctime);
     o.mode = ds.msg_perm.mode & 0777;
     o.qbytes = ds.msg_qbytes;
     o.count = 0;
@@ -82,15 +82,16 @@ struct Kind {
                    IPC_NOWAIT | MSG_COPY);
       if (n == -ENOSYS) {
         // No copy without taking off: the queue is saved empty.
-        dmtcp_log("sysvipc: the kernel has no MSG_COPY: queue %d is saved "
-                  "without its %lu messages (lost at a restart)",
-                  o.virt, qnum);
+        dmtcp_log(
+            "sysvipc: the kernel has no MSG_COPY: queue %d is saved "
+            "without its %lu messages (lost at a restart)",
+            o.virt, qnum);
         o.count = 0;
         return true;
       }
       if (n < 0) {
-        dmtcp_log("sysvipc: cannot copy message %lu of queue %d: %s", i,
-                  o.virt, strerror(static_cast<int>(-n)));
+        dmtcp_log("sysvipc: cannot copy message %lu of queue %d: %s", i, o.virt,
+                  strerror(static_cast<int>(-n)));
         release(o);
         return false;
       }
@@ -108,8 +109,24 @@ struct Kind {
     o.data_len = 0;
   }
 
+  // The killed computation's own queue under o.key: removed (true).
+  static bool remove_leftover(const Obj& o) {
+    long id = sys(SYS_msgget, o.key, 0);
+    msqid_ds ds{};
+    if (id < 0 ||
+        sys(SYS_msgctl, id, IPC_STAT, reinterpret_cast<long>(&ds)) != 0) {
+      return false;
+    }
+    bool in_use = pid_alive(ds.msg_lspid) || pid_alive(ds.msg_lrpid);
+    return remove_own_leftover(o, id, static_cast<long>(ds.msg_ctime), in_use,
+                               SYS_msgctl);
+  }
+
   static int remake(Obj& o) {
     long id = sys(SYS_msgget, o.key, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
+      id = sys(SYS_msgget, o.key, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
       snprintf(what, sizeof what,
@@ -130,9 +147,10 @@ struct Kind {
       ds.msg_qbytes = o.qbytes;
       long r = sys(SYS_msgctl, id, IPC_SET, reinterpret_cast<long>(&ds));
       if (r != 0) {
-        dmtcp_log("sysvipc: queue %d: cannot set msg_qbytes to %lu (%s): "
-                  "it is %lu",
-                  o.virt, o.qbytes, strerror(static_cast<int>(-r)), had);
+        dmtcp_log(
+            "sysvipc: queue %d: cannot set msg_qbytes to %lu (%s): "
+            "it is %lu",
+            o.virt, o.qbytes, strerror(static_cast<int>(-r)), had);
       }
     }
     size_t at = 0;
@@ -143,8 +161,8 @@ struct Kind {
       long r = sys(SYS_msgsnd, id, reinterpret_cast<long>(rec + kHeader),
                    static_cast<long>(len), IPC_NOWAIT);
       if (r != 0) {
-        dmtcp_log("sysvipc: queue %d: message %lu of %lu lost: %s", o.virt,
-                  i, o.count, strerror(static_cast<int>(-r)));
+        dmtcp_log("sysvipc: queue %d: message %lu of %lu lost: %s", o.virt, i,
+                  o.count, strerror(static_cast<int>(-r)));
       }
       at += kHeader + padded(sizeof(long) + len);
     }
@@ -214,13 +232,29 @@ void restore_after_exec(int fd) {
   S::restore_after_exec(fd, remember);
 }
 
-void stand() { S::stand(); }
-void elect() { S::elect(); }
-void note() { S::note(); }
-void save() { S::save(); }
-void resume() { S::resume(); }
-void remake() { S::remake(); }
-void publish_new() { S::publish_new(); }
-void learn_new() { S::learn_new(); }
+void stand() {
+  S::stand();
+}
+void elect() {
+  S::elect();
+}
+void note() {
+  S::note();
+}
+void save() {
+  S::save();
+}
+void resume() {
+  S::resume();
+}
+void remake() {
+  S::remake();
+}
+void publish_new() {
+  S::publish_new();
+}
+void learn_new() {
+  S::learn_new();
+}
 
 }  // namespace dmtcp::sysvipc::msg

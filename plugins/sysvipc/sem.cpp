@@ -66,6 +66,7 @@ struct Kind {
       return false;
     }
     o.key = ds.sem_perm.__key;
+    o.ckpt_ctime = static_cast<long>(ds.sem_ctime);
     o.nsems = static_cast<int>(ds.sem_nsems);
     o.mode = ds.sem_perm.mode & 0777;
     o.values_len = sizeof(unsigned short) * static_cast<size_t>(o.nsems);
@@ -73,8 +74,8 @@ struct Kind {
     if (o.values == nullptr) {
       return false;
     }
-    long r = sys(SYS_semctl, o.real, 0, GETALL,
-                 reinterpret_cast<long>(o.values));
+    long r =
+        sys(SYS_semctl, o.real, 0, GETALL, reinterpret_cast<long>(o.values));
     if (r != 0) {
       dmtcp_log("sysvipc: GETALL of sem %d: %s", o.virt, strerror(-r));
       release(o);
@@ -89,9 +90,31 @@ struct Kind {
     o.values_len = 0;
   }
 
+  // The killed computation's own set under o.key: removed (true).  In use
+  // while the last process to operate on any of its semaphores lives.
+  static bool remove_leftover(const Obj& o) {
+    long id = sys(SYS_semget, o.key, 0, 0);
+    semid_ds ds{};
+    if (id < 0 ||
+        sys(SYS_semctl, id, 0, IPC_STAT, reinterpret_cast<long>(&ds)) != 0) {
+      return false;
+    }
+    bool in_use = false;
+    for (unsigned long i = 0; i < ds.sem_nsems && !in_use; ++i) {
+      long pid = sys(SYS_semctl, id, static_cast<long>(i), GETPID);
+      in_use = pid_alive(static_cast<pid_t>(pid));
+    }
+    return remove_own_leftover(o, id, static_cast<long>(ds.sem_ctime), in_use,
+                               SYS_semctl);
+  }
+
   static int remake(Obj& o) {
-    long id = sys(SYS_semget, o.key, o.nsems,
-                  IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    long id =
+        sys(SYS_semget, o.key, o.nsems, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
+      id =
+          sys(SYS_semget, o.key, o.nsems, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
       snprintf(what, sizeof what,
@@ -153,9 +176,10 @@ void apply_undo(const Undo& u, int real) {
   ops[1].sem_flg |= IPC_NOWAIT;
   long r = sys(SYS_semtimedop, real, reinterpret_cast<long>(ops), 2, 0);
   if (r != 0) {
-    dmtcp_log("sysvipc: cannot make the SEM_UNDO adjustment %d of sem %d "
-              "#%d again: %s",
-              u.adj, u.virt, u.num, strerror(-r));
+    dmtcp_log(
+        "sysvipc: cannot make the SEM_UNDO adjustment %d of sem %d "
+        "#%d again: %s",
+        u.adj, u.virt, u.num, strerror(-r));
   }
 }
 
@@ -215,9 +239,10 @@ void record_undo(int virt, const sembuf* sops, size_t n) {
       if (g_undo_count == kMaxUndo) {
         if (!g_undo_full_logged) {
           g_undo_full_logged = true;
-          dmtcp_log("sysvipc: more than %d SEM_UNDO semaphores: later ones "
-                    "lose their adjustment at restart",
-                    kMaxUndo);
+          dmtcp_log(
+              "sysvipc: more than %d SEM_UNDO semaphores: later ones "
+              "lose their adjustment at restart",
+              kMaxUndo);
         }
         continue;
       }
@@ -261,13 +286,27 @@ void restore_after_exec(int fd) {
   }
 }
 
-void stand() { S::stand(); }
-void elect() { S::elect(); }
-void note() { S::note(); }
-void save() { S::save(); }
-void resume() { S::resume(); }
-void remake() { S::remake(); }
-void publish_new() { S::publish_new(); }
+void stand() {
+  S::stand();
+}
+void elect() {
+  S::elect();
+}
+void note() {
+  S::note();
+}
+void save() {
+  S::save();
+}
+void resume() {
+  S::resume();
+}
+void remake() {
+  S::remake();
+}
+void publish_new() {
+  S::publish_new();
+}
 
 // Step 9: learn the new ids; the saver set the values in step 7, so the
 // adjustments can be made now.

@@ -30,8 +30,8 @@ constexpr int kMaxAttachments = 512;
 
 struct Obj : ObjectBase {
   size_t size = 0;
-  int mode = 0;        // permission bits
-  bool rmid = false;   // marked for removal, still attached somewhere
+  int mode = 0;          // permission bits
+  bool rmid = false;     // marked for removal, still attached somewhere
   void* data = nullptr;  // the saver's copy of the contents
   size_t data_len = 0;
 };
@@ -70,6 +70,7 @@ struct Kind {
       return false;
     }
     o.key = ds.shm_perm.__key;
+    o.ckpt_ctime = static_cast<long>(ds.shm_ctime);
     o.size = ds.shm_segsz;
     o.mode = ds.shm_perm.mode & 0777;
     o.rmid = (ds.shm_perm.mode & SHM_DEST) != 0;
@@ -95,10 +96,27 @@ struct Kind {
     o.data_len = 0;
   }
 
+  // The killed computation's own segment under o.key: removed (true).  In
+  // use while any process is attached.
+  static bool remove_leftover(const Obj& o) {
+    long id = sys(SYS_shmget, o.key, 0, 0);
+    shmid_ds ds{};
+    if (id < 0 ||
+        sys(SYS_shmctl, id, IPC_STAT, reinterpret_cast<long>(&ds)) != 0) {
+      return false;
+    }
+    return remove_own_leftover(o, id, static_cast<long>(ds.shm_ctime),
+                               ds.shm_nattch != 0, SYS_shmctl);
+  }
+
   static int remake(Obj& o) {
     // Owner read and write while we fill it; the program's mode after.
     long id = sys(SYS_shmget, o.key, static_cast<long>(o.size),
                   IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
+      id = sys(SYS_shmget, o.key, static_cast<long>(o.size),
+               IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
       snprintf(what, sizeof what,
@@ -298,9 +316,10 @@ void scan_attachments() {
       return;
     }
     if (g_attach_count == kMaxAttachments) {
-      dmtcp_log("sysvipc: more than %d SysV shm mappings: the rest keep "
-                "their contents but not their segment",
-                kMaxAttachments);
+      dmtcp_log(
+          "sysvipc: more than %d SysV shm mappings: the rest keep "
+          "their contents but not their segment",
+          kMaxAttachments);
       return;
     }
     auto v = g_table.to_virtual(Real(real));
@@ -324,10 +343,18 @@ void restore_after_exec(int fd) {
   S::restore_after_exec(fd, remember);
 }
 
-void stand() { S::stand(); }
-void elect() { S::elect(); }
-void note() { S::note(); }
-void save() { S::save(); }
+void stand() {
+  S::stand();
+}
+void elect() {
+  S::elect();
+}
+void note() {
+  S::note();
+}
+void save() {
+  S::save();
+}
 
 // Step 5: the attachments' pages stay out of the image.
 void claim() {
@@ -338,9 +365,15 @@ void claim() {
   }
 }
 
-void resume() { S::resume(); }
-void remake() { S::remake(); }
-void publish_new() { S::publish_new(); }
+void resume() {
+  S::resume();
+}
+void remake() {
+  S::remake();
+}
+void publish_new() {
+  S::publish_new();
+}
 
 // Step 9: learn the new ids, then attach every segment where it was.
 void learn_new_and_attach() {
@@ -356,9 +389,10 @@ void learn_new_and_attach() {
     }
     Obj* o = g_registry.find(a.virt);
     if (o == nullptr || o->real < 0) {
-      dmtcp_log("sysvipc: shm %d was not re-made: its mapping at %#lx reads "
-                "zero",
-                a.virt, static_cast<unsigned long>(a.start));
+      dmtcp_log(
+          "sysvipc: shm %d was not re-made: its mapping at %#lx reads "
+          "zero",
+          a.virt, static_cast<unsigned long>(a.start));
     } else {
       attach_group(&a, n, o->real);
     }
