@@ -23,7 +23,7 @@
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
 // - sigsuspend: also waits again after a checkpoint's signal; the sleeps
 //   and pause do the same in sleep_wrappers.cpp.
-// - close_range, closefrom: our protected fds (the coordinator connection)
+// - close_range, closefrom, syscall(SYS_close_range): our protected fds (the coordinator connection)
 //   stay open.  A child about to exec closes every fd above 2 (Python's
 //   subprocess does, with close_range); its checkpoint thread lives until
 //   the exec, and a round reaching it in that window found its connection
@@ -35,6 +35,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -754,6 +755,24 @@ __attribute__((visibility("default"))) int close_range(unsigned int first,
     return fns().close_range(first, last, flags);
   }
   return close_range_keeping_ours(first, last, flags);
+}
+// syscall(SYS_close_range, ...), the raw form (upstream's syscall-tester
+// calls it so): our protected fds stay open as with close_range().  Every
+// other number goes on unchanged (six arguments read: the registers).
+__attribute__((visibility("default"))) long syscall(long number, ...) {
+  va_list ap;
+  va_start(ap, number);
+  long a[6];
+  for (long& x : a) {
+    x = va_arg(ap, long);
+  }
+  va_end(ap);
+  if (number == SYS_close_range && active()) {
+    return close_range_keeping_ours(static_cast<unsigned>(a[0]),
+                                    static_cast<unsigned>(a[1]),
+                                    static_cast<int>(a[2]));
+  }
+  return fns().syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 __attribute__((visibility("default"))) void closefrom(int lowfd) {
   if (!active() || lowfd < 0) {
