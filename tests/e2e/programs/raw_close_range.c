@@ -14,8 +14,7 @@ int main(void) {
   int fd = open("/dev/null", O_RDONLY);
   E2E_CHECK(fd >= 3, "open /dev/null");
   E2E_CHECK(syscall(SYS_close_range, 3u, ~0u, 0) == 0, "close_range");
-  E2E_CHECK(fcntl(fd, F_GETFD) == -1, "fd %d still open after close_range",
-            fd);
+  E2E_CHECK(fcntl(fd, F_GETFD) == -1, "fd %d still open after close_range", fd);
   e2e_say("READY");
   e2e_wait_for_go(NULL);
   e2e_say("PASS");
