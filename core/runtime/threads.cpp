@@ -265,6 +265,22 @@ void suspend_handler(int, siginfo_t*, void* uctx) {
 // from restore_own_kernel_state() to the end of recreate_after_restart().
 pid_t g_old_tids[kMaxThreads + 1];
 uint32_t g_num_old_tids = 0;
+// Each restored thread's tid at the checkpoint and its kernel tid now
+// (restored_tid()): kept until the next restart.
+struct TidPair {
+  pid_t old_tid;
+  pid_t new_tid;
+};
+TidPair g_restored_tids[kMaxThreads + 1];
+std::atomic<uint32_t> g_num_restored_tids{0};
+
+void note_restored_tid(pid_t old_tid, pid_t new_tid) {
+  uint32_t n = g_num_restored_tids.load(std::memory_order_relaxed);
+  if (n < kMaxThreads + 1) {
+    g_restored_tids[n] = TidPair{old_tid, new_tid};
+    g_num_restored_tids.store(n + 1, std::memory_order_release);
+  }
+}
 
 void note_old_tid(pid_t tid) {
   if (g_num_old_tids < kMaxThreads + 1) {
@@ -479,6 +495,7 @@ void recreate_after_restart() {
                    "no new tid outside the image's %u old ones",
                    g_num_old_tids);
     }
+    note_restored_tid(t->tid, r);
     t->tid = r;
     ++started;
   });
@@ -501,6 +518,8 @@ void restore_own_kernel_state() {
   *tidp = tcb::gettid_raw();
   g_num_old_tids = 0;
   note_old_tid(old_tid);
+  g_num_restored_tids.store(0, std::memory_order_relaxed);
+  note_restored_tid(old_tid, *tidp);
   mutex_owners::begin_restart();
   mutex_owners::add_thread(old_tid, *tidp, g_own_robust_head);
   syscall(SYS_set_tid_address, tidp);
@@ -516,6 +535,16 @@ void restore_own_kernel_state() {
   // in the program waits for every thread to take it.
   uint64_t all = ~0ull & ~(1ull << (33 - 1));
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
+}
+
+pid_t restored_tid(pid_t old_tid) {
+  uint32_t n = g_num_restored_tids.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (g_restored_tids[i].old_tid == old_tid) {
+      return g_restored_tids[i].new_tid;
+    }
+  }
+  return -1;
 }
 
 void reset_after_fork() {

@@ -60,6 +60,9 @@ int list_tids(pid_t* out, int max);
 int suspend_all();                   // -> number of threads frozen
 void resume_all(bool is_restart);    // lets them return from the handler
 void recreate_after_restart();       // new kernel threads, back in handler
+// After a restart: the kernel tid now of the thread whose tid was old_tid
+// at the checkpoint (-1: none); dmtcp_restored_thread_tid().
+pid_t restored_tid(pid_t old_tid);
 void save_own_kernel_state();        // the checkpoint thread's robust list
 void restore_own_kernel_state();     // tid, rseq, robust list, signal mask
 

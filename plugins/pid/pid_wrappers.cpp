@@ -590,5 +590,7 @@ DMTCP_PID_EXPORT pid_t dmtcp_real_to_virtual_pid(pid_t real_pid) {
   if (pass()) {
     return real_pid;
   }
-  return pid_to_virt(real_pid);
+  // Our own threads too: a /proc/<pid>/task/<tid> path the file plugin
+  // records names a thread by its kernel tid.
+  return tid_to_virt(real_pid);
 }
