@@ -27,10 +27,11 @@ constexpr int kMaxQueues = 256;
 struct Obj : ObjectBase {
   int mode = 0;
   unsigned long qbytes = 0;
-  unsigned long count = 0;  // messages in data
-  char* data = nullptr;     // the messages, see kHeader
+  unsigned long count = 0;   // messages in data
+  char* data = nullptr;      // the messages, see kHeader
   size_t data_len = 0;
 };
+
 
 // A message in the saver's buffer: {size_t len; long mtype; char
 // text[len]} padded to 8 bytes.
@@ -82,16 +83,15 @@ struct Kind {
                    IPC_NOWAIT | MSG_COPY);
       if (n == -ENOSYS) {
         // No copy without taking off: the queue is saved empty.
-        dmtcp_log(
-            "sysvipc: the kernel has no MSG_COPY: queue %d is saved "
-            "without its %lu messages (lost at a restart)",
-            o.virt, qnum);
+        dmtcp_log("sysvipc: the kernel has no MSG_COPY: queue %d is saved "
+                  "without its %lu messages (lost at a restart)",
+                  o.virt, qnum);
         o.count = 0;
         return true;
       }
       if (n < 0) {
-        dmtcp_log("sysvipc: cannot copy message %lu of queue %d: %s", i, o.virt,
-                  strerror(static_cast<int>(-n)));
+        dmtcp_log("sysvipc: cannot copy message %lu of queue %d: %s", i,
+                  o.virt, strerror(static_cast<int>(-n)));
         release(o);
         return false;
       }
@@ -147,10 +147,9 @@ struct Kind {
       ds.msg_qbytes = o.qbytes;
       long r = sys(SYS_msgctl, id, IPC_SET, reinterpret_cast<long>(&ds));
       if (r != 0) {
-        dmtcp_log(
-            "sysvipc: queue %d: cannot set msg_qbytes to %lu (%s): "
-            "it is %lu",
-            o.virt, o.qbytes, strerror(static_cast<int>(-r)), had);
+        dmtcp_log("sysvipc: queue %d: cannot set msg_qbytes to %lu (%s): "
+                  "it is %lu",
+                  o.virt, o.qbytes, strerror(static_cast<int>(-r)), had);
       }
     }
     size_t at = 0;
@@ -161,8 +160,8 @@ struct Kind {
       long r = sys(SYS_msgsnd, id, reinterpret_cast<long>(rec + kHeader),
                    static_cast<long>(len), IPC_NOWAIT);
       if (r != 0) {
-        dmtcp_log("sysvipc: queue %d: message %lu of %lu lost: %s", o.virt, i,
-                  o.count, strerror(static_cast<int>(-r)));
+        dmtcp_log("sysvipc: queue %d: message %lu of %lu lost: %s", o.virt,
+                  i, o.count, strerror(static_cast<int>(-r)));
       }
       at += kHeader + padded(sizeof(long) + len);
     }
@@ -232,29 +231,13 @@ void restore_after_exec(int fd) {
   S::restore_after_exec(fd, remember);
 }
 
-void stand() {
-  S::stand();
-}
-void elect() {
-  S::elect();
-}
-void note() {
-  S::note();
-}
-void save() {
-  S::save();
-}
-void resume() {
-  S::resume();
-}
-void remake() {
-  S::remake();
-}
-void publish_new() {
-  S::publish_new();
-}
-void learn_new() {
-  S::learn_new();
-}
+void stand() { S::stand(); }
+void elect() { S::elect(); }
+void note() { S::note(); }
+void save() { S::save(); }
+void resume() { S::resume(); }
+void remake() { S::remake(); }
+void publish_new() { S::publish_new(); }
+void learn_new() { S::learn_new(); }
 
 }  // namespace dmtcp::sysvipc::msg

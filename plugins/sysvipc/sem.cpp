@@ -74,8 +74,8 @@ struct Kind {
     if (o.values == nullptr) {
       return false;
     }
-    long r =
-        sys(SYS_semctl, o.real, 0, GETALL, reinterpret_cast<long>(o.values));
+    long r = sys(SYS_semctl, o.real, 0, GETALL,
+                 reinterpret_cast<long>(o.values));
     if (r != 0) {
       dmtcp_log("sysvipc: GETALL of sem %d: %s", o.virt, strerror(-r));
       release(o);
@@ -109,11 +109,10 @@ struct Kind {
   }
 
   static int remake(Obj& o) {
-    long id =
-        sys(SYS_semget, o.key, o.nsems, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    long id = sys(SYS_semget, o.key, o.nsems,
+                  IPC_CREAT | IPC_EXCL | o.mode | 0600);
     if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
-      id =
-          sys(SYS_semget, o.key, o.nsems, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+      id = sys(SYS_semget, o.key, o.nsems, IPC_CREAT | IPC_EXCL | o.mode | 0600);
     }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
@@ -176,10 +175,9 @@ void apply_undo(const Undo& u, int real) {
   ops[1].sem_flg |= IPC_NOWAIT;
   long r = sys(SYS_semtimedop, real, reinterpret_cast<long>(ops), 2, 0);
   if (r != 0) {
-    dmtcp_log(
-        "sysvipc: cannot make the SEM_UNDO adjustment %d of sem %d "
-        "#%d again: %s",
-        u.adj, u.virt, u.num, strerror(-r));
+    dmtcp_log("sysvipc: cannot make the SEM_UNDO adjustment %d of sem %d "
+              "#%d again: %s",
+              u.adj, u.virt, u.num, strerror(-r));
   }
 }
 
@@ -239,10 +237,9 @@ void record_undo(int virt, const sembuf* sops, size_t n) {
       if (g_undo_count == kMaxUndo) {
         if (!g_undo_full_logged) {
           g_undo_full_logged = true;
-          dmtcp_log(
-              "sysvipc: more than %d SEM_UNDO semaphores: later ones "
-              "lose their adjustment at restart",
-              kMaxUndo);
+          dmtcp_log("sysvipc: more than %d SEM_UNDO semaphores: later ones "
+                    "lose their adjustment at restart",
+                    kMaxUndo);
         }
         continue;
       }
@@ -286,27 +283,13 @@ void restore_after_exec(int fd) {
   }
 }
 
-void stand() {
-  S::stand();
-}
-void elect() {
-  S::elect();
-}
-void note() {
-  S::note();
-}
-void save() {
-  S::save();
-}
-void resume() {
-  S::resume();
-}
-void remake() {
-  S::remake();
-}
-void publish_new() {
-  S::publish_new();
-}
+void stand() { S::stand(); }
+void elect() { S::elect(); }
+void note() { S::note(); }
+void save() { S::save(); }
+void resume() { S::resume(); }
+void remake() { S::remake(); }
+void publish_new() { S::publish_new(); }
 
 // Step 9: learn the new ids; the saver set the values in step 7, so the
 // adjustments can be made now.

@@ -30,8 +30,8 @@ constexpr int kMaxAttachments = 512;
 
 struct Obj : ObjectBase {
   size_t size = 0;
-  int mode = 0;          // permission bits
-  bool rmid = false;     // marked for removal, still attached somewhere
+  int mode = 0;        // permission bits
+  bool rmid = false;   // marked for removal, still attached somewhere
   void* data = nullptr;  // the saver's copy of the contents
   size_t data_len = 0;
 };
@@ -316,10 +316,9 @@ void scan_attachments() {
       return;
     }
     if (g_attach_count == kMaxAttachments) {
-      dmtcp_log(
-          "sysvipc: more than %d SysV shm mappings: the rest keep "
-          "their contents but not their segment",
-          kMaxAttachments);
+      dmtcp_log("sysvipc: more than %d SysV shm mappings: the rest keep "
+                "their contents but not their segment",
+                kMaxAttachments);
       return;
     }
     auto v = g_table.to_virtual(Real(real));
@@ -343,18 +342,10 @@ void restore_after_exec(int fd) {
   S::restore_after_exec(fd, remember);
 }
 
-void stand() {
-  S::stand();
-}
-void elect() {
-  S::elect();
-}
-void note() {
-  S::note();
-}
-void save() {
-  S::save();
-}
+void stand() { S::stand(); }
+void elect() { S::elect(); }
+void note() { S::note(); }
+void save() { S::save(); }
 
 // Step 5: the attachments' pages stay out of the image.
 void claim() {
@@ -365,15 +356,9 @@ void claim() {
   }
 }
 
-void resume() {
-  S::resume();
-}
-void remake() {
-  S::remake();
-}
-void publish_new() {
-  S::publish_new();
-}
+void resume() { S::resume(); }
+void remake() { S::remake(); }
+void publish_new() { S::publish_new(); }
 
 // Step 9: learn the new ids, then attach every segment where it was.
 void learn_new_and_attach() {
@@ -389,10 +374,9 @@ void learn_new_and_attach() {
     }
     Obj* o = g_registry.find(a.virt);
     if (o == nullptr || o->real < 0) {
-      dmtcp_log(
-          "sysvipc: shm %d was not re-made: its mapping at %#lx reads "
-          "zero",
-          a.virt, static_cast<unsigned long>(a.start));
+      dmtcp_log("sysvipc: shm %d was not re-made: its mapping at %#lx reads "
+                "zero",
+                a.virt, static_cast<unsigned long>(a.start));
     } else {
       attach_group(&a, n, o->real);
     }

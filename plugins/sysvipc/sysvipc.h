@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "dmtcp/plugin.h"
 #include "dmtcp/raw_syscall.h"
+#include "dmtcp/plugin.h"
 #include "dmtcp/virtual_id_table.h"
 
 #define DMTCP_SYSVIPC_EXPORT extern "C" __attribute__((visibility("default")))
@@ -100,12 +100,12 @@ class SpinGuard {
 struct ObjectBase {
   bool used = false;
   int virt = -1;
-  int real = -1;       // the kernel's id now
+  int real = -1;  // the kernel's id now
   int ckpt_real = -1;  // the kernel's id at the last checkpoint (its name
                        // in publish/subscribe, with g_ckpt_domain)
   key_t key = IPC_PRIVATE;
   long ckpt_ctime = 0;  // its ctime at the last checkpoint (saver only)
-  bool saver = false;   // this process saves and re-makes it (this round)
+  bool saver = false;  // this process saves and re-makes it (this round)
 };
 
 template <class Obj, int kCap>
@@ -139,10 +139,9 @@ class Registry {
     }
     if (!full_logged_) {
       full_logged_ = true;
-      dmtcp_log(
-          "sysvipc: more than %d objects of one kind: later ones are "
-          "not saved",
-          kCap);
+      dmtcp_log("sysvipc: more than %d objects of one kind: later ones are "
+                "not saved",
+                kCap);
     }
     return nullptr;
   }
@@ -226,7 +225,7 @@ void unmap_buffer(void* p, size_t len);
 // makes the key again from the image.  True when removed.
 bool remove_own_leftover(const ObjectBase& o, long id, long ctime, bool in_use,
                          long ctl_syscall);
-// True when the kernel pid still names a process.
+// True when the kernel pid names a process that is not a zombie.
 bool pid_alive(pid_t pid);
 
 }  // namespace dmtcp::sysvipc

@@ -35,9 +35,9 @@ void read_domain(char* out) {
     }
   }
   char ns[64] = "?";  // "ipc:[4026531839]"
-  long n =
-      sys(SYS_readlinkat, AT_FDCWD, reinterpret_cast<long>("/proc/self/ns/ipc"),
-          reinterpret_cast<long>(ns), sizeof ns - 1);
+  long n = sys(SYS_readlinkat, AT_FDCWD,
+               reinterpret_cast<long>("/proc/self/ns/ipc"),
+               reinterpret_cast<long>(ns), sizeof ns - 1);
   ns[n > 0 ? n : 1] = '\0';
   const char* ino = strchr(ns, '[');
   snprintf(out, kDomainLen, "%s:%.*s", boot,
@@ -49,8 +49,8 @@ namespace {
 
 size_t make_key(char* buf, size_t len, const char* kind, const char* what,
                 int id) {
-  int n =
-      snprintf(buf, len, "sysvipc:%s:%s:%s:%d", kind, what, g_ckpt_domain, id);
+  int n = snprintf(buf, len, "sysvipc:%s:%s:%s:%d", kind, what, g_ckpt_domain,
+                   id);
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
@@ -129,10 +129,10 @@ bool pid_alive(pid_t pid) {
   if (pid <= 0 || sys(SYS_kill, pid, 0) == -ESRCH) {
     return false;
   }
-  // A killed process not reaped yet is a zombie: it runs nothing.
+  // A killed process not reaped yet is a zombie: it runs nothing.  Raw:
+  // the pid plugin's open() would take the kernel pid for a virtual one.
   char path[32];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  // Raw: the pid plugin's open() would take the kernel pid for a virtual one.
   long fd = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path),
                 O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -157,10 +157,9 @@ bool remove_own_leftover(const ObjectBase& o, long id, long ctime, bool in_use,
   if (sys(ctl_syscall, id, IPC_RMID, 0) != 0) {
     return false;
   }
-  dmtcp_log(
-      "sysvipc: key %#x: the object saved at the checkpoint (id %ld) "
-      "was left by the killed computation: removed, made again",
-      static_cast<unsigned>(o.key), id);
+  dmtcp_log("sysvipc: key %#x: the object saved at the checkpoint (id %ld) "
+            "was left by the killed computation: removed, made again",
+            static_cast<unsigned>(o.key), id);
   return true;
 }
 
@@ -168,9 +167,9 @@ void fatal_restart(const char* what) {
   char line[512];
   int n = snprintf(line, sizeof line, "dmtcp_restart: sysvipc: %s\n", what);
   if (n > 0) {
-    (void)!write(2, line,
-                 static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n)
-                                                      : sizeof line - 1);
+    (void)!write(2, line, static_cast<size_t>(n) < sizeof line
+                              ? static_cast<size_t>(n)
+                              : sizeof line - 1);
   }
   _exit(1);
 }
