@@ -51,6 +51,7 @@
     (int, struct epoll_event*, int, const struct timespec*, const sigset_t*))  \
   X(close_range, int, (unsigned int, unsigned int, int))                       \
   X(closefrom, void, (int))                                                    \
+  X(close, int, (int))                                                         \
   X(syscall, long, (long, ...))                                                \
   X(setlocale, char*, (int, const char*))                                      \
   X(textdomain, char*, (const char*))                                          \
