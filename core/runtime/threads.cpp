@@ -61,6 +61,10 @@ int g_signal = SIGUSR2;
 
 thread_local Thread* tls_self = nullptr;
 thread_local bool tls_internal = false;
+// fork_starting() .. fork_done() in this thread (inherited by the child).
+thread_local bool tls_forking = false;
+// Forks ended (fork_done), on either side.
+std::atomic<uint32_t> g_forks_done{0};
 // Set when the checkpoint handler returns with a signal of the program's
 // pending that the handler's full mask held back: it is delivered right
 // after, and the program's handler runs (sleep wrappers, take_...()).
@@ -135,6 +139,15 @@ void* trampoline(void* arg) {
   t->state.store(static_cast<uint32_t>(State::kRunning));
   t->registered.store(1);
   futex_wake(&t->registered);
+  // Started by a pthread_atfork handler: nothing of ours (the hooks below
+  // take the checkpoint lock) until the fork wrapper has set the lock
+  // right on this side (upstream's pthread_atfork2: the child's count of
+  // lock holders went wrong and its first checkpoint waited forever).
+  for (uint32_t done = g_forks_done.load(); t->after_fork != 0 &&
+                                            done < t->after_fork;
+       done = g_forks_done.load()) {
+    futex_wait(&g_forks_done, done);
+  }
   events::fire(DMTCP_EVENT_THREAD_START);
   events::fire(DMTCP_EVENT_PTHREAD_START);
   ExitMark mark{t};
@@ -375,6 +388,7 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
   }
   t->start = start;
   t->arg = arg;
+  t->after_fork = tls_forking ? g_forks_done.load() + 1 : 0;
   int r = real::fns().pthread_create(out, attr, trampoline, t);
   if (r != 0) {
     g_list_lock.lock();
@@ -547,12 +561,26 @@ pid_t restored_tid(pid_t old_tid) {
   return -1;
 }
 
+void fork_starting() { tls_forking = true; }
+
+void fork_done() {
+  tls_forking = false;
+  g_forks_done.fetch_add(1);
+  futex_wake(&g_forks_done);
+}
+
 void reset_after_fork() {
   // Threads that held the lock do not exist in the child.
   g_list_lock.reset();
+  // A thread the program's pthread_atfork child handler started (glibc
+  // runs it inside fork(), before our child side runs) is ours: its tid
+  // is one of this process's.  The parent's threads' tids are not
+  // (upstream's pthread_atfork2: its record freed, the next checkpoint
+  // never froze it and hung).
   Thread* me = tls_self;
+  const pid_t pid = static_cast<pid_t>(raw::getpid());
   for_each_live([&](Thread* t) {
-    if (t != me) {
+    if (t != me && (t->tid <= 0 || raw::tgkill(pid, t->tid, 0) != 0)) {
       free_record(t);
     }
   });

@@ -158,8 +158,10 @@ pid_t fork_and_join() {
   if (pipe2(joined, O_CLOEXEC) != 0) {
     joined[0] = joined[1] = -1;
   }
+  dmtcp::threads::fork_starting();
   pid_t pid = fns().fork();
   if (pid != 0) {
+    dmtcp::threads::fork_done();
     if (pid > 0) {
       wait_for_child_to_join(joined);
     } else if (joined[0] >= 0) {
@@ -173,6 +175,7 @@ pid_t fork_and_join() {
   // checkpoint thread are not ours.
   dmtcp::ckpt_lock::reset_after_fork(dmtcp::ckpt_lock::depth_of_this_thread());
   dmtcp::threads::reset_after_fork();
+  dmtcp::threads::fork_done();
   dmtcp::forked_writer::forget_after_fork();  // the parent's, not ours
   bool parent_connected = rt::g_coord_fd >= 0;
   close(rt::g_coord_fd);
