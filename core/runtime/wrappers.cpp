@@ -823,9 +823,7 @@ __attribute__((visibility("default"))) long syscall(long number, ...) {
   va_list ap;
   va_start(ap, number);
   long a[6];
-  for (long& x : a) {
-    x = va_arg(ap, long);
-  }
+  dmtcp::raw::syscall_args(ap, a);
   va_end(ap);
   if (number == SYS_close_range && active()) {
     return close_range_keeping_ours(static_cast<unsigned>(a[0]),

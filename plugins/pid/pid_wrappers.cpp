@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 #include "pid_groups.h"
 #include "pid_state.h"
 
@@ -244,9 +245,7 @@ DMTCP_PID_EXPORT long syscall(long number, ...) {
   va_list ap;
   va_start(ap, number);
   long a[6];
-  for (long& x : a) {
-    x = va_arg(ap, long);
-  }
+  dmtcp::raw::syscall_args(ap, a);
   va_end(ap);
   if (!pass()) {
     switch (number) {
