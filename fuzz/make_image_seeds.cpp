@@ -1,6 +1,8 @@
 // make_image_seeds.cpp -- writes small real images (plain and compressed,
 // with data, zero and no-data regions, and notes: the runtime's and a file
-// plugin fd, the pid plugin's table) into a directory: the seed corpus of
+// plugin fd, the pid plugin's table; variant 3 is an incremental image with
+// its link to a predecessor and pages stored as explicit zeros) into a
+// directory: the seed corpus of
 // image_reader_fuzz and inspect_fuzz.  Usage: make_image_seeds DIR
 #include <fcntl.h>
 #include <unistd.h>
@@ -111,6 +113,19 @@ int write_seed(const std::string& path, bool compress, int variant) {
   h.generation = 1 + variant;
   snprintf(h.hostname, sizeof h.hostname, "seedhost");
   snprintf(h.progname, sizeof h.progname, "seed%d", variant);
+  if (variant == 3) {
+    h.flags = kHeaderIncremental | kHeaderIncrementalMode;
+    h.image_id[0] = 0x1111;
+    h.image_id[1] = 0x2222;
+    h.parent_id[0] = 0x3333;
+    h.parent_id[1] = 0x4444;
+    h.parent_generation = h.generation - 1;
+    h.chain_depth = 1;
+    h.chain_base_generation = h.parent_generation;
+    h.incremental_full_every = 10;
+    snprintf(h.parent_path, sizeof h.parent_path, "/tmp/ckpt_seed3_gen%u.dmtcp",
+             h.parent_generation);
+  }
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   if (fd < 0) {
     perror(path.c_str());
@@ -127,8 +142,12 @@ int write_seed(const std::string& path, bool compress, int variant) {
                          static_cast<uint32_t>(notes.size()), notes_count);
   for (size_t i = 0; rc == 0 && i < regions.size(); ++i) {
     Region& r = regions[i];
-    rc = w.write_region(static_cast<uint32_t>(i), r.mem.data(),
-                        (r.entry.end - r.entry.start) / kPageSize, nullptr);
+    uint64_t npages = (r.entry.end - r.entry.start) / kPageSize;
+    // Incremental: the first page turned zero, the others changed.
+    std::vector<uint8_t> filter(npages, 2);
+    filter[0] = kStoreZeroPage;
+    rc = w.write_region(static_cast<uint32_t>(i), r.mem.data(), npages,
+                        variant == 3 ? filter.data() : nullptr);
   }
   rc = rc != 0 ? rc : w.finish();
   close(fd);
@@ -146,7 +165,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   int failed = 0;
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
     for (bool compress : {false, true}) {
       std::string path = std::string(argv[1]) + "/seed-" +
                          std::to_string(variant) + (compress ? "-z" : "") +

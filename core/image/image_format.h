@@ -14,6 +14,7 @@
 // little-endian; all structs are trivially copyable with explicit padding.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace dmtcp::image {
@@ -32,7 +33,12 @@ inline constexpr uint32_t kChunkMagic = 0x4b4e4843;  // "CHNK"
 // 5: notes after the names: what the runtime and each plugin say about the
 //    process for dmtcp_inspect (arguments, threads, plugins, fds ...);
 //    restart does not need them.
-inline constexpr uint32_t kFormatVersion = 5;
+// 6: incremental images (docs/incremental.md): FileHeader carries the
+//    image's own random identity and, for an incremental image, its
+//    predecessor's identity, generation and path; regions that
+//    region_inherits() from the predecessor's get the predecessor's pages
+//    where no chunk covers them.
+inline constexpr uint32_t kFormatVersion = 6;
 inline constexpr uint64_t kPageSize = 4096;
 // Largest raw chunk; the writer cuts runs of data pages at this size.
 inline constexpr uint64_t kMaxChunkBytes = 4ull << 20;
@@ -71,6 +77,15 @@ enum class Encoding : uint32_t { kRaw = 0, kZstd = 1 };
 // FileHeader::flags.  The process checkpoints forked (dmtcp_launch
 // --forked-checkpoint): dmtcp_restart tells the coordinator so again.
 inline constexpr uint32_t kHeaderForkedCheckpoint = 1;
+// The image is incremental: it stores only the pages that differ from its
+// predecessor (parent_id, parent_generation, parent_path) and needs it.
+inline constexpr uint32_t kHeaderIncremental = 2;
+// The process checkpoints incrementally (dmtcp_launch --incremental):
+// dmtcp_restart keeps the mode.  Set on full images of such a process too.
+inline constexpr uint32_t kHeaderIncrementalMode = 4;
+inline constexpr uint32_t kHeaderKnownFlags =
+    kHeaderForkedCheckpoint | kHeaderIncremental | kHeaderIncrementalMode;
+inline constexpr size_t kParentPathCap = 1280;
 
 struct FileHeader {
   char magic[8];
@@ -106,6 +121,19 @@ struct FileHeader {
   uint64_t resume_context_addr;
   uint64_t restart_info_addr;
   uint64_t restart_info_size;
+
+  // Version 6: the chain of incremental images (docs/incremental.md).
+  // image_id: 128 random bits made for this image alone; an incremental
+  // image names its predecessor by that identity (parent_id), not by its
+  // name, so a file put in the predecessor's place is refused.  Full
+  // images: parent_id 0, chain_depth 0, chain_base_generation = generation.
+  uint64_t image_id[2];
+  uint64_t parent_id[2];
+  uint32_t parent_generation;
+  uint32_t chain_depth;              // incremental images since the full one
+  uint32_t chain_base_generation;    // generation of that full image
+  uint32_t incremental_full_every;   // the process's setting (0 = never)
+  char parent_path[kParentPathCap];  // where the predecessor was written
 
   uint32_t region_count;
   uint32_t names_size;
@@ -165,6 +193,26 @@ enum ThreadNoteFlag : uint32_t {
   kThreadNoteMain = 1u << 0,        // tid == pid
   kThreadNoteCheckpoint = 1u << 1,  // DMTCP's checkpoint thread
 };
+
+// Whether region `cur` of an incremental image inherits the pages of region
+// `prev` of its predecessor: the pages no chunk of `cur` covers are then the
+// predecessor's (after its own chain), else they are what a full image
+// would make of them (zero, or the file's for kRegionFromFile).  The writer
+// and dmtcp_restart both decide with this one rule.  Only private memory
+// inherits, and only when the mapping is the same one: same addresses,
+// flags, file offset and, for kRegionFromFile, the same file content.
+// Shared memory (objects other processes may fill) is always stored whole.
+inline bool region_inherits(const RegionEntry& prev, const RegionEntry& cur) {
+  constexpr uint32_t kNever =
+      kRegionNoData | kRegionSharedFile | kRegionSharedObject | kRegionShared;
+  if ((cur.flags & kNever) != 0 || prev.flags != cur.flags ||
+      prev.start != cur.start || prev.end != cur.end ||
+      prev.file_offset != cur.file_offset) {
+    return false;
+  }
+  return (cur.flags & kRegionFromFile) == 0 ||
+         (prev.file_size == cur.file_size && prev.file_hash == cur.file_hash);
+}
 
 struct ChunkHeader {
   uint32_t magic;  // kChunkMagic

@@ -272,6 +272,35 @@ bool ImageReader::open(const std::string& path, std::string* error) {
                               "or than fit (corrupt image)",
                               h.notes_count, h.notes_size, kMaxNotesSize));
   }
+  if ((h.flags & ~kHeaderKnownFlags) != 0) {
+    return fail(error,
+                format("unknown header flags 0x%x (corrupt image)", h.flags));
+  }
+  // The chain link (version 6): an incremental image names a predecessor
+  // of an earlier generation, by identity and path; a full one names none.
+  if (h.image_id[0] == 0 && h.image_id[1] == 0) {
+    return fail(error, "image has no identity (corrupt image)");
+  }
+  size_t parent_path_len = strnlen(h.parent_path, sizeof h.parent_path);
+  if (parent_path_len == sizeof h.parent_path) {
+    return fail(error, "predecessor path is not terminated (corrupt image)");
+  }
+  if ((h.flags & kHeaderIncremental) != 0) {
+    if ((h.parent_id[0] == 0 && h.parent_id[1] == 0) || h.chain_depth == 0 ||
+        h.parent_generation >= h.generation ||
+        h.chain_base_generation > h.parent_generation || parent_path_len == 0 ||
+        (h.flags & kHeaderIncrementalMode) == 0) {
+      return fail(error,
+                  "incremental image with an impossible link to its "
+                  "predecessor (corrupt image)");
+    }
+  } else if (h.parent_id[0] != 0 || h.parent_id[1] != 0 || h.chain_depth != 0 ||
+             h.parent_generation != 0 || parent_path_len != 0 ||
+             h.chain_base_generation != h.generation) {
+    return fail(error,
+                "full image with a link to a predecessor (corrupt "
+                "image)");
+  }
   header_ = h;
   header_checked_ = true;
 

@@ -25,6 +25,7 @@
 #include <emmintrin.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -156,30 +157,6 @@ void zstd_free(void*, void* ptr) {
   unmap_bytes(p, total);
 }
 
-// Zero pages must cost no more than reading them: OR 256 bytes at a time in
-// SSE2 registers (x86_64 baseline) and stop at the first nonzero block.
-// Unaligned loads: callers' memory need not be page aligned.
-bool page_is_zero(const uint8_t* page) {
-  constexpr size_t kBlock = 256;
-  const __m128i zero = _mm_setzero_si128();
-  for (size_t off = 0; off < kPageSize; off += kBlock) {
-    const auto* v = reinterpret_cast<const __m128i*>(page + off);
-    __m128i a = _mm_or_si128(_mm_loadu_si128(v + 0), _mm_loadu_si128(v + 1));
-    __m128i b = _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3));
-    for (int i = 4; i < static_cast<int>(kBlock / 16); i += 4) {
-      a = _mm_or_si128(
-          a, _mm_or_si128(_mm_loadu_si128(v + i), _mm_loadu_si128(v + i + 1)));
-      b = _mm_or_si128(b, _mm_or_si128(_mm_loadu_si128(v + i + 2),
-                                       _mm_loadu_si128(v + i + 3)));
-    }
-    __m128i eq = _mm_cmpeq_epi8(_mm_or_si128(a, b), zero);
-    if (_mm_movemask_epi8(eq) != 0xffff) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Writes every byte of iov[0..n) (iovecs are consumed).  0 or -errno.
 int write_all(int fd, iovec* iov, int n) {
   while (n > 0 && iov->iov_len == 0) {
@@ -227,6 +204,35 @@ struct RegionShape {
   uint32_t pad;
 };
 
+}  // namespace
+
+// Zero pages must cost no more than reading them: OR 256 bytes at a time in
+// SSE2 registers (x86_64 baseline) and stop at the first nonzero block.
+// Unaligned loads: callers' memory need not be page aligned.
+bool page_is_zero(const uint8_t* page) {
+  constexpr size_t kBlock = 256;
+  const __m128i zero = _mm_setzero_si128();
+  for (size_t off = 0; off < kPageSize; off += kBlock) {
+    const auto* v = reinterpret_cast<const __m128i*>(page + off);
+    __m128i a = _mm_or_si128(_mm_loadu_si128(v + 0), _mm_loadu_si128(v + 1));
+    __m128i b = _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3));
+    for (int i = 4; i < static_cast<int>(kBlock / 16); i += 4) {
+      a = _mm_or_si128(
+          a, _mm_or_si128(_mm_loadu_si128(v + i), _mm_loadu_si128(v + i + 1)));
+      b = _mm_or_si128(b, _mm_or_si128(_mm_loadu_si128(v + i + 2),
+                                       _mm_loadu_si128(v + i + 3)));
+    }
+    __m128i eq = _mm_cmpeq_epi8(_mm_or_si128(a, b), zero);
+    if (_mm_movemask_epi8(eq) != 0xffff) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+// One page of zeros: the source of pages stored as zero (filter 3).
+alignas(4096) const uint8_t kZeroPage[kPageSize] = {};
 }  // namespace
 
 struct ImageWriter::Impl {
@@ -372,6 +378,17 @@ int ImageWriter::begin(int fd, FileHeader header, const RegionEntry* regions,
 
   memcpy(header.magic, kMagic, sizeof header.magic);
   header.format_version = kFormatVersion;
+  // Every image has an identity of its own, which an incremental successor
+  // names (image_format.h); the caller may have chosen it already.
+  while (header.image_id[0] == 0 && header.image_id[1] == 0) {
+    if (getrandom(header.image_id, sizeof header.image_id, 0) !=
+        static_cast<ssize_t>(sizeof header.image_id)) {
+      return errno != 0 ? -errno : -EIO;
+    }
+  }
+  if ((header.flags & kHeaderIncremental) == 0) {
+    header.chain_base_generation = header.generation;
+  }
   header.header_size = sizeof(FileHeader);
   header.region_count = region_count;
   header.names_size = names_size;
@@ -540,8 +557,24 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
   uint64_t run_len = 0;
   for (uint64_t i = 0; i < npages; ++i) {
     const uint8_t* page = base + i * kPageSize;
-    bool zero = (may_have_data != nullptr && may_have_data[i] == 0) ||
-                page_is_zero(page);
+    uint8_t filter = may_have_data != nullptr ? may_have_data[i] : 1;
+    if (filter == kStoreZeroPage) {
+      // Zero now, data in the predecessor: stored as a page of zeros of
+      // our own, without reading the program's (which may not be readable).
+      if (run_len > 0) {
+        int rc =
+            emit_chunk(index, run_start, base + run_start * kPageSize, run_len);
+        if (rc != 0) {
+          return rc;
+        }
+        run_len = 0;
+      }
+      if (int rc = emit_chunk(index, i, kZeroPage, 1); rc != 0) {
+        return rc;
+      }
+      continue;
+    }
+    bool zero = filter == 0 || (filter == 1 && page_is_zero(page));
     if (zero) {
       ++stats_.zero_pages;
     } else {

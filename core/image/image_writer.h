@@ -11,6 +11,13 @@
 
 namespace dmtcp::image {
 
+// Whether the 4096 bytes at page are all zero (stops at the first nonzero
+// 256-byte block).
+bool page_is_zero(const uint8_t* page);
+
+// ImageWriter::write_region's page filter: store a page of zeros.
+inline constexpr uint8_t kStoreZeroPage = 3;
+
 class ImageWriter {
  public:
   struct Options {
@@ -37,8 +44,9 @@ class ImageWriter {
 
   // Writes the header, region table, names and notes to fd.  Fills in
   // region_count, names_size, notes_size, notes_count and both checksums
-  // of *header.  notes: notes_count notes laid out as in the file
-  // (NoteHeader, payload, padding); the caller built them.  0 or -errno.
+  // of *header, a random image_id if it is 0, and chain_base_generation =
+  // generation for a full image.  notes: notes_count notes laid out as in the
+  // file (NoteHeader, payload, padding); the caller built them.  0 or -errno.
   int begin(int fd, FileHeader header, const RegionEntry* regions,
             uint32_t region_count, const char* names, uint32_t names_size,
             const uint8_t* notes = nullptr, uint32_t notes_size = 0,
@@ -46,8 +54,12 @@ class ImageWriter {
 
   // Stores the data pages of region `index`, whose memory is readable at
   // base (npages pages).  may_have_data, if not null, has one byte a page:
-  // 0 = known zero (not present in /proc/self/pagemap), else maybe data.
-  // Pages that are all zero are never stored, nor any page of a kRegionNoData
+  // 0 = known zero (not present in /proc/self/pagemap) or not to be stored
+  // (unchanged since an incremental image's predecessor), 1 = maybe data
+  // (stored unless all zero), 2 = stored even if all zero (an incremental
+  // image's page that was not zero in the predecessor), kStoreZeroPage =
+  // stored as a page of zeros without reading it.  Pages that are
+  // all zero are otherwise never stored, nor any page of a kRegionNoData
   // or kRegionSharedFile region (base may then be null).  0 or -errno.
   int write_region(uint32_t index, const uint8_t* base, uint64_t npages,
                    const uint8_t* may_have_data);

@@ -164,7 +164,10 @@ struct DoCheckpointPayload {
   uint32_t num_peers;  // processes taking part in this checkpoint
   char ckpt_dir[1024]; // coordinator's --ckptdir, empty = process's own
   uint32_t flags;      // kCheckpoint* bits
-  uint32_t reserved;
+  // The generation the coordinator committed last (0: none it knows of):
+  // an incremental image may build only on the image of that generation
+  // (core/runtime/incremental.h).  Older coordinators sent 0 here.
+  uint32_t last_committed;
 };
 
 // DoCheckpointPayload::flags.  The round runs the forked order: after

@@ -57,6 +57,7 @@
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
 #include "runtime/image_notes.h"
+#include "runtime/incremental.h"
 #include "runtime/pending_signals.h"
 #include "runtime/preload_env.h"
 #include "runtime/process_state.h"
@@ -347,6 +348,15 @@ void come_back_from_image() {
       v != nullptr && *v != '\0') {
     g_config.forked_checkpoint = strcmp(v, "0") != 0;
   }
+  if (const char* v = preload_env::restart_env(info, "DMTCP_INCREMENTAL");
+      v != nullptr && *v != '\0') {
+    g_config.incremental = strcmp(v, "0") != 0;
+  }
+  if (const char* v =
+          preload_env::restart_env(info, "DMTCP_INCREMENTAL_FULL_EVERY");
+      v != nullptr && *v != '\0') {
+    g_config.incremental_full_every = static_cast<uint32_t>(atoi(v));
+  }
   if (info.interval != 0) {
     g_config.interval = info.interval;
   } else if (g_config.interval != 0) {
@@ -402,6 +412,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
     mkdir(dir, 0700);
   }
   // Everything that may allocate happens before any thread is frozen.
+  incremental::begin_round(order.generation, order.last_committed);
   int prep = image_dump::prepare(g_config.compress);
   unsaved::begin_round();
   pending_signals::begin_round();

@@ -51,14 +51,16 @@
 #include <cstring>
 #include <ctime>
 #include <string_view>
+#include <type_traits>
 
 #include "common/log.h"
-#include "common/proc_stat.h"
 #include "common/proc_maps.h"
+#include "common/proc_stat.h"
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_notes.h"
-#include "dmtcp/raw_syscall.h"
+#include "runtime/incremental.h"
 #include "runtime/runtime.h"
 #include "runtime/unsaved.h"
 
@@ -97,6 +99,38 @@ AddressRange g_hot[kMaxHot];
 int g_hot_count = 0;
 uint8_t* g_snapshot = nullptr;
 size_t g_snapshot_cap = 0;
+
+// Scratch buffers outgrown while an image is written, unmapped only once
+// it is (release_retired()).  The kernel merges an anonymous mapping of
+// ours into its neighbour (the runtime's .bss, another scratch buffer), so
+// the region being copied may hold the old buffer: unmapping it there cut
+// a hole in that region, and the copy died of SIGSEGV (a `sleep` of a
+// bash loop seeing its second round: "died while it was frozen").
+struct Retired {
+  void* p;
+  size_t len;
+};
+constexpr int kMaxRetired = 16;
+Retired g_retired[kMaxRetired];
+int g_retired_count = 0;
+
+void retire(void* p, size_t len) {
+  if (p == nullptr) {
+    return;
+  }
+  if (g_retired_count == kMaxRetired) {
+    munmap(p, len);  // not reached: each image retires a few at most
+    return;
+  }
+  g_retired[g_retired_count++] = {p, len};
+}
+
+void release_retired() {
+  for (int i = 0; i < g_retired_count; ++i) {
+    munmap(g_retired[i].p, g_retired[i].len);
+  }
+  g_retired_count = 0;
+}
 
 int find_own_segments(dl_phdr_info* info, size_t, void* data) {
   auto self = reinterpret_cast<uint64_t>(data);
@@ -145,9 +179,7 @@ void* map_scratch(size_t len) {
 // A private copy of a region that is changing under us.
 const uint8_t* snapshot(uint64_t start, uint64_t len) {
   if (len > g_snapshot_cap) {
-    if (g_snapshot != nullptr) {
-      munmap(g_snapshot, g_snapshot_cap);
-    }
+    retire(g_snapshot, g_snapshot_cap);
     g_snapshot = static_cast<uint8_t*>(map_scratch(len));
     g_snapshot_cap = len;
   }
@@ -172,6 +204,9 @@ bool g_writer_ready = false;
 template <class F>
 void for_each_scratch(F&& f) {
   f(g_snapshot, g_snapshot_cap);
+  for (int i = 0; i < g_retired_count; ++i) {
+    f(g_retired[i].p, g_retired[i].len);
+  }
   f(g_scratch.maps, kMapsCap);
   f(g_scratch.regions, kMaxRegions * sizeof(RegionEntry));
   f(g_scratch.names, kNamesCap);
@@ -182,6 +217,11 @@ void for_each_scratch(F&& f) {
   size_t notes_len = 0;
   image_notes::scratch(&notes, &notes_len);
   f(notes, notes_len);
+  incremental::scratch(
+      [](void* p, size_t len, void* arg) {
+        (*static_cast<std::remove_reference_t<F>*>(arg))(p, len);
+      },
+      &f);
 }
 
 // Memory that changes while the image is written and comes back empty:
@@ -353,9 +393,7 @@ bool any_page_present(int pagemap_fd, uint64_t start, uint64_t npages) {
 
 uint8_t* ensure_page_map(uint64_t npages) {
   if (npages > g_scratch.may_have_data_cap) {
-    if (g_scratch.may_have_data != nullptr) {
-      munmap(g_scratch.may_have_data, g_scratch.may_have_data_cap);
-    }
+    retire(g_scratch.may_have_data, g_scratch.may_have_data_cap);
     size_t cap = (npages + 0xfffff) & ~size_t{0xfffff};
     g_scratch.may_have_data = static_cast<uint8_t*>(map_scratch(cap));
     g_scratch.may_have_data_cap = cap;
@@ -666,6 +704,13 @@ int write_regions(int pagemap_fd) {
       memset(filter, 1, readable);
       memset(filter + readable, 0, npages - readable);
     }
+    if ((r.flags & image::kRegionFromFile) != 0) {
+      // Unstored pages of such a region come back from the file: a page
+      // the program set to zeros must be stored, zeros and all.
+      for (uint64_t p = 0; p < npages; ++p) {
+        filter[p] = filter[p] != 0 ? 2 : 0;
+      }
+    }
     if (excluded_bytes(r.start, r.end) != 0) {
       clear_excluded(r.start, r.end, filter);
     }
@@ -677,6 +722,8 @@ int write_regions(int pagemap_fd) {
     if (is_hot(r.start, r.end)) {
       source = snapshot(r.start, r.end - r.start);
     }
+    // Incremental images: only what changed since the predecessor.
+    incremental::filter_region(i, source, npages, filter);
     int rc = g_writer.write_region(i, source, npages, filter);
     if (g_plan.needs_read[i]) {
       mprotect(base, r.end - r.start, static_cast<int>(r.prot));
@@ -775,7 +822,13 @@ int write_image() {
     return fd;
   }
   int rc = write_temp(fd, tmp, Who{tcb::getpid_raw(), raw::getppid()});
-  return rc != 0 ? rc : commit_temp(tmp, rt::g_id.ckpt_filename);
+  rc = rc != 0 ? rc : commit_temp(tmp, rt::g_id.ckpt_filename);
+  if (rc == 0) {
+    incremental::image_written(rt::g_id.ckpt_filename);
+  } else {
+    incremental::image_failed();
+  }
+  return rc;
 }
 
 int write_temp(int fd, const char* tmp, const Who& who) {
@@ -791,6 +844,8 @@ int write_temp(int fd, const char* tmp, const Who& who) {
   int rc = build_plan(pagemap_fd);
   if (rc == 0) {
     fill_header(who);
+    // Without room for the hashes the image is simply full.
+    incremental::plan(&g_plan.header, g_scratch.regions, g_plan.count);
     rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
                         g_scratch.names, g_plan.names_size, image_notes::data(),
                         image_notes::size(), image_notes::count());
@@ -802,6 +857,7 @@ int write_temp(int fd, const char* tmp, const Who& who) {
       rc = rc != 0 ? rc : finished;
     }
   }
+  release_retired();
   if (rc == 0 && fsync(fd) != 0) {
     rc = -errno;
   }
@@ -858,9 +914,11 @@ void forget_after_restart() {
     }
   };
   for_each_scratch(drop);
+  incremental::forget_after_restart();
   image_notes::forget_after_restart();
   g_snapshot = nullptr;
   g_snapshot_cap = 0;
+  g_retired_count = 0;
   g_scratch = Scratch{};
 }
 

@@ -25,6 +25,17 @@
 //  4. A winner with local binding or hidden visibility is ignored (next
 //     object); otherwise the search ends.  Its address is the load bias plus
 //     st_value; an STT_GNU_IFUNC's resolver is called for the real one.
+//
+// Why a copy of the start-up objects (step 1 without the loader): NEXT_FNC
+// resolves on a wrapper's first call, which may come during a checkpoint
+// round (the socket plugin's scan opens /proc/self/fd through the pid
+// plugin's open wrapper).  dl_iterate_phdr takes the loader's lock, and a
+// user thread frozen inside dl_iterate_phdr, dlopen or dlclose holds it:
+// the round would never finish suspending.  Objects loaded at start-up are
+// never unloaded and stay at their addresses (also after a restart: the
+// memory comes back as it was), so our constructor copies their list once
+// and searches walk that copy; only a search it cannot answer (a caller or
+// definition in a dlopen'ed object) walks the loader's list.
 #include "runtime/next_fnc.h"
 
 #include <elf.h>
@@ -324,7 +335,51 @@ int visit_object(dl_phdr_info* info, size_t /*size*/, void* data) {
   return search.found.sym != nullptr ? 1 : 0;  // 1 stops the walk
 }
 
+// The objects loaded at start-up, in load order (snapshot_startup()).
+// Beyond this many (a program with hundreds of libraries) the rest are
+// found through the loader, as before.
+constexpr size_t kMaxStartupObjects = 512;
+dl_phdr_info g_startup[kMaxStartupObjects];
+size_t g_num_startup = 0;  // published with release once filled
+
+struct Copying {
+  size_t count = 0;
+};
+
+int copy_object(dl_phdr_info* info, size_t size, void* data) {
+  auto& copying = *static_cast<Copying*>(data);
+  if (copying.count == kMaxStartupObjects) {
+    return 1;
+  }
+  dl_phdr_info& copy = g_startup[copying.count++];
+  memcpy(&copy, info, size < sizeof copy ? size : sizeof copy);
+  return 0;
+}
+
+// The start-up objects first; only when the answer is not among them the
+// loader's whole list (the same order: it begins with them).
+void search_objects(Search* search) {
+  const Search fresh = *search;
+  size_t n = __atomic_load_n(&g_num_startup, __ATOMIC_ACQUIRE);
+  for (size_t i = 0; i < n; ++i) {
+    if (visit_object(&g_startup[i], sizeof g_startup[i], search) != 0) {
+      return;
+    }
+  }
+  *search = fresh;
+  dl_iterate_phdr(visit_object, search);
+}
+
 }  // namespace
+
+void snapshot_startup() {
+  if (__atomic_load_n(&g_num_startup, __ATOMIC_ACQUIRE) != 0) {
+    return;
+  }
+  Copying copying;
+  dl_iterate_phdr(copy_object, &copying);
+  __atomic_store_n(&g_num_startup, copying.count, __ATOMIC_RELEASE);
+}
 
 void* find_in_object(const dl_phdr_info& info, const char* name) {
   Found found = find_in_table(info, wanted_for(name));
@@ -339,7 +394,7 @@ void* find_next(const char* name, const void* caller) {
       .past_caller = false,
       .found = {},
   };
-  dl_iterate_phdr(visit_object, &search);
+  search_objects(&search);
   return search.found.sym != nullptr ? address_of(search.found) : nullptr;
 }
 
@@ -351,7 +406,7 @@ void* find_first(const char* name) {
       .past_caller = true,
       .found = {},
   };
-  dl_iterate_phdr(visit_object, &search);
+  search_objects(&search);
   return search.found.sym != nullptr ? address_of(search.found) : nullptr;
 }
 

@@ -11,10 +11,17 @@ namespace dmtcp::next_fnc {
 // it (load order; for objects loaded at start-up that is the global search
 // order), of the default version, an IFUNC already resolved.  nullptr when
 // no later object defines `name`, when no loaded object holds `caller`, or
-// for a TLS symbol.  Allocates nothing, takes no lock but the loader's
-// (dl_iterate_phdr's) and leaves dlerror() alone: safe inside malloc and
-// free, before main and in a restarted process.
+// for a TLS symbol.  Allocates nothing, takes no lock (the loader's,
+// through dl_iterate_phdr, only for what the start-up objects lack) and
+// leaves dlerror() alone: safe inside malloc and free, before main, in a
+// checkpoint round and in a restarted process.
 void* find_next(const char* name, const void* caller);
+
+// Copies the list of loaded objects, for searches that must not take the
+// loader's lock (a thread frozen by a checkpoint may hold it).  Call once,
+// from our constructor, while only start-up objects are loaded: they are
+// never unloaded.
+void snapshot_startup();
 
 // The same search from the first object on (the main program, then every
 // library in load order): what dlsym(RTLD_DEFAULT, name) finds for objects

@@ -33,6 +33,7 @@
 #include "protocol/protocol.h"
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
+#include "runtime/next_fnc.h"
 #include "runtime/preload_env.h"
 #include "runtime/program_start.h"
 #include "runtime/real_fns.h"
@@ -98,6 +99,9 @@ void read_config() {
       strcmp(env_or("DMTCP_UNIQUE_CKPT_FILENAMES", "0"), "0") != 0;
   g_config.forked_checkpoint =
       strcmp(env_or("DMTCP_FORKED_CHECKPOINT", "0"), "0") != 0;
+  g_config.incremental = strcmp(env_or("DMTCP_INCREMENTAL", "0"), "0") != 0;
+  g_config.incremental_full_every =
+      static_cast<uint32_t>(atoi(env_or("DMTCP_INCREMENTAL_FULL_EVERY", "10")));
 }
 
 uint32_t host_hash(const char* host) {
@@ -166,6 +170,9 @@ __attribute__((constructor(101))) void runtime_init() {
   }
   read_config();
   preload_env::hide();
+  // Before anything resolves NEXT_FNC: from now on no wrapper's first call
+  // takes the loader's lock (next_fnc.cpp).
+  next_fnc::snapshot_startup();
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);

@@ -32,6 +32,13 @@ struct Config {
   // DRAIN a copy-on-write child writes the image while the program runs
   // (forked_writer.h).  dmtcp_restart may set it (restart environment).
   bool forked_checkpoint;
+  // dmtcp_launch --incremental (DMTCP_INCREMENTAL=1): each image stores
+  // only the pages changed since this process's previous committed image
+  // (incremental.h); --incremental-full-every N (DMTCP_INCREMENTAL_FULL_EVERY,
+  // default 10, 0 = never) makes every N-th image of a chain full.
+  // dmtcp_restart may change both (restart environment).
+  bool incremental;
+  uint32_t incremental_full_every;
 };
 
 struct Identity {

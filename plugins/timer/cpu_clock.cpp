@@ -1,7 +1,6 @@
-// cpu_clock.cpp -- see cpu_clock.h; also the clock_getcpuclockid wrapper.
+// cpu_clock.cpp -- see cpu_clock.h.
 #include "cpu_clock.h"
 
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dmtcp/plugin.h"
@@ -26,18 +25,18 @@ ClockRef describe_clock(clockid_t clock) {
   pid_t id = cpu_clock_pid(clock);
   if (cpu_clock_per_thread(clock)) {
     auto t = id == 0 ? std::optional<pthread_t>(pthread_self())
-                     : thread_by_real_tid(id);
+                     : thread_by_program_tid(id);
     if (t) {
       r.kind = ClockRef::kThread;
       r.thread = *t;
     }
     return r;
   }
-  if (id == 0 || id == static_cast<pid_t>(raw_syscall(SYS_getpid))) {
+  if (id == 0 || id == getpid()) {
     return r;  // this process: pid 0 keeps naming it
   }
   r.kind = ClockRef::kProcess;
-  r.vpid = dmtcp_real_to_virtual_pid(id);
+  r.vpid = id;  // ids we hand out encode the program's pid
   return r;
 }
 
@@ -46,7 +45,7 @@ void resolve_clock_owner(ClockRef* ref) {
       !cpu_clock_per_thread(ref->given) || cpu_clock_pid(ref->given) == 0) {
     return;
   }
-  auto t = thread_by_real_tid(cpu_clock_pid(ref->given));
+  auto t = thread_by_program_tid(cpu_clock_pid(ref->given));
   if (t) {
     ref->kind = ClockRef::kThread;
     ref->thread = *t;
@@ -74,32 +73,34 @@ clockid_t current_clock(const ClockRef& ref) {
   return ref.given;
 }
 
+bool kernel_cpu_clock(clockid_t program_clock, clockid_t* kernel_clock) {
+  *kernel_clock = program_clock;
+  pid_t id = cpu_clock_pid(program_clock);
+  if (id == 0) {
+    return true;  // the caller's own process or thread
+  }
+  pid_t now = -1;
+  if (cpu_clock_per_thread(program_clock)) {
+    // Only threads of the caller's process have readable clocks; one we do
+    // not know (not started yet: its tid is still the kernel's) stays.
+    auto t = thread_by_program_tid(id);
+    now = t ? real_tid_of(*t) : id;
+    if (now <= 0) {
+      now = id;  // exited: the kernel says EINVAL for a dead tid
+    }
+  } else {
+    now = dmtcp_virtual_to_real_pid(id);
+    if (now <= 0) {
+      return false;
+    }
+  }
+  *kernel_clock = with_cpu_clock_id(program_clock, now);
+  return true;
+}
+
 bool is_wall_clock(clockid_t clock) {
   return clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_ALARM ||
          clock == CLOCK_TAI;
 }
 
 }  // namespace dmtcp::timer
-
-using namespace dmtcp::timer;
-
-// The program's pid is virtual; the kernel wants the real one.  Our own
-// pid gives the "this process" clock (see cpu_clock.h).
-DMTCP_TIMER_EXPORT int clock_getcpuclockid(pid_t pid, clockid_t* clock) {
-  if (pid == 0 || pid == getpid()) {
-    *clock = make_process_cpu_clock(0, kCpuClockSched);
-    return 0;
-  }
-  pid_t real = dmtcp_virtual_to_real_pid(pid);
-  if (real <= 0) {
-    return ESRCH;
-  }
-  clockid_t c = make_process_cpu_clock(real, kCpuClockSched);
-  long r = raw_syscall(SYS_clock_getres, c, 0);
-  if (r == 0) {
-    *clock = c;
-    return 0;
-  }
-  // As glibc: EINVAL from the kernel means "no such process" here.
-  return r == -EINVAL ? ESRCH : static_cast<int>(-r);
-}

@@ -148,7 +148,8 @@ int create_posix_timer(clockid_t clock, const sigevent* evp, int* virt) {
     return -1;
   }
   int kid = 0;
-  long r = raw_syscall(SYS_timer_create, kernel_clock(clock),
+  // The program's clock id names its owner by the program's ids.
+  long r = raw_syscall(SYS_timer_create, kernel_clock(current_clock(t.clock)),
                        reinterpret_cast<long>(evp != nullptr ? &sev : nullptr),
                        reinterpret_cast<long>(&kid));
   if (r < 0) {

@@ -10,6 +10,7 @@
 
 #include "dmtcp/plugin.h"
 #include "posix_timer.h"
+#include "thread_registry.h"
 #include "timer_common.h"
 
 namespace dmtcp::timer {
@@ -121,11 +122,7 @@ pid_t sigev_helper_tid() {
   if (!g_started.load(std::memory_order_acquire)) {
     return -1;
   }
-  clockid_t c;
-  if (pthread_getcpuclockid(g_helper, &c) != 0) {
-    return -1;
-  }
-  return cpu_clock_pid(c);
+  return real_tid_of(g_helper);
 }
 
 void forget_sigev_helper_after_fork() {

@@ -76,15 +76,13 @@ std::optional<pthread_t> thread_by_program_tid(pid_t tid) {
   return std::nullopt;
 }
 
-std::optional<pthread_t> thread_by_real_tid(pid_t real_tid) {
+std::optional<pid_t> program_tid_of(pthread_t thread) {
+  uintptr_t want = static_cast<uintptr_t>(thread);
   size_t end = g_end.load(std::memory_order_acquire);
   for (size_t i = 0; i < end; ++i) {
-    if (g_slots[i].tid.load(std::memory_order_acquire) <= 0) {
-      continue;
-    }
-    auto t = static_cast<pthread_t>(g_slots[i].thread.load());
-    if (real_tid_of(t) == real_tid) {
-      return t;
+    pid_t tid = g_slots[i].tid.load(std::memory_order_acquire);
+    if (tid > 0 && g_slots[i].thread.load() == want) {
+      return tid;
     }
   }
   return std::nullopt;
@@ -94,7 +92,7 @@ pid_t real_tid_of(pthread_t thread) {
   // glibc's pthread_getcpuclockid() encodes the descriptor's tid field,
   // which the core keeps current across restarts (docs/threads.md).
   clockid_t c;
-  if (pthread_getcpuclockid(thread, &c) != 0 || !is_cpu_clock(c)) {
+  if (NEXT_FNC(pthread_getcpuclockid)(thread, &c) != 0 || !is_cpu_clock(c)) {
     return -1;
   }
   return cpu_clock_pid(c);

@@ -32,9 +32,10 @@ void reset_threads_after_fork();
 
 // The thread the program calls `tid`.
 std::optional<pthread_t> thread_by_program_tid(pid_t tid);
-// The thread whose kernel tid is `real_tid` now.
-std::optional<pthread_t> thread_by_real_tid(pid_t real_tid);
-// Its kernel tid now, or -1 if it is gone.
+// The tid the program knows `thread` by.
+std::optional<pid_t> program_tid_of(pthread_t thread);
+// Its kernel tid now, or -1 if it is gone (glibc's pthread_getcpuclockid,
+// not our wrapper of it).
 pid_t real_tid_of(pthread_t thread);
 
 }  // namespace dmtcp::timer

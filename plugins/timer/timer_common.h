@@ -39,6 +39,10 @@ inline clockid_t make_process_cpu_clock(pid_t pid, clockid_t which) {
 inline clockid_t make_thread_cpu_clock(pid_t tid, clockid_t which) {
   return make_process_cpu_clock(tid, which) | kCpuClockPerThread;
 }
+// The same kind of clock (low three bits kept as they are) for `id`.
+inline clockid_t with_cpu_clock_id(clockid_t c, pid_t id) {
+  return make_process_cpu_clock(id, 0) | (c & 7);
+}
 
 class ErrnoKeeper {
  public:

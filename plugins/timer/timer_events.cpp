@@ -2,10 +2,12 @@
 // interval timers, alarm() and timerfds keep firing after a restart, with
 // the ids and the time left the program knows (docs/timer.md).
 //
-// Wrappers only where ids must be translated (posix_timer_wrappers.cpp,
-// clock_getcpuclockid in cpu_clock.cpp); everything else is read from the
-// kernel when a checkpoint comes.  clock_gettime() and gettimeofday() stay
-// the vDSO's.
+// Wrappers only where ids must be translated (posix_timer_wrappers.cpp;
+// clock_wrappers.cpp for calls that take or make a clock id, whose CPU
+// clocks name a pid or tid); everything else is read from the kernel when
+// a checkpoint comes.  clock_gettime() on a clock that names no process
+// calls the vDSO directly (vdso_clock.h), as glibc does; gettimeofday()
+// is not wrapped.
 //
 // Algorithm (C = the checkpoint thread):
 //  1. INIT, THREAD_START (after the inner plugins, so the pid plugin knows
@@ -30,7 +32,9 @@
 //  6. RESUME: leaders put the unread expirations of timerfds back
 //     (TFD_IOC_SET_TICKS); nothing else (the kernel kept it all running).
 //  Restart (threads re-made, their new tids in glibc's descriptors)
-//  7. RESTART: timerfd leaders make theirs again at a parked fd, armed,
+//  7. RESTART: before passing the event on (every layer may read a clock),
+//     look the vDSO's clock functions up again (vdso_clock.h); after it,
+//     timerfd leaders make theirs again at a parked fd, armed,
 //     with their unread expirations, and listen; REGISTER_NAME_SERVICE_DATA
 //     the others ask the leader; SEND_QUERIES serve, collect, and dup3
 //     every timerfd to its numbers.
@@ -52,6 +56,7 @@
 #include "thread_registry.h"
 #include "timerfd.h"
 #include "timer_common.h"
+#include "vdso_clock.h"
 
 namespace dmtcp::timer {
 
@@ -85,6 +90,9 @@ DMTCP_TIMER_EXPORT void dmtcp_event_hook(DmtcpEvent_t event,
       break;
     case DMTCP_EVENT_DRAIN:
       timerfd_drain();
+      break;
+    case DMTCP_EVENT_RESTART:
+      resolve_vdso_clocks();  // before anyone reads a clock (step 7)
       break;
     case DMTCP_EVENT_WRITE_CKPT:
       save_posix_timers();

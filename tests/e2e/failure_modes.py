@@ -29,6 +29,14 @@ or lost data.
                ones named in one line; with an image of another
                computation among them, refused with one line
 
+  incrchain    an incremental chain (docs/incremental.md) with a link
+               missing, replaced by another image, or damaged: refused with
+               one line before anything starts; put back, it restarts
+  incrcompact  --incremental-full-every 3: depths 0 1 2 0 1 2 ..., the
+               chain before a committed full image is pruned
+  incrfailed   a round failed by another process: the next incremental
+               image builds on the last committed generation
+
 Fault injection (issue 10 item 3): a good checkpoint (generation N-1) is
 taken, its images and restart scripts are hashed, a failure is injected in
 the next round, and then `dmtcp_command -bc` must fail within a bounded time
@@ -401,6 +409,18 @@ def test_usage(e):
          [launch, "--disable-bogus-plugin", true], 1, "unknown plugin 'bogus'"),
         ("launch: missing program", [launch, "/no/such/program"], 127,
          "cannot run /no/such/program"),
+        ("launch: incremental and forked",
+         [launch, "--incremental", "--forked-checkpoint", true], 1,
+         "--incremental and --forked-checkpoint cannot be combined"),
+        ("launch: bad --incremental-full-every",
+         [launch, "--incremental-full-every", "-2", true], 1,
+         "--incremental-full-every"),
+        ("restart: incremental and forked",
+         [restart, "--incremental", "--forked-checkpoint", "img"], 1,
+         "--incremental and --forked-checkpoint cannot be combined"),
+        ("restart: bad --incremental-full-every",
+         [restart, "--incremental-full-every", "x", "img"], 1,
+         "--incremental-full-every wants a count"),
         ("restart: bad option", [restart, "--bogus", "img"], 1,
          "unknown option '--bogus'"),
         ("restart: value missing", [restart, "-p"], 1, "needs a value"),
@@ -1117,12 +1137,7 @@ def test_keepgens(e):
     older = [os.path.join(e.work, f) for f in ckpt_files(e.work)
              if f.endswith(f"_gen{kept[-2]}.dmtcp")]
     kill_computation(e, [p])
-    open(e.env["DMTCP_TEST_GO"], "w").close()
-    r, _ = e.run([e.tool("dmtcp_restart"), *older], timeout=120)
-    check(r.returncode == 0 and "PASS" in r.stdout,
-          f"older kept generation: {r.returncode} {r.stdout}{r.stderr}")
-    wait_for_peers(e, 0)
-    os.unlink(e.env["DMTCP_TEST_GO"])
+    restart_expect_pass(e, older, "older kept generation")
     # The default: one (in a directory of its own).
     d = os.path.join(e.work, "default")
     os.mkdir(d)
@@ -1206,12 +1221,7 @@ def test_planted(e):
         tmp = e.env.get("DMTCP_TMPDIR") or e.env.get("TMPDIR") or "/tmp"
         pids = os.path.join(tmp, f"dmtcp-pids-{cid}")
         os.symlink(victim, pids)
-        open(e.env["DMTCP_TEST_GO"], "w").close()
-        r, _ = e.run([e.tool("dmtcp_restart"), *newest], timeout=120)
-        check(r.returncode == 0 and "PASS" in r.stdout,
-              f"restart from {d}: {r.returncode} {r.stdout}{r.stderr}")
-        wait_for_peers(e, 0)
-        os.unlink(e.env["DMTCP_TEST_GO"])
+        restart_expect_pass(e, newest, f"restart from {d}")
         with open(victim) as f:
             check(f.read() == "precious\n",
                   f"restart wrote through a link planted at {pids}")
@@ -1389,6 +1399,131 @@ def test_forkedkill(e):
     kill_computation(e, [big])
 
 
+def chain_info(e, path):
+    """The chain fields of an image's header (dmtcp_inspect --json)."""
+    r, _ = e.run([e.tool("dmtcp_inspect"), "--json", "--header", path])
+    check(r.returncode == 0, f"dmtcp_inspect {path}: {r.stderr}")
+    h = json.loads(r.stdout)[0]["header"]
+    return h["incremental"]
+
+
+def launch_incremental(e, out, *opts):
+    """e2e_incremental (five application checkpoints, each after random
+    page changes) under dmtcp_launch --incremental: READY after the
+    fifth."""
+    return e.launch("--incremental", *opts,
+                    os.path.join(e.tests, "e2e_incremental"), "8", out=out)
+
+
+def restart_expect_pass(e, images, what):
+    open(e.env["DMTCP_TEST_GO"], "w").close()
+    r, _ = e.run([e.tool("dmtcp_restart"), *images], timeout=120)
+    check(r.returncode == 0 and "PASS" in r.stdout,
+          f"{what}: {r.returncode} {r.stdout}{r.stderr}")
+    wait_for_peers(e, 0)
+    os.unlink(e.env["DMTCP_TEST_GO"])
+
+
+def test_incrchain(e):
+    """An incremental chain of six (five application checkpoints and one
+    -bc) with a link missing, or a file of the right name that is another
+    image (an older generation, of another run), is refused with one line
+    naming the link, before anything starts; put back, it restarts and the
+    program finds its memory byte for byte."""
+    p = launch_incremental(e, "chain.out")
+    imgs = newest_checkpoint(e, "sixth checkpoint")
+    check(len(imgs) == 1, f"one process, images {imgs}")
+    newest = imgs[0]
+    gens = generations_present(e)
+    check(gens == [1, 2, 3, 4, 5, 6], f"the chain's images: {gens}")
+    link = chain_info(e, newest)
+    check(link is not None and link["depth"] == 5 and
+          link["parent_generation"] == 5 and link["base_generation"] == 1,
+          f"the newest image's link: {link}")
+    check(chain_info(e, newest.replace("_gen6", "_gen1")) is None,
+          "generation 1 is not the full image")
+    kill_computation(e, [p])
+    middle = newest.replace("_gen6", "_gen3")
+    aside = os.path.join(e.work, "aside")
+    os.rename(middle, aside)
+    r, _ = e.run([e.tool("dmtcp_restart"), newest], timeout=60)
+    one_line_error(r, "a missing link")
+    check("predecessor (generation 3" in r.stderr and
+          "is missing" in r.stderr, f"missing link: {r.stderr!r}")
+    wait_for_peers(e, 0)
+    # Another image under the link's name: generation 2's bytes.
+    shutil.copyfile(newest.replace("_gen6", "_gen2"), middle)
+    r, _ = e.run([e.tool("dmtcp_restart"), newest], timeout=60)
+    one_line_error(r, "a mismatched link")
+    check("predecessor (generation 3" in r.stderr and
+          "does not match" in r.stderr, f"mismatched link: {r.stderr!r}")
+    wait_for_peers(e, 0)
+    # A damaged link is refused too (its checksums), before anything runs.
+    os.unlink(middle)
+    data = bytearray(open(aside, "rb").read())
+    data[len(data) // 2] ^= 0x40
+    with open(middle, "wb") as f:
+        f.write(data)
+    r, _ = e.run([e.tool("dmtcp_restart"), newest], timeout=60)
+    check(r.returncode != 0 and "PASS" not in r.stdout,
+          f"a damaged link restarted: {r.returncode} {r.stdout}{r.stderr}")
+    wait_for_peers(e, 0)
+    os.replace(aside, middle)
+    restart_expect_pass(e, [newest], "the chain put back")
+
+
+def test_incrcompact(e):
+    """--incremental-full-every 3: every third image is full (depths 0 1 2
+    0 1 2 ...); once a full image is committed the chain before it goes
+    (default --keep-generations 1), the kept chain restarts."""
+    p = launch_incremental(e, "compact.out", "--incremental-full-every", "3")
+
+    def depth(g):
+        path = [os.path.join(e.work, f) for f in ckpt_files(e.work)
+                if f.endswith(f"_gen{g}.dmtcp")]
+        check(len(path) == 1, f"generation {g}: {ckpt_files(e.work)}")
+        link = chain_info(e, path[0])
+        return 0 if link is None else link["depth"]
+
+    # Generation 4 is full and committed: 1-3 are gone, 4 and 5 stay.
+    check(generations_present(e) == [4, 5],
+          f"after five: {ckpt_files(e.work)}")
+    check([depth(4), depth(5)] == [0, 1], f"depths {depth(4)} {depth(5)}")
+    newest_checkpoint(e, "sixth")
+    check(generations_present(e) == [4, 5, 6],
+          f"after six: {ckpt_files(e.work)}")
+    check(depth(6) == 2, f"depth of the sixth: {depth(6)}")
+    imgs = newest_checkpoint(e, "seventh")
+    check(chain_info(e, imgs[0]) is None, "the seventh is not full")
+    check(generations_present(e) == [7],
+          f"after the seventh (full): {ckpt_files(e.work)}")
+    kill_computation(e, [p])
+    restart_expect_pass(e, imgs, "a compacted chain")
+
+
+def test_incrfailed(e):
+    """A round that fails because of another process: this process's
+    image of it was written, then removed by the coordinator; the next
+    image must build on the last committed generation, not on the removed
+    one, so the chain stays whole and restarts."""
+    a = launch_incremental(e, "failed-a.out")
+    b = e.launch("--incremental", os.path.join(e.tests, "e2e_memory"), "4",
+                 out="failed-b.out")
+    wait_for_peers(e, 2)
+    prlimit_fsize(b.pid, "4096:")  # the soft limit only: B cannot write
+    r, _ = e.run([e.tool("dmtcp_command"), "-bc"], timeout=120)
+    check(r.returncode != 0, f"round 6 did not fail: {r.stdout}{r.stderr}")
+    check(generations_present(e) == [1, 2, 3, 4, 5],
+          f"after the failed round: {ckpt_files(e.work)}")
+    prlimit_fsize(b.pid, "unlimited:")
+    imgs = newest_checkpoint(e, "after the failure")
+    check(len(imgs) == 2, f"two processes, images {imgs}")
+    links = [chain_info(e, i) for i in imgs]
+    parents = sorted(l["parent_generation"] for l in links if l is not None)
+    check(parents == [5], f"the images after the failed round: {links}")
+    kill_computation(e, [a, b])
+    restart_expect_pass(e, imgs, "a chain across a failed round")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -1401,7 +1536,9 @@ def main():
              "generations": test_generations, "diskfull": test_diskfull,
              "coordkill": test_coordkill, "sigstop": test_sigstop,
              "keepgens": test_keepgens, "bcqueue": test_bcqueue,
-             "planted": test_planted, "forkedkill": test_forkedkill}
+             "planted": test_planted, "forkedkill": test_forkedkill,
+             "incrchain": test_incrchain, "incrcompact": test_incrcompact,
+             "incrfailed": test_incrfailed}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)

@@ -356,8 +356,13 @@ class Computation:
         self.env["DMTCP_COORD_HOST"] = "127.0.0.1"
 
     def command(self, *cmd, check=True):
-        r = subprocess.run([self.tool("dmtcp_command"), *cmd], env=self.env,
-                           capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        try:
+            r = subprocess.run([self.tool("dmtcp_command"), *cmd],
+                               env=self.env, capture_output=True, text=True,
+                               timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            describe_processes()  # a stuck round: who waits on what
+            raise
         if check and r.returncode != 0:
             raise Failure(f"dmtcp_command {' '.join(cmd)} failed "
                           f"({r.returncode}): {r.stdout}{r.stderr}")
@@ -552,9 +557,14 @@ class Run(Computation):
         for img in imgs:
             os.rename(img, os.path.join(moved, os.path.basename(img)))
         script = os.path.join(self.work, "dmtcp_restart_script.sh")
-        self.log(f"restarting {len(imgs)} moved image(s) with --restartdir")
+        # One process per image of the newest generation; older ones are
+        # moved too (an incremental image needs its predecessors).
+        gens = [int(m.group(1)) for m in
+                (re.search(r"_gen(\d+)\.dmtcp$", i) for i in imgs) if m]
+        procs = gens.count(max(gens)) if gens else len(imgs)
+        self.log(f"restarting {procs} moved image(s) with --restartdir")
         self.spawn(["/bin/bash", script, "--restartdir", moved], "moved")
-        self.wait_until_running(len(imgs))
+        self.wait_until_running(procs)
 
     def remove_before_restart(self):
         """--remove-before-restart: paths of the run's directory removed

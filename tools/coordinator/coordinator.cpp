@@ -156,6 +156,10 @@ int Coordinator::run() {
       fds.push_back({c.conn->fd(), ev, 0});
       ids.push_back(id);
     }
+    size_t first_leaver = fds.size();
+    for (int fd : leavers_.fds()) {
+      fds.push_back({fd, POLLIN, 0});
+    }
     int n = ::poll(fds.data(), fds.size(), poll_timeout_ms());
     if (n < 0 && errno != EINTR) {
       had_errors_ = true;
@@ -177,6 +181,16 @@ int Coordinator::run() {
       }
     }
     reap_closed();
+    bool leaver_gone = false;
+    for (size_t i = first_leaver; n > 0 && i < fds.size(); ++i) {
+      if (fds[i].revents != 0) {
+        leavers_.on_ready(fds[i].fd);
+        leaver_gone = true;
+      }
+    }
+    if (leaver_gone) {
+      maybe_release();
+    }
     if (n > 0 && fds[1].revents != 0) {
       signalfd_siginfo si{};
       if (::read(signal_fd_, &si, sizeof si) == sizeof si) {
@@ -217,6 +231,7 @@ int Coordinator::poll_timeout_ms() const {
   }
   consider(next_interval_ms_);
   consider(exit_deadline_ms_);
+  consider(leavers_.next_deadline_ms());
   if (listen_paused_until_ms_ > now) {
     consider(listen_paused_until_ms_);
   }
@@ -701,6 +716,9 @@ void Coordinator::on_disconnect(Client& c) {
     execs_pending_[c.unique_pid] = now_ms() + kExecRejoinMs;
   } else if (!c.exec_pending && !rejoined) {
     ended_.insert(c.unique_pid);
+    if (is_local(c)) {
+      leavers_.add(c.pid, now_ms());
+    }
   }
   drop_participant(c);
   for (Waiter& w : round_.waiters) {
@@ -737,6 +755,9 @@ void Coordinator::check_lifetime(int64_t now) {
 void Coordinator::check_timers() {
   int64_t now = now_ms();
   check_lifetime(now);
+  if (leavers_.expire(now)) {
+    maybe_release();
+  }
   if (exit_deadline_ms_ != 0 && now >= exit_deadline_ms_) {
     exit_deadline_ms_ = 0;
     if (num_processes() == 0 && round_.kind != RoundKind::kRestart) {

@@ -16,6 +16,7 @@
 #include "connection.h"
 #include "kv_store.h"
 #include "kvdb_store.h"
+#include "leavers.h"
 #include "protocol/protocol.h"
 
 namespace dmtcp::coordinator {
@@ -309,6 +310,9 @@ class Coordinator {
   // round releases THREADS_SUSPENDED, so it is never missing from one.
   std::map<std::string, int64_t> execs_pending_;
   static constexpr int64_t kExecRejoinMs = 10000;
+  // Processes of this host that left (exit) and are not dead yet: no
+  // checkpoint round releases THREADS_SUSPENDED until they are (leavers.h).
+  Leavers leavers_;
   // Processes of the computation this coordinator saw end (not exec): an
   // older image of one of them may go once a newer checkpoint is
   // committed.  Images of a process that is neither in that checkpoint nor

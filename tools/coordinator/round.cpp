@@ -39,13 +39,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "common/log.h"
 #include "common/proc_stat.h"
 #include "coordinator.h"
-#include "image_files.h"
 #include "image/image_reader.h"
+#include "image_files.h"
 #include "restart_script.h"
 
 namespace dmtcp::coordinator {
@@ -438,6 +439,10 @@ void Coordinator::maybe_release() {
   if (b == Barrier::kThreadsSuspended && !execs_pending_.empty()) {
     return;  // an exec'ing participant's new program has not joined yet
   }
+  if (b == Barrier::kThreadsSuspended && round_.kind == RoundKind::kCheckpoint &&
+      !leavers_.empty()) {
+    return;  // a child that left is not a zombie yet: its parent would miss it
+  }
   // The restart script is on disk before any process hears that the images
   // are: one that dies right after the release still leaves a complete
   // restart behind (and a test reading the script after its release finds
@@ -477,6 +482,8 @@ void Coordinator::send_do_checkpoint(Client& c) {
   p.num_peers = static_cast<uint32_t>(round_.participants.size());
   proto::copy_field(p.ckpt_dir, sizeof p.ckpt_dir, opts_.ckpt_dir);
   p.flags = round_.forked ? proto::kCheckpointForked : 0;
+  // Incremental images build only on a committed generation's images.
+  p.last_committed = committed_.empty() ? 0 : committed_.back();
   send(c, proto::MsgType::kDoCheckpoint,
        {std::string_view(reinterpret_cast<const char*>(&p), sizeof p)});
 }
@@ -776,7 +783,17 @@ void Coordinator::prune_old_generations() {
       dirs.insert(dir_of(w.path));
     }
   }
-  size_t removed = 0;
+  // Two passes: first what each kept image needs.  An incremental image
+  // (docs/incremental.md) needs its predecessors back to the full image of
+  // its chain (chain_base_generation), so no image of that process from
+  // that generation on is removed while it is kept.
+  struct Found {
+    std::string path;
+    std::string upid;
+    uint32_t generation;
+  };
+  std::vector<Found> candidates;
+  std::map<std::string, uint32_t> needed_from;  // upid -> oldest needed
   for (const std::string& d : dirs) {
     DIR* dir = ::opendir(d.c_str());
     if (dir == nullptr) {
@@ -798,13 +815,31 @@ void Coordinator::prune_old_generations() {
                        strnlen(h.computation_id, sizeof h.computation_id));
       std::string upid(h.unique_pid,
                        strnlen(h.unique_pid, sizeof h.unique_pid));
+      if (comp != computation_id_) {
+        continue;
+      }
       bool gone_or_newer = in_this.count(upid) != 0 || ended_.count(upid) != 0;
-      if (comp == computation_id_ && h.generation < oldest_kept &&
-          gone_or_newer && ::unlink(path.c_str()) == 0) {
-        ++removed;
+      if (h.generation < oldest_kept && gone_or_newer) {
+        candidates.push_back({path, upid, h.generation});
+      } else if ((h.flags & image::kHeaderIncremental) != 0) {
+        auto [it, fresh] =
+            needed_from.try_emplace(upid, h.chain_base_generation);
+        if (!fresh) {
+          it->second = std::min(it->second, h.chain_base_generation);
+        }
       }
     }
     ::closedir(dir);
+  }
+  size_t removed = 0;
+  for (const Found& f : candidates) {
+    auto it = needed_from.find(f.upid);
+    if (it != needed_from.end() && f.generation >= it->second) {
+      continue;  // a link of a kept image's chain
+    }
+    if (::unlink(f.path.c_str()) == 0) {
+      ++removed;
+    }
   }
   if (removed > 0) {
     DMTCP_INFO("generation %u committed; removed %zu images of generations "

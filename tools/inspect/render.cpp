@@ -191,6 +191,29 @@ Json header_json(const ImageView& v) {
   j["time"] = iso_time(h.ckpt_time_ns);
   j["time_ns"] = h.ckpt_time_ns;
   j["format_version"] = h.format_version;
+  {
+    char id[40];
+    snprintf(id, sizeof id, "%016llx%016llx",
+             static_cast<unsigned long long>(h.image_id[0]),
+             static_cast<unsigned long long>(h.image_id[1]));
+    j["image_id"] = id;
+    // The chain link (docs/incremental.md): what dmtcp_restart needs
+    // besides this image.
+    if ((h.flags & image::kHeaderIncremental) != 0) {
+      snprintf(id, sizeof id, "%016llx%016llx",
+               static_cast<unsigned long long>(h.parent_id[0]),
+               static_cast<unsigned long long>(h.parent_id[1]));
+      j["incremental"] = {{"parent_id", id},
+                          {"parent_generation", h.parent_generation},
+                          {"parent_path", field(h.parent_path)},
+                          {"depth", h.chain_depth},
+                          {"base_generation", h.chain_base_generation}};
+    } else {
+      j["incremental"] = Json();
+    }
+    j["incremental_mode"] = (h.flags & image::kHeaderIncrementalMode) != 0;
+    j["incremental_full_every"] = h.incremental_full_every;
+  }
   j["brk"] = hex(h.brk);
   j["start_brk"] = hex(h.start_brk);
   j["vdso"] = h.vdso_start == 0
@@ -446,6 +469,21 @@ std::string image_text(const Json& img) {
         str(h["generation"]) + " (" + str(h["processes"]) + " processes)");
     row("time", str(h["time"]));
     row("format version", str(h["format_version"]));
+    if (h.contains("image_id")) {
+      row("image id", str(h["image_id"]));
+    }
+    if (h.contains("incremental") && !h["incremental"].is_null()) {
+      const Json& c = h["incremental"];
+      row("chain", "incremental, depth " + str(c["depth"]) +
+                       " (full image: generation " + str(c["base_generation"]) +
+                       ")");
+      row("predecessor", "generation " + str(c["parent_generation"]) +
+                             ", identity " + str(c["parent_id"]) + ", " +
+                             str(c["parent_path"]));
+    } else if (h.contains("incremental_mode") &&
+               h["incremental_mode"].get<bool>()) {
+      row("chain", "full image of an incremental chain");
+    }
     if (h.contains("plugins")) {
       std::string plugins;
       for (const Json& p : h["plugins"]) {

@@ -49,12 +49,20 @@ constexpr const char* kUsage =
     "  --ckpt-open-files, --checkpoint-open-files\n"
     "                        keep a copy of every open file with the image\n"
     "  --allow-file-overwrite  at restart a saved copy replaces a changed\n"
-    "                        file (env DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES)\n"
+    "                        file (env "
+    "DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES)\n"
     "  --ckpt-signal N       the signal used to checkpoint (default 12)\n"
     "  --forked-checkpoint, --no-forked-checkpoint\n"
     "                        write images from a copy-on-write child while\n"
     "                        the program runs on (env\n"
     "                        DMTCP_FORKED_CHECKPOINT=1)\n"
+    "  --incremental, --no-incremental\n"
+    "                        each image stores only the pages changed since\n"
+    "                        the last (env DMTCP_INCREMENTAL=1); not with\n"
+    "                        --forked-checkpoint\n"
+    "  --incremental-full-every N  every N-th image of a chain is full\n"
+    "                        (default 10, 0 = never; env\n"
+    "                        DMTCP_INCREMENTAL_FULL_EVERY)\n"
     "  --enable-unique-checkpoint-filenames,\n"
     "  --disable-unique-checkpoint-filenames\n"
     "                        each checkpoint in its own directory\n"
@@ -68,7 +76,8 @@ constexpr const char* kUsage =
     "  --disable-<name>-plugin  one internal plugin off (env\n"
     "                        DMTCP_<NAME>_PLUGIN=0): --disable-file-plugin,\n"
     "                        --disable-socket-plugin, --disable-event-plugin,\n"
-    "                        --disable-svipc-plugin (--disable-sysvipc-plugin),\n"
+    "                        --disable-svipc-plugin "
+    "(--disable-sysvipc-plugin),\n"
     "                        --disable-timer-plugin, --disable-pid-plugin;\n"
     "                        accepted, nothing to disable here:\n"
     "                        --disable-alloc-plugin, --disable-dl-plugin,\n"
@@ -108,6 +117,8 @@ struct Options {
   bool allow_file_overwrite = false;
   bool unique_ckpt = false;
   bool forked_ckpt = false;
+  bool incremental = false;
+  int incremental_full_every = -1;  // -1: the runtime's default
   bool modify_env = false;
   bool all_plugins_off = false;
   bool port_given = false;
@@ -187,6 +198,7 @@ Options parse(int argc, char** argv) {
                   env_flag("DMTCP_UNIQUE_CKPT_PLUGIN");
   o.all_plugins_off = env_flag("DMTCP_DISABLE_ALL_PLUGINS");
   o.forked_ckpt = env_flag("DMTCP_FORKED_CHECKPOINT");
+  o.incremental = env_flag("DMTCP_INCREMENTAL");
   o.allow_file_overwrite = env_flag("DMTCP_ALLOW_OVERWRITE_WITH_CKPTED_FILES");
   if (const char* f = getenv("DMTCP_COORD_LOG_FILENAME"); f != nullptr && *f) {
     o.coord.log_file = f;
@@ -252,6 +264,15 @@ Options parse(int argc, char** argv) {
       o.forked_ckpt = true;
     } else if (a == "--no-forked-checkpoint") {
       o.forked_ckpt = false;
+    } else if (a == "--incremental") {
+      o.incremental = true;
+    } else if (a == "--no-incremental") {
+      o.incremental = false;
+    } else if (a == "--incremental-full-every") {
+      o.incremental_full_every = number(a);
+      if (o.incremental_full_every < 0) {
+        usage_error("--incremental-full-every wants a count >= 0");
+      }
     } else if (a == "--modify-env") {
       o.modify_env = true;
     } else if (a == "--pathvirt") {
@@ -508,6 +529,20 @@ int main(int argc, char** argv) {
   } else {
     unsetenv("DMTCP_UNIQUE_CKPT_FILENAMES");
     unsetenv("DMTCP_UNIQUE_CKPT_PLUGIN");
+  }
+  if (o.incremental && o.forked_ckpt) {
+    // The forked writer is a copy of the process: what it learns of the
+    // pages stays in the copy (docs/incremental.md).
+    usage_error("--incremental and --forked-checkpoint cannot be combined");
+  }
+  if (o.incremental) {
+    setenv("DMTCP_INCREMENTAL", "1", 1);  // read by the runtime
+  } else {
+    unsetenv("DMTCP_INCREMENTAL");
+  }
+  if (o.incremental_full_every >= 0) {
+    setenv("DMTCP_INCREMENTAL_FULL_EVERY",
+           std::to_string(o.incremental_full_every).c_str(), 1);
   }
   if (o.forked_ckpt) {
     setenv("DMTCP_FORKED_CHECKPOINT", "1", 1);  // read by the runtime

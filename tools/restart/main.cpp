@@ -40,9 +40,10 @@
 #include "runtime/coord_client.h"
 #include "runtime/runtime.h"
 #include "tools/common/tool_support.h"
+#include "tools/restart/chain.h"
 #include "tools/restart/image_set.h"
-#include "tools/restart/progress.h"
 #include "tools/restart/low_break.h"
+#include "tools/restart/progress.h"
 #include "tools/restart/restore_plan.h"
 #include "tools/restart/sessions.h"
 #include "tools/restart/shared_mappings.h"
@@ -69,8 +70,15 @@ constexpr const char* kUsage =
     "  --tmpdir D            temporary files (env DMTCP_TMPDIR)\n"
     "  --forked-checkpoint, --no-forked-checkpoint\n"
     "                        later checkpoints are (not) written by a\n"
-    "                        copy-on-write child (env DMTCP_FORKED_CHECKPOINT;\n"
+    "                        copy-on-write child (env "
+    "DMTCP_FORKED_CHECKPOINT;\n"
     "                        default: as each process was launched)\n"
+    "  --incremental, --no-incremental\n"
+    "                        later checkpoints store (not) only the pages\n"
+    "                        changed since the last (env DMTCP_INCREMENTAL;\n"
+    "                        default: as each process was launched)\n"
+    "  --incremental-full-every N  every N-th image of a chain is full\n"
+    "                        (env DMTCP_INCREMENTAL_FULL_EVERY)\n"
     "  --no-strict-checking  restart images of another user too (env\n"
     "                        DMTCP_DISABLE_STRICT_CHECKING)\n"
     "  --debug-restart-pause N  (env DMTCP_RESTART_PAUSE=N, N 1..7) each\n"
@@ -179,6 +187,9 @@ Options parse(int argc, char** argv) {
       {"any-coordinator", no_argument, nullptr, 'A'},
       {"forked-checkpoint", no_argument, nullptr, 'K'},
       {"no-forked-checkpoint", no_argument, nullptr, 'k'},
+      {"incremental", no_argument, nullptr, 'N'},
+      {"no-incremental", no_argument, nullptr, 'M'},
+      {"incremental-full-every", required_argument, nullptr, 'E'},
       {nullptr, 0, nullptr, 0}};
   if (const char* v = getenv("DMTCP_DISABLE_STRICT_CHECKING");
       v != nullptr && *v != '\0' && strcmp(v, "0") != 0) {
@@ -255,6 +266,25 @@ Options parse(int argc, char** argv) {
       case 'k':
         setenv("DMTCP_FORKED_CHECKPOINT", "0", 1);
         break;
+      case 'N':
+        // As the forked mode: the restored processes read it from our
+        // environment (RestartInfo::env).
+        setenv("DMTCP_INCREMENTAL", "1", 1);
+        break;
+      case 'M':
+        setenv("DMTCP_INCREMENTAL", "0", 1);
+        break;
+      case 'E': {
+        char* end = nullptr;
+        long n = strtol(optarg, &end, 10);
+        if (end == optarg || *end != '\0' || n < 0 || n > 1000000) {
+          usage_error(std::string("--incremental-full-every wants a count "
+                                  "0..1000000, not '") +
+                      optarg + "'");
+        }
+        setenv("DMTCP_INCREMENTAL_FULL_EVERY", optarg, 1);
+        break;
+      }
       case 'A':
         o.coord.join_only = false;  // the default
         o.coord.new_coordinator = false;
@@ -271,6 +301,16 @@ Options parse(int argc, char** argv) {
   }
   for (int i = optind; i < argc; ++i) {
     o.images.emplace_back(argv[i]);
+  }
+  // Both set here (by these options or our environment): the forked writer
+  // is a copy of the process, what it learns of the pages stays in the
+  // copy (docs/incremental.md).
+  auto on = [](const char* name) {
+    const char* v = getenv(name);
+    return v != nullptr && *v != '\0' && strcmp(v, "0") != 0;
+  };
+  if (on("DMTCP_INCREMENTAL") && on("DMTCP_FORKED_CHECKPOINT")) {
+    usage_error("--incremental and --forked-checkpoint cannot be combined");
   }
   if (!o.restart_dir.empty()) {
     if (!o.images.empty()) {
@@ -337,6 +377,10 @@ std::vector<std::unique_ptr<image::ImageReader>> open_images(
   }
   std::vector<std::unique_ptr<image::ImageReader>> kept;
   for (size_t i : chosen.chosen) {
+    // An incremental image needs its whole chain, checked now.
+    if (std::string error; !open_chain(*readers[i], &error)) {
+      fail(error);
+    }
     kept.push_back(std::move(readers[i]));
   }
   return kept;

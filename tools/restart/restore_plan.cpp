@@ -43,6 +43,7 @@
 #include "common/proc_maps.h"
 #include "restore_raw/restorer.h"
 #include "runtime/runtime.h"
+#include "tools/restart/chain.h"
 #include "tools/restart/shared_mappings.h"
 
 #define XXH_STATIC_LINKING_ONLY
@@ -546,6 +547,10 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   if (stack_room_end > stack_room_start) {
     fresh.push_back({stack_room_start, stack_room_end - stack_room_start,
                      PROT_READ | PROT_WRITE, 0});
+  }
+  // An incremental image's predecessors first (chain.h), then its own.
+  if (!read_chain(*reader, staged, error)) {
+    return false;
   }
   if (!reader->read_data(
           [&](uint32_t region) {

@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(notes_come_back_as_written) {
   ImageReader r;
   std::string err;
   BOOST_REQUIRE_MESSAGE(r.open(path, &err), err);
-  BOOST_TEST(r.header().format_version == 5u);
+  BOOST_TEST(r.header().format_version == kFormatVersion);
   BOOST_TEST(r.header().notes_count == 3u);
   BOOST_REQUIRE(r.notes().size() == 3u);
   BOOST_TEST(r.notes()[0].owner == "core");
