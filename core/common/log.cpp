@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,6 +10,7 @@
 #include <cstring>
 
 #include "common/env.h"
+#include "dmtcp/raw_syscall.h"
 
 namespace dmtcp::log {
 namespace {
@@ -18,7 +21,7 @@ const char* g_tag = "dmtcp";
 int level_from_env() {
   // env_value is safe before main and does not allocate.
   const char* quiet = env_value("DMTCP_QUIET");
-  if (quiet != nullptr && quiet[0] == '1') {
+  if (quiet != nullptr && (quiet[0] == '1' || quiet[0] == '2')) {
     return kError;
   }
   const char* v = env_value("DMTCP_LOG_LEVEL");
@@ -33,14 +36,36 @@ const char* basename_of(const char* path) {
   return slash != nullptr ? slash + 1 : path;
 }
 
+// DMTCP_LOG_FILE (upstream's variable): the log goes to that file instead
+// of stderr, appended (created 0600, no symlink followed).  Opened for each
+// line and closed again, raw (past every wrapper): no fd of ours to keep
+// across checkpoints, forks and restarts, and safe wherever we log.
+std::atomic<bool> g_use_log_file{false};
+
+const char* log_file() {
+  return g_use_log_file.load(std::memory_order_relaxed)
+             ? env_value("DMTCP_LOG_FILE")
+             : nullptr;
+}
+
+int open_log_file(const char* path) {
+  long fd = dmtcp::raw::syscall3(
+      SYS_open, reinterpret_cast<long>(path),
+      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  return fd >= 0 ? static_cast<int>(fd) : -1;
+}
+
 void emit(char* buf, size_t used, size_t cap) {
   if (used >= cap - 1) {
     used = cap - 2;
   }
   buf[used++] = '\n';
+  const char* path = log_file();
+  int fd = path != nullptr && path[0] != '\0' ? open_log_file(path) : -1;
+  int out = fd >= 0 ? fd : STDERR_FILENO;
   size_t off = 0;
   while (off < used) {
-    ssize_t n = ::write(STDERR_FILENO, buf + off, used - off);
+    ssize_t n = ::write(out, buf + off, used - off);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -48,6 +73,9 @@ void emit(char* buf, size_t used, size_t cap) {
       return;
     }
     off += static_cast<size_t>(n);
+  }
+  if (fd >= 0) {
+    dmtcp::raw::syscall3(SYS_close, fd);
   }
 }
 
@@ -65,6 +93,16 @@ int level() {
 void set_level(int l) { g_level.store(l, std::memory_order_relaxed); }
 
 void set_tag(const char* tag) { g_tag = tag; }
+
+void use_log_file_from_env() {
+  g_use_log_file.store(true, std::memory_order_relaxed);
+  // The file exists from the start, even if nothing is ever logged.
+  const char* path = log_file();
+  int fd = path != nullptr && path[0] != '\0' ? open_log_file(path) : -1;
+  if (fd >= 0) {
+    dmtcp::raw::syscall3(SYS_close, fd);
+  }
+}
 
 void vwrite_line(int lvl, const char* file, int line, const char* fmt,
                  va_list ap) {

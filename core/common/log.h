@@ -6,7 +6,9 @@
 // threads hold the malloc or stdio lock.
 //
 // Levels come from DMTCP_LOG_LEVEL (0 quiet .. 4 trace; default 1 = errors
-// and warnings); DMTCP_QUIET=1 keeps errors only (as dmtcp_launch -q).
+// and warnings); DMTCP_QUIET=1 (or 2) keeps errors only (as dmtcp_launch
+// -q).  DMTCP_LOG_FILE=F: in the runtime (use_log_file_from_env), lines
+// are appended to F instead of stderr.
 #pragma once
 
 #include <cerrno>
@@ -21,6 +23,9 @@ int level();
 void set_level(int level);
 // A short tag printed in front of every line ("dmtcp", "coordinator", ...).
 void set_tag(const char* tag);
+// From now on DMTCP_LOG_FILE, when set, takes the lines instead of stderr
+// (the runtime calls it; the coordinator has --coord-logfile).
+void use_log_file_from_env();
 
 void write_line(int level, const char* file, int line, const char* fmt, ...)
     __attribute__((format(printf, 4, 5)));

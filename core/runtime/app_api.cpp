@@ -267,6 +267,10 @@ DMTCP_API int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino) {
   return -1;
 }
 
+DMTCP_API pid_t dmtcp_restored_thread_tid(pid_t old_tid) {
+  return dmtcp::threads::restored_tid(old_tid);
+}
+
 DMTCP_API int dmtcp_is_protected_fd(int fd) {
   // The runtime's own fds, not the whole range they are put in: a program
   // with many files gets the free numbers there too.

@@ -157,6 +157,7 @@ void tell_spawner_joined() {
 
 __attribute__((constructor(101))) void runtime_init() {
   log::set_tag("dmtcp");
+  log::use_log_file_from_env();
   snprintf(g_id.progname, sizeof g_id.progname, "%s",
            program_invocation_short_name);
   if (is_dmtcp_tool(g_id.progname)) {

@@ -61,6 +61,10 @@ int g_signal = SIGUSR2;
 
 thread_local Thread* tls_self = nullptr;
 thread_local bool tls_internal = false;
+// fork_starting() .. fork_done() in this thread (inherited by the child).
+thread_local bool tls_forking = false;
+// Forks ended (fork_done), on either side.
+std::atomic<uint32_t> g_forks_done{0};
 // Set when the checkpoint handler returns with a signal of the program's
 // pending that the handler's full mask held back: it is delivered right
 // after, and the program's handler runs (sleep wrappers, take_...()).
@@ -135,6 +139,15 @@ void* trampoline(void* arg) {
   t->state.store(static_cast<uint32_t>(State::kRunning));
   t->registered.store(1);
   futex_wake(&t->registered);
+  // Started by a pthread_atfork handler: nothing of ours (the hooks below
+  // take the checkpoint lock) until the fork wrapper has set the lock
+  // right on this side (upstream's pthread_atfork2: the child's count of
+  // lock holders went wrong and its first checkpoint waited forever).
+  for (uint32_t done = g_forks_done.load(); t->after_fork != 0 &&
+                                            done < t->after_fork;
+       done = g_forks_done.load()) {
+    futex_wait(&g_forks_done, done);
+  }
   events::fire(DMTCP_EVENT_THREAD_START);
   events::fire(DMTCP_EVENT_PTHREAD_START);
   ExitMark mark{t};
@@ -265,6 +278,22 @@ void suspend_handler(int, siginfo_t*, void* uctx) {
 // from restore_own_kernel_state() to the end of recreate_after_restart().
 pid_t g_old_tids[kMaxThreads + 1];
 uint32_t g_num_old_tids = 0;
+// Each restored thread's tid at the checkpoint and its kernel tid now
+// (restored_tid()): kept until the next restart.
+struct TidPair {
+  pid_t old_tid;
+  pid_t new_tid;
+};
+TidPair g_restored_tids[kMaxThreads + 1];
+std::atomic<uint32_t> g_num_restored_tids{0};
+
+void note_restored_tid(pid_t old_tid, pid_t new_tid) {
+  uint32_t n = g_num_restored_tids.load(std::memory_order_relaxed);
+  if (n < kMaxThreads + 1) {
+    g_restored_tids[n] = TidPair{old_tid, new_tid};
+    g_num_restored_tids.store(n + 1, std::memory_order_release);
+  }
+}
 
 void note_old_tid(pid_t tid) {
   if (g_num_old_tids < kMaxThreads + 1) {
@@ -359,6 +388,7 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
   }
   t->start = start;
   t->arg = arg;
+  t->after_fork = tls_forking ? g_forks_done.load() + 1 : 0;
   int r = real::fns().pthread_create(out, attr, trampoline, t);
   if (r != 0) {
     g_list_lock.lock();
@@ -479,6 +509,7 @@ void recreate_after_restart() {
                    "no new tid outside the image's %u old ones",
                    g_num_old_tids);
     }
+    note_restored_tid(t->tid, r);
     t->tid = r;
     ++started;
   });
@@ -501,6 +532,8 @@ void restore_own_kernel_state() {
   *tidp = tcb::gettid_raw();
   g_num_old_tids = 0;
   note_old_tid(old_tid);
+  g_num_restored_tids.store(0, std::memory_order_relaxed);
+  note_restored_tid(old_tid, *tidp);
   mutex_owners::begin_restart();
   mutex_owners::add_thread(old_tid, *tidp, g_own_robust_head);
   syscall(SYS_set_tid_address, tidp);
@@ -518,12 +551,36 @@ void restore_own_kernel_state() {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof all);
 }
 
+pid_t restored_tid(pid_t old_tid) {
+  uint32_t n = g_num_restored_tids.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (g_restored_tids[i].old_tid == old_tid) {
+      return g_restored_tids[i].new_tid;
+    }
+  }
+  return -1;
+}
+
+void fork_starting() { tls_forking = true; }
+
+void fork_done() {
+  tls_forking = false;
+  g_forks_done.fetch_add(1);
+  futex_wake(&g_forks_done);
+}
+
 void reset_after_fork() {
   // Threads that held the lock do not exist in the child.
   g_list_lock.reset();
+  // A thread the program's pthread_atfork child handler started (glibc
+  // runs it inside fork(), before our child side runs) is ours: its tid
+  // is one of this process's.  The parent's threads' tids are not
+  // (upstream's pthread_atfork2: its record freed, the next checkpoint
+  // never froze it and hung).
   Thread* me = tls_self;
+  const pid_t pid = static_cast<pid_t>(raw::getpid());
   for_each_live([&](Thread* t) {
-    if (t != me) {
+    if (t != me && (t->tid <= 0 || raw::tgkill(pid, t->tid, 0) != 0)) {
       free_record(t);
     }
   });

@@ -18,6 +18,7 @@ enum class State : uint32_t { kFree = 0, kStarting, kRunning, kExiting };
 struct Thread {
   std::atomic<uint32_t> state{0};       // State
   std::atomic<uint32_t> registered{0};  // creator waits for this
+  uint32_t after_fork = 0;  // made inside fork(): start once this fork ends
   std::atomic<uint32_t> suspended{0};   // frozen in this round
   // Set by suspend_all() before its signal: a checkpoint signal without it
   // was sent by the program itself (raise, kill) and is dropped.
@@ -60,10 +61,19 @@ int list_tids(pid_t* out, int max);
 int suspend_all();                   // -> number of threads frozen
 void resume_all(bool is_restart);    // lets them return from the handler
 void recreate_after_restart();       // new kernel threads, back in handler
+// After a restart: the kernel tid now of the thread whose tid was old_tid
+// at the checkpoint (-1: none); dmtcp_restored_thread_tid().
+pid_t restored_tid(pid_t old_tid);
 void save_own_kernel_state();        // the checkpoint thread's robust list
 void restore_own_kernel_state();     // tid, rseq, robust list, signal mask
 
 // In a fork child: only the calling thread is left.
 void reset_after_fork();
+// Around the libc fork() of the fork wrapper, in the forking thread:
+// threads that the program's pthread_atfork handlers start meanwhile (in
+// the parent or, before our child side has reset the checkpoint lock, in
+// the child) wait in their start until fork_done() on their side.
+void fork_starting();
+void fork_done();
 
 }  // namespace dmtcp::threads

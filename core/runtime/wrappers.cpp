@@ -23,18 +23,22 @@
 // - pthread_exit: PTHREAD_EXIT in the exiting thread.
 // - sigsuspend: also waits again after a checkpoint's signal; the sleeps
 //   and pause do the same in sleep_wrappers.cpp.
-// - close_range, closefrom: our protected fds (the coordinator connection)
+// - close (from the program), close_range, closefrom,
+//   syscall(SYS_close_range): our protected fds (the coordinator connection)
 //   stay open.  A child about to exec closes every fd above 2 (Python's
 //   subprocess does, with close_range); its checkpoint thread lives until
 //   the exec, and a round reaching it in that window found its connection
 //   gone and ended the child ("lost the coordinator", exit 70).
 #include <alloca.h>
 #include <elf.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,8 +159,10 @@ pid_t fork_and_join() {
   if (pipe2(joined, O_CLOEXEC) != 0) {
     joined[0] = joined[1] = -1;
   }
+  dmtcp::threads::fork_starting();
   pid_t pid = fns().fork();
   if (pid != 0) {
+    dmtcp::threads::fork_done();
     if (pid > 0) {
       wait_for_child_to_join(joined);
     } else if (joined[0] >= 0) {
@@ -170,6 +176,7 @@ pid_t fork_and_join() {
   // checkpoint thread are not ours.
   dmtcp::ckpt_lock::reset_after_fork(dmtcp::ckpt_lock::depth_of_this_thread());
   dmtcp::threads::reset_after_fork();
+  dmtcp::threads::fork_done();
   dmtcp::forked_writer::forget_after_fork();  // the parent's, not ours
   dmtcp::incremental::forget_after_fork();    // its images are not ours
   bool parent_connected = rt::g_coord_fd >= 0;
@@ -549,6 +556,47 @@ void fill_args(const char* arg0, va_list ap, size_t n, char** argv,
   }
 }
 
+// True when `pc` lies in libdmtcp.so's own code: the runtime closing its
+// own fds.  The range of its executable segments, found once.
+bool called_from_runtime(const void* pc) {
+  static std::atomic<uintptr_t> lo{0};
+  static std::atomic<uintptr_t> hi{0};
+  if (hi.load(std::memory_order_acquire) == 0) {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&called_from_runtime), &info) == 0) {
+      return false;
+    }
+    struct Range {
+      uintptr_t base, lo, hi;
+    } r{reinterpret_cast<uintptr_t>(info.dli_fbase), 0, 0};
+    dl_iterate_phdr(
+        [](dl_phdr_info* p, size_t, void* arg) {
+          auto* r = static_cast<Range*>(arg);
+          if (p->dlpi_addr != r->base) {
+            return 0;
+          }
+          for (int i = 0; i < p->dlpi_phnum; ++i) {
+            const auto& ph = p->dlpi_phdr[i];
+            if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) != 0) {
+              uintptr_t a = p->dlpi_addr + ph.p_vaddr;
+              r->lo = r->lo == 0 || a < r->lo ? a : r->lo;
+              r->hi = a + ph.p_memsz > r->hi ? a + ph.p_memsz : r->hi;
+            }
+          }
+          return 1;
+        },
+        &r);
+    if (r.hi == 0) {
+      return false;
+    }
+    lo.store(r.lo, std::memory_order_relaxed);
+    hi.store(r.hi, std::memory_order_release);
+  }
+  auto a = reinterpret_cast<uintptr_t>(pc);
+  return a >= lo.load(std::memory_order_relaxed) &&
+         a < hi.load(std::memory_order_relaxed);
+}
+
 // close_range over [first, last] minus the protected fds: up to two calls.
 int close_range_keeping_ours(unsigned first, unsigned last, int flags) {
   const auto base = static_cast<unsigned>(rt::kProtectedFdBase);
@@ -756,6 +804,35 @@ __attribute__((visibility("default"))) int close_range(unsigned int first,
     return fns().close_range(first, last, flags);
   }
   return close_range_keeping_ours(first, last, flags);
+}
+// close() of one of our fds by the program (screen and daemons close every
+// fd up to getdtablesize() one by one): refused with EBADF, as if it were
+// not open; the connection to the coordinator stays.  The runtime's own
+// calls (from libdmtcp.so) close them.
+__attribute__((visibility("default"))) int close(int fd) {
+  if (fd >= rt::kProtectedFdBase && fd < rt::kProtectedFdEnd && active() &&
+      dmtcp_is_protected_fd(fd) != 0 &&
+      !called_from_runtime(__builtin_return_address(0))) {
+    errno = EBADF;
+    return -1;
+  }
+  return fns().close(fd);
+}
+// syscall(SYS_close_range, ...), the raw form (upstream's syscall-tester
+// calls it so): our protected fds stay open as with close_range().  Every
+// other number goes on unchanged (six arguments read: the registers).
+__attribute__((visibility("default"))) long syscall(long number, ...) {
+  va_list ap;
+  va_start(ap, number);
+  long a[6];
+  dmtcp::raw::syscall_args(ap, a);
+  va_end(ap);
+  if (number == SYS_close_range && active()) {
+    return close_range_keeping_ours(static_cast<unsigned>(a[0]),
+                                    static_cast<unsigned>(a[1]),
+                                    static_cast<int>(a[2]));
+  }
+  return fns().syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 __attribute__((visibility("default"))) void closefrom(int lowfd) {
   if (!active() || lowfd < 0) {

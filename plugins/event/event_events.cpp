@@ -4,7 +4,8 @@
 //
 // No wrappers on hot paths: the plugin reads /proc/self/fdinfo when a
 // checkpoint comes.  The only wrappers are inotify's (the kernel does not
-// show a watch's path) and the blocking waits' (wait_wrappers.cpp).
+// show a watch's path); the blocking waits' are the core's
+// (core/runtime/wait_wrappers.cpp).
 //
 // Algorithm (C = the checkpoint thread; each step ends at a barrier):
 //  Checkpoint

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "dmtcp/claims.h"
@@ -92,6 +95,64 @@ bool same_description(const Desc& d, int a, int b, int b_flags, int64_t b_pos) {
   return d.flags == b_flags && d.pos == b_pos;
 }
 
+// Writes the digits at *p (advanced past them) as the virtual id of the
+// kernel's into out[*n..]; false when *p holds no id or out is full.
+bool put_virtual_id(const char** p, char* out, size_t size, size_t* n) {
+  char* end = nullptr;
+  long real = strtol(*p, &end, 10);
+  if (end == *p || real <= 0 || real > INT32_MAX ||
+      (*end != '/' && *end != '\0')) {
+    return false;
+  }
+  int w = snprintf(out + *n, size - *n, "%d",
+                   dmtcp_real_to_virtual_pid(static_cast<pid_t>(real)));
+  if (w < 0 || static_cast<size_t>(w) >= size - *n) {
+    return false;
+  }
+  *n += static_cast<size_t>(w);
+  *p = end;
+  return true;
+}
+
+// "/proc/<pid>[/task/<tid>]..." as readlink gives it names the process and
+// thread by their kernel ids, which are not the program's after a restart:
+// the path is kept with the virtual ids, which the pid plugin's open and
+// stat wrappers translate again at the next restart (procfd1 of upstream's
+// suite: /proc/self/maps and /proc/self/task/<tid>/maps across two
+// restarts).  Anything else is kept as it is.  No allocation (a hook).
+void set_path(Desc* d, const char* link, size_t len) {
+  constexpr char kProc[] = "/proc/";
+  constexpr size_t kProcLen = sizeof kProc - 1;
+  constexpr char kTask[] = "/task/";
+  constexpr size_t kTaskLen = sizeof kTask - 1;
+  char out[PATH_MAX];
+  size_t n = kProcLen;
+  const char* p = link + kProcLen;
+  if (len >= PATH_MAX || strncmp(link, kProc, kProcLen) != 0 ||
+      link[len] != '\0' || !put_virtual_id(&p, out, sizeof out, &n)) {
+    d->path.assign(link, len);
+    return;
+  }
+  memcpy(out, kProc, kProcLen);
+  if (strncmp(p, kTask, kTaskLen) == 0 && n + kTaskLen < sizeof out) {
+    memcpy(out + n, kTask, kTaskLen);
+    size_t before = n;
+    n += kTaskLen;
+    p += kTaskLen;
+    if (!put_virtual_id(&p, out, sizeof out, &n)) {
+      n = before;
+      p -= kTaskLen;
+    }
+  }
+  size_t rest = strlen(p);
+  if (n + rest >= sizeof out) {
+    d->path.assign(link, len);
+    return;
+  }
+  memcpy(out + n, p, rest);
+  d->path.assign(out, n + rest);
+}
+
 void fill_desc(Desc* d, int fd, const struct stat& st, int flags,
                const char* link) {
   d->st = st;
@@ -110,7 +171,7 @@ void fill_desc(Desc* d, int fd, const struct stat& st, int flags,
       strcmp(link + len - suffix, kDeletedSuffix) == 0) {
     len -= suffix;
   }
-  d->path.assign(link, len);
+  set_path(d, link, len);
 }
 
 // One fd into the table: a new description, or an alias of one we have.

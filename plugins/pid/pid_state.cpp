@@ -330,9 +330,15 @@ void drop_threads_not_seen(uint32_t round) {
 }
 
 void mark_threads_pending() {
+  // The core has cloned every thread again by now: their new tids are
+  // known from the tids they had at the checkpoint, so /proc/<pid>/task/<tid>
+  // paths translate in the RESTART event already (the file plugin reopens
+  // them there).  A thread the core does not know stays pending until it
+  // reports (refresh_this_thread_real).
   size_t end = g_threads_end.load();
   for (size_t i = 0; i < end; ++i) {
-    g_threads[i].real.store(0);
+    pid_t now = dmtcp_restored_thread_tid(g_threads[i].real.load());
+    g_threads[i].real.store(now > 0 ? now : 0);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 #include "pid_groups.h"
 #include "pid_state.h"
 
@@ -244,9 +245,7 @@ DMTCP_PID_EXPORT long syscall(long number, ...) {
   va_list ap;
   va_start(ap, number);
   long a[6];
-  for (long& x : a) {
-    x = va_arg(ap, long);
-  }
+  dmtcp::raw::syscall_args(ap, a);
   va_end(ap);
   if (!pass()) {
     switch (number) {
@@ -590,5 +589,7 @@ DMTCP_PID_EXPORT pid_t dmtcp_real_to_virtual_pid(pid_t real_pid) {
   if (pass()) {
     return real_pid;
   }
-  return pid_to_virt(real_pid);
+  // Our own threads too: a /proc/<pid>/task/<tid> path the file plugin
+  // records names a thread by its kernel tid.
+  return tid_to_virt(real_pid);
 }

@@ -64,6 +64,7 @@ struct Kind {
       return false;
     }
     o.key = ds.msg_perm.__key;
+    o.ckpt_ctime = static_cast<long>(ds.msg_ctime);
     o.mode = ds.msg_perm.mode & 0777;
     o.qbytes = ds.msg_qbytes;
     o.count = 0;
@@ -108,8 +109,24 @@ struct Kind {
     o.data_len = 0;
   }
 
+  // The killed computation's own queue under o.key: removed (true).
+  static bool remove_leftover(const Obj& o) {
+    long id = sys(SYS_msgget, o.key, 0);
+    msqid_ds ds{};
+    if (id < 0 ||
+        sys(SYS_msgctl, id, IPC_STAT, reinterpret_cast<long>(&ds)) != 0) {
+      return false;
+    }
+    bool in_use = pid_alive(ds.msg_lspid) || pid_alive(ds.msg_lrpid);
+    return remove_own_leftover(o, id, static_cast<long>(ds.msg_ctime), in_use,
+                               SYS_msgctl);
+  }
+
   static int remake(Obj& o) {
     long id = sys(SYS_msgget, o.key, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
+      id = sys(SYS_msgget, o.key, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
       snprintf(what, sizeof what,

@@ -66,6 +66,7 @@ struct Kind {
       return false;
     }
     o.key = ds.sem_perm.__key;
+    o.ckpt_ctime = static_cast<long>(ds.sem_ctime);
     o.nsems = static_cast<int>(ds.sem_nsems);
     o.mode = ds.sem_perm.mode & 0777;
     o.values_len = sizeof(unsigned short) * static_cast<size_t>(o.nsems);
@@ -89,9 +90,30 @@ struct Kind {
     o.values_len = 0;
   }
 
+  // The killed computation's own set under o.key: removed (true).  In use
+  // while the last process to operate on any of its semaphores lives.
+  static bool remove_leftover(const Obj& o) {
+    long id = sys(SYS_semget, o.key, 0, 0);
+    semid_ds ds{};
+    if (id < 0 ||
+        sys(SYS_semctl, id, 0, IPC_STAT, reinterpret_cast<long>(&ds)) != 0) {
+      return false;
+    }
+    bool in_use = false;
+    for (unsigned long i = 0; i < ds.sem_nsems && !in_use; ++i) {
+      long pid = sys(SYS_semctl, id, static_cast<long>(i), GETPID);
+      in_use = pid_alive(static_cast<pid_t>(pid));
+    }
+    return remove_own_leftover(o, id, static_cast<long>(ds.sem_ctime), in_use,
+                               SYS_semctl);
+  }
+
   static int remake(Obj& o) {
     long id = sys(SYS_semget, o.key, o.nsems,
                   IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
+      id = sys(SYS_semget, o.key, o.nsems, IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
       snprintf(what, sizeof what,

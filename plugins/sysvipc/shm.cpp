@@ -70,6 +70,7 @@ struct Kind {
       return false;
     }
     o.key = ds.shm_perm.__key;
+    o.ckpt_ctime = static_cast<long>(ds.shm_ctime);
     o.size = ds.shm_segsz;
     o.mode = ds.shm_perm.mode & 0777;
     o.rmid = (ds.shm_perm.mode & SHM_DEST) != 0;
@@ -95,10 +96,27 @@ struct Kind {
     o.data_len = 0;
   }
 
+  // The killed computation's own segment under o.key: removed (true).  In
+  // use while any process is attached.
+  static bool remove_leftover(const Obj& o) {
+    long id = sys(SYS_shmget, o.key, 0, 0);
+    shmid_ds ds{};
+    if (id < 0 ||
+        sys(SYS_shmctl, id, IPC_STAT, reinterpret_cast<long>(&ds)) != 0) {
+      return false;
+    }
+    return remove_own_leftover(o, id, static_cast<long>(ds.shm_ctime),
+                               ds.shm_nattch != 0, SYS_shmctl);
+  }
+
   static int remake(Obj& o) {
     // Owner read and write while we fill it; the program's mode after.
     long id = sys(SYS_shmget, o.key, static_cast<long>(o.size),
                   IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    if (id == -EEXIST && o.key != IPC_PRIVATE && remove_leftover(o)) {
+      id = sys(SYS_shmget, o.key, static_cast<long>(o.size),
+               IPC_CREAT | IPC_EXCL | o.mode | 0600);
+    }
     if (id == -EEXIST && o.key != IPC_PRIVATE) {
       char what[256];
       snprintf(what, sizeof what,

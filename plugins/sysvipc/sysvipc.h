@@ -104,6 +104,7 @@ struct ObjectBase {
   int ckpt_real = -1;  // the kernel's id at the last checkpoint (its name
                        // in publish/subscribe, with g_ckpt_domain)
   key_t key = IPC_PRIVATE;
+  long ckpt_ctime = 0;  // its ctime at the last checkpoint (saver only)
   bool saver = false;  // this process saves and re-makes it (this round)
 };
 
@@ -213,5 +214,18 @@ void unmap_buffer(void* p, size_t len);
 // One clear line and exit: the restart cannot go on (a key taken by a
 // stranger on this host).
 [[noreturn]] void fatal_restart(const char* what);
+
+// A key taken at restart by the very object the checkpoint saved: its
+// processes were killed after the checkpoint (dmtcp_command --kill, then
+// dmtcp_restart, upstream's sysv-* tests) and a SysV object outlives
+// them.  `id` is what the key names now; it is ours when it is the kernel
+// id saved (ckpt_real), its ctime is the one saved (a new object under the
+// same key and id would have another), and `in_use` is false (no live
+// process attached or last used it).  Then it is removed, and the caller
+// makes the key again from the image.  True when removed.
+bool remove_own_leftover(const ObjectBase& o, long id, long ctime, bool in_use,
+                         long ctl_syscall);
+// True when the kernel pid names a process that is not a zombie.
+bool pid_alive(pid_t pid);
 
 }  // namespace dmtcp::sysvipc

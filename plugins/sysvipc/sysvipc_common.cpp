@@ -125,6 +125,44 @@ void unmap_buffer(void* p, size_t len) {
   }
 }
 
+bool pid_alive(pid_t pid) {
+  if (pid <= 0 || sys(SYS_kill, pid, 0) == -ESRCH) {
+    return false;
+  }
+  // A killed process not reaped yet is a zombie: it runs nothing.  Raw:
+  // the pid plugin's open() would take the kernel pid for a virtual one.
+  char path[32];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  long fd = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path),
+                O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return true;  // cannot tell: alive
+  }
+  char buf[512];
+  long n = sys(SYS_read, fd, reinterpret_cast<long>(buf), sizeof buf - 1);
+  sys(SYS_close, fd);
+  if (n <= 0) {
+    return true;
+  }
+  buf[n] = '\0';
+  const char* end = strrchr(buf, ')');  // the name may hold ") "
+  return end == nullptr || end[1] != ' ' || (end[2] != 'Z' && end[2] != 'X');
+}
+
+bool remove_own_leftover(const ObjectBase& o, long id, long ctime, bool in_use,
+                         long ctl_syscall) {
+  if (id < 0 || id != o.ckpt_real || ctime != o.ckpt_ctime || in_use) {
+    return false;
+  }
+  if (sys(ctl_syscall, id, IPC_RMID, 0) != 0) {
+    return false;
+  }
+  dmtcp_log("sysvipc: key %#x: the object saved at the checkpoint (id %ld) "
+            "was left by the killed computation: removed, made again",
+            static_cast<unsigned>(o.key), id);
+  return true;
+}
+
 void fatal_restart(const char* what) {
   char line[512];
   int n = snprintf(line, sizeof line, "dmtcp_restart: sysvipc: %s\n", what);

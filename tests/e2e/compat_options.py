@@ -577,6 +577,50 @@ def test_progress(e):
     check(p.poll() is None, "the restarted program is not running")
 
 
+def test_logfile(e):
+    """DMTCP_LOG_FILE (upstream's logging-quiet): the log goes to that file,
+    which exists from the start even when nothing is logged (DMTCP_QUIET=2),
+    and still takes lines after a restart."""
+    e.coordinator()
+    quiet = os.path.join(e.work, "quiet.log")
+    env = dict(e.env, DMTCP_LOG_FILE=quiet, DMTCP_QUIET="2")
+    e.spawn([e.tool("dmtcp_launch"), "sleep", "300"], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    check(os.path.exists(quiet), "DMTCP_LOG_FILE not created")
+    text = open(quiet).read()
+    check("warning" not in text and "info" not in text,
+          f"DMTCP_QUIET=2 logged: {text!r}")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    # A restarted process logs there too: its file plugin's line on a file
+    # changed since the checkpoint.
+    log = os.path.join(e.work, "restart.log")
+    data = os.path.join(e.work, "data.txt")
+    open(data, "w").close()
+    ck2 = os.path.join(e.work, "ck2")
+    env = dict(e.env, DMTCP_LOG_FILE=log, DMTCP_CHECKPOINT_DIR=ck2)
+    code = f"import time; f = open({data!r}); time.sleep(300)"
+    e.spawn([e.tool("dmtcp_launch"), sys.executable, "-c", code], env=env)
+    e.wait_peers(1)
+    e.command("-bc")
+    e.command("-k")
+    e.wait_peers(0, running=False)
+    with open(data, "a") as f:
+        f.write("changed\n")
+    imgs = images(ck2)
+    check(len(imgs) == 1, f"images: {imgs}")
+    p = e.spawn([e.tool("dmtcp_restart"), *imgs], env=env)
+    e.wait_peers(1)
+    text = open(log).read()
+    check("changed since the checkpoint" in text,
+          f"the restarted process did not log to DMTCP_LOG_FILE: {text!r}")
+    e.command("-k")
+    p.wait(timeout=30)
+    err = p.stderr.read()
+    check("changed since" not in err, f"logged to stderr too: {err!r}")
+
+
 def test_badpath(e):
     e.coordinator()
     r = e.run([e.tool("dmtcp_launch"), os.path.join(e.tests, "e2e_bad_path")])
@@ -591,7 +635,7 @@ def main():
     ap.add_argument("case", choices=["table", "launch", "restart", "tmpdir",
                                      "nocheckpoint", "modifyenv", "badpath",
                                      "ownenv", "stats", "progress",
-                                     "forked"])
+                                     "forked", "logfile"])
     a = ap.parse_args()
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     e = Env(a.bin)

@@ -280,6 +280,12 @@ int dmtcp_is_protected_fd(int fd);
  * mapped into this process; -1 if there is none.  Do not close it; dup or
  * reopen it through /proc/self/fd to keep it.  An extension of ours. */
 int dmtcp_get_restored_object_fd(uint64_t dev, uint64_t ino);
+/* From the RESTART event on (until the next restart): the kernel tid now
+ * of the thread whose kernel tid was old_tid at the checkpoint (the
+ * threads are cloned again before RESTART, each with a new tid); -1 when
+ * no restored thread had it.  An extension of ours (the pid plugin maps
+ * virtual tids with it before the threads themselves run). */
+pid_t dmtcp_restored_thread_tid(pid_t old_tid);
 /* The local address of this process's connection to the coordinator: the
  * address other hosts of the computation reach this one at (docs/
  * distributed.md).  From an event hook during a round.  0 with *addr and

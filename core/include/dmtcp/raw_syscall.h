@@ -10,6 +10,7 @@
 // allocation, safe in any hook and in a signal handler.  x86-64 only.
 #pragma once
 
+#include <stdarg.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -55,6 +56,15 @@ inline long kill(pid_t pid, int sig) { return syscall3(SYS_kill, pid, sig); }
 inline bool unreadable_user_pointer(const void* p) {
   auto at = reinterpret_cast<unsigned long>(p);
   return at < 4096 || at >= (1ul << 47);
+}
+
+// In a wrapper of libc's variadic syscall(number, ...), after
+// va_start(ap, number): its six arguments into a (as libc's own, it reads
+// all six argument registers whatever the call takes).
+inline void syscall_args(va_list ap, long a[6]) {
+  for (int i = 0; i < 6; ++i) {
+    a[i] = va_arg(ap, long);
+  }
 }
 
 }  // namespace dmtcp::raw
