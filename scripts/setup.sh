@@ -21,6 +21,9 @@ PACKAGES+=(gdb)
 # ip netns: the simulated hosts of ctest -L distributed (nsenter and
 # unshare come with util-linux)
 PACKAGES+=(iproute2)
+# A real sshd on each simulated host (distributed.ssh_*: ssh-launched
+# processes joining the computation, docs/ssh.md)
+PACKAGES+=(openssh-server openssh-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -36,6 +36,7 @@
 #include "runtime/preload_env.h"
 #include "runtime/program_start.h"
 #include "runtime/real_fns.h"
+#include "runtime/remote_shell.h"
 #include "runtime/threads.h"
 
 namespace dmtcp::rt {
@@ -165,6 +166,7 @@ __attribute__((constructor(101))) void runtime_init() {
   }
   read_config();
   preload_env::hide();
+  remote_shell::init();
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);
