@@ -628,6 +628,12 @@ int build_plan(int pagemap_fd) {
             r.flags |= image::kRegionNoData;
           }
         }
+        if ((r.flags & image::kRegionNoData) != 0) {
+          // Reserved only (e.g. a library's PROT_NONE gap, "---p" on its
+          // file): nothing comes from the file either.
+          r.flags &= ~image::kRegionFromFile;
+          r.file_hash = 0;
+        }
       });
   return ok ? 0 : -EPROTO;
 }
