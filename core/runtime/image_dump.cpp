@@ -34,9 +34,11 @@
 
 #include <fcntl.h>
 #include <link.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -53,12 +55,12 @@
 #include <string_view>
 
 #include "common/log.h"
-#include "common/proc_stat.h"
 #include "common/proc_maps.h"
+#include "common/proc_stat.h"
 #include "dmtcp/plugin.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_notes.h"
-#include "dmtcp/raw_syscall.h"
 #include "runtime/runtime.h"
 #include "runtime/unsaved.h"
 
@@ -291,7 +293,10 @@ uint64_t readable_pages(uint64_t start, uint64_t npages) {
     char byte;
     iovec local{&byte, 1};
     iovec remote{reinterpret_cast<void*>(start + page * image::kPageSize), 1};
-    return process_vm_readv(tcb::getpid_raw(), &local, 1, &remote, 1, 0) == 1;
+    // Raw: the pid plugin's process_vm_readv takes virtual pids.
+    return dmtcp::raw::syscall6(SYS_process_vm_readv, tcb::getpid_raw(),
+                                reinterpret_cast<long>(&local), 1,
+                                reinterpret_cast<long>(&remote), 1, 0) == 1;
   };
   if (npages == 0 || readable(npages - 1)) {
     return npages;
@@ -492,7 +497,8 @@ void plan_shared_object(const MapEntry& m, RegionEntry* r, uint32_t i,
 }
 
 // A file-backed region: private and unchanged on disk -> kRegionFromFile
-// (only the program's changes are stored); shared and still there ->
+// (only the program's changes are stored); shared, on tmpfs ->
+// kRegionSharedObject (stored); shared and still there ->
 // kRegionSharedFile (nothing stored); shared but gone, replaced or not
 // ours to open -> kRegionSharedObject; otherwise read what is readable
 // (up to the end of the file).
@@ -508,6 +514,17 @@ void plan_file_region(const MapEntry& m, RegionEntry* r, uint32_t i,
     // Gone or replaced: the old inode still backs the mapping; read what
     // the kernel lets us read.
     g_plan.readable[i] = readable_pages(m.start, npages);
+    return;
+  }
+  struct statfs fs {};
+  if (m.shared && fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+    // A file in memory (/dev/shm, POSIX shm_open, MPI's shared segments):
+    // its bytes are part of the computation's state, saved like shared
+    // memory.  Mapping the live file back would give the restarted
+    // processes what it holds now (written after the checkpoint, or gone
+    // after a reboot) beside memory from the checkpoint.
+    close(fd);
+    plan_shared_object(m, r, i, npages);
     return;
   }
   if (m.shared) {
