@@ -21,17 +21,23 @@ struct Shared {
 };
 
 static volatile uint64_t g_private;
+static char g_path[128];
+
+static void remove_file(void) {
+  unlink(g_path);
+}
 
 int main(void) {
-  char path[128];
-  snprintf(path, sizeof path, "/dev/shm/dmtcp-e2e-shm-%d", (int)getpid());
+  char* path = g_path;
+  snprintf(g_path, sizeof g_path, "/dev/shm/dmtcp-e2e-shm-%d", (int)getpid());
   int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   if (fd < 0 && errno == ENOENT) {
     printf("SKIP: no /dev/shm\n");
     return 77;
   }
-  E2E_CHECK(fd >= 0 && ftruncate(fd, LEN) == 0, "create %s: %s", path,
-            strerror(errno));
+  E2E_CHECK(fd >= 0, "create %s: %s", path, strerror(errno));
+  atexit(remove_file); /* also when a check fails (the child _exits) */
+  E2E_CHECK(ftruncate(fd, LEN) == 0, "ftruncate: %s", strerror(errno));
   struct Shared* s = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   E2E_CHECK(s != MAP_FAILED, "mmap: %s", strerror(errno));
   close(fd);
@@ -76,7 +82,6 @@ int main(void) {
   fill_pattern(want, 1, 9);
   E2E_CHECK(s->pattern[0] == (unsigned char)(want[0] ^ 0xff),
             "the child's write does not show: the mapping is not shared");
-  unlink(path);
   e2e_say("PASS");
   return 0;
 }
