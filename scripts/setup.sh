@@ -21,6 +21,12 @@ PACKAGES+=(gdb)
 # ip netns: the simulated hosts of ctest -L distributed (nsenter and
 # unshare come with util-linux)
 PACKAGES+=(iproute2)
+# A real sshd on each simulated host (distributed.ssh_*: ssh-launched
+# processes joining the computation, docs/ssh.md)
+PACKAGES+=(openssh-server openssh-client)
+# MPI jobs under DMTCP (distributed.mpi_*, docs/mpi.md); Debian's
+# alternatives pick one mpicc/mpirun, the tests name theirs explicitly
+PACKAGES+=(openmpi-bin libopenmpi-dev mpich)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -34,9 +34,11 @@
 
 #include <fcntl.h>
 #include <link.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -353,7 +355,10 @@ uint64_t readable_pages(uint64_t start, uint64_t npages) {
     char byte;
     iovec local{&byte, 1};
     iovec remote{reinterpret_cast<void*>(start + page * image::kPageSize), 1};
-    return process_vm_readv(tcb::getpid_raw(), &local, 1, &remote, 1, 0) == 1;
+    // Raw: the pid plugin's process_vm_readv takes virtual pids.
+    return dmtcp::raw::syscall6(SYS_process_vm_readv, tcb::getpid_raw(),
+                                reinterpret_cast<long>(&local), 1,
+                                reinterpret_cast<long>(&remote), 1, 0) == 1;
   };
   if (npages == 0 || readable(npages - 1)) {
     return npages;
@@ -552,7 +557,8 @@ void plan_shared_object(const MapEntry& m, RegionEntry* r, uint32_t i,
 }
 
 // A file-backed region: private and unchanged on disk -> kRegionFromFile
-// (only the program's changes are stored); shared and still there ->
+// (only the program's changes are stored); shared, on tmpfs ->
+// kRegionSharedObject (stored); shared and still there ->
 // kRegionSharedFile (nothing stored); shared but gone, replaced or not
 // ours to open -> kRegionSharedObject; otherwise read what is readable
 // (up to the end of the file).
@@ -568,6 +574,17 @@ void plan_file_region(const MapEntry& m, RegionEntry* r, uint32_t i,
     // Gone or replaced: the old inode still backs the mapping; read what
     // the kernel lets us read.
     g_plan.readable[i] = readable_pages(m.start, npages);
+    return;
+  }
+  struct statfs fs {};
+  if (m.shared && fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+    // A file in memory (/dev/shm, POSIX shm_open, MPI's shared segments):
+    // its bytes are part of the computation's state, saved like shared
+    // memory.  Mapping the live file back would give the restarted
+    // processes what it holds now (written after the checkpoint, or gone
+    // after a reboot) beside memory from the checkpoint.
+    close(fd);
+    plan_shared_object(m, r, i, npages);
     return;
   }
   if (m.shared) {
@@ -687,6 +704,12 @@ int build_plan(int pagemap_fd) {
           } else {
             r.flags |= image::kRegionNoData;
           }
+        }
+        if ((r.flags & image::kRegionNoData) != 0) {
+          // Reserved only (e.g. a library's PROT_NONE gap, "---p" on its
+          // file): nothing comes from the file either.
+          r.flags &= ~image::kRegionFromFile;
+          r.file_hash = 0;
         }
       });
   return ok ? 0 : -EPROTO;

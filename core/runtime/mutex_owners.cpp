@@ -29,6 +29,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "dmtcp/raw_syscall.h"
 #include "runtime/glibc_tcb.h"
 
 namespace dmtcp::mutex_owners {
@@ -86,8 +87,11 @@ struct Job {
 bool read_mem(uint64_t addr, void* out, size_t len) {
   iovec local{out, len};
   iovec remote{reinterpret_cast<void*>(addr), len};
-  return process_vm_readv(tcb::getpid_raw(), &local, 1, &remote, 1, 0) ==
-         static_cast<ssize_t>(len);
+  // Raw: the pid plugin's process_vm_readv takes virtual pids.
+  return dmtcp::raw::syscall6(SYS_process_vm_readv, tcb::getpid_raw(),
+                              reinterpret_cast<long>(&local), 1,
+                              reinterpret_cast<long>(&remote), 1,
+                              0) == static_cast<long>(len);
 }
 
 // Calls emit(word, expect, want) for each word of m that names `t`'s old

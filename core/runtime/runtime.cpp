@@ -37,6 +37,7 @@
 #include "runtime/preload_env.h"
 #include "runtime/program_start.h"
 #include "runtime/real_fns.h"
+#include "runtime/remote_shell.h"
 #include "runtime/threads.h"
 
 namespace dmtcp::rt {
@@ -173,6 +174,7 @@ __attribute__((constructor(101))) void runtime_init() {
   // Before anything resolves NEXT_FNC: from now on no wrapper's first call
   // takes the loader's lock (next_fnc.cpp).
   next_fnc::snapshot_startup();
+  remote_shell::init();
   real::fns();
   events::init();
   gethostname(g_id.hostname, sizeof g_id.hostname - 1);

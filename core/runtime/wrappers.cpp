@@ -60,6 +60,7 @@
 #include "runtime/incremental.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
+#include "runtime/remote_shell.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
 
@@ -621,6 +622,17 @@ int close_range_keeping_ours(unsigned first, unsigned last, int flags) {
   fill_args(arg0, ap, argc_, argv, envp);                                 \
   va_end(ap)
 
+// A remote shell runs as dmtcp_ssh (runtime/remote_shell.h): path and
+// argv are replaced, the new argv on the caller's stack (no malloc: this
+// is often a fork child of a threaded program).
+#define DMTCP_REMOTE_SHELL_REWRITE(path, argv, envp)                      \
+  if (dmtcp::remote_shell::wanted(path, envp)) {                          \
+    auto** wrapped_ = static_cast<char**>(                                \
+        alloca(dmtcp::remote_shell::wrapped_size(argv) * sizeof(char*))); \
+    path = dmtcp::remote_shell::wrap(path, argv, wrapped_);               \
+    argv = wrapped_;                                                      \
+  }
+
 }  // namespace
 
 extern "C" {
@@ -705,6 +717,7 @@ __attribute__((visibility("default"))) int execve(const char* path,
   if (!active()) {
     return fns().execve(path, argv, envp);
   }
+  DMTCP_REMOTE_SHELL_REWRITE(path, argv, envp);
   ExecGuard guard;
   ExecPrep prep(envp, !leaves_computation(path));
   return fns().execve(path, argv, prep.envp());
@@ -716,6 +729,7 @@ __attribute__((visibility("default"))) int execvpe(const char* file,
   if (!active()) {
     return fns().execvpe(file, argv, envp);
   }
+  DMTCP_REMOTE_SHELL_REWRITE(file, argv, envp);
   ExecGuard guard;
   ExecPrep prep(envp, !leaves_computation(file));
   return fns().execvpe(file, argv, prep.envp());
@@ -756,6 +770,7 @@ __attribute__((visibility("default"))) int posix_spawn(
   if (!active()) {
     return fns().posix_spawn(pid, path, actions, attr, argv, envp);
   }
+  DMTCP_REMOTE_SHELL_REWRITE(path, argv, envp);
   SpawnJoin join;
   ChildEnv env(envp, -1, false, join.child_fd());
   pid_t child = -1;
@@ -772,6 +787,7 @@ __attribute__((visibility("default"))) int posix_spawnp(
   if (!active()) {
     return fns().posix_spawnp(pid, file, actions, attr, argv, envp);
   }
+  DMTCP_REMOTE_SHELL_REWRITE(file, argv, envp);
   SpawnJoin join;
   ChildEnv env(envp, -1, false, join.child_fd());
   pid_t child = -1;

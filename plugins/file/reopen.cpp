@@ -155,9 +155,12 @@ int remake_deleted(const Desc& d) {
     give_up(d, strerror(errno));
   }
   // The program's access mode, through a new description of that file.
+  // Not O_NOFOLLOW (F_GETFL reports it when the program opened with it, as
+  // Open MPI does for its files in /dev/shm): /proc/self/fd/N is a
+  // symbolic link, and following it is the point.
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  int mine = open(proc, open_flags_for(d.flags));
+  int mine = open(proc, open_flags_for(d.flags) & ~O_NOFOLLOW);
   int err = errno;
   close(fd);
   if (mine < 0) {

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,6 +242,22 @@ DMTCP_PID_EXPORT pid_t gettid(void) {
   return self_virt_tid();
 }
 
+// process_vm_readv/writev with a virtual pid (below).
+namespace {
+ssize_t virt_process_vm(bool write, pid_t pid, const struct iovec* local,
+                        unsigned long nlocal, const struct iovec* remote,
+                        unsigned long nremote, unsigned long flags) {
+  auto real = in_tid_or_zero(pid);
+  if (!real) {
+    return fail<ssize_t>(ESRCH);
+  }
+  return write ? NEXT_FNC(process_vm_writev)(*real, local, nlocal, remote,
+                                             nremote, flags)
+               : NEXT_FNC(process_vm_readv)(*real, local, nlocal, remote,
+                                            nremote, flags);
+}
+}  // namespace
+
 DMTCP_PID_EXPORT long syscall(long number, ...) {
   va_list ap;
   va_start(ap, number);
@@ -262,6 +279,14 @@ DMTCP_PID_EXPORT long syscall(long number, ...) {
                            static_cast<int>(a[2]));
       case SYS_tkill:
         return virt_tkill(static_cast<pid_t>(a[0]), static_cast<int>(a[1]));
+      case SYS_process_vm_readv:
+      case SYS_process_vm_writev:
+        return virt_process_vm(
+            number == SYS_process_vm_writev, static_cast<pid_t>(a[0]),
+            reinterpret_cast<const struct iovec*>(a[1]),
+            static_cast<unsigned long>(a[2]),
+            reinterpret_cast<const struct iovec*>(a[3]),
+            static_cast<unsigned long>(a[4]), static_cast<unsigned long>(a[5]));
       default:
         break;
     }
@@ -510,6 +535,34 @@ DMTCP_PID_EXPORT int tcsetpgrp(int fd, pid_t pgrp) {
     return fail<int>(EPERM);
   }
   return NEXT_FNC(tcsetpgrp)(fd, *real);
+}
+
+// --- cross-memory attach (process_vm_readv/writev): the "pid" is any
+// thread of the other process, virtual here (MPI libraries read each
+// other's memory this way with the pids they exchanged) --------------------
+
+DMTCP_PID_EXPORT ssize_t process_vm_readv(pid_t pid, const struct iovec* local,
+                                          unsigned long nlocal,
+                                          const struct iovec* remote,
+                                          unsigned long nremote,
+                                          unsigned long flags) {
+  if (pass()) {
+    return NEXT_FNC(process_vm_readv)(pid, local, nlocal, remote, nremote,
+                                      flags);
+  }
+  return virt_process_vm(false, pid, local, nlocal, remote, nremote, flags);
+}
+
+DMTCP_PID_EXPORT ssize_t process_vm_writev(pid_t pid, const struct iovec* local,
+                                           unsigned long nlocal,
+                                           const struct iovec* remote,
+                                           unsigned long nremote,
+                                           unsigned long flags) {
+  if (pass()) {
+    return NEXT_FNC(process_vm_writev)(pid, local, nlocal, remote, nremote,
+                                       flags);
+  }
+  return virt_process_vm(true, pid, local, nlocal, remote, nremote, flags);
 }
 
 // --- scheduling (the "pid" is a thread id; 0 is the caller) -----------------

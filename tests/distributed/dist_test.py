@@ -152,6 +152,70 @@ def text(path):
         return f.read()
 
 
+def start_coordinator(hosts, tool, work, ckpt, env):
+    """The coordinator on A, open to the network (--bind); env gets its
+    address."""
+    port_file = os.path.join(work, "port")
+    run(hosts.on("a", [tool("dmtcp_coordinator"), "--daemon", "-q",
+                       "--bind", HOSTS["a"][1], "-p", "0", "--port-file",
+                       port_file, "--ckptdir", ckpt]), env=env)
+    env.update(DMTCP_COORD_HOST=HOSTS["a"][1],
+               DMTCP_COORD_PORT=text(port_file).strip())
+
+
+def kill_computation(command, procs):
+    """dmtcp_command -k, the launched processes waited for, the
+    coordinator stopped.  command(*args, check=True) runs dmtcp_command."""
+    command("-k")
+    for p in procs:
+        p.wait(timeout=60)
+    command("-q")
+    wait_for(lambda: command("-s", check=False).returncode != 0,
+             "the coordinator to go")
+    reap_all()
+
+
+def wait_restarted(restart, command, count):
+    """Until the coordinator lists count running processes (the restart
+    script must not exit meanwhile); returns the listing."""
+    def restarted():
+        if restart.poll() is not None:
+            raise Failure(f"the restart script exited {restart.poll()}")
+        r = command("-l", check=False)
+        return r.returncode == 0 and r.stdout.count("RUNNING") == count
+    wait_for(restarted, f"{count} processes to restart", timeout=120)
+    listing = command("-l").stdout
+    print("after restart:\n" + listing.strip(), flush=True)
+    return listing
+
+
+def report_failure(e, outputs):
+    """The failure and the last lines of every output file."""
+    print(f"FAIL: {e}", flush=True)
+    for path in outputs:
+        try:
+            print(f"----- {os.path.basename(path)} -----\n" +
+                  "\n".join(text(path).splitlines()[-40:]))
+        except OSError:
+            pass
+
+
+def clean_up(hosts, work, ok):
+    """Kills every process below us, removes the hosts, and the work
+    directory if the test passed (kept for a look otherwise)."""
+    for pid in descendants():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    time.sleep(0.2)
+    reap_all()
+    if hosts is not None:
+        hosts.close()
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     bin_dir, workdir, seq = (os.path.abspath(a) for a in sys.argv[1:4])
     mode = sys.argv[4] if len(sys.argv) > 4 else "swap"
@@ -173,7 +237,6 @@ def main():
         ckpt = os.path.join(work, "ckpt")
         os.makedirs(keys)
         os.makedirs(ckpt)
-        coord = HOSTS["a"][1]
         # TMPDIR too: the coordinator's copy of its key for other tools
         # goes to $TMPDIR/dmtcp-<uid>, which every simulated host would see
         # in /tmp.
@@ -187,12 +250,7 @@ def main():
         tool = lambda name: os.path.join(bin_dir, name)  # noqa: E731
 
         # 1. The coordinator on A, open to the network.
-        port_file = os.path.join(work, "port")
-        run(hosts.on("a", [tool("dmtcp_coordinator"), "--daemon", "-q",
-                           "--bind", coord, "-p", "0", "--port-file",
-                           port_file, "--ckptdir", ckpt]), env=env)
-        port = text(port_file).strip()
-        env.update(DMTCP_COORD_HOST=coord, DMTCP_COORD_PORT=port)
+        start_coordinator(hosts, tool, work, ckpt, env)
 
         def command(h, *args, check=True):
             return run(hosts.on(h, [tool("dmtcp_command"), *args]), env=env,
@@ -238,13 +296,8 @@ def main():
         s = text(script)
         if "ckpt_hosts=('dmtcp-host-a' 'dmtcp-host-b')" not in s:
             raise Failure("the restart script does not name both hosts")
-        command("a", "-k")
-        server.wait(timeout=60)
-        client.wait(timeout=60)
-        command("a", "-q")
-        wait_for(lambda: command("a", "-s", check=False).returncode != 0,
-                 "the coordinator to go")
-        reap_all()
+        on_a = lambda *a, **k: command("a", *a, **k)  # noqa: E731
+        kill_computation(on_a, (server, client))
 
         # 4. Restart where the host map says.
         restart_env = {k: v for k, v in env.items()
@@ -261,14 +314,7 @@ def main():
         outputs.append(out_r)
         restart = LoggedPopen(hosts.on("a", argv), out_r, env=restart_env)
 
-        def restarted():
-            if restart.poll() is not None:
-                raise Failure(f"the restart script exited {restart.poll()}")
-            r = command("a", "-l", check=False)
-            return r.returncode == 0 and r.stdout.count("RUNNING") == 3
-        wait_for(restarted, "both processes to restart", timeout=120)
-        listing = command("a", "-l").stdout
-        print("after restart:\n" + listing.strip(), flush=True)
+        listing = wait_restarted(restart, on_a, 3)
         # The client and its child, the server.
         for host in (client_host, server_host):
             if listing.count(f"@{host},") != \
@@ -291,25 +337,9 @@ def main():
             raise Failure("a side failed")
         ok = True
     except (Failure, subprocess.TimeoutExpired, OSError) as e:
-        print(f"FAIL: {e}", flush=True)
-        for path in outputs:
-            try:
-                print(f"----- {os.path.basename(path)} -----\n" +
-                      "\n".join(text(path).splitlines()[-40:]))
-            except OSError:
-                pass
+        report_failure(e, outputs)
     finally:
-        for pid in descendants():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.2)
-        reap_all()
-        if hosts is not None:
-            hosts.close()
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(hosts, work, ok)
     if not ok:
         sys.exit(1)
     print(f"PASS distributed {mode}")

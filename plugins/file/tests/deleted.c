@@ -1,5 +1,7 @@
 /* An open file deleted before the checkpoint, and a memfd: both come back
- * with every byte, their offsets and their access modes.  Both are also
+ * with every byte, their offsets and their access modes.  A second deleted
+ * file was opened with O_NOFOLLOW (as Open MPI opens its /dev/shm files):
+ * F_GETFL reports the flag, and it must not stop the restart.  Both are also
  * mapped shared: after restart the fd and the mapping are still one object
  * (a write through either shows through the other). */
 #include <stdio.h>
@@ -20,6 +22,15 @@ int main(void) {
   write_exact(fd, pattern, LEN);
   E2E_CHECK(unlink(path) == 0, "unlink");
   lseek(fd, 1234, SEEK_SET);
+  char path2[4096];
+  test_path(path2, sizeof path2, "doomed-nofollow");
+  int wfd = open(path2, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  E2E_CHECK(wfd >= 0, "open: %s", strerror(errno));
+  write_exact(wfd, pattern + 7, 3000);
+  close(wfd);
+  int nfd = open(path2, O_RDONLY | O_NOFOLLOW);
+  E2E_CHECK(nfd >= 0 && unlink(path2) == 0, "open O_NOFOLLOW: %s",
+            strerror(errno));
   int mfd = memfd_create("e2e-memfd", 0);
   E2E_CHECK(mfd >= 0, "memfd_create: %s", strerror(errno));
   write_exact(mfd, pattern + 100, 5000);
@@ -48,6 +59,9 @@ int main(void) {
   read_exact(fd, back, LEN);
   E2E_CHECK(memcmp(back, pattern, LEN) == 0, "deleted file bytes differ");
   write_exact(fd, "more", 4);
+  E2E_CHECK(
+      pread(nfd, back, 3000, 0) == 3000 && memcmp(back, pattern + 7, 3000) == 0,
+      "O_NOFOLLOW deleted file bytes differ");
   E2E_CHECK(offset_of(mfd) == 5000, "memfd offset %ld", (long)offset_of(mfd));
   E2E_CHECK(pread(mfd, back, 5000, 0) == 5000 &&
                 memcmp(back, pattern + 100, 5000) == 0,
