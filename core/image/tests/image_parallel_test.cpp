@@ -4,7 +4,7 @@
 // kMaxChunkBytes-aligned addresses so that restart can read them into
 // whole huge pages.
 #define BOOST_TEST_MODULE image_parallel
-#include <boost/test/included/unit_test.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include "image_test_support.h"
 
