@@ -94,7 +94,7 @@ import sys
 import tempfile
 import time
 
-from harness import LoggedPopen  # noqa: E402 (same directory)
+from harness import LoggedPopen, launch_ready  # noqa: E402 (same directory)
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -145,18 +145,9 @@ class Env:
         return r, time.time() - start
 
     def launch(self, *argv, env=None, out="prog.out", **kw):
-        out = os.path.join(self.work, out)
-        p = LoggedPopen([self.tool("dmtcp_launch"), *argv], out,
-                        env=env or self.env, **kw)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with open(out) as f:
-                if "READY" in f.read():
-                    return p
-            check(p.poll() is None,
-                  f"program exited before READY: {open(out).read()}")
-            time.sleep(0.02)
-        raise Failure("program never got READY")
+        return launch_ready([self.tool("dmtcp_launch"), *argv],
+                            os.path.join(self.work, out), env or self.env,
+                            timeout=60, **kw)
 
     def private_tmpdir(self, name):
         """A DMTCP_TMPDIR of our own: coordinators started with it are

@@ -300,6 +300,23 @@ class LoggedPopen(subprocess.Popen):
         return rc
 
 
+def launch_ready(argv, out, env, timeout=30, **kw):
+    """Starts argv (a dmtcp_launch command line) with its output logged to
+    out and returns it once the program printed READY; fails naming the
+    output if it exits first or never gets there."""
+    proc = LoggedPopen(argv, out, env=env, **kw)
+    deadline = time.time() + timeout
+    while True:
+        with open(out, errors="replace") as f:
+            if "READY" in f.read():
+                return proc
+        if proc.poll() is not None:
+            raise Failure("program exited before READY: " + open(out).read())
+        if time.time() > deadline:
+            raise Failure("program never got READY")
+        time.sleep(0.02)
+
+
 class Computation:
     """A private coordinator and a work directory for one computation:
     what the e2e harness and the plugin driver (tests/plugin) share."""
@@ -367,6 +384,28 @@ class Computation:
             raise Failure(f"dmtcp_command {' '.join(cmd)} failed "
                           f"({r.returncode}): {r.stdout}{r.stderr}")
         return r
+
+    def launch_ready(self, argv, label="launched", timeout=30):
+        """dmtcp_launch argv in this computation, once it printed READY;
+        its output is shown on failure."""
+        out = os.path.join(self.work, label + ".out")
+        self.outputs.append((label, out))
+        return launch_ready([self.tool("dmtcp_launch"), *argv], out,
+                            self.env, timeout)
+
+    def wait_running(self, procs, outs, peers, what="the restart"):
+        """Waits until the coordinator says RUNNING with exactly `peers`
+        processes; fails with the outputs if one of procs exits first."""
+        deadline = time.time() + STEP_TIMEOUT
+        while True:
+            st = self.command("--status").stdout
+            if "RUNNING=yes" in st and f"NUM_PEERS={peers}" in st:
+                return
+            if time.time() > deadline or any(p.poll() is not None
+                                             for p in procs):
+                raise Failure(f"{what} did not come up: " + " | ".join(
+                    open(o, errors="replace").read() for o in outs))
+            time.sleep(0.05)
 
     def images(self):
         return sorted(os.path.join(self.work, f) for f in os.listdir(self.work)

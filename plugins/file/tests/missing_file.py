@@ -18,13 +18,8 @@ def one_run(comp, program, copies):
         if os.path.exists(os.path.join(comp.work, name)):
             os.unlink(os.path.join(comp.work, name))
     out = os.path.join(comp.work, "launched.out")
-    proc = harness.LoggedPopen([comp.tool("dmtcp_launch"), *opts, program],
-                               out, env=comp.env)
-    deadline = time.time() + 30
-    while "READY" not in open(out).read():
-        if time.time() > deadline or proc.poll() is not None:
-            raise Failure("program never got READY")
-        time.sleep(0.02)
+    proc = harness.launch_ready([comp.tool("dmtcp_launch"), *opts, program],
+                                out, comp.env)
     comp.command("--bcheckpoint")
     comp.command("--kill")
     proc.wait(timeout=30)
@@ -59,13 +54,7 @@ def main():
         out = os.path.join(comp.work, "restarted.out")
         proc = harness.LoggedPopen(
             [comp.tool("dmtcp_restart"), *comp.images()], out, env=comp.env)
-        deadline = time.time() + 30
-        while "RUNNING=yes" not in comp.command("--status").stdout or \
-                "NUM_PEERS=1" not in comp.command("--status").stdout:
-            if time.time() > deadline or proc.poll() is not None:
-                raise Failure("restart with a copy did not come up: "
-                              + open(out).read())
-            time.sleep(0.05)
+        comp.wait_running([proc], [out], 1, "restart with a copy")
         open(os.path.join(comp.work, "go"), "w").close()
         rc = proc.wait(timeout=60)
         text = open(out).read()

@@ -63,16 +63,7 @@ def restart_apart(comp, images, passes=2):
         outs.append(out)
         procs.append(harness.LoggedPopen(
             [comp.tool("dmtcp_restart"), image], out, env=comp.env))
-    deadline = time.time() + harness.STEP_TIMEOUT
-    while True:
-        st = comp.command("--status").stdout
-        if "RUNNING=yes" in st and "NUM_PEERS=2" in st:
-            break
-        if time.time() > deadline or any(p.poll() is not None
-                                         for p in procs):
-            raise Failure("the restart did not come up: " + " | ".join(
-                open(o).read() for o in outs))
-        time.sleep(0.05)
+    comp.wait_running(procs, outs, 2)
     open(comp.go, "w").close()
     for p, out in zip(procs, outs):
         rc = p.wait(timeout=harness.STEP_TIMEOUT)

@@ -11,24 +11,12 @@ namespace.  A stranger's object under the key is still refused
 (stranger_key.py)."""
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../tests/e2e"))
 import harness  # noqa: E402
 from harness import Failure  # noqa: E402
 
 KEYS = ("0x600001", "0x600002", "0x600003")  # proc_listing.c's shm, sem, msg
-
-
-def wait_running(comp, proc, out, peers):
-    deadline = time.time() + 30
-    while True:
-        st = comp.command("--status").stdout
-        if "RUNNING=yes" in st and f"NUM_PEERS={peers}" in st:
-            return
-        if time.time() > deadline or proc.poll() is not None:
-            raise Failure("restart did not come up: " + open(out).read())
-        time.sleep(0.05)
 
 
 def main():
@@ -39,15 +27,7 @@ def main():
         prefix="dmtcp-leftover-", dir=sys.argv[3] if len(sys.argv) > 3 else None))
     comp.start_coordinator()
     try:
-        out = os.path.join(comp.work, "launched.out")
-        comp.outputs.append(("launched", out))
-        proc = harness.LoggedPopen([comp.tool("dmtcp_launch"), program], out,
-                                   env=comp.env)
-        deadline = time.time() + 30
-        while "READY" not in open(out).read():
-            if time.time() > deadline or proc.poll() is not None:
-                raise Failure("program never got READY")
-            time.sleep(0.02)
+        proc = comp.launch_ready([program])
         for cycle in (1, 2):
             comp.command("--bcheckpoint")
             comp.command("--kill")
@@ -57,7 +37,7 @@ def main():
             proc = harness.LoggedPopen(
                 [comp.tool("dmtcp_restart"), *comp.images()], out,
                 env=comp.env)
-            wait_running(comp, proc, out, 1)
+            comp.wait_running([proc], [out], 1)
             text = open(out).read()
             for key in KEYS:
                 if not any(key in l and "left by the killed computation" in l

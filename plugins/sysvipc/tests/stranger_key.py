@@ -131,15 +131,7 @@ def one_kind(kind):
     stranger = -1
     ok = False
     try:
-        out = os.path.join(comp.work, "launched.out")
-        comp.outputs.append(("launched", out))
-        proc = harness.LoggedPopen([comp.tool("dmtcp_launch"), program], out,
-                                   env=comp.env)
-        deadline = time.time() + 30
-        while "READY" not in open(out).read():
-            if time.time() > deadline or proc.poll() is not None:
-                raise Failure("program never got READY")
-            time.sleep(0.02)
+        proc = comp.launch_ready([program])
         comp.command("--bcheckpoint")
         comp.command("--kill")
         proc.wait(timeout=30)
@@ -171,15 +163,8 @@ def one_kind(kind):
         out = os.path.join(comp.work, "restarted.out")
         proc = harness.LoggedPopen(
             [comp.tool("dmtcp_restart"), *comp.images()], out, env=comp.env)
-        deadline = time.time() + 30
-        while True:
-            st = comp.command("--status").stdout
-            if "RUNNING=yes" in st and f"NUM_PEERS={kind.peers}" in st:
-                break
-            if time.time() > deadline or proc.poll() is not None:
-                raise Failure("restart with the key free did not come up: "
-                              + open(out).read())
-            time.sleep(0.05)
+        comp.wait_running([proc], [out], kind.peers,
+                          "restart with the key free")
         open(comp.go, "w").close()
         rc = proc.wait(timeout=60)
         text = open(out).read()
