@@ -1,6 +1,7 @@
 #include "tools/restart/image_set.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -73,11 +74,39 @@ std::string refuse_chosen(const std::vector<ImageInfo>& in,
   return {};
 }
 
+// Indices of the images that chosen images' chains go through: followed
+// by parent_id among the images given (a link not given is open_chain's
+// business).
+std::set<size_t> chain_links(const std::vector<ImageInfo>& in,
+                             const Generation& chosen) {
+  constexpr std::array<uint64_t, 2> kNone{};
+  std::map<std::array<uint64_t, 2>, size_t> by_id;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i].image_id != kNone) {
+      by_id.emplace(in[i].image_id, i);
+    }
+  }
+  std::set<size_t> links;
+  for (size_t i : chosen.images) {
+    // Each step must reach an image not seen yet: forged ids that make a
+    // cycle end the walk.
+    for (auto id = in[i].parent_id; id != kNone;) {
+      auto it = by_id.find(id);
+      if (it == by_id.end() || !links.insert(it->second).second) {
+        break;
+      }
+      id = in[it->second].parent_id;
+    }
+  }
+  return links;
+}
+
 // The one line about the images left out (see image_set.h).
 std::string notice_for(const std::vector<ImageInfo>& in,
                        const std::map<uint32_t, Generation>& gens,
                        uint32_t chosen) {
   std::set<std::string> chosen_processes = gens.at(chosen).processes;
+  const std::set<size_t> links = chain_links(in, gens.at(chosen));
   std::vector<uint32_t> older;
   std::vector<uint32_t> newer;
   size_t n_older = 0;
@@ -85,10 +114,16 @@ std::string notice_for(const std::vector<ImageInfo>& in,
   size_t n_newer = 0;
   for (const auto& [gen, g] : gens) {
     if (gen < chosen) {
-      older.push_back(gen);
-      n_older += g.images.size();
+      size_t n = 0;
       for (size_t i : g.images) {
-        n_gone += chosen_processes.count(in[i].unique_pid) == 0 ? 1 : 0;
+        if (links.count(i) == 0) {
+          ++n;
+          n_gone += chosen_processes.count(in[i].unique_pid) == 0 ? 1 : 0;
+        }
+      }
+      if (n != 0) {
+        older.push_back(gen);
+        n_older += n;
       }
     } else if (gen > chosen) {
       newer.push_back(gen);
@@ -130,7 +165,7 @@ std::string notice_for(const std::vector<ImageInfo>& in,
   size_t named = 0;
   size_t ignored = n_older + n_newer;
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i].generation == chosen) {
+    if (in[i].generation == chosen || links.count(i) != 0) {
       continue;
     }
     if (named == kNoticeMaxPaths && ignored > kNoticeMaxPaths) {

@@ -11,6 +11,9 @@
 // images' peer count; images of it that disagree on that count; an image
 // of it that could not be read.  Each refusal is one line.
 //
+// Images of older generations that chosen incremental images build on
+// (their chains' links) are not ignored, and the notice does not name them.
+//
 // It decides from header fields only (ImageInfo), never from file names:
 // the names may or may not carry the generation.  Hosts do not matter:
 // images of the chosen generation that are not given may be restarted on
@@ -19,6 +22,7 @@
 // A pure function of its input: no I/O, no globals; may allocate.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,6 +37,12 @@ struct ImageInfo {
   uint32_t generation = 0;
   uint32_t num_peers = 0;  // 0 in old images: counts as 1
   std::string unique_pid;
+  // Incremental images (docs/incremental.md): this image's identity and
+  // its predecessor's (0 for a full image).  An older image that is a link
+  // of a chosen image's chain is used, not ignored: the notice leaves it
+  // out.
+  std::array<uint64_t, 2> image_id{};
+  std::array<uint64_t, 2> parent_id{};
   // Non-empty when the header was read but the image cannot be restored
   // (its region table is damaged, ...): "<path>: <what is wrong>".  Such an
   // image counts as its generation's as if it were fine; if that generation

@@ -368,6 +368,8 @@ std::vector<std::unique_ptr<image::ImageReader>> open_images(
     infos.push_back({path, field(h.computation_id, sizeof h.computation_id),
                      h.generation, h.num_peers,
                      field(h.unique_pid, sizeof h.unique_pid),
+                     {h.image_id[0], h.image_id[1]},
+                     {h.parent_id[0], h.parent_id[1]},
                      ok ? std::string() : error});
     readers.push_back(std::move(reader));
   }

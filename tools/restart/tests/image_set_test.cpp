@@ -251,3 +251,44 @@ BOOST_AUTO_TEST_CASE(many_older_generations_are_named_as_a_range) {
   BOOST_TEST(contains(s.notice, "4 images of older generations 1 ... 4"),
              s.notice);
 }
+
+BOOST_AUTO_TEST_CASE(links_of_a_chosen_chain_are_used_not_ignored) {
+  // p1: full image 1 <- incremental 2 <- incremental 3; p2 full at 3.
+  ImageInfo full = image("p1.1", 1, 2, "p1");
+  full.image_id = {1, 1};
+  ImageInfo mid = image("p1.2", 2, 2, "p1");
+  mid.image_id = {2, 2};
+  mid.parent_id = {1, 1};
+  ImageInfo top = image("p1.3", 3, 2, "p1");
+  top.image_id = {3, 3};
+  top.parent_id = {2, 2};
+  ImageInfo other = image("p2.3", 3, 2, "p2");
+  other.image_id = {4, 4};
+  ImageSelection s = select_images({full, mid, top, other});
+  BOOST_TEST_REQUIRE(s.ok, s.refusal);
+  BOOST_TEST(s.generation == 3u);
+  BOOST_TEST(s.notice.empty(), s.notice);
+
+  // An old full image of p2 that no chain needs is still named.
+  ImageInfo stale = image("p2.1", 1, 2, "p2");
+  stale.image_id = {5, 5};
+  s = select_images({full, mid, top, other, stale});
+  BOOST_TEST_REQUIRE(s.ok, s.refusal);
+  BOOST_TEST(contains(s.notice, "ignoring 1 image of older generation 1"),
+             s.notice);
+  BOOST_TEST(contains(s.notice, "p2.1"), s.notice);
+  BOOST_TEST(!contains(s.notice, "p1.1"), s.notice);
+}
+
+BOOST_AUTO_TEST_CASE(a_cycle_of_forged_chain_ids_ends) {
+  ImageInfo a = image("a", 1, 1, "p1");
+  a.image_id = {1, 1};
+  a.parent_id = {2, 2};
+  ImageInfo b = image("b", 2, 1, "p1");
+  b.image_id = {2, 2};
+  b.parent_id = {1, 1};
+  ImageSelection s = select_images({a, b});
+  BOOST_TEST_REQUIRE(s.ok, s.refusal);
+  BOOST_TEST(s.generation == 2u);
+  BOOST_TEST(s.notice.empty(), s.notice);
+}
