@@ -2,8 +2,9 @@
 """Round cost against threads and processes (issue 16 item 5).
 
 A blocking checkpoint (`dmtcp_command -bc`: suspend, drain, write, resume,
-refill) of one process holding 1, 16, 64 and 256 idle threads, and of 1, 8
-and 32 single-threaded processes under one coordinator, each the median
+refill) of one process holding 1, 16, 64 and 256 idle threads, and of 1, 8,
+16 and 32 single-threaded processes (--processes) under one coordinator,
+images on disk or in --dir (/dev/shm takes the disk out), each the median
 of --runs rounds.  Beside the wall time of -bc, the coordinator's own step
 times (`dmtcp_command --json --stats`, docs/coordinator.md "Step times"):
 suspend (until every thread is stopped), write, and resume + refill, taken
@@ -85,8 +86,15 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--update", action="store_true")
+    ap.add_argument("--processes", default="1,8,16,32",
+                    help="process counts, comma-separated (first and last "
+                    "give the per-process slope)")
+    ap.add_argument("--dir", default=ROOT,
+                    help="where the images go (e.g. /dev/shm to take the "
+                    "disk out)")
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=ROOT)
+    counts = [int(c) for c in args.processes.split(",")]
+    work = tempfile.mkdtemp(prefix="dmtcp-bench-", dir=args.dir)
     load = [os.getloadavg()[0]]
     rows = []
     try:
@@ -95,26 +103,28 @@ def main():
                          measure(args.build, work, threads - 1, 1,
                                  args.runs)))
             load.append(os.getloadavg()[0])
-        for count in (1, 8, 32):
+        for count in counts:
             rows.append((f"{count} processes, 1 thread each", 1, count,
                          measure(args.build, work, 0, count, args.runs)))
             load.append(os.getloadavg()[0])
     finally:
         subprocess.run(["rm", "-rf", work])
     out = [f"Median of {args.runs} blocking checkpoints each; load average "
-           f"{min(load):.1f}-{max(load):.1f} during the run.  Step times "
-           f"are the coordinator's, of the slowest process.", "",
+           f"{min(load):.1f}-{max(load):.1f} during the run; images in "
+           f"{'the source tree' if args.dir == ROOT else args.dir}.  Step "
+           f"times are the coordinator's, of the slowest process.", "",
            "| computation | -bc s | suspend ms | write ms "
            "| resume..refill ms |", "|---|---|---|---|---|"]
     for name, _, _, (wall, sus, write, res) in rows:
         out.append(f"| {name} | {wall:.3f} | {sus:.0f} | {write:.0f} | "
                    f"{res:.0f} |")
     t1, t256 = rows[0][3], rows[3][3]
-    p1, p32 = rows[4][3], rows[6][3]
+    p1, pn = rows[4][3], rows[-1][3]
     out += ["", f"Per extra thread: {(t256[0] - t1[0]) / 255 * 1e6:.0f} us "
             f"of -bc ({(t256[1] - t1[1]) / 255 * 1000:.0f} us of suspend).  "
-            f"Per extra process: {(p32[0] - p1[0]) / 31 * 1000:.1f} ms of "
-            f"-bc."]
+            f"Per extra process: {(pn[0] - p1[0]) / (counts[-1] - counts[0]) * 1000:.1f} ms of "
+            f"-bc ({(pn[2] - p1[2]) / (counts[-1] - counts[0]):.1f} ms of the "
+            f"slowest write)."]
     publish(args, "scale_bench", "\n".join(out))
 
 
