@@ -9,12 +9,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 
 #include "common/log.h"
 #include "common/proc_stat.h"
 #include "coordinator.h"
 #include "key_file.h"
-#include "tools/common/json.h"
 
 namespace dmtcp::coordinator {
 namespace {
@@ -306,13 +308,36 @@ void Coordinator::write_status_file(bool exited) const {
   }
 }
 
+namespace {
+
+// Keys and values are bytes (a plugin's binary blobs, not text): each byte
+// becomes the code point of its value, so the JSON is valid and keeps
+// every byte (dump's ensure_ascii writes those past 0x7f as \u00XX).
+std::string bytes_as_code_points(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(0xc0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void Coordinator::write_kv_snapshot() const {
   if (!opts_.write_kv_data) {
     return;
   }
-  tools::JsonObject db;
+  // Upstream nests databases by name; ours is one flat store, so it is
+  // one object under "kvdb".
+  nlohmann::ordered_json db = nlohmann::ordered_json::object();
   for (const auto& [key, value] : kv_.entries()) {
-    db.add(key, value);
+    db[bytes_as_code_points(key)] = bytes_as_code_points(value);
   }
   std::string id = computation_id_.empty() ? "none" : computation_id_;
   time_t t = time(nullptr);
@@ -320,9 +345,8 @@ void Coordinator::write_kv_snapshot() const {
   tm local{};
   strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&t, &local));
   std::string path = "dmtcp_coordinator_db-" + id + "-" + stamp + ".json";
-  // Upstream nests databases by name; ours is one flat store, so it is
-  // one object under "kvdb".
-  std::string json = tools::JsonObject().add_raw("kvdb", db.str()).str() + "\n";
+  std::string json =
+      nlohmann::ordered_json{{"kvdb", db}}.dump(-1, ' ', true) + "\n";
   std::string err;
   if (!write_file_atomic(path, json, 0600, &err)) {
     DMTCP_WARN("--write-kv-data: %s", err.c_str());
