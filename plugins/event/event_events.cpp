@@ -4,7 +4,9 @@
 //
 // No wrappers on hot paths: the plugin reads /proc/self/fdinfo when a
 // checkpoint comes.  The only wrappers are inotify's (the kernel does not
-// show a watch's path); the blocking waits' are the core's
+// show a watch's path), and read/readv/ioctl, one flag test each unless an
+// inotify fd has unread events saved at a checkpoint still to hand out
+// (inotify_read_wrappers.cpp); the blocking waits' are the core's
 // (core/runtime/wait_wrappers.cpp).
 //
 // Algorithm (C = the checkpoint thread; each step ends at a barrier):
@@ -15,22 +17,29 @@
 //     each description's owner for the election (dmtcp/fd_share.h).
 //  2. SUSPENDED: write our pid as each description's owner.
 //  3. LEADER_ELECTION: whose pid stuck is the leader.
+//  1a. THREADS_SUSPEND, before the scan: saved inotify queues forget fds
+//     that no longer name their instance; our reference fds are closed.
 //  4. DRAIN: leaders put the owner back and save, from fdinfo: an
 //     eventfd's counter and semaphore flag, a signalfd's mask, an epoll
 //     set's registrations (which fd holds each target: kcmp), an inotify
 //     instance's watches (paths from the wrapper's records) and highest
-//     wd.  Others find the leader's fd for the description.  Nothing is
-//     read or changed, so RESUME has nothing to put back.
+//     wd.  Others find the leader's fd for the description.  The one
+//     thing read: an inotify instance's unread events, into its saved
+//     queue (inotify_queue.h).
+//  4a. RESUME: leaders ring each inotify doorbell (the instance is
+//     readable again) and the program's fds serve the saved events.
 //  5. WRITE_CKPT: one image note per fd for dmtcp_inspect (event_notes.h).
 //     The image is written; the table is in it.
 //  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: leaders re-make each description at a temporary fd parked
 //     above the park floor: eventfd with its counter, signalfd with its
 //     mask, an empty epoll set, an inotify instance with every watch at
-//     its old wd.  Listen for the other processes' requests.
+//     its old wd (and its doorbell rung when it has saved events).
+//     Listen for the other processes' requests.
 //  7. REGISTER_NAME_SERVICE_DATA: non-leaders ask the leader for theirs.
 //  8. SEND_QUERIES: serve, collect, put every fd at its number with its
-//     close-on-exec flag (dup3), close the temporaries.
+//     close-on-exec flag (dup3), close the temporaries; the inotify fds
+//     serve their saved events.
 //  9. REFILL: leaders register each epoll set's targets: by now every
 //     plugin has installed its fds at their numbers (file and socket fds,
 //     timerfds, the other epoll sets), so none is missing (upstream
@@ -44,6 +53,7 @@
 #include "dmtcp/plugin.h"
 #include "event_notes.h"
 #include "event_table.h"
+#include "inotify_queue.h"
 
 namespace dmtcp::event {
 namespace {
@@ -90,7 +100,19 @@ void drain(Table* t) {
         break;
       case Kind::kInotify:
         save_inotify(&d, *t);
+        queue_take(&d, *t);  // its unread events (inotify_queue.h)
         break;
+    }
+  }
+  queue_drop_untaken();
+}
+
+// RESUME: the unread events taken at DRAIN go back to the program.
+void resume_queues(Table* t) {
+  for (Desc& d : t->descs) {
+    if (d.kind == Kind::kInotify && d.el.leader) {
+      queue_ring(d, d.first_fd);
+      queue_serve(d, *t);
     }
   }
 }
@@ -197,6 +219,11 @@ void restart_exchange(Table* t) {
   g_exchange.serve(provide, t);
   g_exchange.collect(t->park_floor, receive, t);
   install(t);
+  for (Desc& d : t->descs) {
+    if (d.kind == Kind::kInotify && d.el.leader) {
+      queue_serve(d, *t);  // rung at RESTART (remake_inotify)
+    }
+  }
 }
 
 void refill(Table* t) {
@@ -219,6 +246,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
   // On the way into a checkpoint: our work, then the inner plugins'.
   switch (event) {
     case DMTCP_EVENT_THREADS_SUSPEND:
+      queue_before_scan();
       scan(t);
       elect_save_owners(t);
       break;
@@ -244,6 +272,14 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
   DMTCP_NEXT_EVENT_HOOK(event, data);
   // On the way out: the inner plugins' work first, then ours.
   switch (event) {
+    case DMTCP_EVENT_ATFORK_CHILD:
+      queue_forget_after_fork();
+      break;
+    case DMTCP_EVENT_RESUME:
+      if (!restart) {
+        resume_queues(t);
+      }
+      break;
     case DMTCP_EVENT_RESTART:
       restart_begin(t);
       break;

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include <atomic>
 #include <boost/container/string.hpp>
 #include <boost/container/vector.hpp>
 #include <cstdint>
@@ -33,6 +34,22 @@ template <class T>
 using HookVector = boost::container::vector<T, HookAllocator<T>>;
 using HookString = boost::container::basic_string<char, std::char_traits<char>,
                                                   HookAllocator<char>>;
+
+// Holds a spin lock while it lives: holders never sleep, and a pthread
+// mutex's owner tid would be stale after a restart.
+class SpinLocked {
+ public:
+  explicit SpinLocked(std::atomic_flag& f) : f_(f) {
+    while (f_.test_and_set(std::memory_order_acquire)) {
+    }
+  }
+  ~SpinLocked() { f_.clear(std::memory_order_release); }
+  SpinLocked(const SpinLocked&) = delete;
+  SpinLocked& operator=(const SpinLocked&) = delete;
+
+ private:
+  std::atomic_flag& f_;
+};
 
 enum class Kind : uint8_t { kEpoll, kEventfd, kSignalfd, kInotify };
 
@@ -71,7 +88,8 @@ struct Desc {
   HookVector<EpollTarget> targets;  // epoll, fdinfo order
   HookVector<InotifyWatch> watches;  // inotify, by wd
   int last_wd = 0;                   // inotify: highest wd ever handed out
-  int unread_bytes = 0;              // inotify: FIONREAD at checkpoint
+  int unread_bytes = 0;  // inotify: bytes of events saved (inotify_queue.h)
+  int queue = -1;        // inotify: its saved queue, -1 none
 
   // Restart only.
   int new_fd = -1;     // the re-made (or handed over) description

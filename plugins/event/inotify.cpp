@@ -8,7 +8,7 @@
 // fd number had; inotify_rm_watch forgets one wd.
 //
 // Save (DRAIN, leader): the fdinfo watches, each with its recorded path,
-// the highest wd ever handed out on the instance, and FIONREAD.
+// and the highest wd ever handed out on the instance.
 //
 // Re-make (RESTART, leader), keeping every wd number without translating
 // any: the kernel hands out wds 1, 2, 3... on a new instance and never
@@ -24,9 +24,9 @@
 //     stand-in for a gone path is removed -- which queues IN_IGNORED for
 //     its wd, as the kernel would have when the path went: the program
 //     learns the watch is gone.
-// Unread events at checkpoint: resume loses nothing (nothing was read);
-// the kernel offers no way to queue an inotify event, so after a restart
-// they are gone: named in one line (docs/event.md).
+// Unread events at checkpoint: taken out at DRAIN and served to the
+// program's read() first, on resume and restart (inotify_queue.h); step 4
+// ends by ringing the doorbell that makes the instance readable again.
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -41,6 +41,7 @@
 
 #include "dmtcp/plugin.h"
 #include "event_table.h"
+#include "inotify_queue.h"
 
 namespace dmtcp::event {
 namespace {
@@ -73,12 +74,8 @@ HookVector<InstanceRecord>& instances() {
   return v;
 }
 
-struct Locked {
-  Locked() {
-    while (g_lock.test_and_set(std::memory_order_acquire)) {
-    }
-  }
-  ~Locked() { g_lock.clear(std::memory_order_release); }
+struct Locked : SpinLocked {
+  Locked() : SpinLocked(g_lock) {}
 };
 
 void forget_fd(int fd) {
@@ -157,14 +154,6 @@ bool parse_watch(const char* line, int* wd, uint64_t* ino, uint32_t* mask) {
   return true;
 }
 
-// A fresh empty directory of ours (for burned wds and gone paths).
-bool make_dummy_dir(char* out, size_t cap) {
-  const char* tmp = dmtcp_get_tmpdir();
-  snprintf(out, cap, "%s/dmtcp-inotify-XXXXXX",
-           tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp");
-  return mkdtemp(out) != nullptr;
-}
-
 // Raw calls: our own wrappers are for the program (and take the
 // checkpoint lock, which the checkpoint thread must not).
 int add_raw(int fd, const char* path, uint32_t mask) {
@@ -174,6 +163,25 @@ int add_raw(int fd, const char* path, uint32_t mask) {
 void rm_raw(int fd, int wd) { syscall(SYS_inotify_rm_watch, fd, wd); }
 
 }  // namespace
+
+// A fresh empty directory of ours (for burned wds, gone paths, doorbells).
+bool make_dummy_dir(char* out, size_t cap) {
+  const char* tmp = dmtcp_get_tmpdir();
+  snprintf(out, cap, "%s/dmtcp-inotify-XXXXXX",
+           tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp");
+  return mkdtemp(out) != nullptr;
+}
+
+void note_last_wd(int fd, int wd) {
+  Locked l;
+  for (InstanceRecord& r : instances()) {
+    if (r.fd == fd) {
+      r.last_wd = wd > r.last_wd ? wd : r.last_wd;
+      return;
+    }
+  }
+  instances().push_back(InstanceRecord{fd, wd});
+}
 
 void save_inotify(Desc* d, const Table& t) {
   d->watches.clear();
@@ -232,10 +240,6 @@ void save_inotify(Desc* d, const Table& t) {
       std::swap(d->watches[j - 1], d->watches[j]);
     }
   }
-  int n = 0;
-  if (ioctl(d->first_fd, FIONREAD, &n) == 0) {
-    d->unread_bytes = n;
-  }
 }
 
 int remake_inotify(const Desc& d, int park_floor) {
@@ -247,11 +251,6 @@ int remake_inotify(const Desc& d, int park_floor) {
     return -1;
   }
   fd = share::park_fd(fd, park_floor);
-  if (d.unread_bytes > 0) {
-    dmtcp_log("event plugin: inotify fd %d: %d bytes of events unread at the "
-              "checkpoint are lost (the kernel cannot queue them again)",
-              d.first_fd, d.unread_bytes);
-  }
   char burn_dir[PATH_MAX];
   bool have_burn_dir = make_dummy_dir(burn_dir, sizeof burn_dir);
   int next = 1;
@@ -318,6 +317,7 @@ int remake_inotify(const Desc& d, int park_floor) {
   if ((d.flags & O_NONBLOCK) == 0) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   }
+  queue_ring(d, fd);  // its unread events: inotify_queue.h
   return fd;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/container/flat_map.hpp>
 #include <cstring>
 
@@ -29,11 +30,21 @@ using RealTimer = Id<struct RealTimerTag, int>;
 #define PR_TIMER_CREATE_RESTORE_IDS_ON 1
 #endif
 
-VirtualIdTable<VirtTimer, RealTimer> g_ids;
-// Protects: g_records, g_next_thread_key.
+// 256 cached ids (2 KiB): the kernel hands out ids one after another, so
+// the timers alive at once seldom share a slot.
+VirtualIdTable<VirtTimer, RealTimer, 256> g_ids;
+// Protects: g_records, g_next_thread_key; writes of g_absolute.
 volatile int g_lock = 0;
 boost::container::flat_map<int, PosixTimer> g_records;
 int g_next_thread_key = 1;
+// How many timers whose virtual id has these low 8 bits are recorded as
+// TIMER_ABSTIME; read without the lock by timer_settime, which needs to
+// note nothing when it arms a timer relative and the count is 0.
+constexpr int kAbsoluteSlots = 256;
+std::atomic<uint16_t> g_absolute[kAbsoluteSlots];
+std::atomic<uint16_t>& absolute_count(int virt) {
+  return g_absolute[static_cast<unsigned>(virt) % kAbsoluteSlots];
+}
 
 // The kernel's clock for a clock id glibc would translate.
 clockid_t kernel_clock(clockid_t c) {
@@ -89,6 +100,66 @@ int unused_virtual_id(int wanted) {
     v = v == INT32_MAX ? 0 : v + 1;
   }
   return v;
+}
+
+// Kernel timers made at a restart only to keep an id from a timer of
+// ours (create_avoiding_stale_ids); deleted once all are made.  Fixed
+// room: hooks must not allocate.
+class Placeholders {
+ public:
+  bool hold(int kid) {
+    if (n_ == kMax) {
+      return false;
+    }
+    ids_[n_++] = kid;
+    return true;
+  }
+  void release() {
+    for (int i = 0; i < n_; ++i) {
+      raw_syscall(SYS_timer_delete, ids_[i]);
+    }
+    n_ = 0;
+  }
+
+ private:
+  static constexpr int kMax = 64;
+  int ids_[kMax];
+  int n_ = 0;
+};
+
+// True when `kid` was the kernel id of another timer before the restart.
+bool stale_id_of_another(int kid, int virt) {
+  for (const auto& [v, t] : g_records) {
+    if (v != virt && t.stale_real == kid) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Makes timer `virt` with a kernel id of the kernel's choice that no other
+// timer of ours had before the restart: a thread frozen inside a wrapper
+// between the translation and the system call passes the old id, which
+// must then name nothing (EINVAL: the wrapper translates again) or the
+// same timer, never another.  The kernel hands ids out in turn; one it
+// gives that is another timer's old id is held by a placeholder (so a
+// lowest-free allocator moves on too) and we ask again.
+long create_avoiding_stale_ids(int virt, sigevent* sev, const PosixTimer& t,
+                               int* kid, Placeholders* held) {
+  for (;;) {
+    long r = raw_syscall(SYS_timer_create,
+                         kernel_clock(current_clock(t.clock)),
+                         reinterpret_cast<long>(sev),
+                         reinterpret_cast<long>(kid));
+    if (r < 0 || !stale_id_of_another(*kid, virt)) {
+      return r;
+    }
+    if (!held->hold(*kid)) {
+      dmtcp_log("timer: POSIX timer %d: new id %d was another timer's", virt,
+                *kid);
+      return r;
+    }
+  }
 }
 
 }  // namespace
@@ -171,23 +242,39 @@ int create_posix_timer(clockid_t clock, const sigevent* evp, int* virt) {
 }
 
 std::optional<int> real_timer_id(int virt) {
-  auto r = g_ids.to_real(VirtTimer(virt));
+  auto r = g_ids.to_real_lock_free(VirtTimer(virt));
   if (!r || r->value < 0) {
     return std::nullopt;
   }
   return r->value;
 }
 
+bool settime_flags_noted(int virt, int flags) {
+  return (flags & TIMER_ABSTIME) == 0 &&
+         absolute_count(virt).load(std::memory_order_relaxed) == 0;
+}
+
 void note_settime_flags(int virt, int flags) {
   SpinGuard g(&g_lock);
   auto it = g_records.find(virt);
-  if (it != g_records.end()) {
-    it->second.absolute = (flags & TIMER_ABSTIME) != 0;
+  if (it == g_records.end()) {
+    return;
   }
+  bool absolute = (flags & TIMER_ABSTIME) != 0;
+  if (it->second.absolute != absolute && absolute) {
+    absolute_count(virt).fetch_add(1);
+  } else if (it->second.absolute != absolute) {
+    absolute_count(virt).fetch_sub(1);
+  }
+  it->second.absolute = absolute;
 }
 
 void forget_posix_timer(int virt) {
   SpinGuard g(&g_lock);
+  auto it = g_records.find(virt);
+  if (it != g_records.end() && it->second.absolute) {
+    absolute_count(virt).fetch_sub(1);
+  }
   g_ids.erase(VirtTimer(virt));
   g_records.erase(virt);
 }
@@ -265,10 +352,12 @@ void restore_posix_timers() {
   }
   SpinGuard g(&g_lock);
   // Every old kernel id is stale: out of the way first, so that a new id
-  // equal to another timer's old one never clashes.
+  // equal to another timer's old one never clashes in the table.
   for (auto& [v, t] : g_records) {
+    t.stale_real = t.real;
     g_ids.update_real(VirtTimer(v), RealTimer(-1 - v));
   }
+  Placeholders held;
   for (auto& [v, t] : g_records) {
     if (!t.alive) {
       continue;
@@ -278,19 +367,25 @@ void restore_posix_timers() {
       dmtcp_log("timer: POSIX timer %d: its thread is gone, not re-made", v);
       continue;
     }
-    int kid = restore_ids ? t.real : -1;
-    long r = raw_syscall(SYS_timer_create, kernel_clock(current_clock(t.clock)),
-                         reinterpret_cast<long>(&sev),
-                         reinterpret_cast<long>(&kid));
-    if (r == -EBUSY && restore_ids) {
-      // The id is taken (by whom?): any id will do, the table maps it.
-      prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0,
-            0, 0);
+    int kid = t.real;
+    long r = -EBUSY;
+    if (restore_ids) {
       r = raw_syscall(SYS_timer_create, kernel_clock(current_clock(t.clock)),
                       reinterpret_cast<long>(&sev),
                       reinterpret_cast<long>(&kid));
-      prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0,
-            0);
+    }
+    if (r == -EBUSY) {
+      // No restored ids, or this one is taken (by whom?): an id of the
+      // kernel's choice, which the table maps.
+      if (restore_ids) {
+        prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF,
+              0, 0, 0);
+      }
+      r = create_avoiding_stale_ids(v, &sev, t, &kid, &held);
+      if (restore_ids) {
+        prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON, 0,
+              0, 0);
+      }
     }
     if (r < 0) {
       dmtcp_log("timer: POSIX timer %d not re-made: error %ld", v, -r);
@@ -313,6 +408,7 @@ void restore_posix_timers() {
       dmtcp_log("timer: POSIX timer %d not re-armed: error %ld", v, -r);
     }
   }
+  held.release();
   if (restore_ids) {
     prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0,
           0);
@@ -323,6 +419,9 @@ void forget_posix_timers_after_fork() {
   g_lock = 0;
   g_ids.clear();
   g_records.clear();
+  for (auto& n : g_absolute) {
+    n.store(0);
+  }
 }
 
 }  // namespace dmtcp::timer

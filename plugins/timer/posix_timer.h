@@ -19,7 +19,8 @@
 // EINVAL, as the kernel's would; a timer that cannot be made again at
 // restart is logged and its id then fails with EINVAL.
 // Thread safety: a spin lock protects the records; the id table has its
-// own.  Wrappers and the checkpoint thread's hooks may run at once.
+// own, and a lock-free cache that timer_settime/gettime/getoverrun read.
+// Wrappers and the checkpoint thread's hooks may run at once.
 // Allocation: only timer_create's wrapper allocates (malloc, not in a
 // hook); the hooks change records in place.
 #pragma once
@@ -56,12 +57,20 @@ struct PosixTimer {
   itimerspec left{};      // time left (relative) and interval
   timespec expiry{};      // absolute first expiry, wall clocks only
   bool alive = true;      // false: the kernel did not know it any more
+  // Rebuilt at restart: the kernel id before it (a stale id a thread
+  // frozen inside a wrapper may still pass to the kernel).
+  int stale_real = 0;
 };
 
 // Wrapper side.
 // Makes a timer as the program asked; the virtual id in *virt.  0 or -1.
 int create_posix_timer(clockid_t clock, const sigevent* evp, int* virt);
+// Lock-free (the id table's cache): no checkpoint lock needed by calls
+// that only translate (docs/timer.md, "Ids without the checkpoint lock").
 std::optional<int> real_timer_id(int virt);
+// True when a timer_settime with these flags changes nothing we record
+// (relative, and the timer is recorded relative); lock-free.
+bool settime_flags_noted(int virt, int flags);
 void note_settime_flags(int virt, int flags);
 // Removes the record after the kernel timer was deleted.
 void forget_posix_timer(int virt);

@@ -42,7 +42,10 @@
 //     process's new pid in SEND_QUERIES; user threads are still frozen):
 //     make each POSIX timer again -- with its old kernel id through
 //     PR_TIMER_CREATE_RESTORE_IDS where the kernel has it, else a new one
-//     into the id table -- on its clock re-encoded for new pids and tids,
+//     into the id table, never one another timer had before the restart
+//     (a thread frozen in a lock-free wrapper may still pass that stale
+//     id: it must name nothing; docs/timer.md) -- on its clock re-encoded
+//     for new pids and tids,
 //     aimed at its thread's new tid, and arm it with the time it had left
 //     (wall-clock absolute timers: their absolute expiry); arm the
 //     interval timers with their time left.

@@ -162,3 +162,87 @@ BOOST_AUTO_TEST_CASE(safe_from_several_threads_at_once) {
     }
   }
 }
+
+// The lock-free cache (kLockFreeSlots > 0) always answers what the locked
+// maps answer: after add, collisions in one slot, update_real, erase,
+// clear, and for ids it never caches (negative ones).
+using Cached = dmtcp::VirtualIdTable<VirtPid, RealPid, 4>;
+
+BOOST_AUTO_TEST_CASE(lock_free_lookups_agree_with_the_locked_ones) {
+  Cached t;
+  auto agree = [&](int v) {
+    auto a = t.to_real(VirtPid(v));
+    auto b = t.to_real_lock_free(VirtPid(v));
+    BOOST_TEST(a.has_value() == b.has_value());
+    if (a && b) {
+      BOOST_TEST(a->value == b->value);
+    }
+  };
+  BOOST_TEST(!t.to_real_lock_free(VirtPid(1)).has_value());
+  BOOST_TEST(t.add(VirtPid(1), RealPid(11)));
+  BOOST_TEST(t.add(VirtPid(5), RealPid(15)));  // same slot as 1: evicts it
+  BOOST_TEST(t.add(VirtPid(-3), RealPid(13)));  // never cached
+  BOOST_TEST(t.to_real_lock_free(VirtPid(1)).value().value == 11);
+  BOOST_TEST(t.to_real_lock_free(VirtPid(5)).value().value == 15);
+  BOOST_TEST(t.to_real_lock_free(VirtPid(-3)).value().value == 13);
+  BOOST_TEST(t.update_real(VirtPid(5), RealPid(-6)));  // a tombstone
+  BOOST_TEST(t.to_real_lock_free(VirtPid(5)).value().value == -6);
+  BOOST_TEST(t.erase(VirtPid(1)));
+  BOOST_TEST(!t.to_real_lock_free(VirtPid(1)).has_value());
+  for (int v : {1, 5, -3, 9, 0}) {
+    agree(v);
+  }
+  t.clear();
+  for (int v : {1, 5, -3}) {
+    BOOST_TEST(!t.to_real_lock_free(VirtPid(v)).has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(lock_free_lookups_do_not_allocate) {
+  Cached t;
+  t.reserve(8);
+  t.add(VirtPid(2), RealPid(20));
+  long before = g_allocations.load();
+  for (int i = 0; i < 1000; ++i) {
+    BOOST_TEST(t.to_real_lock_free(VirtPid(2)).value().value == 20);
+    BOOST_TEST(!t.to_real_lock_free(VirtPid(6 + 4 * i)).has_value());
+  }
+  BOOST_TEST(g_allocations.load() == before);
+}
+
+// Readers without the lock never see a wrong pair while writers add,
+// erase and update ids that share their slot.
+BOOST_AUTO_TEST_CASE(lock_free_reads_race_writers_safely) {
+  Cached t;
+  for (int v = 0; v < 4; ++v) {
+    t.add(VirtPid(v), RealPid(1000 + v));
+  }
+  std::atomic<bool> stop{false}, bad{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 20000; ++i) {
+      int v = 4 + i % 64;  // same slots as 0..3
+      t.add(VirtPid(v), RealPid(5000 + v));
+      t.update_real(VirtPid(v), RealPid(9000 + v));
+      t.erase(VirtPid(v));
+    }
+    stop = true;
+  });
+  std::vector<std::thread> readers;
+  for (int k = 0; k < 2; ++k) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        for (int v = 0; v < 4; ++v) {
+          auto r = t.to_real_lock_free(VirtPid(v));
+          if (!r || r->value != 1000 + v) {
+            bad = true;
+          }
+        }
+      }
+    });
+  }
+  writer.join();
+  for (auto& th : readers) {
+    th.join();
+  }
+  BOOST_TEST(!bad.load());
+}

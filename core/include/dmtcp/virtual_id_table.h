@@ -17,6 +17,18 @@
 // (malloc): call it from wrappers, not from checkpoint-time hooks, where a
 // frozen user thread may hold the malloc lock.  reserve() ahead of time if a
 // hook must add.
+//
+// Lock-free reads (opt in: kLockFreeSlots > 0, a power of two; both ids 32
+// bits): to_real_lock_free() answers from a direct-mapped cache of
+// kLockFreeSlots pairs, one 64-bit atomic each (virtual id + 1 in the
+// high half, real id in the low half), without the spin lock; a miss (an id
+// not cached, a slot another id evicted, a negative virtual id) takes
+// the locked path and caches what it finds.  The flat maps stay the
+// truth: every writer changes both under the lock, so a cached pair is
+// always one the maps hold or held an instant ago (a reader racing an
+// erase() sees the pair as if it had looked just before).  For ids
+// looked up on every call of a hot wrapper (timer ids); costs
+// 8 * kLockFreeSlots bytes.
 #ifndef DMTCP_VIRTUAL_ID_TABLE_H
 #define DMTCP_VIRTUAL_ID_TABLE_H
 
@@ -49,8 +61,14 @@ struct RealPidTag {};
 using VirtPid = Id<VirtPidTag, pid_t>;
 using RealPid = Id<RealPidTag, pid_t>;
 
-template <class Virt, class Real>
+template <class Virt, class Real, size_t kLockFreeSlots = 0>
 class VirtualIdTable {
+  static_assert((kLockFreeSlots & (kLockFreeSlots - 1)) == 0,
+                "kLockFreeSlots must be 0 or a power of two");
+  static_assert(kLockFreeSlots == 0 || (sizeof(typename Virt::rep_type) == 4 &&
+                                        sizeof(typename Real::rep_type) == 4),
+                "the lock-free cache packs two 32-bit ids in one word");
+
  public:
   VirtualIdTable() = default;
   VirtualIdTable(const VirtualIdTable&) = delete;
@@ -64,6 +82,7 @@ class VirtualIdTable {
     }
     to_real_.emplace(v, r);
     to_virtual_.emplace(r, v);
+    cache(v, r);
     return true;
   }
 
@@ -73,7 +92,23 @@ class VirtualIdTable {
     if (it == to_real_.end()) {
       return std::nullopt;
     }
+    cache(v, it->second);
     return it->second;
+  }
+
+  // As to_real(), without the lock when v is cached (see the top).  With
+  // kLockFreeSlots == 0 it is to_real().  Never allocates.
+  std::optional<Real> to_real_lock_free(Virt v) const {
+    if constexpr (kLockFreeSlots > 0) {
+      if (v.value >= 0) {
+        uint64_t s = slots_[slot_of(v)].load(std::memory_order_acquire);
+        if (s >> 32 == tag_of(v)) {
+          return Real(
+              static_cast<typename Real::rep_type>(static_cast<uint32_t>(s)));
+        }
+      }
+    }
+    return to_real(v);
   }
 
   std::optional<Virt> to_virtual(Real r) const {
@@ -118,6 +153,7 @@ class VirtualIdTable {
     to_virtual_.erase(it->second);
     it->second = r;
     to_virtual_.emplace(r, v);
+    cache(v, r);
     return true;
   }
 
@@ -127,6 +163,7 @@ class VirtualIdTable {
     if (it == to_real_.end()) {
       return false;
     }
+    uncache(v);
     to_virtual_.erase(it->second);
     to_real_.erase(it);
     return true;
@@ -156,11 +193,51 @@ class VirtualIdTable {
 
   void clear() {
     Guard g(lock_);
+    empty_cache();
     to_real_.clear();
     to_virtual_.clear();
   }
 
  private:
+  // The lock-free cache; written only under lock_.  A slot's high half is
+  // the virtual id plus one (only ids >= 0 are cached), so 0 is empty and
+  // a zero-initialized table (before its constructor, as a global) is
+  // already right.
+  static constexpr uint64_t kEmptySlot = 0;
+  static uint64_t tag_of(Virt v) {
+    return uint64_t{static_cast<uint32_t>(v.value)} + 1;
+  }
+  static constexpr size_t kSlotsStored =
+      kLockFreeSlots > 0 ? kLockFreeSlots : 1;
+  static size_t slot_of(Virt v) {
+    return static_cast<uint32_t>(v.value) & (kSlotsStored - 1);
+  }
+  void cache(Virt v, Real r) const {
+    if constexpr (kLockFreeSlots > 0) {
+      if (v.value < 0) {
+        return;
+      }
+      slots_[slot_of(v)].store(
+          (tag_of(v) << 32) | static_cast<uint32_t>(r.value),
+          std::memory_order_release);
+    }
+  }
+  void uncache(Virt v) {
+    if constexpr (kLockFreeSlots > 0) {
+      auto& slot = slots_[slot_of(v)];
+      if (v.value >= 0 && slot.load() >> 32 == tag_of(v)) {
+        slot.store(kEmptySlot, std::memory_order_release);
+      }
+    }
+  }
+  void empty_cache() {
+    if constexpr (kLockFreeSlots > 0) {
+      for (auto& slot : slots_) {
+        slot.store(kEmptySlot, std::memory_order_relaxed);
+      }
+    }
+  }
+
   // A spin lock rather than a pthread mutex: a mutex's owner field holds a
   // kernel tid, which a restart changes; and holders never sleep inside.
   class Guard {
@@ -182,6 +259,8 @@ class VirtualIdTable {
   mutable std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
   boost::container::flat_map<Virt, Real> to_real_;
   boost::container::flat_map<Real, Virt> to_virtual_;
+  // Protects nothing: written under lock_, read without it.
+  mutable std::atomic<uint64_t> slots_[kSlotsStored] = {};
 };
 
 }  // namespace dmtcp

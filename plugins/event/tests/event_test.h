@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,17 @@ static inline const char* test_dir(void) {
   const char* go = getenv("DMTCP_TEST_GO");
   snprintf(dir, sizeof dir, "%s", go != NULL ? go : "/tmp/x");
   return dirname(dir);
+}
+
+/* `name` under the run's own directory. */
+static inline void test_path(char* out, size_t cap, const char* name) {
+  snprintf(out, cap, "%s/%s", test_dir(), name);
+}
+
+static inline void test_mkdir(const char* name) {
+  char p[4200];
+  test_path(p, sizeof p, name);
+  E2E_CHECK(mkdir(p, 0700) == 0, "mkdir %s: %s", p, strerror(errno));
 }
 
 static inline uint64_t efd_read(int fd) {

@@ -22,19 +22,9 @@ enum { kMany = 16, kFirstMany = 6 };
 static int ino, ino2;
 static char base[4096];
 
-static void path_of(char* out, size_t cap, const char* name) {
-  snprintf(out, cap, "%s/%s", base, name);
-}
-
-static void make_dir(const char* name) {
-  char p[4200];
-  path_of(p, sizeof p, name);
-  E2E_CHECK(mkdir(p, 0700) == 0, "mkdir %s: %s", p, strerror(errno));
-}
-
 static int watch(int fd, const char* name, uint32_t mask) {
   char p[4200];
-  path_of(p, sizeof p, name);
+  test_path(p, sizeof p, name);
   int wd = inotify_add_watch(fd, p, mask);
   E2E_CHECK(wd > 0, "watch %s: %s", p, strerror(errno));
   return wd;
@@ -42,7 +32,7 @@ static int watch(int fd, const char* name, uint32_t mask) {
 
 static void touch(const char* name) {
   char p[4200];
-  path_of(p, sizeof p, name);
+  test_path(p, sizeof p, name);
   int f = open(p, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
   E2E_CHECK(f >= 0, "create %s: %s", p, strerror(errno));
   close(f);
@@ -122,12 +112,12 @@ static void expect_event(int fd, int wd, uint32_t bit) {
 
 int main(void) {
   snprintf(base, sizeof base, "%s", test_dir());
-  make_dir("a");
-  make_dir("b");
-  make_dir("c");
-  make_dir("gone");
-  make_dir("rel");
-  make_dir("new");
+  test_mkdir("a");
+  test_mkdir("b");
+  test_mkdir("c");
+  test_mkdir("gone");
+  test_mkdir("rel");
+  test_mkdir("new");
   ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   ino2 = inotify_init1(IN_NONBLOCK);
   E2E_CHECK(ino >= 0 && ino2 >= 0, "inotify_init1: %s", strerror(errno));
@@ -144,7 +134,7 @@ int main(void) {
   for (int i = 0; i < kMany; ++i) {
     char name[32];
     snprintf(name, sizeof name, "m%d", i);
-    make_dir(name);
+    test_mkdir(name);
     E2E_CHECK(watch(ino, name, IN_CREATE) == kFirstMany + i, "wd %d",
               kFirstMany + i);
   }
@@ -164,7 +154,7 @@ int main(void) {
   e2e_wait_for_go(NULL);
 
   char gone_path[4200];
-  path_of(gone_path, sizeof gone_path, "gone");
+  test_path(gone_path, sizeof gone_path, "gone");
   struct stat st;
   int gone = stat(gone_path, &st) != 0;
   /* What is queued: nothing, or the IN_IGNORED of a watch whose path was
@@ -202,12 +192,12 @@ int main(void) {
   expect_event(ino, 1, IN_CREATE);
   expect_event(ino2, 1, IN_CREATE);
   char p[4200];
-  path_of(p, sizeof p, "a/x");
+  test_path(p, sizeof p, "a/x");
   E2E_CHECK(unlink(p) == 0, "unlink");
   expect_event(ino, 1, IN_DELETE);
   touch("c/x");
   expect_event(ino, 3, IN_CREATE);
-  path_of(p, sizeof p, "rel");
+  test_path(p, sizeof p, "rel");
   E2E_CHECK(chmod(p, 0750) == 0, "chmod");
   expect_event(ino, 5, IN_ATTRIB);
   if (!gone) {

@@ -223,6 +223,37 @@ static void check_rates(int64_t ns) {
             (long long)shrank, (long long)burnt);
 }
 
+/* After the first restart our timer_t values are the kernel ids from
+ * before it: what a thread frozen inside a wrapper between the id
+ * translation and the system call passes to the kernel.  Such a stale id
+ * must name no timer (EINVAL, and the wrapper translates again) or the
+ * same timer, never another one of ours: the kernel's answer for it
+ * matches ours through the wrapper (interval exactly; time left within
+ * the 20 ms period, or within a second for the one-hour timers). */
+static void check_stale_ids(timer_t* ts, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    struct itimerspec raw, ours;
+    long r = syscall(SYS_timer_gettime, (int)(intptr_t)ts[i], &raw);
+    if (r != 0) {
+      E2E_CHECK(errno == EINVAL, "stale id %d: %s", (int)(intptr_t)ts[i],
+                strerror(errno));
+      continue;
+    }
+    E2E_CHECK(timer_gettime(ts[i], &ours) == 0, "timer_gettime: %s",
+              strerror(errno));
+    int64_t d = ts_ns(raw.it_value) - ts_ns(ours.it_value);
+    int64_t slack = ts_ns(ours.it_interval) != 0 ? PERIOD_NS : 1000000000LL;
+    E2E_CHECK(ts_ns(raw.it_interval) == ts_ns(ours.it_interval) &&
+                  d < slack && d > -slack,
+              "stale kernel id %d names another timer (interval %lld ns, "
+              "left %lld ns; ours %lld ns, %lld ns)",
+              (int)(intptr_t)ts[i], (long long)ts_ns(raw.it_interval),
+              (long long)ts_ns(raw.it_value),
+              (long long)ts_ns(ours.it_interval),
+              (long long)ts_ns(ours.it_value));
+  }
+}
+
 /* After a restart: with PR_TIMER_CREATE_RESTORE_IDS every timer_t is
  * still the kernel's id; with it refused (DMTCP_TIMER_RESTORE_IDS=0) the
  * ids were made again from 0 and some of ours name no kernel timer (the
@@ -255,6 +286,9 @@ static void check_kernel_ids(timer_t* ts, size_t n) {
   printf("after restart: %zu of %zu timer ids are kernel ids (%s)\n", same,
          n, table ? "id table" : "restored ids");
   E2E_CHECK(table ? same < n : same == n, "ids not as expected");
+  if (restarts == 1) {
+    check_stale_ids(ts, n);
+  }
 }
 
 int main(void) {
