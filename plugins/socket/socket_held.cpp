@@ -325,6 +325,9 @@ void forget_holds(const char* why) {
 
 void forget_holds_in_child() {
   // The parent keeps serving them; a second copy would duplicate them.
+  // The forking thread is the child's only one: a lock another parent
+  // thread held is nobody's here.
+  g_lock.clear(std::memory_order_release);
   clear_all();
 }
 
