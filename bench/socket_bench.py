@@ -6,6 +6,8 @@
    plugin's recv and read wrappers test one counter when no socket holds
    bytes that did not fit back at a refill; target 1.03x).  Native and
    launched runs alternate, so a change of load hits both.
+   Also recv/read on fd -1 (EBADF at once): the wrappers' own cost
+   against the cheapest call that reaches the kernel.
    --send-recv-only stops here.
 2. Checkpoint (dmtcp_command -bc) and restart (dmtcp_restart until the
    coordinator sees every process running) of tests/socket_many holding
@@ -86,7 +88,7 @@ def one_run(build, conns, work):
     return ckpt, restart
 
 
-def send_recv(build, launched, mode="send"):
+def send_recv(build, launched, mode="send", plugin_off=False):
     cmd = [os.path.join(build, "bench", "socket_bench"), "200000", mode]
     env = dict(os.environ)
     if launched:
@@ -97,6 +99,8 @@ def send_recv(build, launched, mode="send"):
                         port_file, "--exit-on-last"], check=True)
         env["DMTCP_COORD_PORT"] = open(port_file).read().strip()
         env["DMTCP_CHECKPOINT_DIR"] = work
+        if plugin_off:
+            env["DMTCP_SOCKET_PLUGIN"] = "0"
         cmd = [os.path.join(build, "bin", "dmtcp_launch"), *cmd]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True,
                        check=True)
@@ -113,15 +117,27 @@ def main():
     print(f"load average {os.getloadavg()[0]:.1f} at start")
     print("| measure | value |")
     print("|---|---|")
-    for mode, name in (("send", "send+recv"), ("read", "write+read")):
+    for mode, name in (("send", "send+recv"), ("read", "write+read"),
+                       ("ebadf", "recv/read on fd -1 (EBADF), per call")):
         nat, lau = [], []
         for _ in range(args.runs):
             nat.append(send_recv(build, False, mode))
             lau.append(send_recv(build, True, mode))
         nat, lau = statistics.median(nat), statistics.median(lau)
-        print(f"| {name} 64 B, TCP loopback, native | {nat:.0f} ns |")
+        what = name if mode == "ebadf" else f"{name} 64 B, TCP loopback"
+        print(f"| {what}, native | {nat:.0f} ns |")
         print(f"| same under dmtcp_launch | {lau:.0f} ns "
               f"({lau / nat:.2f}x) |", flush=True)
+    # The plugin's own share: launched with it and without it
+    # (DMTCP_SOCKET_PLUGIN=0), alternating.
+    for mode in ("ebadf", "send"):
+        on, off = [], []
+        for _ in range(args.runs):
+            off.append(send_recv(build, True, mode, plugin_off=True))
+            on.append(send_recv(build, True, mode))
+        on, off = statistics.median(on), statistics.median(off)
+        print(f"| {mode}: launched, socket plugin off / on | {off:.0f} ns / "
+              f"{on:.0f} ns ({on / off:.3f}x) |", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
     if args.send_recv_only:
         return 0
