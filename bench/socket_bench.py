@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Socket plugin costs, in one run on this machine.
 
-1. send+recv of 64 bytes on a TCP loopback connection (bench/socket_bench),
-   natively and under dmtcp_launch: the ratio (the plugin wraps nothing
-   on this path, so it should be 1.00 within noise).
+1. send+recv (and write+read) of 64 bytes on a TCP loopback connection
+   (bench/socket_bench), natively and under dmtcp_launch: the ratio (the
+   plugin's recv and read wrappers test one counter when no socket holds
+   bytes that did not fit back at a refill; target 1.03x).  Native and
+   launched runs alternate, so a change of load hits both.
+   Also recv/read on fd -1 (EBADF at once): the wrappers' own cost
+   against the cheapest call that reaches the kernel.
+   --send-recv-only stops here.
 2. Checkpoint (dmtcp_command -bc) and restart (dmtcp_restart until the
    coordinator sees every process running) of tests/socket_many holding
    N TCP connections between two processes, each with 1,500 bytes in
@@ -83,8 +88,8 @@ def one_run(build, conns, work):
     return ckpt, restart
 
 
-def send_recv(build, launched):
-    cmd = [os.path.join(build, "bench", "socket_bench")]
+def send_recv(build, launched, mode="send", plugin_off=False):
+    cmd = [os.path.join(build, "bench", "socket_bench"), "200000", mode]
     env = dict(os.environ)
     if launched:
         work = tempfile.mkdtemp(prefix="sockbench-")
@@ -94,6 +99,8 @@ def send_recv(build, launched):
                         port_file, "--exit-on-last"], check=True)
         env["DMTCP_COORD_PORT"] = open(port_file).read().strip()
         env["DMTCP_CHECKPOINT_DIR"] = work
+        if plugin_off:
+            env["DMTCP_SOCKET_PLUGIN"] = "0"
         cmd = [os.path.join(build, "bin", "dmtcp_launch"), *cmd]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True,
                        check=True)
@@ -104,14 +111,36 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", default="build")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--send-recv-only", action="store_true")
     args = p.parse_args()
     build = os.path.abspath(args.build)
-    nat = statistics.median(send_recv(build, False) for _ in range(args.runs))
-    lau = statistics.median(send_recv(build, True) for _ in range(args.runs))
+    print(f"load average {os.getloadavg()[0]:.1f} at start")
     print("| measure | value |")
     print("|---|---|")
-    print(f"| send+recv 64 B, TCP loopback, native | {nat:.0f} ns |")
-    print(f"| same under dmtcp_launch | {lau:.0f} ns ({lau / nat:.2f}x) |")
+    for mode, name in (("send", "send+recv"), ("read", "write+read"),
+                       ("ebadf", "recv/read on fd -1 (EBADF), per call")):
+        nat, lau = [], []
+        for _ in range(args.runs):
+            nat.append(send_recv(build, False, mode))
+            lau.append(send_recv(build, True, mode))
+        nat, lau = statistics.median(nat), statistics.median(lau)
+        what = name if mode == "ebadf" else f"{name} 64 B, TCP loopback"
+        print(f"| {what}, native | {nat:.0f} ns |")
+        print(f"| same under dmtcp_launch | {lau:.0f} ns "
+              f"({lau / nat:.2f}x) |", flush=True)
+    # The plugin's own share: launched with it and without it
+    # (DMTCP_SOCKET_PLUGIN=0), alternating.
+    for mode in ("ebadf", "send"):
+        on, off = [], []
+        for _ in range(args.runs):
+            off.append(send_recv(build, True, mode, plugin_off=True))
+            on.append(send_recv(build, True, mode))
+        on, off = statistics.median(on), statistics.median(off)
+        print(f"| {mode}: launched, socket plugin off / on | {off:.0f} ns / "
+              f"{on:.0f} ns ({on / off:.3f}x) |", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    if args.send_recv_only:
+        return 0
     res = {}
     for conns in (0, 1, 100, 1000):
         runs = []

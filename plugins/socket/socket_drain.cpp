@@ -47,6 +47,17 @@ int64_t now_ms() {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
+// Waits at most cap_ms for any of pfds; false once the deadline passed.
+bool poll_until(HookVector<pollfd>* pfds, int64_t deadline, int cap_ms) {
+  int64_t left = deadline - now_ms();
+  if (left <= 0) {
+    return false;
+  }
+  poll(pfds->data(), pfds->size(),
+       left < cap_ms ? static_cast<int>(left) : cap_ms);
+  return true;
+}
+
 bool is_tcp(const Desc& d) {
   return (d.family == AF_INET || d.family == AF_INET6) && d.type == SOCK_STREAM;
 }
@@ -197,11 +208,9 @@ void drain_tcp(Table* t) {
     if (pfds.empty()) {
       return;
     }
-    int64_t left = deadline - now_ms();
-    if (left <= 0) {
+    if (!poll_until(&pfds, deadline, 20)) {
       break;
     }
-    poll(pfds.data(), pfds.size(), left < 20 ? static_cast<int>(left) : 20);
   }
   for (TcpDrain& e : ends) {
     Desc& d = t->descs[e.desc];
@@ -302,6 +311,191 @@ bool write_all(int fd, const Desc& d, const Bytes& b) {
   return true;
 }
 
+// Bytes the program had not read yet of an earlier refill come before
+// what was drained now.  A drained stream (TCP) is refilled whole; a
+// peeked one (UNIX stream) keeps its queue at resume and keeps these
+// bytes held again (refill, below), and at restart all of data goes back.
+void put_held_first(Table* t) {
+  for (Desc& d : t->descs) {
+    if (d.held.empty()) {
+      continue;
+    }
+    if (!d.el.leader) {
+      // A fork child chosen as leader of an end its parent held bytes
+      // for: the bytes cannot reach the leader's drain.
+      char buf[400];
+      dmtcp_log(
+          "socket plugin: fd %d (%s): %zu bytes in flight kept in this "
+          "process since the last restart are lost (another process "
+          "leads the socket now)",
+          d.first_fd, describe(d, buf, sizeof buf), d.held.size());
+      d.held.clear();
+      continue;
+    }
+    d.held_len = d.held.size();
+    d.held.insert(d.held.end(), d.data.begin(), d.data.end());
+    d.data.swap(d.held);
+    d.held.clear();
+    d.held.shrink_to_fit();
+  }
+}
+
+// An end whose bytes in flight its peer's writer writes back at this
+// REFILL, into a stream: it reads the head of them back out as they
+// come, so that however little a fresh connection holds, all of them are
+// written; the head stays in memory for the program's reads
+// (socket_held.cpp), the tail in the kernel.
+bool receives_refill(const Desc& d, bool restart) {
+  return is_stream(d) && needs_refill(d, restart) && !d.stand_in &&
+         can_hold(d);
+}
+
+struct Flow {
+  uint32_t desc;
+  bool writer;    // writes d.incoming into d; else reads towards d
+  bool finished;
+  size_t done;    // written, or read back out
+  // Receivers: the queue as last seen and since when; full once it
+  // stopped growing short of the total (then read back out at once).
+  size_t last_queued;
+  int64_t since;
+  bool full;
+};
+
+// A receiver's queue that has not grown for this long, short of all the
+// bytes, means the connection is full: only then is any byte read back
+// out (an end whose bytes all fit keeps none in memory).
+constexpr int64_t kStallMs = 20;
+
+// Writers push their bytes; receivers read back out what arrives while
+// the rest has not all arrived (done + queued < total), never the last
+// byte: the kernel keeps the tail, and the socket polls readable while
+// the head is held.  One poll loop for both roles: the two ends of a
+// connection may both be in this process.
+void refill_streams(Table* t, bool restart) {
+  HookVector<Flow> flows;
+  for (uint32_t i = 0; i < t->descs.size(); ++i) {
+    const Desc& d = t->descs[i];
+    if (is_stream(d) && !d.incoming.empty()) {
+      flows.push_back({i, true, false, 0, 0, 0, false});
+    }
+    if (receives_refill(d, restart)) {
+      flows.push_back({i, false, false, 0, 0, now_ms(), false});
+    }
+  }
+  if (flows.empty()) {
+    return;
+  }
+  static char* scratch = nullptr;
+  constexpr size_t kScratch = 1 << 16;
+  if (scratch == nullptr) {
+    scratch = static_cast<char*>(dmtcp_alloc(kScratch));
+  }
+  HookVector<pollfd> pfds;
+  int64_t deadline = now_ms() + kRefillTimeoutMs;
+  for (;;) {
+    pfds.clear();
+    bool moved = false, busy = false;
+    for (Flow& f : flows) {
+      if (f.finished) {
+        continue;
+      }
+      Desc& d = t->descs[f.desc];
+      int fd = d.first_fd;
+      if (f.writer) {
+        ssize_t n = send(fd, d.incoming.data() + f.done,
+                         d.incoming.size() - f.done,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+          f.done += static_cast<size_t>(n);
+          f.finished = f.done == d.incoming.size();
+          moved = true;
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+          char buf[400];
+          dmtcp_log(
+              "socket plugin: fd %d (%s): %zu of %zu bytes in flight not "
+              "written back: %s",
+              fd, describe(d, buf, sizeof buf), d.incoming.size() - f.done,
+              d.incoming.size(), strerror(errno));
+          f.finished = true;
+          f.done = d.incoming.size();
+        } else {
+          pfds.push_back(pollfd{fd, POLLOUT, 0});
+        }
+      } else {
+        int queued = 0;
+        if (ioctl(fd, FIONREAD, &queued) != 0 || queued < 0) {
+          queued = 0;
+        }
+        if (f.done + static_cast<size_t>(queued) >= d.data.size()) {
+          f.finished = true;  // all arrived: the rest stays queued
+          continue;
+        }
+        size_t q = static_cast<size_t>(queued);
+        if (!f.full) {
+          if (q != f.last_queued || q == 0) {
+            f.last_queued = q;
+            f.since = now_ms();
+          } else {
+            f.full = now_ms() - f.since >= kStallMs;
+          }
+        }
+        if (queued == 0) {
+          pfds.push_back(pollfd{fd, POLLIN, 0});
+        } else if (f.full) {
+          size_t want = static_cast<size_t>(queued);
+          ssize_t n = recv(fd, scratch, want < kScratch ? want : kScratch,
+                           MSG_DONTWAIT);
+          if (n > 0) {
+            if (memcmp(scratch, d.data.data() + f.done,
+                       static_cast<size_t>(n)) != 0) {
+              char buf[400];
+              dmtcp_log(
+                  "socket plugin: fd %d (%s): bytes written back differ "
+                  "from those drained at byte %zu",
+                  fd, describe(d, buf, sizeof buf), f.done);
+            }
+            f.done += static_cast<size_t>(n);
+            moved = true;
+          }
+        }
+      }
+      busy = busy || !f.finished;
+    }
+    if (!busy) {
+      break;
+    }
+    if (!moved && !poll_until(&pfds, deadline, kStallMs)) {
+      break;
+    }
+  }
+  for (Flow& f : flows) {
+    Desc& d = t->descs[f.desc];
+    char buf[400];
+    if (!f.finished && f.writer) {
+      dmtcp_log(
+          "socket plugin: fd %d (%s): %zu of %zu bytes in flight not "
+          "written back in %d s",
+          d.first_fd, describe(d, buf, sizeof buf),
+          d.incoming.size() - f.done, d.incoming.size(),
+          kRefillTimeoutMs / 1000);
+    }
+    if (f.writer) {
+      continue;
+    }
+    if (!f.finished) {
+      dmtcp_log(
+          "socket plugin: fd %d (%s): only part of the %zu bytes in flight "
+          "towards it came back in %d s",
+          d.first_fd, describe(d, buf, sizeof buf), d.data.size(),
+          kRefillTimeoutMs / 1000);
+    }
+    d.held_len = 0;  // the head read back now replaces any older hold
+    d.data.resize(f.done);
+    hold(*t, f.desc, &d.data);
+  }
+}
+
 }  // namespace
 
 void drain(Table* t) {
@@ -310,6 +504,7 @@ void drain(Table* t) {
     d.incoming.clear();
     d.consumed = false;
     d.drain_failed = false;
+    d.held_len = 0;
     if (d.el.leader) {
       save_options(&d);
     }
@@ -338,6 +533,7 @@ void drain(Table* t) {
     }
   }
   drain_tcp(t);
+  put_held_first(t);
 }
 
 void restore_drain_options(Table* t) {
@@ -432,20 +628,33 @@ void fetch_data(Table* t, bool restart) {
   }
 }
 
-void refill(Table* t) {
+void refill(Table* t, bool restart) {
   for (Desc& d : t->descs) {
     if (d.el.leader && self_refilled(d) && !d.data.empty()) {
       send_to_self(d);
     }
   }
   for (Desc& d : t->descs) {
-    if (!d.incoming.empty()) {
+    if (!d.incoming.empty() && !is_stream(d)) {
       write_all(d.first_fd, d, d.incoming);
-      d.incoming.clear();
-      d.incoming.shrink_to_fit();
+    }
+  }
+  refill_streams(t, restart);
+  for (uint32_t i = 0; i < t->descs.size(); ++i) {
+    Desc& d = t->descs[i];
+    if (d.held_len != 0 && !restart && !d.consumed) {
+      // A peeked queue at resume (UNIX stream, TCP after the peer's FIN,
+      // an outside peer): nothing was written back, the kernel still has
+      // the rest; the program reads the kept head first, as before.
+      // (At restart all of data went into the new socket or stand-in.)
+      d.data.resize(d.held_len);
+      d.held_len = 0;
+      hold(*t, i, &d.data);
     }
   }
   for (Desc& d : t->descs) {
+    d.incoming.clear();
+    d.incoming.shrink_to_fit();
     d.data.clear();  // the next checkpoint drains afresh
     d.data.shrink_to_fit();
   }

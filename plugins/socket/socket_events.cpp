@@ -2,17 +2,19 @@
 // its fd number, connected as before, with its bytes in flight
 // (docs/socket.md).
 //
-// No wrappers: the plugin inspects the sockets when a checkpoint comes
-// (getsockopt, getsockname, getpeername, sock_diag, TCP_INFO), so the
-// program's socket calls run at native speed.
+// Inspected, not wrapped: the plugin looks at the sockets when a
+// checkpoint comes (getsockopt, getsockname, getpeername, sock_diag,
+// TCP_INFO).  Its only wrappers are the read side's, for bytes that did
+// not fit back at REFILL (socket_held.cpp): one counter test otherwise.
 //
 // Algorithm (C = the checkpoint thread; each step ends at a barrier):
 //  Checkpoint
 //  1. THREADS_SUSPEND: list /proc/self/fd; one Desc per socket description
 //     (kcmp groups dup()s); inspect each: family, type, protocol,
 //     listener/connected/bound/fresh, addresses, shutdown bits, backlog;
-//     claim its fds.  Note the park floor.  Read each description's owner
-//     for the election (dmtcp/fd_share.h).
+//     claim its fds.  Note the park floor.  Bytes held since the last
+//     refill and not read yet go back to their Desc.  Read each
+//     description's owner for the election (dmtcp/fd_share.h).
 //  2. SUSPENDED: write our pid as each description's owner.
 //  3. LEADER_ELECTION: whose pid stuck is the leader; leaders of connected
 //     ends publish who they are and the marker their stream will end with
@@ -22,7 +24,7 @@
 //     save options and drain what is in flight towards their inside ends
 //     (socket_drain.cpp: UNIX stream peeked; datagrams read; TCP read up to
 //     the peer's marker, one poll loop for all); an outside end's waiting
-//     bytes are peeked.
+//     bytes are peeked.  Held bytes go before what was drained.
 //  5. The image is written; the table is in it.
 //  Resume
 //  6. RESUME: TCP_NODELAY and TCP_CORK back as the program had them.
@@ -30,7 +32,10 @@
 //     peer's leader) is another process are published for it.
 //  8. SEND_QUERIES: writers fetch them.
 //  9. REFILL: every writer writes the bytes towards its peer back into its
-//     own end: they arrive exactly once, in order, messages whole.
+//     own end: they arrive exactly once, in order, messages whole.  A
+//     stream's receiver reads the head back out while the rest has not
+//     all arrived and keeps it for the program's reads (socket_held.cpp);
+//     a peeked queue's held head is held again.
 //  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: pair makers make both ends of their inside connections;
 //     leaders re-make listeners (same address, backlog), bound sockets,
@@ -48,10 +53,15 @@
 //     accept the connections from other hosts and answer them; serve,
 //     collect, put every fd at its number with its close-on-exec flag,
 //     status flags, options and owner.
-//  9. REFILL: write the bytes back; UNIX datagram clients connect to their
-//     server's path again (bound again at RESTART).
+//  9. REFILL: write the bytes back (receivers keep the head, as at
+//     resume); UNIX datagram clients connect to their server's path again
+//     (bound again at RESTART).
 // 10. THREADS_RESUME: shut down again what was shut down (after every
 //     process's REFILL writes, which a shut end would refuse).
+//  Any time
+//  - PRE_EXEC: held bytes cannot follow the exec (one line names them).
+//  - ATFORK_CHILD: the child forgets the parent's held bytes (the parent
+//    serves them; two copies would duplicate them).
 #include <unistd.h>
 
 #include "dmtcp/claims.h"
@@ -83,6 +93,7 @@ void drain_step(Table* t) {
   }
   find_peers(t);
   drain(t);
+  find_sharers(t);
 }
 
 }  // namespace
@@ -95,7 +106,11 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
   switch (event) {
     case DMTCP_EVENT_THREADS_SUSPEND:
       scan(t);
+      take_back_holds(t);
       elect_save_owners(t);
+      break;
+    case DMTCP_EVENT_PRE_EXEC:
+      forget_holds("at exec");
       break;
     case DMTCP_EVENT_SUSPENDED:
       for (Desc& d : t->descs) {
@@ -107,6 +122,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
         dmtcp::share::read_leader(&d.el);
       }
       publish_ends(t);
+      publish_sharers(*t);
       break;
     case DMTCP_EVENT_DRAIN:
       drain_step(t);
@@ -143,7 +159,10 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       if (restart) {
         reconnect_clients(t);
       }
-      refill(t);
+      refill(t, restart);
+      break;
+    case DMTCP_EVENT_ATFORK_CHILD:
+      forget_holds_in_child();
       break;
     case DMTCP_EVENT_THREADS_RESUME:
       if (restart) {

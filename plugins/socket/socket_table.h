@@ -111,6 +111,12 @@ struct Desc {
   Bytes data;
   bool consumed = false;  // read (not peeked): must be refilled at resume
   bool drain_failed = false;
+  // Bytes towards this end that did not fit back at the last REFILL and
+  // that the program has not read yet (socket_held.cpp): taken back at
+  // THREADS_SUSPEND, put before the drained bytes at DRAIN.
+  Bytes held;
+  size_t held_len = 0;  // how many of data's first bytes they are
+  bool shared = false;  // another process holds it too (DRAIN, leaders)
 
   // Restart only.
   int new_fd = -1;        // the re-made (or handed over) description
@@ -165,8 +171,25 @@ void find_peers(Table* t);    // DRAIN, before draining
 void drain(Table* t);
 void publish_data(Table* t, bool restart);
 void fetch_data(Table* t, bool restart);
-void refill(Table* t);
+void refill(Table* t, bool restart);
 void restore_drain_options(Table* t);  // RESUME: TCP_NODELAY, TCP_CORK back
+
+// socket_held.cpp: bytes that did not fit back at REFILL stay in the
+// receiver's memory; the program's reads take them first.
+// REFILL: the receiving end t.descs[desc] keeps *head (taken).
+void hold(const Table& t, uint32_t desc, Bytes* head);
+bool can_hold(const Desc& d);  // an fd the read wrappers can mark
+// THREADS_SUSPEND, after scan(): what is left goes to each Desc's held.
+void take_back_holds(Table* t);
+// LEADER_ELECTION: non-leaders of stream connections say they share it;
+// DRAIN, after drain(): leaders of ends with much in flight learn it (a
+// shared end keeps no bytes: another process may be the one reading).
+void publish_sharers(const Table& t);
+void find_sharers(Table* t);
+// PRE_EXEC: they cannot follow (one line).  ATFORK_CHILD: the parent
+// keeps them.
+void forget_holds(const char* why);
+void forget_holds_in_child();
 
 // socket_remake.cpp: RESTART (leaders and pair makers re-make), install
 // at SEND_QUERIES, shutdown states at THREADS_RESUME.

@@ -7,29 +7,6 @@
 
 #include "socket_test.h"
 
-/* Writes stream `key` without blocking until the socket is full; returns
- * how many bytes went in. */
-static size_t fill_up(int fd, unsigned key) {
-  static unsigned char buf[4096];
-  size_t off = 0;
-  int idle = 0;
-  while (idle < 20) {
-    for (size_t i = 0; i < sizeof buf; ++i) {
-      buf[i] = pat(key, off + i);
-    }
-    ssize_t n = send(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-      E2E_CHECK(errno == EAGAIN, "send: %s", strerror(errno));
-      ++idle; /* let loopback move what it can, then try again */
-      usleep(5000);
-      continue;
-    }
-    idle = 0;
-    off += (size_t)n;
-  }
-  return off;
-}
-
 int main(void) {
   int t[2], u[2], sync[2];
   tcp_pair(AF_INET, t);

@@ -40,12 +40,13 @@ static inline void write_all(int fd, const void* buf, size_t len) {
   }
 }
 
-/* Writes `len` bytes of stream `key` (from offset 0). */
-static inline void send_stream(int fd, unsigned key, size_t len) {
+/* Writes bytes [start, start + len) of stream `key`. */
+static inline void send_stream_from(int fd, unsigned key, size_t start,
+                                    size_t len) {
   static unsigned char buf[65536];
-  size_t off = 0;
-  while (off < len) {
-    size_t n = len - off < sizeof buf ? len - off : sizeof buf;
+  size_t off = start, end = start + len;
+  while (off < end) {
+    size_t n = end - off < sizeof buf ? end - off : sizeof buf;
     for (size_t i = 0; i < n; ++i) {
       buf[i] = pat(key, off + i);
     }
@@ -54,10 +55,39 @@ static inline void send_stream(int fd, unsigned key, size_t len) {
   }
 }
 
-/* Reads exactly `len` bytes and checks them against stream `key`; waits
- * at most 20 s for them. */
-static inline void recv_stream(int fd, unsigned key, size_t len,
-                               const char* what) {
+/* Writes `len` bytes of stream `key` (from offset 0). */
+static inline void send_stream(int fd, unsigned key, size_t len) {
+  send_stream_from(fd, key, 0, len);
+}
+
+/* Writes stream `key` without blocking until the socket is full (20
+ * refusals in a row, 5 ms apart, so loopback moves what it can); returns
+ * how many bytes went in. */
+static inline size_t fill_up(int fd, unsigned key) {
+  static unsigned char buf[4096];
+  size_t off = 0;
+  int idle = 0;
+  while (idle < 20) {
+    for (size_t i = 0; i < sizeof buf; ++i) {
+      buf[i] = pat(key, off + i);
+    }
+    ssize_t n = send(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) {
+      E2E_CHECK(errno == EAGAIN, "send: %s", strerror(errno));
+      ++idle;
+      usleep(5000);
+      continue;
+    }
+    idle = 0;
+    off += (size_t)n;
+  }
+  return off;
+}
+
+/* Reads exactly `len` bytes and checks them against stream `key` from
+ * byte `start` on; waits at most 20 s for each part. */
+static inline void recv_stream_from(int fd, unsigned key, size_t start,
+                                    size_t len, const char* what) {
   static unsigned char buf[65536];
   size_t off = 0;
   while (off < len) {
@@ -72,11 +102,17 @@ static inline void recv_stream(int fd, unsigned key, size_t len,
     E2E_CHECK(n > 0, "%s: recv after %zu of %zu bytes: %s", what, off, len,
               n == 0 ? "end of file" : strerror(errno));
     for (ssize_t i = 0; i < n; ++i) {
-      E2E_CHECK(buf[i] == pat(key, off + (size_t)i), "%s: byte %zu is wrong",
-                what, off + (size_t)i);
+      E2E_CHECK(buf[i] == pat(key, start + off + (size_t)i),
+                "%s: byte %zu is wrong", what, start + off + (size_t)i);
     }
     off += (size_t)n;
   }
+}
+
+/* Reads exactly `len` bytes of stream `key` from its start. */
+static inline void recv_stream(int fd, unsigned key, size_t len,
+                               const char* what) {
+  recv_stream_from(fd, key, 0, len, what);
 }
 
 /* Nothing more is waiting. */
