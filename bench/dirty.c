@@ -1,7 +1,9 @@
 /* Benchmark payload for incremental checkpoints: fills SIZE MiB with random
  * bytes and prints READY; then, each time a line arrives on stdin, rewrites
  * PERMILLE/1000 of its pages (distinct random pages, new random bytes) and
- * prints DIRTIED.  EOF ends it.  Usage: bench_dirty MIB PERMILLE */
+ * prints DIRTIED.  EOF ends it.  With SPARSE_GIB it also maps that many GiB
+ * of MAP_NORESERVE memory and writes 16 scattered pages of it (upstream's
+ * mmap-noreserve).  Usage: bench_dirty MIB PERMILLE [SPARSE_GIB] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,18 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < len / 8; ++i) {
     w[i] = next();
+  }
+  if (argc > 3) {
+    size_t sparse = strtoull(argv[3], NULL, 10) << 30;
+    unsigned char *q = mmap(NULL, sparse, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (q == MAP_FAILED) {
+      perror("mmap (sparse)");
+      return 1;
+    }
+    for (int i = 0; i < 16; ++i) {
+      memset(q + (next() % (sparse / 4096)) * 4096, 0x5a, 4096);
+    }
   }
   unsigned char *hit = calloc(pages, 1);
   printf("READY\n");

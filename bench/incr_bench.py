@@ -7,8 +7,11 @@ image), then ROUNDS times after rewriting PERMILLE/1000 (default 1%) of its
 pages; the same is done without --incremental.  For each round: the
 wall time of `dmtcp_command -bc` (the program is frozen for all of it) and
 the image's bytes.  Beside them: `dd` of the full image's size with fsync,
-and the load average.  Prints a Markdown table; --update writes it into
-docs/benchmarks.md between the incremental markers.
+and the load average.  Then a full checkpoint of a small process that also
+maps 2 TiB of MAP_NORESERVE memory with 16 pages written (upstream's
+mmap-noreserve), beside the same process without it.  Prints a Markdown
+table; --update writes it into docs/benchmarks.md between the incremental
+markers.
 """
 import argparse
 import os
@@ -29,7 +32,7 @@ def timed(cmd, **kw):
     return time.perf_counter() - t
 
 
-def run(build, work, mib, permille, rounds, incremental):
+def run(build, work, mib, permille, rounds, incremental, sparse_gib=0):
     bin_dir = os.path.join(build, "bin")
     port_file = os.path.join(work, "port")
     if os.path.exists(port_file):
@@ -42,8 +45,9 @@ def run(build, work, mib, permille, rounds, incremental):
     launch = [os.path.join(bin_dir, "dmtcp_launch")]
     if incremental:
         launch += ["--incremental", "--incremental-full-every", "0"]
-    p = subprocess.Popen(launch + [os.path.join(build, "bench", "bench_dirty"),
-                                   str(mib), str(permille)],
+    args = [str(mib), str(permille)] + ([str(sparse_gib)] if sparse_gib else [])
+    p = subprocess.Popen(launch + [os.path.join(build, "bench", "bench_dirty")]
+                         + args,
                          env=env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "READY"
@@ -76,6 +80,7 @@ def main():
     ap.add_argument("--permille", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--dir", default=None, help="where images go")
+    ap.add_argument("--sparse-gib", type=int, default=2048)
     ap.add_argument("--update", action="store_true")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="incr-bench-", dir=a.dir)
@@ -87,6 +92,10 @@ def main():
     small = run(a.build, work, 4, a.permille, a.rounds, True)
     incr = run(a.build, work, a.mib, a.permille, a.rounds, True)
     full = run(a.build, work, a.mib, a.permille, a.rounds, False)
+    # Full checkpoints of a 4 MiB process with and without a huge sparse
+    # mapping: what finding 16 pages in 2 TiB costs.
+    plain4 = run(a.build, work, 4, a.permille, a.rounds, False)
+    sparse = run(a.build, work, 4, a.permille, a.rounds, False, a.sparse_gib)
     os.rmdir(work)
     first = incr[0][1]
     med_t = statistics.median(r[0] for r in incr[1:])
@@ -94,7 +103,19 @@ def main():
     full_t = statistics.median(r[0] for r in full[1:])
     full_b = statistics.median(r[1] for r in full[1:])
     small_t = statistics.median(r[0] for r in small[1:])
-    loads = [r[2] for r in incr + full]
+    # The disk's part of an incremental checkpoint: `dd` of the incremental
+    # image's size with fsync, in the same run.
+    work2 = tempfile.mkdtemp(prefix="incr-bench-", dir=a.dir)
+    small_dd = statistics.median(
+        timed(["dd", "if=/dev/zero", f"of={work2}/dd{i}", "bs=1M",
+               f"count={(med_b >> 20) + 1}", "conv=fsync", "status=none"])
+        for i in range(5))
+    for f in os.listdir(work2):
+        os.unlink(os.path.join(work2, f))
+    os.rmdir(work2)
+    plain4_t = statistics.median(r[0] for r in plain4)
+    sparse_t = statistics.median(r[0] for r in sparse)
+    loads = [r[2] for r in incr + full + plain4 + sparse]
     lines = [
         f"{a.mib} MiB of random bytes, {a.permille / 10:g}% of the pages "
         f"rewritten before each of {a.rounds} checkpoints; `dd` of "
@@ -112,9 +133,16 @@ def main():
         f"| {full_b:,} | {full_b / first:.4f} |",
         f"| incremental, a 4 MiB process (the round's own cost) "
         f"| {small_t:.3f} s | | |",
+        f"| `dd` of the incremental image's size with fsync (median of 5) "
+        f"| {small_dd:.3f} s | | |",
         "",
         "Each incremental round: " + ", ".join(
             f"{t:.3f} s / {b:,} B" for t, b, _ in incr[1:]) + ".",
+        "",
+        f"Full checkpoints ({a.rounds + 1} each, median) of a 4 MiB process: "
+        f"{plain4_t:.3f} s; the same process with {a.sparse_gib} GiB of "
+        f"`MAP_NORESERVE` memory, 16 pages of it written: {sparse_t:.3f} s "
+        f"(" + ", ".join(f"{t:.3f}" for t, _, _ in sparse) + ").",
     ]
     table = "\n".join(lines)
     print(table)

@@ -19,6 +19,13 @@ struct MapEntry {
   std::string_view path; // points into the parsed buffer; may be empty
 
   bool is_special(std::string_view name) const { return path == name; }
+
+  // Private anonymous memory (heap, stacks, anonymous mmaps): untouched
+  // pages are zero, pagemap tells which were touched.
+  bool is_private_anonymous() const {
+    return !shared && (path.empty() || path == "[heap]" || path == "[stack]" ||
+                       path.substr(0, 6) == "[anon:" || inode == 0);
+  }
 };
 
 // Parses one line, without its newline.  False for a malformed line.

@@ -276,6 +276,7 @@ struct ImageWriter::Impl {
   bool begun = false;
   int failed = 0;  // first -errno; every later call returns it
   int64_t last_region = -1;
+  uint64_t next_page = 0;  // of last_region: where the next part may start
   uint64_t chunk_count = 0;
   uint64_t raw_bytes = 0;
   uint64_t skip_bytes = 0;  // stored raw without probing, then probe again
@@ -544,6 +545,16 @@ int ImageWriter::emit_chunk(uint32_t index, uint64_t first_page,
 
 int ImageWriter::write_region(uint32_t index, const uint8_t* base,
                               uint64_t npages, const uint8_t* may_have_data) {
+  if (impl_ != nullptr && impl_->begun && index < impl_->region_count &&
+      npages != impl_->shapes[index].npages) {
+    return -EINVAL;
+  }
+  return write_region_pages(index, base, 0, npages, may_have_data);
+}
+
+int ImageWriter::write_region_pages(uint32_t index, const uint8_t* base,
+                                    uint64_t first, uint64_t npages,
+                                    const uint8_t* may_have_data) {
   if (impl_ == nullptr || !impl_->begun) {
     return -EINVAL;
   }
@@ -551,12 +562,16 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
   if (s.failed != 0) {
     return s.failed;
   }
-  // Chunks must come in region order, each region once; the reader insists.
-  if (index >= s.region_count || static_cast<int64_t>(index) <= s.last_region ||
-      npages != s.shapes[index].npages) {
+  // Chunks must come in region order, each page once; the reader insists.
+  bool same = static_cast<int64_t>(index) == s.last_region;
+  if (index >= s.region_count ||
+      (!same && static_cast<int64_t>(index) < s.last_region) ||
+      (same && first < s.next_page) ||
+      first + npages > s.shapes[index].npages || first + npages < first) {
     return -EINVAL;
   }
   s.last_region = index;
+  s.next_page = first + npages;
   // Reservations have no contents; a shared file mapping's are the file's.
   if ((s.shapes[index].flags & (kRegionNoData | kRegionSharedFile)) != 0 ||
       npages == 0) {
@@ -565,6 +580,9 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
   if (base == nullptr) {
     return -EINVAL;
   }
+  // From here on, i is a page of the region (chunks name their page
+  // offset in it), and base the region's start.
+  base -= first * kPageSize;
 
   // A chunk ends at the latest where the address is kMaxChunkBytes-aligned,
   // so a long run of data becomes aligned 4 MiB chunks: restart reads each
@@ -573,9 +591,9 @@ int ImageWriter::write_region(uint32_t index, const uint8_t* base,
   const uint64_t phase = s.shapes[index].start_phase;
   uint64_t run_start = 0;
   uint64_t run_len = 0;
-  for (uint64_t i = 0; i < npages; ++i) {
+  for (uint64_t i = first; i < first + npages; ++i) {
     const uint8_t* page = base + i * kPageSize;
-    uint8_t filter = may_have_data != nullptr ? may_have_data[i] : 1;
+    uint8_t filter = may_have_data != nullptr ? may_have_data[i - first] : 1;
     if (filter == kStoreZeroPage) {
       // Zero now, data in the predecessor: stored as a page of zeros of
       // our own, without reading the program's (which may not be readable).

@@ -64,6 +64,15 @@ class ImageWriter {
   int write_region(uint32_t index, const uint8_t* base, uint64_t npages,
                    const uint8_t* may_have_data);
 
+  // As write_region() for pages [first, first + count) of region `index`
+  // only, readable at base (page `first`; may_have_data has count bytes).
+  // A region may be written in several such parts, in increasing page
+  // order without overlap; the pages no part names are not stored (zero,
+  // or unchanged in an incremental image).  A huge sparse region is written
+  // without a per-page walk of its holes.  0 or -errno.
+  int write_region_pages(uint32_t index, const uint8_t* base, uint64_t first,
+                         uint64_t count, const uint8_t* may_have_data);
+
   // Writes the trailer.  The caller fsyncs, closes and renames.  0 or -errno.
   int finish();
 

@@ -23,6 +23,7 @@
 #include "runtime/preload_env.h"
 #include "runtime/runtime.h"
 #include "runtime/threads.h"
+#include "runtime/write_tracker.h"
 
 namespace rt = dmtcp::rt;
 
@@ -283,7 +284,8 @@ DMTCP_API int dmtcp_is_protected_fd(int fd) {
   if (fd < rt::kProtectedFdBase || fd >= rt::kProtectedFdEnd) {
     return 0;  // ours are all in the range
   }
-  if (dmtcp::events::is_exec_state_fd(fd) || dmtcp::coord::is_tool_fd(fd)) {
+  if (dmtcp::events::is_exec_state_fd(fd) || dmtcp::coord::is_tool_fd(fd) ||
+      dmtcp::write_tracker::is_own_fd(fd)) {
     return 1;
   }
   const dmtcp::RestartInfo& info = rt::g_restart_info;

@@ -56,6 +56,7 @@
 #include <type_traits>
 
 #include "common/log.h"
+#include "common/pagemap_scan_abi.h"
 #include "common/proc_maps.h"
 #include "common/proc_stat.h"
 #include "dmtcp/plugin.h"
@@ -63,7 +64,9 @@
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_notes.h"
 #include "runtime/incremental.h"
+#include "runtime/page_scan.h"
 #include "runtime/runtime.h"
+#include "runtime/threads.h"
 #include "runtime/unsaved.h"
 
 namespace dmtcp::image_dump {
@@ -76,6 +79,13 @@ constexpr size_t kMaxRegions = 1u << 17;
 constexpr size_t kNamesCap = 16u << 20;
 constexpr size_t kPagemapBatch = 1u << 15;  // pages per pread
 constexpr size_t kFileBufBytes = 1u << 20;
+// Populated runs of one region found by PAGEMAP_SCAN; a region with more
+// is walked page by page as before (it is dense enough for that).
+constexpr size_t kMaxExtents = 1u << 15;
+// A sparse region is written in windows of this many pages: the page
+// filter covers one window, and windows without a populated page are
+// passed over without a look.
+constexpr uint64_t kWindowPages = 1u << 15;
 
 struct Scratch {
   char* maps = nullptr;
@@ -85,6 +95,7 @@ struct Scratch {
   uint8_t* may_have_data = nullptr;
   size_t may_have_data_cap = 0;  // pages
   char* file_buf = nullptr;      // kFileBufBytes, for hashing files
+  uint64_t* extents = nullptr;   // kMaxExtents pairs [first, last) of pages
 };
 
 Scratch g_scratch;
@@ -158,10 +169,24 @@ int find_own_segments(dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
+// The stack pointers of the frozen threads (threads::frozen_stack_pointers,
+// taken when an image is begun).  A thread counts itself frozen and then
+// still calls into the kernel to sleep: for a moment its stack below the
+// saved pointer changes, which an incremental image, quick to reach the
+// last region, met (the [stack] chunk's checksum did not match its data).
+constexpr int kMaxFrozenStacks = 8192;
+uint64_t g_frozen_sp[kMaxFrozenStacks];
+int g_frozen_count = 0;
+
 bool is_hot(uint64_t start, uint64_t end) {
   uint64_t sp = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
   if (sp >= start && sp < end) {
     return true;
+  }
+  for (int i = 0; i < g_frozen_count; ++i) {
+    if (g_frozen_sp[i] >= start && g_frozen_sp[i] < end) {
+      return true;
+    }
   }
   for (int i = 0; i < g_hot_count; ++i) {
     if (g_hot[i].start < end && start < g_hot[i].end) {
@@ -237,10 +262,15 @@ void for_each_scratch(F&& f) {
   f(g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t));
   f(g_scratch.may_have_data, g_scratch.may_have_data_cap);
   f(g_scratch.file_buf, kFileBufBytes);
+  f(g_scratch.extents, kMaxExtents * 2 * sizeof(uint64_t));
   void* notes = nullptr;
   size_t notes_len = 0;
   image_notes::scratch(&notes, &notes_len);
   f(notes, notes_len);
+  void* scan_vec = nullptr;
+  size_t scan_vec_len = 0;
+  page_scan::scratch(&scan_vec, &scan_vec_len);
+  f(scan_vec, scan_vec_len);
   incremental::scratch(
       [](void* p, size_t len, void* arg) {
         (*static_cast<std::remove_reference_t<F>*>(arg))(p, len);
@@ -294,15 +324,6 @@ void clear_excluded(uint64_t start, uint64_t end, uint8_t* filter) {
       filter[(a - start) / image::kPageSize] = 0;
     }
   }
-}
-
-// Anonymous private memory: untouched pages are zero, pagemap tells which.
-bool is_private_anonymous(const MapEntry& m) {
-  if (m.shared) {
-    return false;
-  }
-  return m.path.empty() || m.path == "[heap]" || m.path == "[stack]" ||
-         m.path.substr(0, 6) == "[anon:" || m.inode == 0;
 }
 
 // Which pages of a region hold data worth storing.
@@ -624,6 +645,37 @@ uint32_t add_name(std::string_view name) {
   return off;
 }
 
+// An incremental image's region inherits only from a predecessor's region
+// of the same bounds (docs/incremental.md).  The kernel merges adjacent
+// anonymous mappings that our images kept apart (restart maps each region
+// on its own; a mapping replaced in the middle of another), so plain
+// anonymous memory is cut where the predecessor's regions begin and end.
+// More regions, same memory: restart maps them side by side.
+void split_at_predecessor(uint32_t i) {
+  constexpr uint32_t kPlain = image::kRegionPrivate | image::kRegionAnonymous;
+  if (g_scratch.regions[i].flags != kPlain ||
+      g_plan.rule[i] != PageRule::kTouched || g_plan.needs_read[i]) {
+    return;
+  }
+  constexpr int kMaxCuts = 64;
+  uint64_t cuts[kMaxCuts];
+  int n = incremental::predecessor_cuts(
+      g_scratch.regions[i].start, g_scratch.regions[i].end, cuts, kMaxCuts);
+  for (int k = 0; k < n && g_plan.count < kMaxRegions; ++k) {
+    uint32_t last = g_plan.count - 1;
+    uint32_t j = g_plan.count++;
+    g_scratch.regions[j] = g_scratch.regions[last];
+    g_scratch.regions[last].end = cuts[k];
+    g_scratch.regions[j].start = cuts[k];
+    g_plan.needs_read[j] = false;
+    g_plan.rule[j] = PageRule::kTouched;
+    g_plan.readable[last] =
+        (cuts[k] - g_scratch.regions[last].start) / image::kPageSize;
+    g_plan.readable[j] =
+        (g_scratch.regions[j].end - cuts[k]) / image::kPageSize;
+  }
+}
+
 int build_plan(int pagemap_fd) {
   long n = read_proc_file("/proc/self/maps", g_scratch.maps, kMapsCap);
   if (n < 0) {
@@ -676,7 +728,7 @@ int build_plan(int pagemap_fd) {
         uint64_t npages = (m.end - m.start) / image::kPageSize;
         g_plan.needs_read[i] = false;
         g_plan.rule[i] =
-            is_private_anonymous(m) ? PageRule::kTouched : PageRule::kReadable;
+            m.is_private_anonymous() ? PageRule::kTouched : PageRule::kReadable;
         g_plan.readable[i] = npages;
         if (file_backed) {
           plan_file_region(m, &r, i, npages);
@@ -711,8 +763,98 @@ int build_plan(int pagemap_fd) {
           r.flags &= ~image::kRegionFromFile;
           r.file_hash = 0;
         }
+        split_at_predecessor(i);
       });
   return ok ? 0 : -EPROTO;
+}
+
+// The populated pages of region r (rule kTouched or kPrivateChanges, with
+// the same meaning as read_pagemap()) as runs of page indexes, from
+// PAGEMAP_SCAN: one ioctl per region however sparse it is.  Returns the
+// number of runs in g_scratch.extents, or -1: no PAGEMAP_SCAN, or too many
+// runs (the caller reads pagemap page by page).
+long populated_runs(int pagemap_fd, const RegionEntry& r, PageRule rule) {
+  struct Runs {
+    uint64_t start;
+    bool private_changes;
+    long n;
+  } runs{r.start, rule == PageRule::kPrivateChanges, 0};
+  uint64_t want = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+  int rc = page_scan::scan(
+      pagemap_fd, r.start, r.end, 0, 0, want, want | PAGE_IS_FILE,
+      [](void* arg, uint64_t first, uint64_t last, uint64_t c) {
+        auto* x = static_cast<Runs*>(arg);
+        // A private file mapping stores the pages the program changed:
+        // its own copies (present and not the file's page) and swapped ones.
+        bool keep = !x->private_changes || (c & PAGE_IS_SWAPPED) != 0 ||
+                    (c & PAGE_IS_FILE) == 0;
+        if (!keep || x->n < 0) {
+          return;
+        }
+        uint64_t a = (first - x->start) / image::kPageSize;
+        uint64_t b = (last - x->start) / image::kPageSize;
+        uint64_t* e = g_scratch.extents;
+        if (x->n > 0 && e[2 * (x->n - 1) + 1] == a) {
+          e[2 * (x->n - 1) + 1] = b;  // adjacent, other categories
+          return;
+        }
+        if (static_cast<size_t>(x->n) == kMaxExtents) {
+          x->n = -1;
+          return;
+        }
+        e[2 * x->n] = a;
+        e[2 * x->n + 1] = b;
+        ++x->n;
+      },
+      &runs);
+  return rc == 0 ? runs.n : -1;
+}
+
+// Writes region i from its populated runs (populated_runs()), a window of
+// kWindowPages at a time: windows without a populated page cost nothing,
+// so a 2 TiB MAP_NORESERVE mapping with a few touched pages is as quick
+// as a small one.  Only for regions the incremental tables do not cover
+// (their hashes are kept per page).
+int write_sparse(uint32_t i, long nruns, const uint8_t* base) {
+  const RegionEntry& r = g_scratch.regions[i];
+  const uint64_t npages = (r.end - r.start) / image::kPageSize;
+  const uint8_t keep = (r.flags & image::kRegionFromFile) != 0 ? 2 : 1;
+  const uint64_t* e = g_scratch.extents;
+  uint8_t* filter = ensure_page_map(kWindowPages);
+  uint64_t cursor = 0;  // pages before it are written
+  for (long j = 0; j < nruns;) {
+    uint64_t from = e[2 * j] > cursor ? e[2 * j] : cursor;
+    uint64_t wstart = from / kWindowPages * kWindowPages;
+    uint64_t wend =
+        wstart + kWindowPages < npages ? wstart + kWindowPages : npages;
+    memset(filter, 0, wend - wstart);
+    for (long k = j; k < nruns && e[2 * k] < wend; ++k) {
+      uint64_t lo = e[2 * k] > wstart ? e[2 * k] : wstart;
+      uint64_t hi = e[2 * k + 1] < wend ? e[2 * k + 1] : wend;
+      if (lo < hi) {
+        memset(filter + (lo - wstart), keep, hi - lo);
+      }
+    }
+    while (j < nruns && e[2 * j + 1] <= wend) {
+      ++j;
+    }
+    cursor = wend;
+    uint64_t wstart_addr = r.start + wstart * image::kPageSize;
+    uint64_t wend_addr = r.start + wend * image::kPageSize;
+    if (excluded_bytes(wstart_addr, wend_addr) != 0) {
+      clear_excluded(wstart_addr, wend_addr, filter);
+    }
+    const uint8_t* source = base + wstart * image::kPageSize;
+    if (is_hot(r.start, r.end)) {
+      source = snapshot(wstart_addr, wend_addr - wstart_addr, filter);
+    }
+    if (int rc = g_writer.write_region_pages(i, source, wstart, wend - wstart,
+                                             filter);
+        rc != 0) {
+      return rc;
+    }
+  }
+  return 0;
 }
 
 int write_regions(int pagemap_fd) {
@@ -730,8 +872,26 @@ int write_regions(int pagemap_fd) {
       continue;
     }
     uint64_t npages = (r.end - r.start) / image::kPageSize;
-    uint8_t* filter = ensure_page_map(npages);
     PageRule rule = g_plan.rule[i];
+    auto* base = reinterpret_cast<uint8_t*>(r.start);
+    if ((rule == PageRule::kTouched || rule == PageRule::kPrivateChanges) &&
+        !incremental::covers(i)) {
+      long nruns = populated_runs(pagemap_fd, r, rule);
+      if (nruns >= 0) {
+        if (g_plan.needs_read[i]) {
+          mprotect(base, r.end - r.start, static_cast<int>(r.prot) | PROT_READ);
+        }
+        int rc = write_sparse(i, nruns, base);
+        if (g_plan.needs_read[i]) {
+          mprotect(base, r.end - r.start, static_cast<int>(r.prot));
+        }
+        if (rc != 0) {
+          return rc;
+        }
+        continue;
+      }
+    }
+    uint8_t* filter = ensure_page_map(npages);
     bool have_map = false;
     if (rule == PageRule::kResident) {
       have_map = read_resident(r.start, npages, filter);
@@ -740,7 +900,17 @@ int write_regions(int pagemap_fd) {
         memset(filter + readable, 0, npages - readable);
       }
     } else if (rule != PageRule::kReadable) {
-      have_map = read_pagemap(pagemap_fd, r.start, npages, filter, rule);
+      long nruns = populated_runs(pagemap_fd, r, rule);
+      have_map = nruns >= 0;
+      if (have_map) {
+        memset(filter, 0, npages);
+        for (long j = 0; j < nruns; ++j) {
+          const uint64_t* e = g_scratch.extents + 2 * j;
+          memset(filter + e[0], 1, e[1] - e[0]);
+        }
+      } else {
+        have_map = read_pagemap(pagemap_fd, r.start, npages, filter, rule);
+      }
     }
     if (!have_map) {
       // Every page that can be read may hold data.  (Without pagemap a
@@ -759,16 +929,16 @@ int write_regions(int pagemap_fd) {
     if (excluded_bytes(r.start, r.end) != 0) {
       clear_excluded(r.start, r.end, filter);
     }
-    auto* base = reinterpret_cast<uint8_t*>(r.start);
     if (g_plan.needs_read[i]) {
       mprotect(base, r.end - r.start, static_cast<int>(r.prot) | PROT_READ);
     }
     const uint8_t* source = base;
-    if (is_hot(r.start, r.end)) {
+    bool hot = is_hot(r.start, r.end);
+    if (hot) {
       source = snapshot(r.start, r.end - r.start, filter);
     }
     // Incremental images: only what changed since the predecessor.
-    incremental::filter_region(i, source, npages, filter);
+    incremental::filter_region(i, source, npages, filter, hot);
     int rc = g_writer.write_region(i, source, npages, filter);
     if (g_plan.needs_read[i]) {
       mprotect(base, r.end - r.start, static_cast<int>(r.prot));
@@ -827,7 +997,10 @@ int prepare(bool compress) {
     g_scratch.pagemap =
         static_cast<uint64_t*>(map_scratch(kPagemapBatch * sizeof(uint64_t)));
     g_scratch.file_buf = static_cast<char*>(map_scratch(kFileBufBytes));
+    g_scratch.extents =
+        static_cast<uint64_t*>(map_scratch(kMaxExtents * 2 * sizeof(uint64_t)));
     ensure_page_map(1);
+    page_scan::prepare();  // without it: pagemap read page by page
     g_hot_count = 0;
     dl_iterate_phdr(find_own_segments,
                     reinterpret_cast<void*>(&find_own_segments));
@@ -886,11 +1059,14 @@ int write_temp(int fd, const char* tmp, const Who& who) {
   g_plan.header = image::FileHeader{};
   g_plan.swap = -1;
   collect_excluded();
+  g_frozen_count =
+      threads::frozen_stack_pointers(g_frozen_sp, kMaxFrozenStacks);
   int rc = build_plan(pagemap_fd);
   if (rc == 0) {
     fill_header(who);
     // Without room for the hashes the image is simply full.
-    incremental::plan(&g_plan.header, g_scratch.regions, g_plan.count);
+    incremental::plan(&g_plan.header, g_scratch.regions, g_plan.count,
+                      pagemap_fd);
     rc = g_writer.begin(fd, g_plan.header, g_scratch.regions, g_plan.count,
                         g_scratch.names, g_plan.names_size, image_notes::data(),
                         image_notes::size(), image_notes::count());
@@ -959,8 +1135,10 @@ void forget_after_restart() {
     }
   };
   for_each_scratch(drop);
-  incremental::forget_after_restart();
+  page_scan::forget_after_restart();
   image_notes::forget_after_restart();
+  // Last: it may map a scan buffer again (page_scan::prepare()).
+  incremental::after_restart();
   g_snapshot = nullptr;
   g_snapshot_cap = 0;
   g_retired_count = 0;

@@ -463,6 +463,16 @@ int suspend_all() {
   return static_cast<int>(sent);
 }
 
+int frozen_stack_pointers(uint64_t* out, int max) {
+  int n = 0;
+  for_each_live([&](Thread* t) {
+    if (t->suspended.load() != 0 && n < max) {
+      out[n++] = t->ctx.rsp;
+    }
+  });
+  return n;
+}
+
 void resume_all(bool) {
   g_resume_epoch.fetch_add(1);
   futex_wake(&g_resume_epoch);

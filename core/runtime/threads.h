@@ -60,6 +60,11 @@ int create(pthread_t* out, const pthread_attr_t* attr,
 int list_tids(pid_t* out, int max);
 int suspend_all();                   // -> number of threads frozen
 void resume_all(bool is_restart);    // lets them return from the handler
+// While they are frozen: the stack pointer each frozen thread saved (up to
+// max into out); how many.  A thread counts itself frozen just before it
+// goes to sleep, so its stack below that pointer may still change for a
+// moment: the image copies such regions first (image_dump's is_hot).
+int frozen_stack_pointers(uint64_t* out, int max);
 void recreate_after_restart();       // new kernel threads, back in handler
 // After a restart: the kernel tid now of the thread whose tid was old_tid
 // at the checkpoint (-1: none); dmtcp_restored_thread_tid().

@@ -1515,6 +1515,43 @@ def test_incrfailed(e):
     kill_computation(e, [a, b])
     restart_expect_pass(e, imgs, "a chain across a failed round")
 
+def test_incrrestart(e):
+    """A chain goes on across a restart (docs/incremental.md, "Across a
+    restart"): restarted from generation 6 (depth 5), the program changes
+    its pages again; the next image names generation 6 as its predecessor
+    (depth 6) and is a small part of a full one; restarted from it, the
+    program finds its memory byte for byte."""
+    p = launch_incremental(e, "incrrestart.out")
+    imgs = newest_checkpoint(e, "sixth checkpoint")
+    check(len(imgs) == 1, f"one process, images {imgs}")
+    six = chain_info(e, imgs[0])
+    check(six is not None and six["depth"] == 5, f"the sixth: {six}")
+    full_size = os.path.getsize(imgs[0].replace("_gen6", "_gen1"))
+    kill_computation(e, [p])
+    out = os.path.join(e.work, "incrrestart1.out")
+    r1 = LoggedPopen([e.tool("dmtcp_restart"), imgs[0]], out, env=e.env)
+    wait_for_peers(e, 1)
+    open(e.env["DMTCP_TEST_GO"] + "1", "w").close()
+    deadline = time.time() + 60
+    while "MUTATED" not in open(out).read():
+        check(time.time() < deadline and r1.poll() is None,
+              f"no MUTATED after the restart: {open(out).read()}")
+        time.sleep(0.02)
+    imgs = newest_checkpoint(e, "after the restart")
+    check(len(imgs) == 1 and imgs[0].endswith("_gen7.dmtcp"),
+          f"the image after the restart: {imgs}")
+    seven = chain_info(e, imgs[0])
+    check(seven is not None and seven["depth"] == 6 and
+          seven["parent_generation"] == 6 and seven["base_generation"] == 1,
+          f"the image after the restart does not continue the chain: {seven}")
+    size = os.path.getsize(imgs[0])
+    print(f"  after the restart: depth {seven['depth']}, {size} bytes "
+          f"(full image {full_size})")
+    check(size < full_size / 2, f"{size} bytes against {full_size} full")
+    kill_computation(e, [r1])
+    restart_expect_pass(e, imgs, "a chain continued across a restart")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -1529,7 +1566,8 @@ def main():
              "keepgens": test_keepgens, "bcqueue": test_bcqueue,
              "planted": test_planted, "forkedkill": test_forkedkill,
              "incrchain": test_incrchain, "incrcompact": test_incrcompact,
-             "incrfailed": test_incrfailed}
+             "incrfailed": test_incrfailed,
+             "incrrestart": test_incrrestart}
     ap.add_argument("case", choices=sorted(cases))
     a = ap.parse_args()
     libc = ctypes.CDLL(None)

@@ -875,6 +875,13 @@ void Coordinator::end_round() {
   if (round_.kind == RoundKind::kRestart) {
     DMTCP_INFO("restart of generation %u complete: %zu processes running",
                round_.generation, round_.participants.size());
+    // The images restarted from are committed (they are a whole
+    // generation's): the next incremental images may build on them
+    // (docs/incremental.md, "Across a restart").
+    if (!round_.failed &&
+        (committed_.empty() || committed_.back() != round_.generation)) {
+      committed_.push_back(round_.generation);
+    }
   } else if (round_.failed) {
     DMTCP_WARN("checkpoint generation %u ended after a failure",
                round_.generation);

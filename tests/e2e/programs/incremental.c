@@ -7,12 +7,18 @@
  * dmtcp_launch --incremental each image stores only what changed, so a
  * restart must lay five images and the harness's own checkpoint over one
  * another.  Before READY the buffer is written to $DMTCP_TEST_GO.expected;
- * after the go it must equal that file byte for byte.  Usage: incremental
- * [MiB] */
+ * after the go it must equal that file byte for byte.  While it waits for
+ * the go, the file $DMTCP_TEST_GO1 appearing (a restarted process, before
+ * its next checkpoint: failure_modes.py incrrestart) makes it change its
+ * pages once more, write the expected file again and print MUTATED.  After
+ * the expected file is written, 1% of the pages are dropped (and zero
+ * there): holes nothing reads before the checkpoint.
+ * Usage: incremental [MiB] */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "../../../core/include/dmtcp.h"
 #include "e2e.h"
@@ -82,6 +88,60 @@ static void mutate(int round, unsigned long long *rng) {
   }
 }
 
+static void write_expected(void) {
+  char expected[4096];
+  snprintf(expected, sizeof expected, "%s.expected", getenv("DMTCP_TEST_GO"));
+  unlink(expected);
+  int fd = open(expected, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  E2E_CHECK(fd >= 0, "%s: %s", expected, strerror(errno));
+  for (size_t off = 0; off < g_pages * kPage;) {
+    ssize_t w = write(fd, g_buf + off, g_pages * kPage - off);
+    E2E_CHECK(w > 0, "write %s: %s", expected, strerror(errno));
+    off += (size_t)w;
+  }
+  E2E_CHECK(write(fd, g_fbuf, kFilePages * kPage) == kFilePages * kPage,
+            "write %s: %s", expected, strerror(errno));
+  E2E_CHECK(close(fd) == 0, "close: %s", strerror(errno));
+}
+
+/* Pages dropped with MADV_DONTNEED after the expected file was written:
+ * holes that nothing reads before the checkpoint (the expected file says
+ * zero there).  A checkpoint that trusts "not written" for a hole keeps the
+ * predecessor's data. */
+static void drop_after_expected(unsigned long long *rng) {
+  static const unsigned char zero[kPage];
+  char expected[4096];
+  snprintf(expected, sizeof expected, "%s.expected", getenv("DMTCP_TEST_GO"));
+  int fd = open(expected, O_WRONLY);
+  E2E_CHECK(fd >= 0, "%s: %s", expected, strerror(errno));
+  for (size_t n = 0; n < g_pages / 100 + 1; ++n) {
+    size_t i = (size_t)(e2e_next(rng) % g_pages);
+    E2E_CHECK(madvise(g_buf + i * kPage, kPage, MADV_DONTNEED) == 0,
+              "madvise: %s", strerror(errno));
+    E2E_CHECK(pwrite(fd, zero, kPage, (off_t)(i * kPage)) == kPage,
+              "pwrite %s: %s", expected, strerror(errno));
+  }
+  E2E_CHECK(close(fd) == 0, "close: %s", strerror(errno));
+}
+
+static unsigned long long g_rng;
+static int g_mutated;
+
+/* While waiting for the go: $DMTCP_TEST_GO1 asks for one more round of
+ * changes (after a restart, so that the next image continues the chain). */
+static void maybe_mutate(void) {
+  char go1[4096];
+  snprintf(go1, sizeof go1, "%s1", getenv("DMTCP_TEST_GO"));
+  if (g_mutated || access(go1, F_OK) != 0) {
+    return;
+  }
+  g_mutated = 1;
+  mutate(7, &g_rng);
+  write_expected();
+  drop_after_expected(&g_rng);
+  e2e_say("MUTATED");
+}
+
 int main(int argc, char **argv) {
   size_t mib = argc > 1 ? (size_t)atol(argv[1]) : 32;
   const char *go = getenv("DMTCP_TEST_GO");
@@ -117,23 +177,16 @@ int main(int argc, char **argv) {
     checkpoints += r == DMTCP_AFTER_CHECKPOINT;
   }
   mutate(6, &rng);
-  char expected[4096];
-  snprintf(expected, sizeof expected, "%s.expected", go);
-  int fd = open(expected, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-  E2E_CHECK(fd >= 0, "%s: %s", expected, strerror(errno));
-  for (size_t off = 0; off < g_pages * kPage;) {
-    ssize_t w = write(fd, g_buf + off, g_pages * kPage - off);
-    E2E_CHECK(w > 0, "write %s: %s", expected, strerror(errno));
-    off += (size_t)w;
-  }
-  E2E_CHECK(write(fd, g_fbuf, kFilePages * kPage) == kFilePages * kPage,
-            "write %s: %s", expected, strerror(errno));
-  E2E_CHECK(close(fd) == 0, "close: %s", strerror(errno));
+  write_expected();
+  drop_after_expected(&rng);
+  g_rng = rng;
   printf("checkpoints %d\n", checkpoints);
   e2e_say("READY");
-  e2e_wait_for_go(NULL);
+  e2e_wait_for_go(maybe_mutate);
 
-  fd = open(expected, O_RDONLY);
+  char expected[4096];
+  snprintf(expected, sizeof expected, "%s.expected", go);
+  int fd = open(expected, O_RDONLY);
   E2E_CHECK(fd >= 0, "%s: %s", expected, strerror(errno));
   static unsigned char page[kPage];
   size_t bad = 0, first_bad = 0;
