@@ -221,6 +221,22 @@ int inherited_for(const Desc& d, const RestartCtx& ctx) {
   return fcntl(ctx.inherited[d.first_fd], F_DUPFD_CLOEXEC, ctx.park_min);
 }
 
+bool remake_after_queries(const Desc& d, pid_t me) {
+  constexpr char kProc[] = "/proc/";
+  constexpr size_t kProcLen = sizeof kProc - 1;
+  const char* p = d.path.c_str();
+  if (d.kind != Kind::kPath || strncmp(p, kProc, kProcLen) != 0) {
+    return false;
+  }
+  p += kProcLen;
+  long n = 0;
+  const char* digits = p;
+  while (*p >= '0' && *p <= '9' && n < (1L << 31)) {
+    n = n * 10 + (*p++ - '0');
+  }
+  return p != digits && (*p == '/' || *p == '\0') && n != me;
+}
+
 void remake(Desc* d, const RestartCtx& ctx) {
   int fd = -1;
   switch (d->kind) {
