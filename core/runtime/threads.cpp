@@ -58,8 +58,8 @@ constexpr uint32_t kReclaimAt = 256;
 // from or to kFree.  Held by the checkpoint thread for the whole round.
 SpinFutexLock g_list_lock;
 Thread g_pool[kMaxThreads];
-uint32_t g_free_head = 0;   // index + 1; 0 = use g_high_water
-uint32_t g_high_water = 0;  // records ever handed out
+uint32_t g_free_head = 0;            // index + 1; 0 = use g_high_water
+uint32_t g_high_water = 0;           // records ever handed out
 std::atomic<uint32_t> g_exiting{0};  // records in State::kExiting
 
 std::atomic<uint32_t> g_suspended_count{0};

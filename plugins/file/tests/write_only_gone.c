@@ -28,8 +28,9 @@ int main(int argc, char** argv) {
   struct stat via_fd, via_path;
   E2E_CHECK(fstat(fd, &via_fd) == 0 && stat(path, &via_path) == 0,
             "stat %s: %s", path, strerror(errno));
-  E2E_CHECK(via_fd.st_ino == via_path.st_ino && via_fd.st_dev == via_path.st_dev,
-            "the fd is not the file at %s", path);
+  E2E_CHECK(
+      via_fd.st_ino == via_path.st_ino && via_fd.st_dev == via_path.st_dev,
+      "the fd is not the file at %s", path);
   E2E_CHECK((via_fd.st_mode & 07777) == 0640, "mode %o, want 640",
             (unsigned)(via_fd.st_mode & 07777));
   size_t want = sizeof kBefore - 1 + sizeof kAfter - 1;
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   int rd = open(path, O_RDONLY);
   E2E_CHECK(rd >= 0 && read(rd, buf, want) == (ssize_t)want, "read back");
   size_t n = sizeof kBefore - 1;
-  int zeros = 1;  /* a hole where the file was made again */
+  int zeros = 1; /* a hole where the file was made again */
   for (size_t i = 0; i < n; ++i) {
     zeros = zeros && buf[i] == 0;
   }

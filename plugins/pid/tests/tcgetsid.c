@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <termios.h>
 
 #include "e2e.h"
@@ -47,14 +46,8 @@ int main(void) {
   if (child == 0) {
     leader(ready[1]);
   }
-  char c;
-  E2E_CHECK(read(ready[0], &c, 1) == 1, "child never started");
-  e2e_say("READY");
-  e2e_wait_for_go(NULL);
-  int status = 0;
-  E2E_CHECK(waitpid(child, &status, 0) == child, "waitpid");
-  E2E_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child: status %#x", status);
+  e2e_ready_when_child_is(ready[0]);
+  e2e_child_exited_ok(child, "3: tcgetsid or tcgetpgrp gave another pid");
   e2e_say("PASS");
   return 0;
 }

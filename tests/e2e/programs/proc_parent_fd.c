@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -34,27 +33,27 @@ static int read_all(int fd) {
 }
 
 /* Whether the maps text behind fd has a line for the page at addr. */
-static int shows(int fd, void *addr) {
+static int shows(int fd, void* addr) {
   char start[32];
   snprintf(start, sizeof start, "%lx-", (unsigned long)(uintptr_t)addr);
   if (!read_all(fd)) {
     return -1;
   }
-  for (const char *line = text; *line != '\0';) {
+  for (const char* line = text; *line != '\0';) {
     if (strncmp(line, start, strlen(start)) == 0) {
       return 1;
     }
-    const char *nl = strchr(line, '\n');
+    const char* nl = strchr(line, '\n');
     line = nl != NULL ? nl + 1 : line + strlen(line);
   }
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int shared = argc > 1 && strcmp(argv[1], "shared") == 0;
   long page = sysconf(_SC_PAGESIZE);
-  void *mark = mmap(NULL, (size_t)page, PROT_READ,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mark =
+      mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   E2E_CHECK(mark != MAP_FAILED, "mmap");
   int maps = open("/proc/self/maps", O_RDONLY);
   E2E_CHECK(maps >= 0, "open /proc/self/maps");
@@ -76,18 +75,11 @@ int main(int argc, char **argv) {
   if (!shared) {
     close(maps);
   }
-  char c;
-  E2E_CHECK(read(ready[0], &c, 1) == 1, "child never started");
-  e2e_say("READY");
-  e2e_wait_for_go(NULL);
+  e2e_ready_when_child_is(ready[0]);
   if (shared) {
     E2E_CHECK(shows(maps, mark) == 1, "parent: not its own maps");
   }
-  int status = 0;
-  E2E_CHECK(waitpid(child, &status, 0) == child, "waitpid");
-  E2E_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child: status %#x (3: its fd does not show the parent's maps)",
-            status);
+  e2e_child_exited_ok(child, "3: its fd does not show the parent's maps");
   e2e_say("PASS");
   return 0;
 }

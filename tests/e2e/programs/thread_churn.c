@@ -19,13 +19,13 @@ enum { kTeam = 16, kTeamsBefore = 600 };
 static atomic_int done;
 static atomic_int ticks;
 
-static void *member(void *arg) {
+static void* member(void* arg) {
   (void)arg;
   atomic_fetch_add(&done, 1);
   return NULL;
 }
 
-static void *ticker(void *arg) {
+static void* ticker(void* arg) {
   (void)arg;
   for (;;) {
     atomic_fetch_add(&ticks, 1);
