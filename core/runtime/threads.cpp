@@ -237,11 +237,16 @@ bool exited_for_good(const Thread* t) {
 }
 
 // pthread_create, g_list_lock held: the records of exited threads that are
-// gone go back to the pool (no waiting for the others).
+// gone go back to the pool (no waiting for the others).  Not one whose
+// creator still waits for it to register: a short thread can register and
+// end before its creator looks, and freeing the record (registered back
+// to 0) left that creator waiting forever, holding the checkpoint lock
+// shared (upstream's pthread4 hung its checkpoint).  Other pthread_create
+// calls run beside this one; checkpoints do not (lock).
 void reclaim_exited() {
   for_each_live([](Thread* t) {
     if (t->state.load() == static_cast<uint32_t>(State::kExiting) &&
-        exited_for_good(t)) {
+        t->creator_waiting.load() == 0 && exited_for_good(t)) {
       free_record(t);
     }
   });
@@ -427,6 +432,7 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
   Thread* t = alloc_record();
   if (t != nullptr) {
     t->state.store(static_cast<uint32_t>(State::kStarting));
+    t->creator_waiting.store(1);
   }
   g_list_lock.unlock();
   if (t == nullptr) {
@@ -447,6 +453,9 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
   while (t->registered.load() == 0) {
     futex_wait(&t->registered, 0);
   }
+  // From here the record is no longer ours: the thread may have ended
+  // already, and another pthread_create may reclaim it.
+  t->creator_waiting.store(0);
   events::fire(DMTCP_EVENT_THREAD_CREATED);
   return 0;
 }

@@ -5,7 +5,9 @@
  * its cache, so nothing may read an exited thread's memory; a thread
  * started after all that is still frozen and brought back (its ticks go
  * on after each restart).  Before the fix the first checkpoint died with
- * SIGSEGV, and threads past the 8192nd went unrecorded. */
+ * SIGSEGV, and threads past the 8192nd went unrecorded; with the first
+ * fix alone, pthread4's joiners left a creator waiting forever and the
+ * checkpoint hung. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +36,21 @@ static void* ticker(void* arg) {
   return NULL;
 }
 
+/* Four of these start and join one short thread after another (upstream's
+ * pthread4): a thread may register and end before its creator has seen it
+ * register, while another creator frees the records of ended ones. */
+static atomic_int stop;
+
+static void *joiner(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop)) {
+    pthread_t t;
+    E2E_CHECK(pthread_create(&t, NULL, member, NULL) == 0, "pthread_create");
+    E2E_CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+  }
+  return NULL;
+}
+
 /* One team: kTeam detached threads, until each has run. */
 static void team(void) {
   pthread_attr_t attr;
@@ -56,8 +73,17 @@ int main(void) {
   }
   pthread_t t;
   E2E_CHECK(pthread_create(&t, NULL, ticker, NULL) == 0, "pthread_create");
+  pthread_t joiners[4];
+  for (int i = 0; i < 4; ++i) {
+    E2E_CHECK(pthread_create(&joiners[i], NULL, joiner, NULL) == 0,
+              "pthread_create");
+  }
   e2e_say("READY");
   e2e_wait_for_go(team);
+  atomic_store(&stop, 1);
+  for (int i = 0; i < 4; ++i) {
+    E2E_CHECK(pthread_join(joiners[i], NULL) == 0, "pthread_join");
+  }
   int before = atomic_load(&ticks);
   for (int i = 0; i < 500 && atomic_load(&ticks) == before; ++i) {
     usleep(10000);
