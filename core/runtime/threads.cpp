@@ -5,7 +5,10 @@
 //  2. A thread that returns or exits marks itself kExiting (RAII guard, so
 //     pthread_exit and cancellation count too); the checkpoint waits for the
 //     kernel to clear its tid before freezing anyone, so no thread is caught
-//     in glibc's exit path holding a lock.
+//     in glibc's exit path holding a lock.  pthread_create gives the
+//     records of threads already gone back to the pool once kReclaimAt of
+//     them have piled up (programs that start and end threads by the
+//     thousand between checkpoints: libgomp's nested teams).
 //  3. suspend_all(): tgkill every kRunning thread with the checkpoint signal.
 //     Each saves its resumable context in the handler and sleeps on a futex.
 //     Its full register set and signal mask are in the signal frame on its
@@ -25,6 +28,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,13 +50,17 @@ namespace dmtcp::threads {
 namespace {
 
 constexpr uint32_t kMaxThreads = 8192;
+// Exited threads' records left before pthread_create looks for those whose
+// kernel thread is gone (a scan of the pool).
+constexpr uint32_t kReclaimAt = 256;
 
 // Protects: g_pool allocation (free list) and every Thread::state change
 // from or to kFree.  Held by the checkpoint thread for the whole round.
 SpinFutexLock g_list_lock;
 Thread g_pool[kMaxThreads];
-uint32_t g_free_head = 0;   // index + 1; 0 = use g_high_water
-uint32_t g_high_water = 0;  // records ever handed out
+uint32_t g_free_head = 0;            // index + 1; 0 = use g_high_water
+uint32_t g_high_water = 0;           // records ever handed out
+std::atomic<uint32_t> g_exiting{0};  // records in State::kExiting
 
 std::atomic<uint32_t> g_suspended_count{0};
 std::atomic<uint32_t> g_restored_count{0};
@@ -105,7 +113,10 @@ Thread* alloc_record() {
 }
 
 void free_record(Thread* t) {
-  t->state.store(static_cast<uint32_t>(State::kFree));
+  if (t->state.exchange(static_cast<uint32_t>(State::kFree)) ==
+      static_cast<uint32_t>(State::kExiting)) {
+    g_exiting.fetch_sub(1);
+  }
   t->registered.store(0);
   t->suspended.store(0);
   t->tid = 0;
@@ -127,6 +138,7 @@ struct ExitMark {
   Thread* t;
   ~ExitMark() {
     ckpt_lock::SharedGuard guard;
+    g_exiting.fetch_add(1);
     t->state.store(static_cast<uint32_t>(State::kExiting));
   }
 };
@@ -201,15 +213,53 @@ bool blocks_signal(pid_t tid, int sig) {
   return ((mask >> (sig - 1)) & 1) != 0;
 }
 
-// Waits until every exiting thread is gone from the kernel: glibc's
-// CLONE_CHILD_CLEARTID makes the kernel zero its tid field at exit.
+// Whether an exiting thread's kernel thread is gone: glibc's
+// CLONE_CHILD_CLEARTID makes the kernel zero the tid field of its struct
+// pthread at exit.  From then on glibc may unmap the thread's stack, which
+// holds that struct, at any moment (a detached thread's stack beyond its
+// cache), or give it to a new thread.  So the field is read with
+// process_vm_readv, which fails with EFAULT where a plain read would crash
+// (upstream's openmp-2): unmapped, or another tid there, means gone.
+bool exited_for_good(const Thread* t) {
+  pid_t seen = 0;
+  iovec local{&seen, sizeof seen};
+  iovec remote{tcb::tid_address(t->self), sizeof seen};
+  long n = raw::syscall6(SYS_process_vm_readv, tcb::getpid_raw(),
+                         reinterpret_cast<long>(&local), 1,
+                         reinterpret_cast<long>(&remote), 1, 0);
+  if (n == static_cast<long>(sizeof seen)) {
+    return seen != t->tid;
+  }
+  if (n == -EFAULT) {
+    return true;
+  }
+  return thread_is_gone(t->tid);  // the call refused (seccomp): ask /proc
+}
+
+// pthread_create, g_list_lock held: the records of exited threads that are
+// gone go back to the pool (no waiting for the others).  Not one whose
+// creator still waits for it to register: a short thread can register and
+// end before its creator looks, and freeing the record (registered back
+// to 0) left that creator waiting forever, holding the checkpoint lock
+// shared (upstream's pthread4 hung its checkpoint).  Other pthread_create
+// calls run beside this one; checkpoints do not (lock).
+void reclaim_exited() {
+  for_each_live([](Thread* t) {
+    if (t->state.load() == static_cast<uint32_t>(State::kExiting) &&
+        t->creator_waiting.load() == 0 && exited_for_good(t)) {
+      free_record(t);
+    }
+  });
+}
+
+// Waits until every exiting thread is gone from the kernel.
 void reap_exited() {
   for_each_live([](Thread* t) {
     if (t->state.load() != static_cast<uint32_t>(State::kExiting)) {
       return;
     }
     int waited_ms = 0;
-    while (*tcb::tid_address(t->self) == t->tid && !thread_is_gone(t->tid)) {
+    while (!exited_for_good(t) && !thread_is_gone(t->tid)) {
       timespec ts{0, 1000 * 1000};
       nanosleep(&ts, nullptr);
       if (++waited_ms % 5000 == 0) {
@@ -376,9 +426,13 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
            void* arg) {
   ckpt_lock::SharedGuard guard;
   g_list_lock.lock();
+  if (g_exiting.load() >= kReclaimAt) {
+    reclaim_exited();
+  }
   Thread* t = alloc_record();
   if (t != nullptr) {
     t->state.store(static_cast<uint32_t>(State::kStarting));
+    t->creator_waiting.store(1);
   }
   g_list_lock.unlock();
   if (t == nullptr) {
@@ -399,6 +453,9 @@ int create(pthread_t* out, const pthread_attr_t* attr, void* (*start)(void*),
   while (t->registered.load() == 0) {
     futex_wait(&t->registered, 0);
   }
+  // From here the record is no longer ours: the thread may have ended
+  // already, and another pthread_create may reclaim it.
+  t->creator_waiting.store(0);
   events::fire(DMTCP_EVENT_THREAD_CREATED);
   return 0;
 }

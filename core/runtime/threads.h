@@ -18,6 +18,9 @@ enum class State : uint32_t { kFree = 0, kStarting, kRunning, kExiting };
 struct Thread {
   std::atomic<uint32_t> state{0};       // State
   std::atomic<uint32_t> registered{0};  // creator waits for this
+  // pthread_create has not yet seen `registered`: the record is not
+  // reclaimed meanwhile (threads.cpp, reclaim_exited).
+  std::atomic<uint32_t> creator_waiting{0};
   uint32_t after_fork = 0;  // made inside fork(): start once this fork ends
   std::atomic<uint32_t> suspended{0};   // frozen in this round
   // Set by suspend_all() before its signal: a checkpoint signal without it

@@ -24,15 +24,18 @@
 //     back (nothing was taken); old --ckpt-open-files copies go.
 //  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: keep dmtcp_restart's 0-2 aside; leaders re-make their
-//     descriptions (reopen.cpp; pipe creators make pipes with their bytes,
-//     pipe_plan.cpp; pty masters new pairs, pty.cpp); listen for the
-//     others' requests (fd_passing.cpp).
+//     descriptions (reopen.cpp; a file under /proc/<pid>/ of another
+//     process waits for step 8, when its new pid is known; pipe creators
+//     make pipes with their bytes, pipe_plan.cpp; pty masters new pairs,
+//     pty.cpp); listen for the others' requests (fd_passing.cpp).
 //  7. REGISTER_NAME_SERVICE_DATA: terminals open their pty's new slave or
 //     become dmtcp_restart's terminal; pipe ends learn who made their
 //     pipe; ask each provider for what we shared with it.
-//  8. SEND_QUERIES: answer every request, collect our answers, put every
-//     fd at its number with its flags and owner (install.cpp); a session
-//     leader takes its pty back as controlling terminal.
+//  8. SEND_QUERIES: re-make the /proc files of other processes (the pid
+//     plugin, inner, has queried every new pid); answer every request,
+//     collect our answers, put every fd at its number with its flags and
+//     owner (install.cpp); a session leader takes its pty back as
+//     controlling terminal.
 //  9. REFILL: FIFOs get their unread bytes back (one writer per FIFO);
 //     ptys get theirs on resume and restart alike (pty.cpp: reading them
 //     was the only way to save them).
@@ -101,7 +104,7 @@ void restart_begin(Table* t) {
     d.pipe_peer_fd = -1;
     d.keep_inherited = false;
     d.provider = d.el.leader || d.kind == Kind::kPipe ? 0 : d.el.leader_vpid;
-    if (d.el.leader) {
+    if (d.el.leader && !remake_after_queries(d, me)) {
       remake(&d, g_ctx);
     }
   }
@@ -134,6 +137,13 @@ void restart_ask(Table* t) {
 }
 
 void restart_exchange(Table* t) {
+  // The pid plugin's SEND_QUERIES (inner: already run) has learnt every
+  // process's new real pid: /proc files of others can be opened now.
+  for (Desc& d : t->descs) {
+    if (d.el.leader && remake_after_queries(d, g_ctx.me)) {
+      remake(&d, g_ctx);
+    }
+  }
   serve(t);
   collect(t, g_ctx.park_min);
   resolve_own_requests(t, g_ctx.me, g_ctx.park_min);

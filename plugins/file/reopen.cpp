@@ -6,8 +6,9 @@
 //   - changed: with a --ckpt-open-files copy, the copy's contents are put
 //     back (the program's memory expects them); without one, reopened as
 //     it is now, with a warning.  Never truncated by us.
-//   - gone: recreated from the copy if there is one; otherwise restart
-//     stops with a one-line error (a program cannot go on without it).
+//   - gone: recreated from the copy if there is one; a file the program
+//     only writes, made again empty; otherwise restart stops with a
+//     one-line error (a program cannot go on without it).
 // Deleted files and memfds are made again from the bytes in the image,
 // unnamed (O_TMPFILE) where the file system allows.
 #include "reopen.h"
@@ -56,6 +57,14 @@ namespace {
   _exit(1);
 }
 
+int open_or_give_up(const Desc& d) {
+  int fd = open(d.path.c_str(), open_flags_for(d.flags));
+  if (fd < 0) {
+    give_up(d, strerror(errno));
+  }
+  return fd;
+}
+
 bool same_contents_as_then(const Desc& d, const struct stat& now) {
   return now.st_size == d.st.st_size &&
          now.st_mtim.tv_sec == d.st.st_mtim.tv_sec &&
@@ -81,12 +90,41 @@ bool put_back_copy(const Desc& d, const char* copy) {
   return ok;
 }
 
+// A regular file the program only writes (O_WRONLY: a log) and that is
+// gone, renamed or removed since the checkpoint (logrotate; upstream's
+// file3).  Nothing in the program's memory came from its bytes, so it is
+// made again, empty, with its permission bits (never set-id ones; created
+// O_EXCL|O_NOFOLLOW, so nothing planted there is followed); the program
+// writes on at its offset, a hole before it.  One line says so.
+bool remake_write_only(const Desc& d, int stat_errno) {
+  if (!S_ISREG(d.st.st_mode) || (d.flags & O_ACCMODE) != O_WRONLY ||
+      stat_errno != ENOENT) {
+    return false;
+  }
+  mode_t mode = d.st.st_mode & 0777;
+  int fd = open(d.path.c_str(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return false;
+  }
+  fchmod(fd, mode);  // exactly the bits it had, whatever our umask
+  close(fd);
+  dmtcp_log(
+      "file plugin: %s was gone; the program only writes to it: made again, "
+      "empty",
+      d.path.c_str());
+  return true;
+}
+
 // Regular files, directories, devices.
 int reopen_path(const Desc& d) {
   char copy[PATH_MAX];
   bool has_copy = saved_copy_path(d, copy, sizeof copy);
   struct stat now;
   if (stat(d.path.c_str(), &now) != 0) {
+    if (!has_copy && remake_write_only(d, errno)) {
+      return open_or_give_up(d);
+    }
     if (!has_copy) {
       give_up(d,
               "no longer exists (start with --ckpt-open-files to keep "
@@ -114,11 +152,7 @@ int reopen_path(const Desc& d) {
           static_cast<long long>(now.st_size));
     }
   }
-  int fd = open(d.path.c_str(), open_flags_for(d.flags));
-  if (fd < 0) {
-    give_up(d, strerror(errno));
-  }
-  return fd;
+  return open_or_give_up(d);
 }
 
 int remake_deleted(const Desc& d) {
@@ -219,6 +253,22 @@ int inherited_for(const Desc& d, const RestartCtx& ctx) {
     return -1;
   }
   return fcntl(ctx.inherited[d.first_fd], F_DUPFD_CLOEXEC, ctx.park_min);
+}
+
+bool remake_after_queries(const Desc& d, pid_t me) {
+  constexpr char kProc[] = "/proc/";
+  constexpr size_t kProcLen = sizeof kProc - 1;
+  const char* p = d.path.c_str();
+  if (d.kind != Kind::kPath || strncmp(p, kProc, kProcLen) != 0) {
+    return false;
+  }
+  p += kProcLen;
+  long n = 0;
+  const char* digits = p;
+  while (*p >= '0' && *p <= '9' && n < (1L << 31)) {
+    n = n * 10 + (*p++ - '0');
+  }
+  return p != digits && (*p == '/' || *p == '\0') && n != me;
 }
 
 void remake(Desc* d, const RestartCtx& ctx) {

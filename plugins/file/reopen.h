@@ -15,6 +15,12 @@ struct RestartCtx {
 // one-line error when a file the program had open cannot come back.
 void remake(Desc* d, const RestartCtx& ctx);
 
+// Whether d is a file under /proc/<N>/ of another process of ours (N, a
+// virtual pid, not `me`): its new real pid is known only after the pid
+// plugin's SEND_QUERIES, so the leader re-makes it then (before serving
+// it), not at RESTART.
+bool remake_after_queries(const Desc& d, pid_t me);
+
 // The flags to reopen a description with (no O_CREAT/O_TRUNC, no new
 // controlling terminal, close-on-exec until it moves to its number).
 int open_flags_for(int saved);

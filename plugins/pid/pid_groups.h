@@ -10,8 +10,8 @@
 // - in (kill(-v), killpg, waitpid(-v), waitid(P_PGID), setpgid's pgid,
 //   tcsetpgrp): only while the kernel still has the group, so a number the
 //   kernel may have given to a stranger is never used;
-// - out (getpgid, getpgrp, getsid, tcgetpgrp): the kernel just named the
-//   group, so the number is still the group's.
+// - out (getpgid, getpgrp, getsid, tcgetpgrp, tcgetsid): the kernel just
+//   named the group, so the number is still the group's.
 // A fixed array (no allocation, lock-free); cleared at restart, where no
 // group of a dead leader is rebuilt.  Sessions that outlive their leader are
 // not tracked (no system call tells whether a session exists).

@@ -526,6 +526,14 @@ DMTCP_PID_EXPORT pid_t tcgetpgrp(int fd) {
   return out_group(NEXT_FNC(tcgetpgrp)(fd));
 }
 
+// glibc's tcgetsid() asks the kernel with its own ioctl, past any wrapper.
+DMTCP_PID_EXPORT pid_t tcgetsid(int fd) {
+  if (pass()) {
+    return NEXT_FNC(tcgetsid)(fd);
+  }
+  return out_group(NEXT_FNC(tcgetsid)(fd));
+}
+
 DMTCP_PID_EXPORT int tcsetpgrp(int fd, pid_t pgrp) {
   if (pass()) {
     return NEXT_FNC(tcsetpgrp)(fd, pgrp);

@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -46,14 +45,8 @@ int main(void) {
     }
     _exit(atomic_load(&ticks) != before ? 0 : 3);
   }
-  char c;
-  E2E_CHECK(read(ready[0], &c, 1) == 1, "child never started");
-  e2e_say("READY");
-  e2e_wait_for_go(NULL);
-  int status = 0;
-  E2E_CHECK(waitpid(child, &status, 0) == child, "waitpid");
-  E2E_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "child: status %#x (3: its atfork thread stopped)", status);
+  e2e_ready_when_child_is(ready[0]);
+  e2e_child_exited_ok(child, "3: its atfork thread stopped");
   e2e_say("PASS");
   return 0;
 }

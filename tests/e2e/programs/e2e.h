@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static inline void e2e_say(const char *word) {
@@ -48,6 +49,24 @@ static inline void e2e_wait_for_go(void (*tick)(void)) {
     }
     usleep(10000);
   }
+}
+
+/* A parent and a child: the child writes one byte to `ready` once its
+ * state is set; then READY, and the go file. */
+static inline void e2e_ready_when_child_is(int ready) {
+  char c;
+  E2E_CHECK(read(ready, &c, 1) == 1, "child never started");
+  e2e_say("READY");
+  e2e_wait_for_go(NULL);
+}
+
+/* After the go file: the child must exit with status 0 (`what`: what
+ * another status means). */
+static inline void e2e_child_exited_ok(pid_t child, const char *what) {
+  int status = 0;
+  E2E_CHECK(waitpid(child, &status, 0) == child, "waitpid");
+  E2E_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "child: status %#x (%s)", status, what);
 }
 
 /* A deterministic byte stream: xorshift64*. */
