@@ -58,6 +58,7 @@
 #include "runtime/forked_writer.h"
 #include "runtime/futex.h"
 #include "runtime/incremental.h"
+#include "runtime/lazy_restart.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/remote_shell.h"
@@ -151,6 +152,9 @@ class OneForkAtATime {
 };
 
 pid_t fork_and_join() {
+  // The child would not inherit the lazy restart's userfaultfd: pages not
+  // yet in would be empty there (docs/lazy-restart.md).
+  dmtcp::lazy_restart::wait_resident();
   dmtcp::ckpt_lock::SharedGuard guard;
   OneForkAtATime one;
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_PREPARE);
