@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -201,6 +202,22 @@ bool blocks_signal(pid_t tid, int sig) {
   return ((mask >> (sig - 1)) & 1) != 0;
 }
 
+// The tid field in an exiting thread's TCB, or 0 once its memory is gone:
+// the TCB lies in the thread's stack, which its joiner may unmap as soon
+// as the kernel has cleared the field (glibc unmaps stacks beyond its
+// cache).  Read with process_vm_readv, which fails (EFAULT) instead of
+// faulting on an unmapped page.
+pid_t tid_field(pthread_t thread) {
+  pid_t v = 0;
+  struct iovec local = {&v, sizeof v};
+  struct iovec remote = {tcb::tid_address(thread), sizeof v};
+  if (syscall(SYS_process_vm_readv, raw::getpid(), &local, 1UL, &remote, 1UL,
+              0UL) != static_cast<long>(sizeof v)) {
+    return 0;
+  }
+  return v;
+}
+
 // Waits until every exiting thread is gone from the kernel: glibc's
 // CLONE_CHILD_CLEARTID makes the kernel zero its tid field at exit.
 void reap_exited() {
@@ -209,7 +226,7 @@ void reap_exited() {
       return;
     }
     int waited_ms = 0;
-    while (*tcb::tid_address(t->self) == t->tid && !thread_is_gone(t->tid)) {
+    while (tid_field(t->self) == t->tid && !thread_is_gone(t->tid)) {
       timespec ts{0, 1000 * 1000};
       nanosleep(&ts, nullptr);
       if (++waited_ms % 5000 == 0) {
