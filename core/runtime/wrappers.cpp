@@ -152,10 +152,12 @@ class OneForkAtATime {
 };
 
 pid_t fork_and_join() {
-  // The child would not inherit the lazy restart's userfaultfd: pages not
-  // yet in would be empty there (docs/lazy-restart.md).
-  dmtcp::lazy_restart::wait_resident();
   dmtcp::ckpt_lock::SharedGuard guard;
+  // The child would not inherit the lazy restart's userfaultfd: pages not
+  // yet in would be empty there (docs/lazy-restart.md).  Under the guard:
+  // a checkpoint between this wait and the fork, restarted lazily, would
+  // go on into the fork with its pages not yet in.
+  dmtcp::lazy_restart::wait_resident();
   OneForkAtATime one;
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_PREPARE);
   char parent_upid[sizeof rt::g_id.unique_pid];
