@@ -514,6 +514,7 @@ struct ImageReader::Walk {
   const std::function<uint8_t*(const ChunkInfo&)>* dest = nullptr;
   const std::function<void(const ChunkInfo&)>* done = nullptr;  // under mu
   const std::function<void(uint32_t, uint8_t*, size_t)>* prepare = nullptr;
+  const std::function<void(const ChunkInfo&)>* skipped = nullptr;  // under mu
   bool direct = false;  // large raw payloads by pread(), outside mu
 
   // Protects: everything below, and the reader's file position (pos_,
@@ -623,6 +624,9 @@ bool ImageReader::next_job(Walk* w, Job* job, std::vector<uint8_t>* zbuf,
       // trailer's checksum covers them.
       if (raw ? !skip_exact(job->raw_size, error) : !read_frame()) {
         return false;
+      }
+      if (w->skipped != nullptr && *w->skipped) {
+        (*w->skipped)(job->info);
       }
       job->kind = Job::kNone;
     } else {
@@ -778,7 +782,8 @@ void ImageReader::work(Walk* w) {
 bool ImageReader::read_data(
     const std::function<uint8_t*(uint32_t region)>& dest, std::string* error,
     const std::function<void(uint32_t region, uint8_t* at, size_t len)>&
-        prepare) {
+        prepare,
+    const std::function<void(const ChunkInfo&)>& skipped) {
   if (!dest) {
     return fail(error, "read_data needs a destination");
   }
@@ -797,14 +802,15 @@ bool ImageReader::read_data(
         }
         return base + c.page_offset * kPageSize;
       },
-      nullptr, prepare, threads_, error);
+      nullptr, prepare, threads_, error, &skipped);
 }
 
 bool ImageReader::walk_chunks(
     const std::function<uint8_t*(const ChunkInfo&)>& dest,
     const std::function<void(const ChunkInfo&)>& done,
     const std::function<void(uint32_t, uint8_t*, size_t)>& prepare,
-    unsigned threads, std::string* error) {
+    unsigned threads, std::string* error,
+    const std::function<void(const ChunkInfo&)>* skipped) {
   if (fd_ < 0 || pos_ != data_offset_ || data_read_) {
     return fail(error, "read_data needs a freshly opened image");
   }
@@ -817,6 +823,7 @@ bool ImageReader::walk_chunks(
   w.dest = &dest;
   w.done = &done;
   w.prepare = &prepare;
+  w.skipped = skipped;
   w.direct = file_size_ != UINT64_MAX;  // a regular file: pread works
   XXH3_64bits_reset(&w.chunks_hash);
 

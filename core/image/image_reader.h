@@ -69,14 +69,24 @@ class ImageReader {
   // before data is written there; restart uses it to ask for huge pages.
   // The error reported is the one at the lowest file offset, as a
   // sequential read would have found it first.
+  //
+  // If skipped is given, it runs (under the walk's lock) for every chunk
+  // dest() passed over with skip(), once its header and place in the file
+  // were checked: lazy restart (docs/lazy-restart.md) records where each
+  // chunk of a region it restores later lies in the file.
+  struct ChunkInfo;
   bool read_data(const std::function<uint8_t*(uint32_t region)>& dest,
                  std::string* error,
                  const std::function<void(uint32_t region, uint8_t* at,
-                                          size_t len)>& prepare = nullptr);
+                                          size_t len)>& prepare = nullptr,
+                 const std::function<void(const ChunkInfo&)>& skipped =
+                     nullptr);
   static uint8_t* skip() { return &skip_tag_; }
   // Threads read_data() uses; 0 (the default): one per CPU this process
   // may run on, at most kMaxThreads.  A non-regular file is read by one.
   void set_threads(unsigned n) { threads_ = n; }
+  // The open image file (pread only: the walk owns the file offset).
+  int fd() const { return fd_; }
   static constexpr unsigned kMaxThreads = 16;
 
   // One chunk as read_chunks() sees it, after its header checksum and
@@ -118,7 +128,8 @@ class ImageReader {
       const std::function<uint8_t*(const ChunkInfo&)>& dest,
       const std::function<void(const ChunkInfo&)>& done,
       const std::function<void(uint32_t, uint8_t*, size_t)>& prepare,
-      unsigned threads, std::string* error);
+      unsigned threads, std::string* error,
+      const std::function<void(const ChunkInfo&)>* skipped = nullptr);
   struct Walk;
   struct Job;
   bool next_job(Walk* w, Job* job, std::vector<uint8_t>* zbuf,

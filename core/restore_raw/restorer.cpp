@@ -14,13 +14,17 @@
 //     image's exact break when that lies above.
 //  4. mremap each staged region to its address and give it its protection;
 //     map the regions that have no data.
-//  5. Unmap the staging pool, copy RestartInfo into the restored runtime and
+//  5. Lazy restart: register the lazy ranges with the userfaultfd, tell the
+//     helper process, close both descriptors (docs/lazy-restart.md).
+//  6. Unmap the staging pool, copy RestartInfo into the restored runtime and
 //     jump into the checkpoint thread's saved context.
 #include "restore_raw/restorer.h"
 
 #include <asm/prctl.h>
 #include <asm/unistd.h>
 #include <linux/mman.h>
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
 #include <sys/mman.h>
 
 #define RESTORER_INLINE static inline __attribute__((always_inline))
@@ -193,6 +197,31 @@ RESTORER_INLINE void place_regions(const Args* a) {
   }
 }
 
+RESTORER_INLINE void register_lazy(const Args* a) {
+  if (a->lazy_uffd < 0) {
+    return;
+  }
+  for (uint64_t i = 0; i < a->lazy_range_count; ++i) {
+    struct uffdio_register reg;
+    reg.range.start = a->lazy_ranges[i].start;
+    reg.range.len = a->lazy_ranges[i].end - a->lazy_ranges[i].start;
+    reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+    reg.ioctls = 0;
+    long r = sys3(__NR_ioctl, a->lazy_uffd, static_cast<long>(UFFDIO_REGISTER),
+                  reinterpret_cast<long>(&reg));
+    if (is_error(r)) {
+      fail(a, 9, r);
+    }
+  }
+  char one = '1';
+  long r = sys3(__NR_write, a->lazy_ready_fd, reinterpret_cast<long>(&one), 1);
+  if (r != 1) {
+    fail(a, 10, r);
+  }
+  sys3(__NR_close, a->lazy_ready_fd, 0, 0);
+  sys3(__NR_close, a->lazy_uffd, 0, 0);
+}
+
 RESTORER_INLINE void copy_bytes(uint64_t dst, const void* src, uint64_t n) {
   auto* d = reinterpret_cast<volatile char*>(dst);
   const auto* s = static_cast<const volatile char*>(src);
@@ -240,6 +269,7 @@ dmtcp_restorer_main(const Args* a) {
   move_special_mappings(a);
   walk_program_break(a);
   place_regions(a);
+  register_lazy(a);
   if (a->pool_len != 0) {
     sys3(__NR_munmap, static_cast<long>(a->pool_start),
          static_cast<long>(a->pool_len), 0);

@@ -79,6 +79,17 @@ struct Args {
   // The checkpoint thread's context inside restored memory.
   uint64_t resume_context_addr;
 
+  // Lazy restart (docs/lazy-restart.md): after placing the regions,
+  // register these ranges (already mapped empty by `fresh`) with the
+  // userfaultfd for missing pages, write one byte to lazy_ready_fd (the
+  // helper process waits for it before it copies anything), and close
+  // both descriptors: the restored process must not hold the userfaultfd.
+  // lazy_uffd < 0: not lazy.
+  const Range* lazy_ranges;
+  uint64_t lazy_range_count;
+  int32_t lazy_uffd;
+  int32_t lazy_ready_fd;
+
   // Pre-formatted message prefix printed if a step fails (then exit 70).
   char fail_prefix[96];
   uint32_t fail_prefix_len;

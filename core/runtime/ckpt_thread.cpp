@@ -53,6 +53,7 @@
 #include "runtime/coord_client.h"
 #include "runtime/events.h"
 #include "runtime/forked_writer.h"
+#include "runtime/lazy_restart.h"
 #include "runtime/futex.h"
 #include "runtime/glibc_tcb.h"
 #include "runtime/image_dump.h"
@@ -327,6 +328,7 @@ void come_back_from_image() {
                "restart info missing (magic %x)", info.magic);
   g_coord_fd = info.coord_fd;
   g_client_id = info.client_id;
+  lazy_restart::adopt(info.size >= sizeof(RestartInfo) ? info.lazy_fd : -1);
   if (info.ckpt_dir[0] != '\0') {
     g_ckpt_dir_chosen_at_restart = true;
     proto::copy_field(
@@ -411,6 +413,9 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
     image_dir_for(order.generation, dir, sizeof dir);
     mkdir(dir, 0700);
   }
+  // A lazy restart's pages must all be in before the image is written
+  // (docs/lazy-restart.md).
+  lazy_restart::wait_resident();
   // Everything that may allocate happens before any thread is frozen.
   incremental::begin_round(order.generation, order.last_committed);
   int prep = image_dump::prepare(g_config.compress);

@@ -42,6 +42,11 @@ struct RestartInfo {
   uint32_t env_len;  // bytes used in env
   uint32_t pad;
   char env[kRestartEnvMax];  // dmtcp_restart's environment, NAME=VALUE\0...
+  // Lazy restart (docs/lazy-restart.md): read end of a pipe the helper
+  // process writes '1' to and closes once every page is in (EOF alone: it
+  // died first).  In the protected range, close-on-exec; -1: not lazy.
+  int32_t lazy_fd;
+  uint32_t pad3;
 };
 
 }  // namespace dmtcp

@@ -58,6 +58,7 @@
 #include "runtime/forked_writer.h"
 #include "runtime/futex.h"
 #include "runtime/incremental.h"
+#include "runtime/lazy_restart.h"
 #include "runtime/preload_env.h"
 #include "runtime/real_fns.h"
 #include "runtime/remote_shell.h"
@@ -152,6 +153,11 @@ class OneForkAtATime {
 
 pid_t fork_and_join() {
   dmtcp::ckpt_lock::SharedGuard guard;
+  // The child would not inherit the lazy restart's userfaultfd: pages not
+  // yet in would be empty there (docs/lazy-restart.md).  Under the guard:
+  // a checkpoint between this wait and the fork, restarted lazily, would
+  // go on into the fork with its pages not yet in.
+  dmtcp::lazy_restart::wait_resident();
   OneForkAtATime one;
   dmtcp::events::fire(DMTCP_EVENT_ATFORK_PREPARE);
   char parent_upid[sizeof rt::g_id.unique_pid];

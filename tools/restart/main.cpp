@@ -79,6 +79,10 @@ constexpr const char* kUsage =
     "                        default: as each process was launched)\n"
     "  --incremental-full-every N  every N-th image of a chain is full\n"
     "                        (env DMTCP_INCREMENTAL_FULL_EVERY)\n"
+    "  --lazy, --no-lazy     the program runs again before its large\n"
+    "                        private memory is read back; pages come from\n"
+    "                        the image on first touch (env\n"
+    "                        DMTCP_RESTART_LAZY; docs/lazy-restart.md)\n"
     "  --no-strict-checking  restart images of another user too (env\n"
     "                        DMTCP_DISABLE_STRICT_CHECKING)\n"
     "  --debug-restart-pause N  (env DMTCP_RESTART_PAUSE=N, N 1..7) each\n"
@@ -193,6 +197,8 @@ Options parse(int argc, char** argv) {
       {"incremental", no_argument, nullptr, 'N'},
       {"no-incremental", no_argument, nullptr, 'M'},
       {"incremental-full-every", required_argument, nullptr, 'E'},
+      {"lazy", no_argument, nullptr, 'Z'},
+      {"no-lazy", no_argument, nullptr, 'z'},
       {nullptr, 0, nullptr, 0}};
   if (const char* v = getenv("DMTCP_DISABLE_STRICT_CHECKING");
       v != nullptr && *v != '\0' && strcmp(v, "0") != 0) {
@@ -288,6 +294,13 @@ Options parse(int argc, char** argv) {
         setenv("DMTCP_INCREMENTAL_FULL_EVERY", optarg, 1);
         break;
       }
+      case 'Z':
+        // Read by restore_in_place() in each restarted process.
+        setenv("DMTCP_RESTART_LAZY", "1", 1);
+        break;
+      case 'z':
+        setenv("DMTCP_RESTART_LAZY", "0", 1);
+        break;
       case 'A':
         o.coord.join_only = false;  // the default
         o.coord.new_coordinator = false;

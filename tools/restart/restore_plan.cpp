@@ -48,6 +48,7 @@
 #include "restore_raw/restorer.h"
 #include "runtime/runtime.h"
 #include "tools/restart/chain.h"
+#include "tools/restart/lazy_pages.h"
 #include "tools/restart/shared_mappings.h"
 
 #define XXH_STATIC_LINKING_ONLY
@@ -478,6 +479,28 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   if (!read_current(&cur, error)) {
     return false;
   }
+  info->lazy_fd = -1;
+  // Lazy restart (docs/lazy-restart.md): large private anonymous regions
+  // are mapped empty and filled by a helper process.  Not for a chain of
+  // incremental images (their pages come from several files), nor when
+  // the runtime in the image is too old to wait for residency, nor
+  // without the protected fd range.
+  std::vector<char> lazy(regions.size(), 0);
+  std::unique_ptr<lazy::LazyPages> lazy_pages;
+  if (lazy::requested() && (h.flags & image::kHeaderIncremental) == 0 &&
+      h.restart_info_size >= sizeof(RestartInfo) &&
+      info->coord_fd >= rt::kProtectedFdBase &&
+      info->coord_fd < rt::kProtectedFdEnd) {
+    for (size_t i = 0; i < regions.size(); ++i) {
+      lazy[i] = lazy::region_is_lazy(regions[i]) ? 1 : 0;
+    }
+    if (std::find(lazy.begin(), lazy.end(), 1) != lazy.end()) {
+      lazy_pages = std::make_unique<lazy::LazyPages>();
+      if (!lazy_pages->open(error)) {
+        return false;
+      }
+    }
+  }
   // 1. Special mappings must match in size (their code and data layout).
   struct SpecialPair {
     const char* name;
@@ -537,7 +560,7 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   //    front, to sit at its target's offset within 2 MiB.
   uint64_t pool_len = 0;
   for (const RegionEntry& r : regions) {
-    if ((r.flags & image::kRegionNoData) == 0) {
+    if ((r.flags & image::kRegionNoData) == 0 && !lazy[&r - regions.data()]) {
       pool_len += r.end - r.start + (huge_candidate(r) ? kHugePage : 0);
     }
   }
@@ -560,8 +583,12 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   for (size_t i = 0; i < regions.size(); ++i) {
     const RegionEntry& r = regions[i];
     uint64_t len = r.end - r.start;
-    if ((r.flags & image::kRegionNoData) != 0) {
+    if ((r.flags & image::kRegionNoData) != 0 || lazy[i]) {
+      // Lazy: mapped empty where it goes; its chunks are recorded below.
       fresh.push_back({r.start, len, r.prot, 0});
+      if (lazy[i]) {
+        staged[i] = reinterpret_cast<uint64_t>(image::ImageReader::skip());
+      }
       continue;
     }
     if (huge_candidate(r)) {
@@ -624,11 +651,16 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   if (const char* v = getenv("DMTCP_RESTART_THP"); v != nullptr && *v == '0') {
     std::fill(huge.begin(), huge.end(), 0);
   }
+  auto skipped = [&](const image::ImageReader::ChunkInfo& c) {
+    if (lazy[c.region]) {
+      lazy_pages->add(c, regions[c.region].start);
+    }
+  };
   if (!reader->read_data(
           [&](uint32_t region) {
             return reinterpret_cast<uint8_t*>(staged[region]);
           },
-          error, prepare)) {
+          error, prepare, skipped)) {
     return false;
   }
   // This also merges the region back into one mapping, which the
@@ -649,9 +681,14 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   uint64_t code_len =
       static_cast<uint64_t>(__stop_dmtcp_restorer - __start_dmtcp_restorer);
   uint64_t code_pages = page_up(code_len);
-  uint64_t data_len =
-      page_up(sizeof(Args) + moves.size() * sizeof(Move) +
-              fresh.size() * sizeof(FreshMap) + sizeof(RestartInfo) + 64);
+  std::vector<Range> lazy_ranges;
+  if (lazy_pages && !lazy_pages->empty()) {
+    lazy_ranges = lazy_pages->ranges();
+  }
+  uint64_t data_len = page_up(
+      sizeof(Args) + moves.size() * sizeof(Move) +
+      fresh.size() * sizeof(FreshMap) + lazy_ranges.size() * sizeof(Range) +
+      sizeof(RestartInfo) + 64);
   uint64_t park_len = 0;
   for (const auto& s : specials) {
     park_len += s.cur.end - s.cur.start;
@@ -673,14 +710,33 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
   std::copy(moves.begin(), moves.end(), move_arr);
   auto* fresh_arr = reinterpret_cast<FreshMap*>(move_arr + moves.size());
   std::copy(fresh.begin(), fresh.end(), fresh_arr);
+  auto* lazy_arr = reinterpret_cast<Range*>(fresh_arr + fresh.size());
+  std::copy(lazy_ranges.begin(), lazy_ranges.end(), lazy_arr);
   auto* info_copy = reinterpret_cast<RestartInfo*>(
-      (reinterpret_cast<uint64_t>(fresh_arr + fresh.size()) + 15) &
+      (reinterpret_cast<uint64_t>(lazy_arr + lazy_ranges.size()) + 15) &
       ~uint64_t{15});
   uint64_t park = blob + code_pages + data_len;
   mprotect(reinterpret_cast<void*>(park), park_len, PROT_NONE);
   uint64_t stack_top = blob + blob_len - 64;
 
   hand_over_objects(*reader, info);
+  args->lazy_uffd = -1;
+  args->lazy_ready_fd = -1;
+  if (!lazy_ranges.empty()) {
+    // The helper starts now: the restorer's byte tells it the ranges are
+    // registered.  Its descriptors go into the protected range, which the
+    // point of no return leaves open.
+    if (!lazy_pages->move_fds(rt::kProtectedFdBase, rt::kProtectedFdEnd,
+                              error) ||
+        !lazy_pages->start_helper(*reader, error)) {
+      return false;
+    }
+    args->lazy_ranges = lazy_arr;
+    args->lazy_range_count = lazy_ranges.size();
+    args->lazy_uffd = lazy_pages->uffd();
+    args->lazy_ready_fd = lazy_pages->ready_fd();
+    info->lazy_fd = lazy_pages->resident_fd();
+  }
   info->restorer_start = blob;
   info->restorer_len = blob_len;
   memcpy(info_copy, info, sizeof *info);
