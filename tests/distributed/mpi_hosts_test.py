@@ -37,24 +37,27 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from dist_test import (HOSTS, Hosts, clean_up, kill_computation,  # noqa
-                       report_failure, run, start_coordinator, text,
+from dist_test import (HOSTS, Hosts, kill_computation, need_hosts,  # noqa
+                       run, run_case, start_coordinator, text,
                        wait_for, wait_restarted)
-from harness import Failure, LoggedPopen, subreaper  # noqa: E402
+from harness import Failure, LoggedPopen  # noqa: E402
 from mpi_test import RANKS, result_line  # noqa: E402
 from ssh_test import SSHD, start_sshds  # noqa: E402
 
 SWAP = "dmtcp-host-a=dmtcp-host-b\ndmtcp-host-b=dmtcp-host-a\n"
 A, B = HOSTS["a"][1], HOSTS["b"][1]
+# mpicc, launcher, package
+FLAVOURS = {"openmpi": ("mpicc.openmpi", "mpirun.openmpi", "openmpi-bin"),
+            "openmpi_tcp": ("mpicc.openmpi", "mpirun.openmpi", "openmpi-bin"),
+            "mpich": ("mpicc.mpich", "mpiexec.mpich", "mpich")}
 
 
 def flavour_argv(flavour, work, ssh):
-    """(mpicc, launcher argv before the program, package, iterations).
+    """(mpicc, launcher argv before the program, iterations).
     The hosts are named by address: the names of the simulated hosts are
     known only to the ssh configuration."""
     if flavour.startswith("openmpi"):
@@ -65,7 +68,7 @@ def flavour_argv(flavour, work, ssh):
                 "--map-by", "slot", "--mca", "plm_rsh_agent", ssh]
         if flavour == "openmpi_tcp":
             argv += ["--mca", "btl", "self,tcp"]
-        return "mpicc.openmpi", argv, "openmpi-bin", 3000
+        return "mpicc.openmpi", argv, 3000
     hostfile = os.path.join(work, "hydra-hosts")
     with open(hostfile, "w") as f:
         f.write(f"{A}:2\n{B}:2\n")
@@ -73,7 +76,7 @@ def flavour_argv(flavour, work, ssh):
     # resolves nowhere).
     return "mpicc.mpich", ["mpiexec.mpich", "-f", hostfile, "-n",
                            str(RANKS), "-launcher", "ssh", "-launcher-exec",
-                           ssh, "-localhost", A], "mpich", 400
+                           ssh, "-localhost", A], 400
 
 
 def main():
@@ -81,31 +84,20 @@ def main():
     flavour = sys.argv[4]
     swap = len(sys.argv) <= 5 or sys.argv[5] != "same"
     name = f"mpi_hosts_{flavour}" + ("" if swap else "_same")
-    if os.geteuid() != 0 or shutil.which("ip") is None or \
-            subprocess.run(["ip", "netns", "list"],
-                           capture_output=True).returncode != 0:
-        print("SKIP: simulated hosts need root and iproute2 (ip netns)")
+    mpicc, launcher, package = FLAVOURS[flavour]
+    if shutil.which(mpicc) is None or shutil.which(launcher) is None:
+        print(f"SKIP: {mpicc}/{launcher} not installed ({package}: "
+              "scripts/setup.sh)")
         sys.exit(77)
-    if not os.access(SSHD, os.X_OK) or shutil.which("ssh") is None:
-        print("SKIP: no sshd (install openssh-server: scripts/setup.sh)")
-        sys.exit(77)
-    subreaper()
-    os.makedirs(workdir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=f"dmtcp-{name}-", dir=workdir)
-    os.chmod(work, 0o755)
-    hosts = None
-    outputs = []
-    ok = False
-    try:
+    need_hosts(SSHD)
+    with run_case(workdir, f"dmtcp-{name}-", name) as case:
+        work = case.work
+        outputs = case.outputs
         sshbin = os.path.join(work, "sshbin")
         os.makedirs(sshbin)
         ssh = os.path.join(sshbin, "ssh")
-        mpicc, launcher, package, iters = flavour_argv(flavour, work, ssh)
-        if shutil.which(mpicc) is None or shutil.which(launcher[0]) is None:
-            print(f"SKIP: {mpicc}/{launcher[0]} not installed ({package}: "
-                  "scripts/setup.sh)")
-            sys.exit(77)
-        hosts = Hosts(work)
+        mpicc, launcher, iters = flavour_argv(flavour, work, ssh)
+        hosts = case.hosts = Hosts(work)
         client_cfg, _ = start_sshds(hosts, work)
         with open(ssh, "w") as f:
             f.write(f"#!/bin/sh\nexec /usr/bin/ssh -F {client_cfg} \"$@\"\n")
@@ -200,14 +192,6 @@ def main():
         if got != want:
             raise Failure("the restarted job's result differs from the "
                           "native run's")
-        ok = True
-    except (Failure, subprocess.TimeoutExpired, OSError) as e:
-        report_failure(e, outputs)
-    finally:
-        clean_up(hosts, work, ok)
-    if not ok:
-        sys.exit(1)
-    print(f"PASS distributed {name}")
 
 
 if __name__ == "__main__":
