@@ -34,6 +34,7 @@ a host through netns_ssh.sh, the test's "ssh" (DMTCP_REMOTE_SHELL).
 
 Needs root for ip netns: without it (or without iproute2) it prints one
 SKIP line and exits 77.  Prints "PASS distributed swap" on success."""
+import contextlib
 import os
 import shutil
 import signal
@@ -216,23 +217,59 @@ def clean_up(hosts, work, ok):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main():
-    bin_dir, workdir, seq = (os.path.abspath(a) for a in sys.argv[1:4])
-    mode = sys.argv[4] if len(sys.argv) > 4 else "swap"
-    how, host_map, client_host, server_host = MODES[mode]
+class Case:
+    """One test run: its work directory, its hosts once made (removed at
+    the end) and the output files whose tails a failure shows."""
+
+    def __init__(self, work):
+        self.work, self.hosts, self.outputs = work, None, []
+
+
+def need_hosts(sshd=None):
+    """One SKIP line and exit 77 without root and ip netns, or without
+    sshd (and ssh) when its path is given."""
     if os.geteuid() != 0 or shutil.which("ip") is None or \
             subprocess.run(["ip", "netns", "list"],
                            capture_output=True).returncode != 0:
         print("SKIP: simulated hosts need root and iproute2 (ip netns)")
         sys.exit(77)
+    if sshd is not None and (not os.access(sshd, os.X_OK) or
+                             shutil.which("ssh") is None):
+        print("SKIP: no sshd (install openssh-server: scripts/setup.sh)")
+        sys.exit(77)
+
+
+@contextlib.contextmanager
+def run_case(workdir, prefix, name):
+    """A test's body: yields a Case in a new work directory under workdir.
+    A Failure (a timeout, an OSError) in the body is reported with the
+    outputs' last lines and exits 1; either way every process below us is
+    killed and the hosts removed; "PASS distributed NAME" on success."""
     subreaper()
     os.makedirs(workdir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="dmtcp-dist-", dir=workdir)
-    hosts = None
-    outputs = []
+    case = Case(tempfile.mkdtemp(prefix=prefix, dir=workdir))
     ok = False
     try:
-        hosts = Hosts(work)
+        yield case
+        ok = True
+    except (Failure, subprocess.TimeoutExpired, OSError) as e:
+        report_failure(e, case.outputs)
+    finally:
+        clean_up(case.hosts, case.work, ok)
+    if not ok:
+        sys.exit(1)
+    print(f"PASS distributed {name}")
+
+
+def main():
+    bin_dir, workdir, seq = (os.path.abspath(a) for a in sys.argv[1:4])
+    mode = sys.argv[4] if len(sys.argv) > 4 else "swap"
+    how, host_map, client_host, server_host = MODES[mode]
+    need_hosts()
+    with run_case(workdir, "dmtcp-dist-", mode) as case:
+        work = case.work
+        outputs = case.outputs
+        hosts = case.hosts = Hosts(work)
         keys = os.path.join(work, "keys")  # the shared key directory
         ckpt = os.path.join(work, "ckpt")
         os.makedirs(keys)
@@ -335,14 +372,6 @@ def main():
                 raise Failure(f"the {role} did not finish on {host}")
         if "FAIL" in out:
             raise Failure("a side failed")
-        ok = True
-    except (Failure, subprocess.TimeoutExpired, OSError) as e:
-        report_failure(e, outputs)
-    finally:
-        clean_up(hosts, work, ok)
-    if not ok:
-        sys.exit(1)
-    print(f"PASS distributed {mode}")
 
 
 if __name__ == "__main__":

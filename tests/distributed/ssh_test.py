@@ -30,16 +30,15 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from dist_test import (HOSTS, Hosts, clean_up, kill_computation,  # noqa
-                       report_failure, run, start_coordinator, text,
-                       wait_for, wait_restarted)
-from harness import Failure, LoggedPopen, subreaper  # noqa: E402
+from dist_test import (HOSTS, Hosts, kill_computation, need_hosts,  # noqa
+                       run, run_case, start_coordinator, text, wait_for,
+                       wait_restarted)
+from harness import Failure, LoggedPopen  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 BASHRC = os.path.join(os.path.expanduser("~root"), ".bashrc")
@@ -105,22 +104,11 @@ def main():
     bin_dir, workdir, prog = (os.path.abspath(a) for a in sys.argv[1:4])
     mode = sys.argv[4] if len(sys.argv) > 4 else "swap"
     host_map, caller_host, answer_host = MODES[mode]
-    if os.geteuid() != 0 or shutil.which("ip") is None or \
-            subprocess.run(["ip", "netns", "list"],
-                           capture_output=True).returncode != 0:
-        print("SKIP: simulated hosts need root and iproute2 (ip netns)")
-        sys.exit(77)
-    if not os.access(SSHD, os.X_OK) or shutil.which("ssh") is None:
-        print("SKIP: no sshd (install openssh-server: scripts/setup.sh)")
-        sys.exit(77)
-    subreaper()
-    os.makedirs(workdir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="dmtcp-ssh-", dir=workdir)
-    hosts = None
-    outputs = []
-    ok = False
-    try:
-        hosts = Hosts(work)
+    need_hosts(SSHD)
+    with run_case(workdir, "dmtcp-ssh-", f"ssh_{mode}") as case:
+        work = case.work
+        outputs = case.outputs
+        hosts = case.hosts = Hosts(work)
         client_cfg, _ = start_sshds(hosts, work)
         keys = os.path.join(work, "keys")
         ckpt = os.path.join(work, "ckpt")
@@ -196,14 +184,6 @@ def main():
                 f"answer on {answer_host}:" not in out:
             raise Failure(f"the caller did not finish on {caller_host} "
                           f"with its answer on {answer_host}")
-        ok = True
-    except (Failure, subprocess.TimeoutExpired, OSError) as e:
-        report_failure(e, outputs)
-    finally:
-        clean_up(hosts, work, ok)
-    if not ok:
-        sys.exit(1)
-    print(f"PASS distributed ssh_{mode}")
 
 
 if __name__ == "__main__":
