@@ -601,8 +601,18 @@ def test_logfile(e):
     ck2 = os.path.join(e.work, "ck2")
     env = dict(e.env, DMTCP_LOG_FILE=log, DMTCP_CHECKPOINT_DIR=ck2)
     code = f"import time; f = open({data!r}); time.sleep(300)"
-    e.spawn([e.tool("dmtcp_launch"), sys.executable, "-c", code], env=env)
+    prog = e.spawn([e.tool("dmtcp_launch"), sys.executable, "-c", code],
+                   env=env)
     e.wait_peers(1)
+    # It joins the computation before Python runs the code: checkpointed
+    # before open(), it would have no file to find changed.
+    fds = f"/proc/{prog.pid}/fd"
+    deadline = time.time() + 30
+    while not any(os.path.realpath(os.path.join(fds, fd)) ==
+                  os.path.realpath(data)
+                  for fd in os.listdir(fds)):
+        check(time.time() < deadline, f"{data} never opened")
+        time.sleep(0.02)
     e.command("-bc")
     e.command("-k")
     e.wait_peers(0, running=False)
