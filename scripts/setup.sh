@@ -27,6 +27,9 @@ PACKAGES+=(openssh-server openssh-client)
 # MPI jobs under DMTCP (distributed.mpi_*, docs/mpi.md); Debian's
 # alternatives pick one mpicc/mpirun, the tests name theirs explicitly
 PACKAGES+=(openmpi-bin libopenmpi-dev mpich)
+# A Slurm cluster on simulated hosts (distributed.slurm, docs/slurm.md):
+# the test runs its own munged, slurmctld and slurmd
+PACKAGES+=(slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
