@@ -650,6 +650,10 @@ int ImageWriter::owned_ranges(OwnedRange* out, int max) {
   return n;
 }
 
+void ImageWriter::after_fork_in_child() {
+  g_owned_lock.clear(std::memory_order_release);
+}
+
 void ImageWriter::forget_after_restart() {
   // The mappings were left out of the image, so after restart impl_ and
   // everything it points to are gone: drop the pointers, touch nothing.

@@ -91,6 +91,12 @@ class ImageWriter {
   // so forget them without touching them; the next init() starts afresh.
   void forget_after_restart();
 
+  // In the child of a fork, before anything else here is used: the
+  // parent's checkpoint thread may have held the lock on the list of owned
+  // mappings at the fork (it prepares while the program runs); the child
+  // has no such thread, so the lock is let go.
+  static void after_fork_in_child();
+
  private:
   // (implementation state)
   struct Impl;

@@ -47,6 +47,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -145,8 +146,16 @@ void release_retired() {
   g_retired_count = 0;
 }
 
+struct FoundSegments {
+  AddressRange* out;
+  int* count;
+};
+
+// dl_iterate_phdr's callback: the writable segments of the object holding
+// this function (us).
 int find_own_segments(dl_phdr_info* info, size_t, void* data) {
-  auto self = reinterpret_cast<uint64_t>(data);
+  auto* found = static_cast<FoundSegments*>(data);
+  auto self = reinterpret_cast<uint64_t>(&find_own_segments);
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) {
@@ -155,12 +164,12 @@ int find_own_segments(dl_phdr_info* info, size_t, void* data) {
     uint64_t start = info->dlpi_addr + ph.p_vaddr;
     uint64_t end = start + ph.p_memsz;
     if ((ph.p_flags & PF_X) != 0 && self >= start && self < end) {
-      // This object is us: remember its writable segments.
-      for (int j = 0; j < info->dlpi_phnum && g_hot_count < kMaxHot; ++j) {
+      for (int j = 0; j < info->dlpi_phnum && *found->count < kMaxHot; ++j) {
         const ElfW(Phdr)& w = info->dlpi_phdr[j];
         if (w.p_type == PT_LOAD && (w.p_flags & PF_W) != 0) {
           uint64_t ws = info->dlpi_addr + w.p_vaddr;
-          g_hot[g_hot_count++] = {ws & ~(image::kPageSize - 1), ws + w.p_memsz};
+          found->out[(*found->count)++] = {ws & ~(image::kPageSize - 1),
+                                           ws + w.p_memsz};
         }
       }
       return 1;
@@ -988,22 +997,46 @@ void fill_header(const Who& who) {
 
 }  // namespace
 
+// Runs while the program's threads still run, and one of them may fork in
+// the middle of it: the child inherits whatever this had done by then (and
+// the parent's checkpoint thread, which would finish it, is not there).
+// So each piece is made when it is missing, and the hot ranges count only
+// once all of them are in (publish_hot_segments): a child once found the
+// buffers made but no hot range, wrote the runtime's .bss from live memory
+// while the writer's own counters there changed, and its image failed its
+// checksum at restart (e2e.fork_storm, 1 run in a few hundred).
+void* scratch_if_missing(void* p, size_t len) {
+  return p != nullptr ? p : map_scratch(len);
+}
+
+void publish_hot_segments() {
+  int n = 0;
+  AddressRange found[kMaxHot];
+  FoundSegments f{found, &n};
+  dl_iterate_phdr(find_own_segments, &f);
+  memcpy(g_hot, found, sizeof(AddressRange) * static_cast<size_t>(n));
+  // A fork before this store leaves the child with none: it looks again.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  __atomic_store_n(&g_hot_count, n, __ATOMIC_RELEASE);
+}
+
 int prepare(bool compress) {
-  if (g_scratch.maps == nullptr) {
-    g_scratch.maps = static_cast<char*>(map_scratch(kMapsCap));
-    g_scratch.regions = static_cast<RegionEntry*>(
-        map_scratch(kMaxRegions * sizeof(RegionEntry)));
-    g_scratch.names = static_cast<char*>(map_scratch(kNamesCap));
-    g_scratch.pagemap =
-        static_cast<uint64_t*>(map_scratch(kPagemapBatch * sizeof(uint64_t)));
-    g_scratch.file_buf = static_cast<char*>(map_scratch(kFileBufBytes));
-    g_scratch.extents =
-        static_cast<uint64_t*>(map_scratch(kMaxExtents * 2 * sizeof(uint64_t)));
-    ensure_page_map(1);
-    page_scan::prepare();  // without it: pagemap read page by page
-    g_hot_count = 0;
-    dl_iterate_phdr(find_own_segments,
-                    reinterpret_cast<void*>(&find_own_segments));
+  g_scratch.maps =
+      static_cast<char*>(scratch_if_missing(g_scratch.maps, kMapsCap));
+  g_scratch.regions = static_cast<RegionEntry*>(scratch_if_missing(
+      g_scratch.regions, kMaxRegions * sizeof(RegionEntry)));
+  g_scratch.names =
+      static_cast<char*>(scratch_if_missing(g_scratch.names, kNamesCap));
+  g_scratch.pagemap = static_cast<uint64_t*>(scratch_if_missing(
+      g_scratch.pagemap, kPagemapBatch * sizeof(uint64_t)));
+  g_scratch.file_buf =
+      static_cast<char*>(scratch_if_missing(g_scratch.file_buf, kFileBufBytes));
+  g_scratch.extents = static_cast<uint64_t*>(scratch_if_missing(
+      g_scratch.extents, kMaxExtents * 2 * sizeof(uint64_t)));
+  ensure_page_map(1);
+  page_scan::prepare();  // without it: pagemap read page by page
+  if (__atomic_load_n(&g_hot_count, __ATOMIC_ACQUIRE) == 0) {
+    publish_hot_segments();
   }
   image_notes::prepare();
   image::ImageWriter::Options opt;
@@ -1058,6 +1091,10 @@ int write_temp(int fd, const char* tmp, const Who& who) {
   int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   g_plan.header = image::FileHeader{};
   g_plan.swap = -1;
+  // Without them the runtime's own memory would be written while it
+  // changes (an image that fails its checksum at restart).
+  DMTCP_ASSERT(g_hot_count > 0, "the runtime's writable segments are unknown "
+               "(prepare() not run in this process?)");
   collect_excluded();
   g_frozen_count =
       threads::frozen_stack_pointers(g_frozen_sp, kMaxFrozenStacks);
@@ -1120,6 +1157,10 @@ int commit_temp(const char* tmp, const char* image) {
 
 const image::ImageWriter::Stats& last_stats() {
   return g_writer.stats();
+}
+
+void after_fork_in_child() {
+  image::ImageWriter::after_fork_in_child();
 }
 
 void forget_after_restart() {

@@ -38,5 +38,8 @@ int commit_temp(const char* tmp, const char* image);
 const image::ImageWriter::Stats& last_stats();
 // After a restart: the writer's memory came back empty.
 void forget_after_restart();
+// In the child of a fork (prepare() may have been half done in the
+// parent when the program forked; see image_dump.cpp).
+void after_fork_in_child();
 
 }  // namespace dmtcp::image_dump

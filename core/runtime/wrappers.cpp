@@ -57,6 +57,7 @@
 #include "runtime/events.h"
 #include "runtime/forked_writer.h"
 #include "runtime/futex.h"
+#include "runtime/image_dump.h"
 #include "runtime/incremental.h"
 #include "runtime/lazy_restart.h"
 #include "runtime/preload_env.h"
@@ -186,6 +187,7 @@ pid_t fork_and_join() {
   dmtcp::threads::fork_done();
   dmtcp::forked_writer::forget_after_fork();  // the parent's, not ours
   dmtcp::incremental::forget_after_fork();    // its images are not ours
+  dmtcp::image_dump::after_fork_in_child();   // its prepare() may be half done
   bool parent_connected = rt::g_coord_fd >= 0;
   close(rt::g_coord_fd);
   memcpy(rt::g_id.parent_unique_pid, parent_upid,
