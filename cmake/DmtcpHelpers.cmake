@@ -11,6 +11,10 @@ function(dmtcp_add_plugin name)
 endfunction()
 
 # dmtcp_add_unit_test(NAME SOURCES... LIBS libs... LABELS labels...)
+# Each runs for at most DMTCP_UNIT_TIMEOUT seconds (a sanitized build
+# raises it: scripts/sanitize.sh, where a bit-flip sweep over an image
+# took 118 s on a slow machine).
+set(DMTCP_UNIT_TIMEOUT 120 CACHE STRING "Time limit of each unit test (s)")
 function(dmtcp_add_unit_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
@@ -20,7 +24,7 @@ function(dmtcp_add_unit_test name)
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   add_test(NAME unit.${name} COMMAND ${name})
   set_tests_properties(unit.${name} PROPERTIES LABELS "unit;${T_LABELS}"
-                       TIMEOUT 120)
+                       TIMEOUT ${DMTCP_UNIT_TIMEOUT})
 endfunction()
 
 # dmtcp_add_e2e_test(NAME COMMAND cmd... [PREFIX p] [MODES m...]

@@ -19,6 +19,7 @@ preset=${DMTCP_PRESET:-default}
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPython3_EXECUTABLE=/usr/bin/python3 \
+  -DDMTCP_UNIT_TIMEOUT=900 \
   "-DCMAKE_C_FLAGS=$san" "-DCMAKE_CXX_FLAGS=$san" \
   "-DCMAKE_EXE_LINKER_FLAGS=$san" "-DCMAKE_SHARED_LINKER_FLAGS=$san" \
   >/dev/null

@@ -267,7 +267,13 @@ BOOST_AUTO_TEST_CASE(status_file) {
   std::string file = std::string(tmpl) + "/coordinator.status";
   {
     Coord c({"--status-file", file, "-i", "5"});
+    // Written just after the port file that Coord waits for: a sanitized
+    // coordinator on a slow machine had not yet written it when read.
     std::string s = read_file(file);
+    for (int i = 0; i < 1000 && !contains(s, "Checkpoint Interval: "); ++i) {
+      usleep(10000);
+      s = read_file(file);
+    }
     BOOST_TEST(contains(s, "Coordinator started: "));
     BOOST_TEST(contains(s, "Status...\n"));
     BOOST_TEST(contains(s, "Port: " + std::to_string(c.port()) + "\n"));
