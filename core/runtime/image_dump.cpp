@@ -47,7 +47,6 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -995,6 +994,22 @@ void fill_header(const Who& who) {
   h.restart_info_size = sizeof rt::g_restart_info;
 }
 
+// prepare()'s buffers are made only where missing (see prepare()).
+void* scratch_if_missing(void* p, size_t len) {
+  return p != nullptr ? p : map_scratch(len);
+}
+
+// The runtime's writable segments into g_hot, the count stored last.
+void publish_hot_segments() {
+  int n = 0;
+  AddressRange found[kMaxHot];
+  FoundSegments f{found, &n};
+  dl_iterate_phdr(find_own_segments, &f);
+  memcpy(g_hot, found, sizeof(AddressRange) * static_cast<size_t>(n));
+  // A fork before this store leaves the child with none: it looks again.
+  __atomic_store_n(&g_hot_count, n, __ATOMIC_RELEASE);
+}
+
 }  // namespace
 
 // Runs while the program's threads still run, and one of them may fork in
@@ -1005,21 +1020,6 @@ void fill_header(const Who& who) {
 // buffers made but no hot range, wrote the runtime's .bss from live memory
 // while the writer's own counters there changed, and its image failed its
 // checksum at restart (e2e.fork_storm, 1 run in a few hundred).
-void* scratch_if_missing(void* p, size_t len) {
-  return p != nullptr ? p : map_scratch(len);
-}
-
-void publish_hot_segments() {
-  int n = 0;
-  AddressRange found[kMaxHot];
-  FoundSegments f{found, &n};
-  dl_iterate_phdr(find_own_segments, &f);
-  memcpy(g_hot, found, sizeof(AddressRange) * static_cast<size_t>(n));
-  // A fork before this store leaves the child with none: it looks again.
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  __atomic_store_n(&g_hot_count, n, __ATOMIC_RELEASE);
-}
-
 int prepare(bool compress) {
   g_scratch.maps =
       static_cast<char*>(scratch_if_missing(g_scratch.maps, kMapsCap));

@@ -67,6 +67,20 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// The file's text once it holds `what`, or as it is after timeout_ms
+// (files another process writes a moment after the one waited for).
+inline std::string read_file_holding(const std::string& path,
+                                     const std::string& what,
+                                     int64_t timeout_ms = 10000) {
+  int64_t deadline = now_ms() + timeout_ms;
+  std::string s = read_file(path);
+  while (!contains(s, what) && now_ms() < deadline) {
+    usleep(10 * 1000);
+    s = read_file(path);
+  }
+  return s;
+}
+
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;

@@ -269,11 +269,7 @@ BOOST_AUTO_TEST_CASE(status_file) {
     Coord c({"--status-file", file, "-i", "5"});
     // Written just after the port file that Coord waits for: a sanitized
     // coordinator on a slow machine had not yet written it when read.
-    std::string s = read_file(file);
-    for (int i = 0; i < 1000 && !contains(s, "Checkpoint Interval: "); ++i) {
-      usleep(10000);
-      s = read_file(file);
-    }
+    std::string s = read_file_holding(file, "Checkpoint Interval: ");
     BOOST_TEST(contains(s, "Coordinator started: "));
     BOOST_TEST(contains(s, "Status...\n"));
     BOOST_TEST(contains(s, "Port: " + std::to_string(c.port()) + "\n"));
@@ -358,12 +354,7 @@ BOOST_AUTO_TEST_CASE(write_kv_data_and_log_file) {
       std::string out;
       BOOST_TEST(run_command({"-p", std::to_string(port), "-q"}, &out) == 0);
       // (The last line: the snapshot is written before it.)
-      for (int i = 0;
-           i < 1000 && !contains(read_file(log), "DMTCP coordinator exiting");
-           ++i) {
-        usleep(10000);
-      }
-      std::string text = read_file(log);
+      std::string text = read_file_holding(log, "DMTCP coordinator exiting");
       BOOST_TEST(contains(text, "DMTCP coordinator exiting"), text);
       // A log file asked for by name gets the notes -q hides.
       BOOST_TEST(contains(text, "listening on"), text);
