@@ -24,25 +24,33 @@
 //     save options and drain what is in flight towards their inside ends
 //     (socket_drain.cpp: UNIX stream peeked; datagrams read; TCP read up to
 //     the peer's marker, one poll loop for all); an outside end's waiting
-//     bytes are peeked.  Held bytes go before what was drained.
-//  5. The image is written; the table is in it.
+//     bytes are peeked.  Held bytes go before what was drained (a shared
+//     end's region is taken back first, by its leader:
+//     socket_held_shared.cpp).  A leader of a shared end with much in
+//     flight says it will keep a region for the others.
+//  5. WRITE_CKPT: the others learn it; the image is written; the table is
+//     in it.
 //  Resume
 //  6. RESUME: TCP_NODELAY and TCP_CORK back as the program had them.
+//     Leaders of shared ends make their regions.
 //  7. REGISTER_NAME_SERVICE_DATA: bytes read at DRAIN whose writer (the
-//     peer's leader) is another process are published for it.
-//  8. SEND_QUERIES: writers fetch them.
+//     peer's leader) is another process are published for it; the other
+//     holders of a shared end ask its leader for the region.
+//  8. SEND_QUERIES: writers fetch them; regions are handed over.
 //  9. REFILL: every writer writes the bytes towards its peer back into its
 //     own end: they arrive exactly once, in order, messages whole.  A
 //     stream's receiver reads the head back out while the rest has not
 //     all arrived and keeps it for the program's reads (socket_held.cpp);
-//     a peeked queue's held head is held again.
+//     a peeked queue's held head is held again; a shared end's head goes
+//     into its region, which every holder reads.
 //  Restart (dmtcp_restart closed every fd but 0-2 and the protected ones)
 //  6. RESTART: pair makers make both ends of their inside connections;
 //     leaders re-make listeners (same address, backlog), bound sockets,
 //     stand-ins for connections to the outside (or connect again); listen
 //     for the other processes (socket_remake.cpp).  Publish this host
 //     (and, for a maker of TCP pairs, a listener's address) for pairs
-//     whose ends restart on different hosts (socket_hosts.cpp).
+//     whose ends restart on different hosts (socket_hosts.cpp).  Leaders
+//     of shared ends make their regions (as at resume, steps 6-9).
 //  7. REGISTER_NAME_SERVICE_DATA: an end whose peer or provider restarted
 //     on another host: the maker drops its pair, the peer's leader
 //     connects to the maker over the network (socket_hosts.cpp); ask the
@@ -61,7 +69,8 @@
 //  Any time
 //  - PRE_EXEC: held bytes cannot follow the exec (one line names them).
 //  - ATFORK_CHILD: the child forgets the parent's held bytes (the parent
-//    serves them; two copies would duplicate them).
+//    serves them; two copies would duplicate them), except regions,
+//    which are one copy for all.
 #include <unistd.h>
 
 #include "dmtcp/claims.h"
@@ -92,6 +101,7 @@ void drain_step(Table* t) {
     dmtcp::share::find_leader_fd(&d.el);
   }
   find_peers(t);
+  take_back_shared_holds(t);
   drain(t);
   find_sharers(t);
 }
@@ -127,6 +137,9 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
     case DMTCP_EVENT_DRAIN:
       drain_step(t);
       break;
+    case DMTCP_EVENT_WRITE_CKPT:
+      learn_shared_holds(t);
+      break;
     default:
       break;
   }
@@ -135,10 +148,12 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
   switch (event) {
     case DMTCP_EVENT_RESUME:
       restore_drain_options(t);
+      make_regions(t);
       break;
     case DMTCP_EVENT_RESTART:
       remake_all(t);
       host_publish(t, my_vpid());
+      make_regions(t);
       break;
     case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
       if (restart) {
@@ -146,6 +161,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
         ask_providers(t, 0);
       }
       publish_data(t, restart);
+      ask_regions(t);
       break;
     case DMTCP_EVENT_SEND_QUERIES:
       fetch_data(t, restart);
@@ -154,12 +170,14 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
         finish_cross_hosts(t);
         exchange_and_install(t);
       }
+      exchange_regions(t);
       break;
     case DMTCP_EVENT_REFILL:
       if (restart) {
         reconnect_clients(t);
       }
       refill(t, restart);
+      attach_regions(t);
       break;
     case DMTCP_EVENT_ATFORK_CHILD:
       forget_holds_in_child();

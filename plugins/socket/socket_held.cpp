@@ -12,7 +12,9 @@
 // readable as they should.
 //
 // Purpose: the held bytes of each receiving end, and the read wrappers
-// that serve them.
+// that serve them.  An end other processes hold too keeps its bytes in a
+// region all of them map (socket_held_shared.cpp); the wrappers serve
+// both kinds alike.
 // Refuses nothing silently: bytes a fork child or an exec cannot have are
 // named with one line.
 // Thread safety: user threads serve reads under g_lock inside a
@@ -20,6 +22,7 @@
 // read); the checkpoint thread's hooks (hold, take_back_holds) run while
 // user threads are suspended.  The fast path reads one atomic counter.
 // Allocation: dmtcp_alloc() only (the holds come back with the image).
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -37,12 +40,16 @@ namespace dmtcp::sock {
 namespace {
 
 // An end holding bytes: every fd of this process for it, its inode (an fd
-// closed and reused for another socket is told apart), the bytes.
+// closed and reused for another socket is told apart), the bytes: its
+// own, or a region every process holding the end maps
+// (socket_held_shared.cpp).
 struct Hold {
   uint64_t ino = 0;
   HookVector<int> fds;
   Bytes bytes;
   size_t off = 0;  // taken so far
+  HoldRegion* region = nullptr;
+  size_t region_len = 0;
 };
 
 // Fds below this can be marked; an end at a higher fd keeps no bytes
@@ -113,6 +120,9 @@ void count() {
 void drop(size_t i) {
   HookVector<int> fds;
   fds.swap(g_holds[i].fds);
+  if (g_holds[i].region != nullptr) {
+    munmap(g_holds[i].region, g_holds[i].region_len);
+  }
   g_holds.erase(g_holds.begin() + static_cast<ptrdiff_t>(i));
   unmark_unused(fds);
   count();
@@ -153,27 +163,53 @@ ptrdiff_t find(int fd) {
   return -1;
 }
 
+// Copies up to `left` bytes from `from` into iov (into nothing when
+// `discard`); how many.
+size_t copy_out(const char* from, size_t left, const iovec* iov, size_t iovcnt,
+                bool discard, size_t discard_len) {
+  size_t n = 0;
+  if (discard) {
+    return discard_len < left ? discard_len : left;
+  }
+  for (size_t k = 0; k < iovcnt && n < left; ++k) {
+    size_t m = iov[k].iov_len < left - n ? iov[k].iov_len : left - n;
+    memcpy(iov[k].iov_base, from + n, m);
+    n += m;
+  }
+  return n;
+}
+
 // Copies held bytes of fd into iov (into nothing when `discard`), taking
 // them unless `peek`.  -1: fd holds none, the caller reads the kernel.
-ssize_t take(int fd, const iovec* iov, size_t iovcnt, bool peek,
-             bool discard, size_t discard_len) {
+ssize_t take(int fd, const iovec* iov, size_t iovcnt, bool peek, bool discard,
+             size_t discard_len) {
   Locked lock;
   ptrdiff_t i = find(fd);
   if (i < 0) {
     return -1;
   }
   Hold& h = g_holds[static_cast<size_t>(i)];
-  size_t left = h.bytes.size() - h.off;
-  size_t n = 0;
-  if (discard) {
-    n = discard_len < left ? discard_len : left;
-  } else {
-    for (size_t k = 0; k < iovcnt && n < left; ++k) {
-      size_t m = iov[k].iov_len < left - n ? iov[k].iov_len : left - n;
-      memcpy(iov[k].iov_base, h.bytes.data() + h.off + n, m);
-      n += m;
+  if (h.region != nullptr) {
+    // Another process may have taken them all: then the kernel's queue
+    // is next (never a 0 that would read as end of file).
+    HoldRegion* r = h.region;
+    lock_region(r);
+    size_t left = r->len - r->off;
+    size_t n =
+        copy_out(r->bytes() + r->off, left, iov, iovcnt, discard, discard_len);
+    if (!peek) {
+      r->off += n;
     }
+    bool empty = r->off == r->len;
+    unlock_region(r);
+    if (empty && (!peek || left == 0)) {
+      drop(static_cast<size_t>(i));
+    }
+    return left == 0 ? -1 : static_cast<ssize_t>(n);
   }
+  size_t left = h.bytes.size() - h.off;
+  size_t n =
+      copy_out(h.bytes.data() + h.off, left, iov, iovcnt, discard, discard_len);
   if (!peek) {
     h.off += n;
     if (h.off == h.bytes.size()) {
@@ -202,20 +238,16 @@ bool for_us(int flags) {
 
 namespace {
 
-// Hooks only (no user thread runs).
-void clear_all() {
-  while (!g_holds.empty()) {
-    drop(g_holds.size() - 1);
+// Hooks only (no user thread runs): the holds with (or without) a region.
+void clear(bool regions) {
+  for (size_t i = g_holds.size(); i-- > 0;) {
+    if ((g_holds[i].region != nullptr) == regions) {
+      drop(i);
+    }
   }
 }
 
-}  // namespace
-
-void hold(const Table& t, uint32_t desc, Bytes* head) {
-  const Desc& d = t.descs[desc];
-  if (head->empty()) {
-    return;
-  }
+void make_marks() {
   if (g_marks == nullptr) {
     g_marks = static_cast<std::atomic<uint8_t>*>(
         dmtcp_alloc(kMarkFds * sizeof(std::atomic<uint8_t>)));
@@ -223,23 +255,58 @@ void hold(const Table& t, uint32_t desc, Bytes* head) {
       new (&g_marks[fd]) std::atomic<uint8_t>(0);
     }
   }
-  Hold h;
-  h.ino = socket_ino(d.first_fd);
+}
+
+// Hold h for every fd of this process for t.descs[desc].
+void add(const Table& t, uint32_t desc, Hold* h) {
+  make_marks();
+  h->ino = socket_ino(t.descs[desc].first_fd);
   for (const FdSlot& s : t.fds) {
     if (s.desc == desc && s.fd < kMarkFds) {
-      h.fds.push_back(s.fd);
+      h->fds.push_back(s.fd);
     }
   }
-  h.bytes.swap(*head);
-  for (int fd : h.fds) {
+  for (int fd : h->fds) {
     mark(fd);
   }
-  g_holds.push_back(std::move(h));
+  g_holds.push_back(std::move(*h));
   count();
 }
 
+}  // namespace
+
+void hold(Table& t, uint32_t desc, Bytes* head) {
+  Desc& d = t.descs[desc];
+  if (head->empty()) {
+    return;
+  }
+  Hold h;
+  if (d.region != nullptr &&
+      sizeof(HoldRegion) + head->size() <= d.region_len) {
+    // A shared end: the head goes where every holder reads it (the
+    // region was made for all the bytes in flight: the head fits).
+    HoldRegion* r = d.region;
+    memcpy(r->bytes(), head->data(), head->size());
+    r->off = 0;
+    r->len = head->size();
+    head->clear();
+    hold_region(t, desc, r, d.region_len);
+    d.region = nullptr;
+    return;
+  }
+  h.bytes.swap(*head);
+  add(t, desc, &h);
+}
+
+void hold_region(const Table& t, uint32_t desc, HoldRegion* r, size_t len) {
+  Hold h;
+  h.region = r;
+  h.region_len = len;
+  add(t, desc, &h);
+}
+
 bool can_hold(const Desc& d) {
-  return d.first_fd < kMarkFds && !d.shared;
+  return d.first_fd < kMarkFds && (!d.shared || d.region != nullptr);
 }
 
 namespace {
@@ -254,10 +321,11 @@ struct SharerKey {
   unsigned char id[sizeof(SockId)];
 } __attribute__((packed));
 
-SharerKey sharer_key(const SockId& id) {
+// 'sx': a non-leader holds it too; 'sh': its leader keeps a region.
+SharerKey sharer_key(const SockId& id, char what = 'x') {
   SharerKey k{};
   k.tag[0] = 's';
-  k.tag[1] = 'x';
+  k.tag[1] = what;
   memcpy(k.id, &id, sizeof k.id);
   return k;
 }
@@ -286,30 +354,74 @@ void find_sharers(Table* t) {
     char v[8];
     size_t len = sizeof v;
     d.shared = dmtcp_send_query_to_coordinator(&k, sizeof k, v, &len) == 1;
+    if (d.shared && d.first_fd < kMarkFds) {
+      SharerKey r = sharer_key(d.id, 'h');
+      char one = 1;
+      dmtcp_send_key_val_pair_to_coordinator(&r, sizeof r, &one, 1);
+    }
   }
 }
+
+void learn_shared_holds(Table* t) {
+  for (Desc& d : t->descs) {
+    d.hold_shared = false;
+    if (d.el.leader || d.role != Role::kConnected || d.type != SOCK_STREAM ||
+        d.first_fd >= kMarkFds) {
+      continue;
+    }
+    SharerKey k = sharer_key(d.id, 'h');
+    char v[8];
+    size_t len = sizeof v;
+    d.hold_shared = dmtcp_send_query_to_coordinator(&k, sizeof k, v, &len) == 1;
+  }
+}
+
+namespace {
+
+Desc* find_owner(Table* t, const Hold& h) {
+  for (Desc& d : t->descs) {
+    if (d.id.ino == h.ino) {
+      return &d;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 void take_back_holds(Table* t) {
   for (Desc& d : t->descs) {
     d.held.clear();
   }
   for (Hold& h : g_holds) {
-    Desc* owner = nullptr;
-    for (Desc& d : t->descs) {
-      if (d.id.ino == h.ino) {
-        owner = &d;
-      }
+    Desc* owner = find_owner(t, h);
+    if (owner == nullptr || h.region != nullptr) {
+      // Closed unread, as the program may; or a shared end's region, taken
+      // back at DRAIN once every holder has stopped reading it.
+      continue;
     }
-    size_t left = h.bytes.size() - h.off;
-    if (owner == nullptr) {
-      continue;  // the program closed it unread, as it may
-    }
-    owner->held.assign(h.bytes.data() + h.off, h.bytes.data() + h.off + left);
+    owner->held.assign(h.bytes.data() + h.off,
+                       h.bytes.data() + h.off + (h.bytes.size() - h.off));
   }
-  clear_all();
+  clear(false);
+}
+
+void take_back_shared_holds(Table* t) {
+  for (Hold& h : g_holds) {
+    Desc* owner = find_owner(t, h);
+    if (h.region == nullptr || owner == nullptr || !owner->el.leader) {
+      continue;  // the leader (another process) takes them
+    }
+    HoldRegion* r = h.region;
+    lock_region(r);
+    owner->held.assign(r->bytes() + r->off, r->bytes() + r->len);
+    unlock_region(r);
+  }
+  clear(true);
 }
 
 void forget_holds(const char* why) {
+  // A region's bytes stay with the other processes holding the end.
   size_t n = 0;
   for (const Hold& h : g_holds) {
     n += h.bytes.size() - h.off;
@@ -320,15 +432,18 @@ void forget_holds(const char* why) {
         "for reads in process %d, are lost %s",
         n, static_cast<int>(dmtcp_real_to_virtual_pid(getpid())), why);
   }
-  clear_all();
+  clear(false);
+  clear(true);
 }
 
 void forget_holds_in_child() {
-  // The parent keeps serving them; a second copy would duplicate them.
-  // The forking thread is the child's only one: a lock another parent
-  // thread held is nobody's here.
+  // The parent keeps serving its own held bytes; a second copy would
+  // duplicate them.  A region is the child's as much as the parent's
+  // (fork shares the mapping; its offset is one for all).  The forking
+  // thread is the child's only one: a lock another parent thread held is
+  // nobody's here.
   g_lock.clear(std::memory_order_release);
-  clear_all();
+  clear(false);
 }
 
 }  // namespace dmtcp::sock
@@ -391,7 +506,8 @@ ssize_t recv_held(int fd, void* buf, size_t len, int flags, bool* served) {
   size_t got = static_cast<size_t>(r);
   if ((flags & MSG_WAITALL) != 0 && (flags & MSG_PEEK) == 0 && got < len) {
     int saved = errno;
-    char* rest = trunc ? static_cast<char*>(buf) : static_cast<char*>(buf) + got;
+    char* rest =
+        trunc ? static_cast<char*>(buf) : static_cast<char*>(buf) + got;
     ssize_t more = NEXT_FNC(recv)(fd, rest, len - got, flags);
     if (more > 0) {
       got += static_cast<size_t>(more);

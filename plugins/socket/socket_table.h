@@ -15,6 +15,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -117,6 +118,13 @@ struct Desc {
   Bytes held;
   size_t held_len = 0;  // how many of data's first bytes they are
   bool shared = false;  // another process holds it too (DRAIN, leaders)
+  // Non-leaders: the leader keeps this end's held bytes in a region every
+  // holder maps (WRITE_CKPT; socket_held_shared.cpp).
+  bool hold_shared = false;
+  // That region, from RESUME/RESTART to REFILL (then a hold owns it).
+  struct HoldRegion* region = nullptr;
+  size_t region_len = 0;  // mapped bytes
+  int region_fd = -1;
 
   // Restart only.
   int new_fd = -1;        // the re-made (or handed over) description
@@ -177,7 +185,7 @@ void restore_drain_options(Table* t);  // RESUME: TCP_NODELAY, TCP_CORK back
 // socket_held.cpp: bytes that did not fit back at REFILL stay in the
 // receiver's memory; the program's reads take them first.
 // REFILL: the receiving end t.descs[desc] keeps *head (taken).
-void hold(const Table& t, uint32_t desc, Bytes* head);
+void hold(Table& t, uint32_t desc, Bytes* head);
 bool can_hold(const Desc& d);  // an fd the read wrappers can mark
 // THREADS_SUSPEND, after scan(): what is left goes to each Desc's held.
 void take_back_holds(Table* t);
@@ -187,9 +195,39 @@ void take_back_holds(Table* t);
 void publish_sharers(const Table& t);
 void find_sharers(Table* t);
 // PRE_EXEC: they cannot follow (one line).  ATFORK_CHILD: the parent
-// keeps them.
+// keeps them (a shared region's are the child's too).
 void forget_holds(const char* why);
 void forget_holds_in_child();
+
+// socket_held_shared.cpp: the held bytes of an end several processes
+// hold live in a memfd region every holder maps, so whichever of them
+// reads gets the head first (docs/socket.md, "Ends shared between
+// processes").  The region starts with this header; the bytes follow.
+struct HoldRegion {
+  pthread_mutex_t lock;  // robust, process-shared
+  uint64_t len;          // bytes held (the leader sets it at REFILL)
+  uint64_t off;          // taken so far, by any holder
+  char* bytes() { return reinterpret_cast<char*>(this + 1); }
+};
+// socket_held.cpp, REFILL: a non-leader's fds of t.descs[desc] read the
+// region's bytes first (the region is the hold's from now on).
+void hold_region(const Table& t, uint32_t desc, HoldRegion* r, size_t len);
+// DRAIN, before drain(): what is left of each region goes to the leader's
+// Desc::held; every holder unmaps it (no image holds a region).
+void take_back_shared_holds(Table* t);
+// Lock and unlock a region's header (a holder that died holding it left
+// nothing half-done that matters: the offset is written last).
+void lock_region(HoldRegion* r);
+void unlock_region(HoldRegion* r);
+// WRITE_CKPT: non-leaders learn that their leader will keep a region.
+void learn_shared_holds(Table* t);
+// RESUME / RESTART: leaders make the regions and listen for the others;
+// REGISTER_NAME_SERVICE_DATA: the others ask; SEND_QUERIES: hand them
+// over and map them; REFILL, after refill(): non-leaders hold them.
+void make_regions(Table* t);
+void ask_regions(Table* t);
+void exchange_regions(Table* t);
+void attach_regions(Table* t);
 
 // socket_remake.cpp: RESTART (leaders and pair makers re-make), install
 // at SEND_QUERIES, shutdown states at THREADS_RESUME.

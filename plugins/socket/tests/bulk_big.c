@@ -4,9 +4,16 @@
  * a new connection has (tens of MiB here), then each end writes a keyed
  * stream until it would block and stops reading.  After the go every
  * byte of each direction arrives once, in order, and bytes written after
- * the go come after them. */
+ * the go come after them.
+ *
+ * `bulk_big shared`: one connection, filled both ways, then a fork: the
+ * receiving end of one direction is held by parent and child.  After the
+ * go the child reads the first half of what was in flight towards it, the
+ * parent the rest, then what is written after the go: whichever process
+ * leads the end, the bytes it keeps back must reach the one reading. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "socket_test.h"
 
@@ -27,8 +34,8 @@ static void warm(const int* fds, int n, size_t total) {
       pf[i].events = 0;
       pf[i].revents = 0;
       if (sent[i] < total) {
-        size_t len = total - sent[i] < sizeof zeros ? total - sent[i]
-                                                      : sizeof zeros;
+        size_t len =
+            total - sent[i] < sizeof zeros ? total - sent[i] : sizeof zeros;
         ssize_t w = send(fds[i], zeros, len, MSG_DONTWAIT);
         E2E_CHECK(w > 0 || errno == EAGAIN, "warm send: %s", strerror(errno));
         if (w > 0) {
@@ -36,8 +43,8 @@ static void warm(const int* fds, int n, size_t total) {
         }
       }
       if (got[i] < total) {
-        size_t want = total - got[i] < sizeof sink ? total - got[i]
-                                                     : sizeof sink;
+        size_t want =
+            total - got[i] < sizeof sink ? total - got[i] : sizeof sink;
         ssize_t r = recv(fds[i], sink, want, MSG_DONTWAIT);
         E2E_CHECK(r > 0 || (r < 0 && errno == EAGAIN), "warm recv: %s",
                   r == 0 ? "end of file" : strerror(errno));
@@ -62,8 +69,47 @@ static void warm(const int* fds, int n, size_t total) {
 
 enum { kExtra = 1 << 20 };
 
-int main(void) {
+static int shared_end(size_t warm_bytes) {
+  int t[2], sync[2];
+  char c = 'x';
+  tcp_pair(AF_INET, t);
+  E2E_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sync) == 0, "socketpair");
+  warm(t, 2, warm_bytes);
+  size_t tn = fill_up(t[0], 1);
+  size_t tb = fill_up(t[1], 2);
+  pid_t child = fork();
+  E2E_CHECK(child >= 0, "fork: %s", strerror(errno));
+  if (child == 0) {
+    close(t[0]);
+    e2e_wait_for_go(NULL);
+    recv_stream_from(t[1], 1, 0, tn / 2, "shared a->b, the child's half");
+    E2E_CHECK(write(sync[1], &c, 1) == 1, "sync");
+    E2E_CHECK(read(sync[1], &c, 1) == 1, "sync");
+    exit(0);
+  }
+  printf("in flight: %zu bytes towards the shared end, %zu back\n", tn, tb);
+  e2e_say("READY");
+  e2e_wait_for_go(NULL);
+  recv_stream(t[0], 2, tb, "tcp b->a");
+  E2E_CHECK(read(sync[0], &c, 1) == 1, "sync");
+  recv_stream_from(t[1], 1, tn / 2, tn - tn / 2,
+                   "shared a->b, the parent's half");
+  /* Written after the go: they come after the bytes in flight. */
+  send_stream_from(t[0], 1, tn, kExtra);
+  recv_stream_from(t[1], 1, tn, kExtra, "shared a->b after");
+  expect_empty(t[1], "shared a->b");
+  expect_empty(t[0], "tcp b->a");
+  E2E_CHECK(write(sync[0], &c, 1) == 1, "sync");
+  expect_child_ok(child);
+  e2e_say("PASS");
+  return 0;
+}
+
+int main(int argc, char** argv) {
   size_t warm_bytes = (size_t)BULK_WARM_MIB << 20;
+  if (argc > 1 && strcmp(argv[1], "shared") == 0) {
+    return shared_end(warm_bytes);
+  }
   int t[2], f[2], sync[2];
   tcp_pair(AF_INET, t);
   tcp_pair(AF_INET, f);
