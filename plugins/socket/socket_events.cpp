@@ -68,9 +68,10 @@
 //     process's REFILL writes, which a shut end would refuse).
 //  Any time
 //  - PRE_EXEC: held bytes cannot follow the exec (one line names them).
-//  - ATFORK_CHILD: the child forgets the parent's held bytes (the parent
-//    serves them; two copies would duplicate them), except regions,
-//    which are one copy for all.
+//  - ATFORK_PREPARE: held bytes move into a region (socket_held_shared.cpp)
+//    the child will share: whichever process reads the end gets them
+//    first, once.  ATFORK_CHILD: the child forgets held bytes the move
+//    failed for (the parent serves them; two copies would duplicate them).
 #include <unistd.h>
 
 #include "dmtcp/claims.h"
@@ -121,6 +122,9 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
       break;
     case DMTCP_EVENT_PRE_EXEC:
       forget_holds("at exec");
+      break;
+    case DMTCP_EVENT_ATFORK_PREPARE:
+      share_holds_before_fork();
       break;
     case DMTCP_EVENT_SUSPENDED:
       for (Desc& d : t->descs) {

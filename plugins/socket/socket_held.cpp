@@ -436,8 +436,48 @@ void forget_holds(const char* why) {
   clear(true);
 }
 
+void share_holds_before_fork() {
+  if (g_count.load(std::memory_order_acquire) == 0) {
+    return;
+  }
+  // The child may read the end as well as we: one copy both map, with one
+  // offset (taken back by whichever process leads the end next).  On
+  // failure the bytes stay ours; a child reading the end first would get
+  // the kernel's later bytes first (one line).
+  Locked lock;
+  for (Hold& h : g_holds) {
+    if (h.region != nullptr) {
+      continue;
+    }
+    size_t left = h.bytes.size() - h.off;
+    size_t len = 0;
+    int fd = -1;
+    HoldRegion* r = new_region(left, 0, &len, &fd);
+    if (fd >= 0) {
+      close(fd);
+    }
+    if (r == nullptr) {
+      dmtcp_log(
+          "socket plugin: %zu bytes held for fd %d stay with process %d "
+          "across a fork (%s)",
+          left, h.fds.empty() ? -1 : h.fds[0],
+          static_cast<int>(dmtcp_real_to_virtual_pid(getpid())),
+          strerror(errno));
+      continue;
+    }
+    memcpy(r->bytes(), h.bytes.data() + h.off, left);
+    r->len = left;
+    h.region = r;
+    h.region_len = len;
+    h.bytes.clear();
+    h.bytes.shrink_to_fit();
+    h.off = 0;
+  }
+}
+
 void forget_holds_in_child() {
-  // The parent keeps serving its own held bytes; a second copy would
+  // The parent keeps serving its own held bytes (those
+  // share_holds_before_fork() could not move); a second copy would
   // duplicate them.  A region is the child's as much as the parent's
   // (fork shares the mapping; its offset is one for all).  The forking
   // thread is the child's only one: a lock another parent thread held is

@@ -51,31 +51,6 @@ bool wants_region(const Desc& d) {
          d.type == SOCK_STREAM && !d.data.empty() && !d.stand_in;
 }
 
-// A region of `bytes` bytes after the header, mapped; its fd in *fd, at
-// or above the park floor (restart puts sockets on the numbers below).
-HoldRegion* make_region(size_t bytes, int park_floor, size_t* len, int* fd) {
-  *len = sizeof(HoldRegion) + bytes;
-  *fd = share::park_fd(memfd_create("dmtcp-socket-hold", MFD_CLOEXEC),
-                       park_floor);
-  if (*fd < 0 || ftruncate(*fd, static_cast<off_t>(*len)) != 0) {
-    return nullptr;
-  }
-  void* p = mmap(nullptr, *len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-  if (p == MAP_FAILED) {
-    return nullptr;
-  }
-  auto* r = static_cast<HoldRegion*>(p);
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-  pthread_mutex_init(&r->lock, &a);
-  pthread_mutexattr_destroy(&a);
-  r->len = 0;
-  r->off = 0;
-  return r;
-}
-
 void close_region_fd(Desc* d) {
   if (d->region_fd >= 0) {
     close(d->region_fd);
@@ -121,6 +96,31 @@ void receive(void* ctx, pid_t provider, uint32_t cookie, int fd, bool alive) {
 
 }  // namespace
 
+// A region of `bytes` bytes after the header, mapped; its fd in *fd, at
+// or above the park floor (restart puts sockets on the numbers below).
+HoldRegion* new_region(size_t bytes, int park_floor, size_t* len, int* fd) {
+  *len = sizeof(HoldRegion) + bytes;
+  *fd = share::park_fd(memfd_create("dmtcp-socket-hold", MFD_CLOEXEC),
+                       park_floor);
+  if (*fd < 0 || ftruncate(*fd, static_cast<off_t>(*len)) != 0) {
+    return nullptr;
+  }
+  void* p = mmap(nullptr, *len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+  if (p == MAP_FAILED) {
+    return nullptr;
+  }
+  auto* r = static_cast<HoldRegion*>(p);
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&r->lock, &a);
+  pthread_mutexattr_destroy(&a);
+  r->len = 0;
+  r->off = 0;
+  return r;
+}
+
 void lock_region(HoldRegion* r) {
   if (pthread_mutex_lock(&r->lock) == EOWNERDEAD) {
     // Its holder died between two plain stores; len and off are whole.
@@ -142,7 +142,7 @@ void make_regions(Table* t) {
       continue;
     }
     d.region =
-        make_region(d.data.size(), t->park_floor, &d.region_len, &d.region_fd);
+        new_region(d.data.size(), t->park_floor, &d.region_len, &d.region_fd);
     if (d.region == nullptr) {
       char buf[400];
       dmtcp_log(

@@ -195,7 +195,7 @@ void take_back_holds(Table* t);
 void publish_sharers(const Table& t);
 void find_sharers(Table* t);
 // PRE_EXEC: they cannot follow (one line).  ATFORK_CHILD: the parent
-// keeps them (a shared region's are the child's too).
+// keeps its own bytes; regions are the child's too.
 void forget_holds(const char* why);
 void forget_holds_in_child();
 
@@ -215,6 +215,12 @@ void hold_region(const Table& t, uint32_t desc, HoldRegion* r, size_t len);
 // DRAIN, before drain(): what is left of each region goes to the leader's
 // Desc::held; every holder unmaps it (no image holds a region).
 void take_back_shared_holds(Table* t);
+// A region for `bytes` bytes, mapped; its memfd in *fd at or above
+// park_floor, its mapped length in *len; nullptr with errno on failure.
+HoldRegion* new_region(size_t bytes, int park_floor, size_t* len, int* fd);
+// ATFORK_PREPARE: bytes held for an end only this process held go into a
+// region, which the child shares.
+void share_holds_before_fork();
 // Lock and unlock a region's header (a holder that died holding it left
 // nothing half-done that matters: the offset is written last).
 void lock_region(HoldRegion* r);

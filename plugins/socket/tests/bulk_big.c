@@ -10,7 +10,9 @@
  * receiving end of one direction is held by parent and child.  After the
  * go the child reads the first half of what was in flight towards it, the
  * parent the rest, then what is written after the go: whichever process
- * leads the end, the bytes it keeps back must reach the one reading. */
+ * leads the end, the bytes it keeps back must reach the one reading.
+ * `bulk_big fork_after`: the same, with the fork after the go (after a
+ * restart: while the bytes that did not fit back are held). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +71,24 @@ static void warm(const int* fds, int n, size_t total) {
 
 enum { kExtra = 1 << 20 };
 
-static int shared_end(size_t warm_bytes) {
+/* A child holding t[1] reads the first half of the tn bytes that were in
+ * flight towards it, then waits for the parent to finish. */
+static void child_reads_half(const int* t, int sync_fd, size_t tn,
+                             int wait_for_go) {
+  char c = 'x';
+  close(t[0]);
+  if (wait_for_go) {
+    e2e_wait_for_go(NULL);
+  }
+  recv_stream_from(t[1], 1, 0, tn / 2, "shared a->b, the child's half");
+  E2E_CHECK(write(sync_fd, &c, 1) == 1, "sync");
+  E2E_CHECK(read(sync_fd, &c, 1) == 1, "sync");
+  exit(0);
+}
+
+/* fork_after_go: the child is forked after the restart, while the bytes
+ * that did not fit back are held. */
+static int shared_end(size_t warm_bytes, int fork_after_go) {
   int t[2], sync[2];
   char c = 'x';
   tcp_pair(AF_INET, t);
@@ -77,21 +96,27 @@ static int shared_end(size_t warm_bytes) {
   warm(t, 2, warm_bytes);
   size_t tn = fill_up(t[0], 1);
   size_t tb = fill_up(t[1], 2);
-  pid_t child = fork();
-  E2E_CHECK(child >= 0, "fork: %s", strerror(errno));
-  if (child == 0) {
-    close(t[0]);
-    e2e_wait_for_go(NULL);
-    recv_stream_from(t[1], 1, 0, tn / 2, "shared a->b, the child's half");
-    E2E_CHECK(write(sync[1], &c, 1) == 1, "sync");
-    E2E_CHECK(read(sync[1], &c, 1) == 1, "sync");
-    exit(0);
+  pid_t child = -1;
+  if (!fork_after_go) {
+    child = fork();
+    E2E_CHECK(child >= 0, "fork: %s", strerror(errno));
+    if (child == 0) {
+      child_reads_half(t, sync[1], tn, 1);
+    }
   }
   printf("in flight: %zu bytes towards the shared end, %zu back\n", tn, tb);
   e2e_say("READY");
   e2e_wait_for_go(NULL);
+  if (fork_after_go) {
+    child = fork();
+    E2E_CHECK(child >= 0, "fork: %s", strerror(errno));
+    if (child == 0) {
+      child_reads_half(t, sync[1], tn, 0);
+    }
+  }
+  close(sync[1]); /* a child that failed is an end of file here */
   recv_stream(t[0], 2, tb, "tcp b->a");
-  E2E_CHECK(read(sync[0], &c, 1) == 1, "sync");
+  E2E_CHECK(read(sync[0], &c, 1) == 1, "sync: the child failed");
   recv_stream_from(t[1], 1, tn / 2, tn - tn / 2,
                    "shared a->b, the parent's half");
   /* Written after the go: they come after the bytes in flight. */
@@ -108,7 +133,10 @@ static int shared_end(size_t warm_bytes) {
 int main(int argc, char** argv) {
   size_t warm_bytes = (size_t)BULK_WARM_MIB << 20;
   if (argc > 1 && strcmp(argv[1], "shared") == 0) {
-    return shared_end(warm_bytes);
+    return shared_end(warm_bytes, 0);
+  }
+  if (argc > 1 && strcmp(argv[1], "fork_after") == 0) {
+    return shared_end(warm_bytes, 1);
   }
   int t[2], f[2], sync[2];
   tcp_pair(AF_INET, t);
