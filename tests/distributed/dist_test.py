@@ -72,12 +72,16 @@ def run(argv, check=True, **kw):
 
 
 class Hosts:
-    """The simulated hosts: namespaces made here, removed by close()."""
+    """The simulated hosts: namespaces made here, removed by close().
+    hosts maps a key to (host name, address) (HOSTS by default); prefix
+    starts the namespaces' names (bench/dist_scale_bench.py passes its own
+    hosts and prefix, so that it may run beside these tests)."""
 
-    def __init__(self, work):
-        tag = f"dd{os.getpid()}"
+    def __init__(self, work, hosts=None, prefix="dd"):
+        self.map = HOSTS if hosts is None else hosts
+        tag = f"{prefix}{os.getpid()}"
         self.switch = f"{tag}-sw"
-        self.ns = {h: f"{tag}-{h}" for h in HOSTS}
+        self.ns = {h: f"{tag}-{h}" for h in self.map}
         self.dir = os.path.join(work, "hosts")  # DMTCP_TEST_HOSTS
         self.uts_dir = f"/run/{tag}"
         self.made = []
@@ -88,7 +92,7 @@ class Hosts:
         sw = ["ip", "-n", self.switch]
         run([*sw, "link", "add", "br0", "type", "bridge"])
         run([*sw, "link", "set", "br0", "up"])
-        for h, (name, addr) in HOSTS.items():
+        for h, (name, addr) in self.map.items():
             ns = self.ns[h]
             run(["ip", "netns", "add", ns])
             self.made.append(("netns", ns))
@@ -157,10 +161,11 @@ def start_coordinator(hosts, tool, work, ckpt, env):
     """The coordinator on A, open to the network (--bind); env gets its
     address."""
     port_file = os.path.join(work, "port")
+    addr = hosts.map["a"][1]
     run(hosts.on("a", [tool("dmtcp_coordinator"), "--daemon", "-q",
-                       "--bind", HOSTS["a"][1], "-p", "0", "--port-file",
+                       "--bind", addr, "-p", "0", "--port-file",
                        port_file, "--ckptdir", ckpt]), env=env)
-    env.update(DMTCP_COORD_HOST=HOSTS["a"][1],
+    env.update(DMTCP_COORD_HOST=addr,
                DMTCP_COORD_PORT=text(port_file).strip())
 
 

@@ -48,7 +48,9 @@ MODES = {"same": ("", "dmtcp-host-a", "dmtcp-host-b"),
 
 
 def start_sshds(hosts, work):
-    """A real sshd on A and B; returns (client config path, processes)."""
+    """A real sshd on A and B (at hosts.map's addresses); returns (client
+    config path, processes)."""
+    addrs = hosts.map
     d = os.path.join(work, "ssh")
     os.makedirs(d)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
@@ -63,7 +65,7 @@ def start_sshds(hosts, work):
     for h in "ab":
         cfg = os.path.join(d, f"sshd-{h}.conf")
         with open(cfg, "w") as f:
-            f.write(f"ListenAddress {HOSTS[h][1]}:22\n"
+            f.write(f"ListenAddress {addrs[h][1]}:22\n"
                     f"HostKey {d}/hostkey\n"
                     f"AuthorizedKeysFile {d}/authorized\n"
                     f"PidFile {d}/sshd-{h}.pid\n"
@@ -85,7 +87,7 @@ def start_sshds(hosts, work):
     client = os.path.join(d, "config")
     with open(client, "w") as f:
         for h in "ab":
-            f.write(f"Host {HOSTS[h][0]}\n  HostName {HOSTS[h][1]}\n")
+            f.write(f"Host {addrs[h][0]}\n  HostName {addrs[h][1]}\n")
         f.write(f"Host *\n  IdentityFile {d}/id\n  IdentitiesOnly yes\n"
                 "  User root\n  StrictHostKeyChecking no\n"
                 "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
@@ -93,10 +95,10 @@ def start_sshds(hosts, work):
     for h, other in (("a", "b"), ("b", "a")):
         def answers(h=h, other=other):
             r = subprocess.run(hosts.on(h, ["ssh", "-F", client,
-                                            HOSTS[other][0], "uname", "-n"]),
+                                            addrs[other][0], "uname", "-n"]),
                                capture_output=True, text=True, timeout=60)
-            return r.returncode == 0 and r.stdout.strip() == HOSTS[other][0]
-        wait_for(answers, f"sshd on {HOSTS[other][0]}")
+            return r.returncode == 0 and r.stdout.strip() == addrs[other][0]
+        wait_for(answers, f"sshd on {addrs[other][0]}")
     return client, procs
 
 
