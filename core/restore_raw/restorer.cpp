@@ -135,16 +135,20 @@ RESTORER_INLINE uint64_t set_brk(uint64_t to) {
   return static_cast<uint64_t>(sys3(__NR_brk, static_cast<long>(to), 0, 0));
 }
 
-// Walks the kernel's break from start_brk up to the image's exact break,
-// dropping what each step maps: the kernel accounts every step as
-// committed memory, and the distance can be far larger than RAM (a PIE
-// image's break is ~85 TiB above ours).  Steps double until the kernel
-// refuses one (the overcommit heuristic refuses a step larger than RAM and
-// swap), then stay at the last size granted; a refused step is halved.
-// The range is empty (dmtcp_restart
-// checked that nothing kept lies in it), and the image's own [heap] is
-// placed there afterwards.  If the walk fails anyway the break goes back to
-// start_brk and the runtime notices (docs/restore.md).
+// Walks the kernel's break from start_brk up to the image's exact break.
+// The distance can be far larger than RAM (a PIE image's break is ~85 TiB
+// above ours) and the kernel grants one brk() step at most RAM plus swap
+// (its overcommit heuristic), so it takes thousands of steps.  Each step
+// only extends the one break mapping (nothing is touched); what the steps
+// mapped is dropped with one munmap at the end.  Dropping it after every
+// step, as before, cost a TLB shootdown each: 5,500 of them, 100+ ms of
+// system time on a VM (docs/restore.md).  Under strict overcommit (mode 2)
+// the mapped total counts: a refused step first drops what is mapped and
+// is tried again; only a step refused with nothing mapped is halved.
+// Steps start at 4 GiB and double until refused.  The range is empty
+// (dmtcp_restart checked that nothing kept lies in it), and the image's
+// own [heap] is placed there afterwards.  If the walk fails anyway the
+// break goes back to start_brk and the runtime notices (docs/restore.md).
 RESTORER_INLINE void walk_program_break(const Args* a) {
   if (a->target_brk == 0) {
     return;
@@ -154,9 +158,16 @@ RESTORER_INLINE void walk_program_break(const Args* a) {
   uint64_t step = 4ull << 30;
   bool grow = true;
   uint64_t cur = a->cur_start_brk;
+  uint64_t mapped_from = cur;  // [mapped_from, cur) is mapped by our steps
   while (cur < a->target_brk) {
     uint64_t next = a->target_brk - cur > step ? cur + step : a->target_brk;
     if (set_brk(next) != next) {
+      if (mapped_from < cur) {
+        sys3(__NR_munmap, static_cast<long>(mapped_from),
+             static_cast<long>(cur - mapped_from), 0);
+        mapped_from = cur;
+        continue;
+      }
       if (step <= kMinStep) {
         set_brk(a->cur_start_brk);
         return;
@@ -165,11 +176,14 @@ RESTORER_INLINE void walk_program_break(const Args* a) {
       grow = false;
       continue;
     }
-    sys3(__NR_munmap, static_cast<long>(cur), static_cast<long>(next - cur), 0);
     cur = next;
     if (grow && step < kMaxStep) {
       step *= 2;
     }
+  }
+  if (mapped_from < cur) {
+    sys3(__NR_munmap, static_cast<long>(mapped_from),
+         static_cast<long>(cur - mapped_from), 0);
   }
 }
 RESTORER_INLINE void place_regions(const Args* a) {
