@@ -44,6 +44,8 @@ constexpr uint64_t kMaxUserAddress = 0x800000000000ull;
 // from the page cache into their destination.
 constexpr size_t kBufferSize = 1u << 20;
 constexpr size_t kDirectReadMin = 256u << 10;
+// What a refill after a seek asks for: a chunk header and then some.
+constexpr size_t kRefillAfterSeek = 4096;
 
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* fmt, ...) {
@@ -132,7 +134,7 @@ bool ImageReader::read_some(void* dst, size_t n, size_t* got,
     }
     bool direct = n - done >= kDirectReadMin;
     uint8_t* target = direct ? out + done : buf_.data();
-    size_t want = direct ? n - done : buf_.size();
+    size_t want = direct ? n - done : std::min(buf_.size(), refill_);
     ssize_t r = ::read(fd_, target, want);
     if (r < 0) {
       if (errno == EINTR) {
@@ -152,6 +154,7 @@ bool ImageReader::read_some(void* dst, size_t n, size_t* got,
     } else {
       buf_pos_ = 0;
       buf_len_ = static_cast<size_t>(r);
+      refill_ = refill_ < buf_.size() / 2 ? refill_ * 2 : buf_.size();
     }
   }
   *got = done;
@@ -188,6 +191,7 @@ bool ImageReader::skip_exact(uint64_t n, std::string* error) {
                               strerror(errno)));
   }
   pos_ += n;
+  refill_ = kRefillAfterSeek;
   return true;
 }
 

@@ -151,10 +151,14 @@ class ImageReader {
   int64_t error_region_ = -1;
 
   // Sequential input: small reads come from buf_, large ones go directly
-  // into their destination.
+  // into their destination.  A refill right after a seek asks for little
+  // (the next chunk's header), then twice as much each time up to the
+  // whole buffer: a walk that skips or preads each chunk's pages would
+  // otherwise copy a buffer's worth of them per chunk for nothing.
   std::vector<uint8_t> buf_;
   size_t buf_pos_ = 0;
   size_t buf_len_ = 0;
+  size_t refill_ = SIZE_MAX;  // bytes the next refill asks for (capped)
   uint64_t pos_ = 0;        // file offset of the next byte handed out
   uint64_t file_size_ = 0;  // at open(): skip_exact() must not pass it
   unsigned threads_ = 0;
