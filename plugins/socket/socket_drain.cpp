@@ -346,14 +346,15 @@ void put_held_first(Table* t) {
 // written; the head stays in memory for the program's reads
 // (socket_held.cpp), the tail in the kernel.
 bool receives_refill(const Desc& d, bool restart) {
-  return is_stream(d) && needs_refill(d, restart) && !d.stand_in && can_hold(d);
+  return is_stream(d) && needs_refill(d, restart) && !d.stand_in &&
+         can_hold(d);
 }
 
 struct Flow {
   uint32_t desc;
-  bool writer;  // writes d.incoming into d; else reads towards d
+  bool writer;    // writes d.incoming into d; else reads towards d
   bool finished;
-  size_t done;  // written, or read back out
+  size_t done;    // written, or read back out
   // Receivers: the queue as last seen and since when; full once it
   // stopped growing short of the total (then read back out at once).
   size_t last_queued;
@@ -402,9 +403,9 @@ void refill_streams(Table* t, bool restart) {
       Desc& d = t->descs[f.desc];
       int fd = d.first_fd;
       if (f.writer) {
-        ssize_t n =
-            send(fd, d.incoming.data() + f.done, d.incoming.size() - f.done,
-                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n = send(fd, d.incoming.data() + f.done,
+                         d.incoming.size() - f.done,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
           f.done += static_cast<size_t>(n);
           f.finished = f.done == d.incoming.size();
@@ -475,8 +476,9 @@ void refill_streams(Table* t, bool restart) {
       dmtcp_log(
           "socket plugin: fd %d (%s): %zu of %zu bytes in flight not "
           "written back in %d s",
-          d.first_fd, describe(d, buf, sizeof buf), d.incoming.size() - f.done,
-          d.incoming.size(), kRefillTimeoutMs / 1000);
+          d.first_fd, describe(d, buf, sizeof buf),
+          d.incoming.size() - f.done, d.incoming.size(),
+          kRefillTimeoutMs / 1000);
     }
     if (f.writer) {
       continue;

@@ -181,8 +181,8 @@ size_t copy_out(const char* from, size_t left, const iovec* iov, size_t iovcnt,
 
 // Copies held bytes of fd into iov (into nothing when `discard`), taking
 // them unless `peek`.  -1: fd holds none, the caller reads the kernel.
-ssize_t take(int fd, const iovec* iov, size_t iovcnt, bool peek, bool discard,
-             size_t discard_len) {
+ssize_t take(int fd, const iovec* iov, size_t iovcnt, bool peek,
+             bool discard, size_t discard_len) {
   Locked lock;
   ptrdiff_t i = find(fd);
   if (i < 0) {
@@ -280,7 +280,6 @@ void hold(Table& t, uint32_t desc, Bytes* head) {
   if (head->empty()) {
     return;
   }
-  Hold h;
   if (d.region != nullptr &&
       sizeof(HoldRegion) + head->size() <= d.region_len) {
     // A shared end: the head goes where every holder reads it (the
@@ -294,6 +293,7 @@ void hold(Table& t, uint32_t desc, Bytes* head) {
     d.region = nullptr;
     return;
   }
+  Hold h;
   h.bytes.swap(*head);
   add(t, desc, &h);
 }
@@ -322,12 +322,26 @@ struct SharerKey {
 } __attribute__((packed));
 
 // 'sx': a non-leader holds it too; 'sh': its leader keeps a region.
-SharerKey sharer_key(const SockId& id, char what = 'x') {
+SharerKey sharer_key(const SockId& id, char what) {
   SharerKey k{};
   k.tag[0] = 's';
   k.tag[1] = what;
   memcpy(k.id, &id, sizeof k.id);
   return k;
+}
+
+// Publishes key (id, what); said() asks whether someone did.
+void say(const SockId& id, char what) {
+  SharerKey k = sharer_key(id, what);
+  char one = 1;
+  dmtcp_send_key_val_pair_to_coordinator(&k, sizeof k, &one, 1);
+}
+
+bool said(const SockId& id, char what) {
+  SharerKey k = sharer_key(id, what);
+  char v[8];
+  size_t len = sizeof v;
+  return dmtcp_send_query_to_coordinator(&k, sizeof k, v, &len) == 1;
 }
 
 }  // namespace
@@ -337,9 +351,7 @@ void publish_sharers(const Table& t) {
     if (d.el.leader || d.role != Role::kConnected || d.type != SOCK_STREAM) {
       continue;
     }
-    SharerKey k = sharer_key(d.id);
-    char one = 1;
-    dmtcp_send_key_val_pair_to_coordinator(&k, sizeof k, &one, 1);
+    say(d.id, 'x');
   }
 }
 
@@ -350,14 +362,9 @@ void find_sharers(Table* t) {
         d.data.size() < kShareCheck) {
       continue;
     }
-    SharerKey k = sharer_key(d.id);
-    char v[8];
-    size_t len = sizeof v;
-    d.shared = dmtcp_send_query_to_coordinator(&k, sizeof k, v, &len) == 1;
+    d.shared = said(d.id, 'x');
     if (d.shared && d.first_fd < kMarkFds) {
-      SharerKey r = sharer_key(d.id, 'h');
-      char one = 1;
-      dmtcp_send_key_val_pair_to_coordinator(&r, sizeof r, &one, 1);
+      say(d.id, 'h');
     }
   }
 }
@@ -369,10 +376,7 @@ void learn_shared_holds(Table* t) {
         d.first_fd >= kMarkFds) {
       continue;
     }
-    SharerKey k = sharer_key(d.id, 'h');
-    char v[8];
-    size_t len = sizeof v;
-    d.hold_shared = dmtcp_send_query_to_coordinator(&k, sizeof k, v, &len) == 1;
+    d.hold_shared = said(d.id, 'h');
   }
 }
 
@@ -400,8 +404,8 @@ void take_back_holds(Table* t) {
       // back at DRAIN once every holder has stopped reading it.
       continue;
     }
-    owner->held.assign(h.bytes.data() + h.off,
-                       h.bytes.data() + h.off + (h.bytes.size() - h.off));
+    owner->held.assign(h.bytes.begin() + static_cast<ptrdiff_t>(h.off),
+                       h.bytes.end());
   }
   clear(false);
 }
@@ -546,8 +550,7 @@ ssize_t recv_held(int fd, void* buf, size_t len, int flags, bool* served) {
   size_t got = static_cast<size_t>(r);
   if ((flags & MSG_WAITALL) != 0 && (flags & MSG_PEEK) == 0 && got < len) {
     int saved = errno;
-    char* rest =
-        trunc ? static_cast<char*>(buf) : static_cast<char*>(buf) + got;
+    char* rest = trunc ? static_cast<char*>(buf) : static_cast<char*>(buf) + got;
     ssize_t more = NEXT_FNC(recv)(fd, rest, len - got, flags);
     if (more > 0) {
       got += static_cast<size_t>(more);

@@ -160,30 +160,9 @@ void make_regions(Table* t) {
 }
 
 void ask_regions(Table* t) {
-  for (uint32_t i = 0; i < t->descs.size(); ++i) {
-    Desc& d = t->descs[i];
-    if (!d.hold_shared) {
-      continue;
-    }
-    pid_t p = d.el.leader_vpid;
-    bool first = true;
-    for (uint32_t j = 0; j < i; ++j) {
-      first = first &&
-              !(t->descs[j].hold_shared && t->descs[j].el.leader_vpid == p);
-    }
-    if (!first) {
-      continue;
-    }
-    // One ask per leader, with all its ends.
-    HookVector<share::FdRequest> requests;
-    for (uint32_t j = i; j < t->descs.size(); ++j) {
-      const Desc& e = t->descs[j];
-      if (e.hold_shared && e.el.leader_vpid == p) {
-        requests.push_back({e.id.key(), -1, j});
-      }
-    }
-    g_regions.ask(p, requests.data(), requests.size(), t->park_floor);
-  }
+  ask_each_provider(&g_regions, t, [](const Desc& d) -> pid_t {
+    return d.hold_shared ? d.el.leader_vpid : 0;
+  });
 }
 
 void exchange_regions(Table* t) {

@@ -461,29 +461,34 @@ void remake_all(Table* t) {
   g_exchange.listen(t->park_floor);
 }
 
-void ask_providers(Table* t, pid_t me) {
-  (void)me;
+void ask_each_provider(share::FdExchange* ex, Table* t,
+                       pid_t (*provider_of)(const Desc&)) {
   for (uint32_t i = 0; i < t->descs.size(); ++i) {
-    pid_t p = t->descs[i].provider;
+    pid_t p = provider_of(t->descs[i]);
     if (p == 0) {
       continue;
     }
     bool first = true;
     for (uint32_t j = 0; j < i; ++j) {
-      first = first && t->descs[j].provider != p;
+      first = first && provider_of(t->descs[j]) != p;
     }
     if (!first) {
       continue;
     }
     HookVector<share::FdRequest> requests;
     for (uint32_t j = i; j < t->descs.size(); ++j) {
-      const Desc& d = t->descs[j];
-      if (d.provider == p) {
-        requests.push_back({d.id.key(), -1, j});
+      if (provider_of(t->descs[j]) == p) {
+        requests.push_back({t->descs[j].id.key(), -1, j});
       }
     }
-    g_exchange.ask(p, requests.data(), requests.size(), t->park_floor);
+    ex->ask(p, requests.data(), requests.size(), t->park_floor);
   }
+}
+
+void ask_providers(Table* t, pid_t me) {
+  (void)me;
+  ask_each_provider(&g_exchange, t,
+                    [](const Desc& d) -> pid_t { return d.provider; });
 }
 
 namespace {
