@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iterator>
 
 #include <boost/container/vector.hpp>
@@ -252,6 +253,44 @@ bool FdExchange::ask(pid_t provider, const FdRequest* requests, size_t n,
   }
   bool ok = write_exact(a.sock, request.data(), request.size());
   askings_of(&askings_).push_back(std::move(a));
+  return ok;
+}
+
+bool FdExchange::ask_each(size_t n, RequestFn request, void* ctx,
+                          int park_floor) {
+  struct Wanted {
+    pid_t provider;
+    FdRequest request;
+  };
+  HookVector<Wanted> wanted;
+  for (size_t i = 0; i < n; ++i) {
+    Wanted w{};
+    w.provider = request(ctx, i, &w.request);
+    if (w.provider != 0) {
+      wanted.push_back(w);
+    }
+  }
+  // By provider, then in the plugin's order; std::sort does not allocate
+  // (stable_sort would, with operator new).  O(n log n) for a table of
+  // thousands of sockets.
+  std::sort(wanted.begin(), wanted.end(),
+            [](const Wanted& a, const Wanted& b) {
+              return a.provider != b.provider
+                         ? a.provider < b.provider
+                         : a.request.cookie < b.request.cookie;
+            });
+  HookVector<FdRequest> batch;
+  bool ok = true;
+  for (size_t i = 0; i < wanted.size();) {
+    batch.clear();
+    size_t j = i;
+    for (; j < wanted.size() && wanted[j].provider == wanted[i].provider;
+         ++j) {
+      batch.push_back(wanted[j].request);
+    }
+    ok = ask(wanted[i].provider, batch.data(), batch.size(), park_floor) && ok;
+    i = j;
+  }
   return ok;
 }
 

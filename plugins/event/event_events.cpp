@@ -167,27 +167,14 @@ void receive(void* ctx, pid_t provider, uint32_t index, int fd, bool alive) {
 
 void restart_ask(Table* t) {
   // One ask() per provider, with all its descriptions.
-  for (uint32_t i = 0; i < t->descs.size(); ++i) {
-    pid_t p = t->descs[i].provider;
-    if (p == 0 || p == g_me) {
-      continue;
-    }
-    bool first = true;
-    for (uint32_t j = 0; j < i; ++j) {
-      first = first && t->descs[j].provider != p;
-    }
-    if (!first) {
-      continue;
-    }
-    HookVector<share::FdRequest> requests;
-    for (uint32_t j = i; j < t->descs.size(); ++j) {
-      const Desc& d = t->descs[j];
-      if (d.provider == p) {
-        requests.push_back({wire_key(d.kind), d.el.leader_fd, j});
-      }
-    }
-    g_exchange.ask(p, requests.data(), requests.size(), t->park_floor);
-  }
+  g_exchange.ask_each(
+      t->descs.size(),
+      [](void* ctx, size_t i, share::FdRequest* out) -> pid_t {
+        const Desc& d = static_cast<Table*>(ctx)->descs[i];
+        *out = {wire_key(d.kind), d.el.leader_fd, static_cast<uint32_t>(i)};
+        return d.provider == g_me ? 0 : d.provider;
+      },
+      t, t->park_floor);
 }
 
 void install(Table* t) {

@@ -71,15 +71,21 @@ bool listen_for_askers(int park_min) {
   return g_exchange.listen(park_min);
 }
 
-bool ask(Table* t, pid_t provider, int park_min) {
-  HookVector<share::FdRequest> requests;
-  for (uint32_t i = 0; i < t->descs.size(); ++i) {
-    const Desc& d = t->descs[i];
-    if (d.provider == provider) {
-      requests.push_back({wire_key(d.key()), d.el.leader_fd, i});
-    }
-  }
-  return g_exchange.ask(provider, requests.data(), requests.size(), park_min);
+bool ask_providers(Table* t, pid_t me, int park_min) {
+  struct Asking {
+    Table* t;
+    pid_t me;
+  } asking{t, me};
+  return g_exchange.ask_each(
+      t->descs.size(),
+      [](void* ctx, size_t i, share::FdRequest* out) -> pid_t {
+        auto* a = static_cast<Asking*>(ctx);
+        const Desc& d = a->t->descs[i];
+        *out = {wire_key(d.key()), d.el.leader_fd, static_cast<uint32_t>(i)};
+        // Our own requests are resolve_own_requests()'s, after collect().
+        return d.provider == a->me ? 0 : d.provider;
+      },
+      &asking, park_min);
 }
 
 void serve(Table* t) {

@@ -8,9 +8,9 @@ namespace dmtcp::file {
 
 // RESTART: open our abstract socket for the others' requests.
 bool listen_for_askers(int park_min);
-// REGISTER_NAME_SERVICE_DATA: ask `provider` for every Desc whose
-// provider it is (connect and write; answers come in SEND_QUERIES).
-bool ask(Table* t, pid_t provider, int park_min);
+// REGISTER_NAME_SERVICE_DATA: ask each provider other than `me` once for
+// every Desc it provides (connect and write; answers come in SEND_QUERIES).
+bool ask_providers(Table* t, pid_t me, int park_min);
 // SEND_QUERIES: answer every queued request, then close the socket.
 void serve(Table* t);
 // SEND_QUERIES, after serve(): read our answers into Desc::new_fd.

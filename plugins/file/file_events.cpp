@@ -120,20 +120,7 @@ void restart_ask(Table* t) {
     }
   }
   find_pipe_providers(t, g_ctx, me);
-  // One connection per provider, in table order.
-  for (uint32_t i = 0; i < t->descs.size(); ++i) {
-    pid_t p = t->descs[i].provider;
-    if (p == 0 || p == me) {
-      continue;
-    }
-    bool first = true;
-    for (uint32_t j = 0; j < i; ++j) {
-      first = first && t->descs[j].provider != p;
-    }
-    if (first) {
-      ask(t, p, g_ctx.park_min);
-    }
-  }
+  ask_providers(t, me, g_ctx.park_min);
 }
 
 void restart_exchange(Table* t) {

@@ -463,26 +463,19 @@ void remake_all(Table* t) {
 
 void ask_each_provider(share::FdExchange* ex, Table* t,
                        pid_t (*provider_of)(const Desc&)) {
-  for (uint32_t i = 0; i < t->descs.size(); ++i) {
-    pid_t p = provider_of(t->descs[i]);
-    if (p == 0) {
-      continue;
-    }
-    bool first = true;
-    for (uint32_t j = 0; j < i; ++j) {
-      first = first && provider_of(t->descs[j]) != p;
-    }
-    if (!first) {
-      continue;
-    }
-    HookVector<share::FdRequest> requests;
-    for (uint32_t j = i; j < t->descs.size(); ++j) {
-      if (provider_of(t->descs[j]) == p) {
-        requests.push_back({t->descs[j].id.key(), -1, j});
-      }
-    }
-    ex->ask(p, requests.data(), requests.size(), t->park_floor);
-  }
+  struct Asking {
+    Table* t;
+    pid_t (*provider_of)(const Desc&);
+  } asking{t, provider_of};
+  ex->ask_each(
+      t->descs.size(),
+      [](void* ctx, size_t i, share::FdRequest* out) -> pid_t {
+        auto* a = static_cast<Asking*>(ctx);
+        const Desc& d = a->t->descs[i];
+        *out = {d.id.key(), -1, static_cast<uint32_t>(i)};
+        return a->provider_of(d);
+      },
+      &asking, t->park_floor);
 }
 
 void ask_providers(Table* t, pid_t me) {

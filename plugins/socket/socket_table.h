@@ -239,7 +239,7 @@ void attach_regions(Table* t);
 // at SEND_QUERIES, shutdown states at THREADS_RESUME.
 void remake_all(Table* t);
 void ask_providers(Table* t, pid_t me);
-// One ex->ask() per provider with all its descriptions, in table order:
+// One ask() per provider with all its descriptions (FdExchange::ask_each):
 // provider_of(d) is d's provider (a virtual pid), 0 for none.
 void ask_each_provider(share::FdExchange* ex, Table* t,
                        pid_t (*provider_of)(const Desc&));

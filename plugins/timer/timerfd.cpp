@@ -309,36 +309,21 @@ void timerfd_restart() {
 }
 
 void timerfd_ask() {
-  // One ask() per provider: gather each leader's descriptions.
-  for (size_t d = 0; d < g_ndescs; ++d) {
-    const TimerFd& t = g_descs[d];
-    if (t.election.leader) {
-      continue;
-    }
-    bool asked_before = false;
-    for (size_t e = 0; e < d; ++e) {
-      asked_before |= !g_descs[e].election.leader &&
-                      g_descs[e].election.leader_vpid == t.election.leader_vpid;
-    }
-    if (asked_before) {
-      continue;
-    }
-    share::FdRequest reqs[32];
-    size_t n = 0;
-    for (size_t e = d; e < g_ndescs && n < 32; ++e) {
-      const TimerFd& u = g_descs[e];
-      if (u.election.leader ||
-          u.election.leader_vpid != t.election.leader_vpid) {
-        continue;
-      }
-      reqs[n] = {};
-      memcpy(reqs[n].key.bytes, "timerfd", 7);
-      reqs[n].leader_fd = u.election.leader_fd;
-      reqs[n].cookie = static_cast<uint32_t>(e);
-      ++n;
-    }
-    g_exchange.ask(t.election.leader_vpid, reqs, n, g_park_floor);
-  }
+  // One ask() per provider: each leader's descriptions in one request.
+  g_exchange.ask_each(
+      g_ndescs,
+      [](void*, size_t d, share::FdRequest* out) -> pid_t {
+        const TimerFd& t = g_descs[d];
+        if (t.election.leader) {
+          return 0;
+        }
+        *out = {};
+        memcpy(out->key.bytes, "timerfd", 7);
+        out->leader_fd = t.election.leader_fd;
+        out->cookie = static_cast<uint32_t>(d);
+        return t.election.leader_vpid;
+      },
+      nullptr, g_park_floor);
 }
 
 void timerfd_install() {

@@ -30,7 +30,7 @@
 //    check SO_PEERCRED).
 //      RESTART                     listen()   leaders have re-made theirs
 //      REGISTER_NAME_SERVICE_DATA  ask()      connect and write the
-//                                             requests (queued by the
+//                                  ask_each() requests (queued by the
 //                                             kernel until served)
 //      SEND_QUERIES                serve()    answer every queued asker,
 //                                             never waiting on anyone
@@ -106,6 +106,10 @@ struct FdRequest {
 
 // Returns the fd this process holds for (key, leader_fd), or -1.
 using ProvideFn = int (*)(void* ctx, const FdKey& key, int leader_fd);
+// Request i of a plugin's n candidates: fills *out and returns the provider
+// to ask (a virtual pid), or 0 when nothing is to be asked for item i (a
+// description this process re-makes itself).
+using RequestFn = pid_t (*)(void* ctx, size_t i, FdRequest* out);
 // One answer: fd (already parked at or above the floor, close-on-exec) or
 // -1 when the provider did not have it (alive) or did not answer (!alive).
 using ReceiveFn = void (*)(void* ctx, pid_t provider, uint32_t cookie, int fd,
@@ -122,6 +126,11 @@ class FdExchange {
   // descriptions in one write.  One call per provider per restart.
   bool ask(pid_t provider, const FdRequest* requests, size_t n,
            int park_floor);
+  // REGISTER_NAME_SERVICE_DATA: the same for a plugin's whole table: every
+  // request that request(ctx, i, ...) makes for i < n, grouped so that each
+  // provider is asked once (in the order of their virtual pids).  False
+  // when some ask() failed (each failure is logged); the others are asked.
+  bool ask_each(size_t n, RequestFn request, void* ctx, int park_floor);
   // SEND_QUERIES: answer every queued request, then stop listening.
   void serve(ProvideFn provide, void* ctx);
   // SEND_QUERIES, after serve(): every answer to our ask()s, in order.

@@ -9,9 +9,10 @@
  *    timerfd: keeps its absolute expiry and its flags;
  *  - a 30 ms one-shot timerfd that expired before READY and is read only
  *    after go: its expiration is not lost (exactly 1);
- *  - the same kind shared with a child after fork: the child reads it
- *    after go, then the parent must find it consumed (one description,
- *    not two copies).
+ *  - 40 of the same kind shared with a child after fork: the child reads
+ *    each after go, then the parent must find each consumed (one
+ *    description, not two copies; more than one batch of requests to
+ *    the process that re-makes them).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,7 +28,9 @@
 #define PERIOD_NS 20000000LL
 #define HOUR_NS 3600000000000LL
 
-static int g_periodic, g_hour, g_abs, g_unread, g_shared;
+#define SHARED 40
+
+static int g_periodic, g_hour, g_abs, g_unread, g_shared[SHARED];
 static int64_t g_abs_expiry, g_prev_hour = HOUR_NS;
 static long g_count, g_max_burst;
 
@@ -119,16 +122,20 @@ static int read_one(int fd, uint64_t* n) {
 }
 
 int main(void) {
-  g_shared = make(CLOCK_MONOTONIC, 0, 30000000LL, 0);
+  for (int i = 0; i < SHARED; ++i) {
+    g_shared[i] = make(CLOCK_MONOTONIC, 0, 30000000LL, 0);
+  }
   pid_t child = fork();
   if (child == 0) {
     e2e_wait_for_go(NULL);
-    uint64_t n = 0;
-    if (read_one(g_shared, &n) != 0 || n != 1) {
-      printf("FAIL: child read %llu from the shared timerfd (%s)\n",
-             (unsigned long long)n, strerror(errno));
-      fflush(stdout);
-      _exit(1);
+    for (int i = 0; i < SHARED; ++i) {
+      uint64_t n = 0;
+      if (read_one(g_shared[i], &n) != 0 || n != 1) {
+        printf("FAIL: child read %llu from shared timerfd %d (fd %d: %s)\n",
+               (unsigned long long)n, i, g_shared[i], strerror(errno));
+        fflush(stdout);
+        _exit(1);
+      }
     }
     _exit(0);
   }
@@ -161,9 +168,12 @@ int main(void) {
   E2E_CHECK(waitpid(child, &status, 0) == child, "waitpid");
   E2E_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
             "child status %#x", status);
-  E2E_CHECK(read_one(g_shared, &n) == -1 && errno == EAGAIN,
-            "the child's read did not consume the shared timerfd (%llu)",
-            (unsigned long long)n);
+  for (int i = 0; i < SHARED; ++i) {
+    E2E_CHECK(read_one(g_shared[i], &n) == -1 && errno == EAGAIN,
+              "the child's read did not consume shared timerfd %d (fd %d: "
+              "%llu, %s)",
+              i, g_shared[i], (unsigned long long)n, strerror(errno));
+  }
   e2e_say("PASS");
   return 0;
 }
