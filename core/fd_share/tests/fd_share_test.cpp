@@ -201,6 +201,97 @@ BOOST_AUTO_TEST_CASE(exchange_hands_the_providers_description_over) {
                     0);
 }
 
+namespace {
+
+// A table of kEntries descriptions: entry i comes from provider i % 2,
+// except every fifth, which this process re-makes itself (not asked).
+constexpr size_t kEntries = 700;  // 280 per provider: more than one batch
+
+struct TwoProviders {
+  pid_t pid[2];
+};
+
+pid_t request_entry(void* ctx, size_t i, FdRequest* out) {
+  if (i % 5 == 0) {
+    return 0;
+  }
+  memset(&out->key, static_cast<int>(i % 2) + 1, sizeof out->key);
+  out->leader_fd = -1;
+  out->cookie = static_cast<uint32_t>(i);
+  return static_cast<TwoProviders*>(ctx)->pid[i % 2];
+}
+
+int provide_by_key(void* ctx, const FdKey& key, int) {
+  auto* p = static_cast<Provided*>(ctx);
+  return memcmp(&key, &p->key, sizeof key) == 0 ? p->fd : -1;
+}
+
+struct Answers {
+  int fd[kEntries];
+  int times[kEntries] = {};
+  pid_t from[kEntries] = {};
+};
+
+void receive_answer(void* ctx, pid_t provider, uint32_t cookie, int fd,
+                    bool) {
+  auto* a = static_cast<Answers*>(ctx);
+  BOOST_REQUIRE_LT(cookie, kEntries);
+  a->fd[cookie] = fd;
+  a->from[cookie] = provider;
+  ++a->times[cookie];
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ask_each_gets_every_entry_from_its_provider_once) {
+  int pipes[2][2];
+  Barrier b[2];
+  TwoProviders providers{};
+  for (int k = 0; k < 2; ++k) {
+    BOOST_REQUIRE(pipe(pipes[k]) == 0);
+    providers.pid[k] = fork();
+    BOOST_REQUIRE(providers.pid[k] >= 0);
+    if (providers.pid[k] == 0) {
+      Provided what{pipes[k][1], {}};
+      memset(&what.key, k + 1, sizeof what.key);
+      FdExchange ex("fdsharetest");
+      bool ok = ex.listen(100);
+      signal_other(b[k].to_parent[1]);  // listening
+      wait_other(b[k].to_child[0]);     // asked
+      ex.serve(provide_by_key, &what);
+      _exit(ok ? 0 : 1);
+    }
+    wait_other(b[k].to_parent[0]);
+  }
+  FdExchange ex("fdsharetest");
+  BOOST_REQUIRE(ex.ask_each(kEntries, request_entry, &providers, 100));
+  for (auto& barrier : b) {
+    signal_other(barrier.to_child[1]);
+  }
+  auto* got = new Answers;
+  ex.collect(100, receive_answer, got);
+  for (pid_t pid : providers.pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    BOOST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  for (size_t i = 0; i < kEntries; ++i) {
+    if (i % 5 == 0) {
+      BOOST_CHECK_EQUAL(got->times[i], 0);
+      continue;
+    }
+    BOOST_REQUIRE_EQUAL(got->times[i], 1);
+    BOOST_CHECK_EQUAL(got->from[i], providers.pid[i % 2]);
+    BOOST_REQUIRE_GE(got->fd[i], 100);
+    // The very description its provider holds: that pipe's write end.
+    BOOST_CHECK_EQUAL(syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE,
+                              got->fd[i], pipes[i % 2][1]),
+                      0);
+    close(got->fd[i]);
+  }
+  delete got;
+}
+
 BOOST_AUTO_TEST_CASE(asking_a_process_that_does_not_listen_fails) {
   FdExchange ex("fdsharetest");
   FdRequest req{{}, 1, 1};
