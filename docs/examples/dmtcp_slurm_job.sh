@@ -10,9 +10,9 @@
 # Each job does one of three things, by what the checkpoint directory
 # holds:
 #   nothing there        start a coordinator and `dmtcp_launch -i N PROGRAM`
-#   a restart script     restart from the last images, on this job's node
-#                        (the checkpoint's host mapped to this one); ARGS
-#                        are not used
+#   a restart script     restart from the last images, on this job's
+#                        nodes (the checkpoint's hosts mapped to them in
+#                        order); ARGS are not used
 #   a "finished" file    the program ended in an earlier job: say so, exit
 #
 # On USR1 (sent by Slurm S seconds before the time limit, to this script
@@ -29,7 +29,16 @@
 #   DMTCP_SLURM_INTERVAL  seconds between periodic checkpoints, a safety
 #                         net against node failures (default 3600;
 #                         0 = only the one before the time limit)
+#   DMTCP_TMPDIR          jobs of several nodes: the key directory, which
+#                         every node must see (default CKPTDIR/.keys)
+#   DMTCP_REMOTE_SHELL    jobs of several nodes: how the restart reaches
+#                         the other nodes (default ssh)
 # The DMTCP tools must be on PATH (or set DMTCP_BIN to their directory).
+#
+# A job of several nodes (sbatch -N 2 ...) runs PROGRAM on the first one;
+# PROGRAM starts the rest over ssh (mpiexec -launcher ssh, mpirun --mca
+# plm rsh: not srun, whose processes DMTCP cannot reach), and they join
+# the coordinator at this node's address (docs/slurm.md).
 set -u
 
 log() {
@@ -47,6 +56,20 @@ interval=${DMTCP_SLURM_INTERVAL:-3600}
 node=$(uname -n)
 mkdir -p "$ckptdir" || exit 1
 
+# One node: the coordinator on loopback.  Several: on this node's address
+# (Slurm's NodeAddr), with its key where every node reads it, and a
+# restart maps the checkpoint's hosts, sorted, to this job's nodes.
+coord_addr=127.0.0.1
+restart_hosts=$node
+if [ "${SLURM_JOB_NUM_NODES:-1}" -gt 1 ]; then
+  coord_addr=$(scontrol -o show node "${SLURMD_NODENAME:-$node}" |
+    sed -n 's/.* NodeAddr=\([^ ]*\).*/\1/p')
+  coord_addr=${coord_addr:-$node}
+  restart_hosts=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | tr '\n' ' ')
+  export DMTCP_TMPDIR=${DMTCP_TMPDIR:-$ckptdir/.keys}
+  [ -d "$DMTCP_TMPDIR" ] || mkdir -m 700 "$DMTCP_TMPDIR" || exit 1
+fi
+
 if [ -e "$ckptdir/finished" ]; then
   log "the program ended in an earlier job (status $(cat "$ckptdir/finished"));" \
       "nothing to do"
@@ -62,7 +85,7 @@ cleanup() {
   rm -rf "$rundir"
 }
 trap cleanup EXIT
-"${bin}dmtcp_coordinator" --exit-on-last -q -p 0 \
+"${bin}dmtcp_coordinator" --exit-on-last -q -p 0 --bind "$coord_addr" \
   --port-file "$rundir/port" --ckptdir "$ckptdir" &
 coord_pid=$!
 for _ in $(seq 300); do
@@ -75,7 +98,7 @@ if [ -z "$port" ]; then
   log "the coordinator did not start"
   exit 1
 fi
-export DMTCP_COORD_HOST=127.0.0.1 DMTCP_COORD_PORT=$port
+export DMTCP_COORD_HOST=$coord_addr DMTCP_COORD_PORT=$port
 
 # The program's output goes through a pipe (to cat, outside the
 # computation) to this job's output file.  A restarted process gets
@@ -83,13 +106,13 @@ export DMTCP_COORD_HOST=127.0.0.1 DMTCP_COORD_PORT=$port
 # output is in its own file; had the program written to the first job's
 # output file directly, every restart would reopen that file.
 if [ -e "$ckptdir/dmtcp_restart_script.sh" ]; then
-  log "restarting on $node from $(sed -n 's/.*after checkpoint \(generation [0-9]*\).*/\1/p' \
+  log "restarting on ${restart_hosts% } from $(sed -n 's/.*after checkpoint \(generation [0-9]*\).*/\1/p' \
       "$ckptdir/dmtcp_restart_script.sh") in $ckptdir"
-  # The checkpoint's host (the one job of the last run) is this node now;
+  # The checkpoint's hosts are this job's nodes now, in order;
   # --restartdir: the images are looked for in $ckptdir, wherever the
   # directory was when they were written.
-  DMTCP_RESTART_HOSTS=$node "$ckptdir/dmtcp_restart_script.sh" \
-    -h 127.0.0.1 -p "$port" --restartdir "$ckptdir" \
+  DMTCP_RESTART_HOSTS=$restart_hosts "$ckptdir/dmtcp_restart_script.sh" \
+    -h "$coord_addr" -p "$port" --restartdir "$ckptdir" \
     > >(cat) 2> >(cat >&2) &
 else
   log "launching on $node: $*"

@@ -34,11 +34,13 @@ Needs root (ip netns) and slurmctld, slurmd, slurm-client and munge:
 otherwise one SKIP line and exit 77.  Every daemon is ours (started
 here, in the foreground) and killed by pid at the end, pass or fail.
 Prints "PASS distributed slurm"."""
+import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,11 +68,19 @@ def need_slurm():
         sys.exit(77)
 
 
-def slurm_conf(d, munge_socket):
-    """A two-node cluster whose every file is under d."""
+def slurm_conf(d, munge_socket, nodes):
+    """A cluster of nodes' hosts (A first: slurmctld's) whose every file
+    is under d."""
     plugstack = os.path.join(d, "plugstack.conf")
     open(plugstack, "w").close()  # not the machine's /etc/slurm one
-    a, b = HOSTS["a"], HOSTS["b"]
+    a = HOSTS["a"]
+    # slurmstepd makes UNIX sockets in the spool directories, whose paths
+    # must fit in 108 bytes: a short directory of our own under /tmp, not
+    # one under the build tree (whose depth is the checkout's).
+    spool = tempfile.mkdtemp(prefix="dmtcp-spool-", dir="/tmp")
+    atexit.register(shutil.rmtree, spool, ignore_errors=True)
+    node_lines = "".join(f"NodeName={HOSTS[h][0]} NodeAddr={HOSTS[h][1]} "
+                         "CPUs=1 State=UNKNOWN\n" for h in nodes)
     conf = os.path.join(d, "slurm.conf")
     with open(conf, "w") as f:
         f.write(f"""ClusterName=dmtcptest
@@ -81,7 +91,7 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={munge_socket}
 StateSaveLocation={d}/state
-SlurmdSpoolDir={d}/spool-%n
+SlurmdSpoolDir={spool}/%n
 SlurmctldPidFile={d}/slurmctld.pid
 SlurmdPidFile={d}/slurmd-%n.pid
 SlurmctldLogFile={d}/slurmctld.log
@@ -101,19 +111,17 @@ ReturnToService=2
 KillWait=5
 MinJobAge=600
 InactiveLimit=0
-NodeName={a[0]} NodeAddr={a[1]} CPUs=1 State=UNKNOWN
-NodeName={b[0]} NodeAddr={b[1]} CPUs=1 State=UNKNOWN
-PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+{node_lines}PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """)
     os.makedirs(os.path.join(d, "state"))
-    for h in "ab":
-        os.makedirs(os.path.join(d, f"spool-{HOSTS[h][0]}"))
+    for h in nodes:
+        os.makedirs(os.path.join(spool, HOSTS[h][0]))
     return conf
 
 
-def start_cluster(case, hosts, work, env):
-    """munged, slurmctld on A, slurmd on A and B; returns the slurm
-    directory once both nodes are idle."""
+def start_cluster(case, hosts, work, env, nodes="ab"):
+    """munged, slurmctld on A, slurmd on each of nodes' hosts (A and B by
+    default); returns the slurm directory once every node is idle."""
     d = os.path.join(work, "slurm")
     m = os.path.join(work, "munge")
     os.makedirs(d)
@@ -134,12 +142,12 @@ def start_cluster(case, hosts, work, env):
                                f"--seed-file={m}/munged.seed",
                                f"--origin={HOSTS['a'][1]}"]), munged)
     wait_for(lambda: os.path.exists(sock), "munged's socket", timeout=30)
-    conf = slurm_conf(d, sock)
+    conf = slurm_conf(d, sock, nodes)
     env["SLURM_CONF"] = conf
     case.outputs += [os.path.join(d, "slurmctld.log")]
     LoggedPopen(hosts.on("a", [DAEMONS["slurmctld"], "-D", "-f", conf]),
                 os.path.join(d, "slurmctld.out"), env=env)
-    for h in "ab":
+    for h in nodes:
         name = HOSTS[h][0]
         case.outputs.append(os.path.join(d, f"slurmd-{name}.log"))
         LoggedPopen(hosts.on(h, [DAEMONS["slurmd"], "-D", "-f", conf, "-N",
@@ -152,8 +160,8 @@ def start_cluster(case, hosts, work, env):
         states = dict(ln.split() for ln in r.stdout.splitlines()
                       if len(ln.split()) == 2)
         return r.returncode == 0 and all(
-            states.get(HOSTS[h][0]) == "idle" for h in "ab")
-    wait_for(idle, "both nodes idle in sinfo", timeout=60)
+            states.get(HOSTS[h][0]) == "idle" for h in nodes)
+    wait_for(idle, "every node idle in sinfo", timeout=60)
     return d
 
 

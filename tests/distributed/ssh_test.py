@@ -47,9 +47,9 @@ MODES = {"same": ("", "dmtcp-host-a", "dmtcp-host-b"),
                   "dmtcp-host-b", "dmtcp-host-a")}
 
 
-def start_sshds(hosts, work):
-    """A real sshd on A and B (at hosts.map's addresses); returns (client
-    config path, processes)."""
+def start_sshds(hosts, work, names="ab"):
+    """A real sshd on each of names' hosts (A and B by default, at
+    hosts.map's addresses); returns (client config path, processes)."""
     addrs = hosts.map
     d = os.path.join(work, "ssh")
     os.makedirs(d)
@@ -62,7 +62,7 @@ def start_sshds(hosts, work):
     empty = os.path.join(d, "empty")
     open(empty, "w").close()
     procs = []
-    for h in "ab":
+    for h in names:
         cfg = os.path.join(d, f"sshd-{h}.conf")
         with open(cfg, "w") as f:
             f.write(f"ListenAddress {addrs[h][1]}:22\n"
@@ -86,13 +86,13 @@ def start_sshds(hosts, work):
             "-c", start]), os.path.join(d, f"sshd-{h}.log")))
     client = os.path.join(d, "config")
     with open(client, "w") as f:
-        for h in "ab":
+        for h in names:
             f.write(f"Host {addrs[h][0]}\n  HostName {addrs[h][1]}\n")
         f.write(f"Host *\n  IdentityFile {d}/id\n  IdentitiesOnly yes\n"
                 "  User root\n  StrictHostKeyChecking no\n"
                 "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
                 "  BatchMode yes\n  ConnectTimeout 20\n")
-    for h, other in (("a", "b"), ("b", "a")):
+    for h, other in zip(names, names[1:] + names[0]):
         def answers(h=h, other=other):
             r = subprocess.run(hosts.on(h, ["ssh", "-F", client,
                                             addrs[other][0], "uname", "-n"]),
