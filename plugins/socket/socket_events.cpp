@@ -162,7 +162,7 @@ extern "C" __attribute__((visibility("default"))) void dmtcp_event_hook(
     case DMTCP_EVENT_REGISTER_NAME_SERVICE_DATA:
       if (restart) {
         cross_hosts(t, my_vpid());
-        ask_providers(t, 0);
+        ask_providers(t);
       }
       publish_data(t, restart);
       ask_regions(t);

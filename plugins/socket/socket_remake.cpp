@@ -478,8 +478,7 @@ void ask_each_provider(share::FdExchange* ex, Table* t,
       &asking, t->park_floor);
 }
 
-void ask_providers(Table* t, pid_t me) {
-  (void)me;
+void ask_providers(Table* t) {
   ask_each_provider(&g_exchange, t,
                     [](const Desc& d) -> pid_t { return d.provider; });
 }

@@ -238,7 +238,7 @@ void attach_regions(Table* t);
 // socket_remake.cpp: RESTART (leaders and pair makers re-make), install
 // at SEND_QUERIES, shutdown states at THREADS_RESUME.
 void remake_all(Table* t);
-void ask_providers(Table* t, pid_t me);
+void ask_providers(Table* t);
 // One ask() per provider with all its descriptions (FdExchange::ask_each):
 // provider_of(d) is d's provider (a virtual pid), 0 for none.
 void ask_each_provider(share::FdExchange* ex, Table* t,
