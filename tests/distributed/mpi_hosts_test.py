@@ -79,6 +79,25 @@ def flavour_argv(flavour, work, ssh):
                            ssh, "-localhost", A], 400
 
 
+def native_result(hosts, mpicc, launcher, iters, source, work, env):
+    """SOURCE compiled with mpicc into WORK/mpi_ring and run natively by
+    launcher on host A (without the go file); returns (program, its RESULT
+    line)."""
+    prog = os.path.join(work, "mpi_ring")
+    run([mpicc, "-O2", "-I", os.path.join(HERE, "..", "e2e", "programs"),
+         "-o", prog, source])
+    native_env = {k: v for k, v in env.items() if k != "DMTCP_TEST_GO"}
+    r = subprocess.run(hosts.on("a", [*launcher, prog, str(iters)]),
+                       capture_output=True, text=True, timeout=600,
+                       env=native_env, cwd=work)
+    if r.returncode != 0:
+        raise Failure(f"native run exited {r.returncode}: {r.stdout}"
+                      f"{r.stderr}")
+    want = result_line(r.stdout, "native run")
+    print("native:   ", want, flush=True)
+    return prog, want
+
+
 def main():
     bin_dir, workdir, source = (os.path.abspath(a) for a in sys.argv[1:4])
     flavour = sys.argv[4]
@@ -115,21 +134,9 @@ def main():
                   "DMTCP_SSH_PLUGIN"):
             env.pop(k, None)
         tool = lambda n: os.path.join(bin_dir, n)  # noqa: E731
-        prog = os.path.join(work, "mpi_ring")
-        run([mpicc, "-O2", "-I", os.path.join(HERE, "..", "e2e", "programs"),
-             "-o", prog, source])
-
         # 1. Native, on both hosts.
-        native_env = dict(env)
-        native_env.pop("DMTCP_TEST_GO")
-        r = subprocess.run(hosts.on("a", [*launcher, prog, str(iters)]),
-                           capture_output=True, text=True, timeout=600,
-                           env=native_env, cwd=work)
-        if r.returncode != 0:
-            raise Failure(f"native run exited {r.returncode}: {r.stdout}"
-                          f"{r.stderr}")
-        want = result_line(r.stdout, "native run")
-        print("native:   ", want, flush=True)
+        prog, want = native_result(hosts, mpicc, launcher, iters, source,
+                                   work, env)
 
         # 2. Under DMTCP: checkpoint a quarter of the way, kill.
         start_coordinator(hosts, tool, work, ckpt, env)

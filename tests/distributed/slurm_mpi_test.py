@@ -36,7 +36,6 @@ otherwise one SKIP line and exit 77.  Prints "PASS distributed slurm_mpi"
 import glob
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -46,14 +45,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from dist_test import HOSTS, Hosts, need_hosts, run, run_case, text, \
     wait_for  # noqa: E402
 from harness import Failure  # noqa: E402
-from mpi_hosts_test import FLAVOURS, flavour_argv  # noqa: E402
+from mpi_hosts_test import FLAVOURS, flavour_argv, native_result  # noqa
 from mpi_test import result_line  # noqa: E402
-from slurm_test import (job_info, need_slurm, start_cluster,  # noqa: E402
-                        text_of, wait_job_state)
+from slurm_test import (ENDED, checkpointed_job, images_in,  # noqa: E402
+                        job_info, need_slurm, start_cluster, text_of,
+                        wait_job_state)
 from ssh_test import SSHD, start_sshds  # noqa: E402
 
 NODES = "abc"
-ENDED = ("COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL")
 
 
 def main():
@@ -98,19 +97,9 @@ def main():
                   "DMTCP_TEST_GO", "DMTCP_TMPDIR", "DMTCP_SSH_PLUGIN",
                   "SLURM_CONF"):
             env.pop(k, None)
-        prog = os.path.join(work, "mpi_ring")
-        run([mpicc, "-O2", "-I", os.path.join(HERE, "..", "e2e", "programs"),
-             "-o", prog, source])
-
         # 1. Native, on A and B.
-        r = subprocess.run(hosts.on("a", [*launcher, prog, str(iters)]),
-                           capture_output=True, text=True, timeout=600,
-                           env=env, cwd=work)
-        if r.returncode != 0:
-            raise Failure(f"native run exited {r.returncode}: {r.stdout}"
-                          f"{r.stderr}")
-        want = result_line(r.stdout, "native run")
-        print("native:   ", want, flush=True)
+        prog, want = native_result(hosts, mpicc, launcher, iters, source,
+                                   work, env)
 
         start_cluster(case, hosts, work, env, NODES)
         env["DMTCP_TEST_GO"] = go
@@ -137,24 +126,12 @@ def main():
         # 3. Job 1 runs, is signalled, checkpoints, ends before its limit.
         wait_for(lambda: "READY" in text_of(outs[0]), "job 1's ring",
                  timeout=60)
-        info = wait_job_state(hosts, env, job1, ENDED, timeout=100)
-        out1 = text(outs[0])
-        print(f"job 1 ended after {time.time() - submitted:.0f} s:\n" +
-              "\n".join(ln for ln in out1.splitlines()
-                        if ln.startswith("dmtcp_slurm_job")), flush=True)
-        if info.get("JobState") != "COMPLETED" or \
-                info.get("ExitCode") != "0:0":
-            raise Failure(f"job 1: {info.get('JobState')} exit "
-                          f"{info.get('ExitCode')} (Reason "
-                          f"{info.get('Reason')})")
-        if "checkpointed (generation" not in out1:
-            raise Failure("job 1 did not checkpoint on the signal")
+        checkpointed_job(hosts, env, job1, outs[0], submitted)
         restart_script = os.path.join(ckpt, "dmtcp_restart_script.sh")
         if "ckpt_hosts=('dmtcp-host-a' 'dmtcp-host-b')" not in \
                 text(restart_script):
             raise Failure("the restart script does not name both hosts")
-        images = [f for f in os.listdir(ckpt)
-                  if f.startswith("ckpt_") and f.endswith(".dmtcp")]
+        images = images_in(ckpt)
         print(f"{len(images)} images", flush=True)
 
         # 4. Job 2 restarts on B and C.

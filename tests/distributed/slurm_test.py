@@ -56,6 +56,7 @@ DAEMONS = {"munged": "/usr/sbin/munged", "slurmctld": "/usr/sbin/slurmctld",
 CLIENTS = ("sbatch", "scontrol", "sinfo")
 STEPS, HALF = 20000, 10000
 INTERVAL = 3  # the jobs' periodic checkpoints (DMTCP_SLURM_INTERVAL)
+ENDED = ("COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL")
 TICK = re.compile(r"^tick (\d+) generation (-?\d+) restarts (-?\d+)$", re.M)
 
 
@@ -178,6 +179,32 @@ def wait_job_state(hosts, env, job, states, timeout):
     return job_info(hosts, env, job)
 
 
+def checkpointed_job(hosts, env, job, out, submitted):
+    """Waits for job (submitted at time `submitted`, output file out) to
+    end; it must have ended COMPLETED with exit 0 after checkpointing on
+    Slurm's signal.  Prints the batch script's lines; returns the output."""
+    info = wait_job_state(hosts, env, job, ENDED, timeout=100)
+    output = text(out)
+    print(f"job {job} ended after {time.time() - submitted:.0f} s:\n" +
+          "\n".join(ln for ln in output.splitlines()
+                    if ln.startswith("dmtcp_slurm_job")), flush=True)
+    if info.get("JobState") != "COMPLETED" or \
+            info.get("ExitCode") != "0:0":
+        raise Failure(f"job {job}: {info.get('JobState')} exit "
+                      f"{info.get('ExitCode')} (Reason "
+                      f"{info.get('Reason')})")
+    if "signal: checkpointing before the time limit" not in output or \
+            "checkpointed (generation" not in output:
+        raise Failure(f"job {job} did not checkpoint on the signal")
+    return output
+
+
+def images_in(ckpt):
+    """The checkpoint images in directory ckpt."""
+    return [f for f in os.listdir(ckpt)
+            if f.startswith("ckpt_") and f.endswith(".dmtcp")]
+
+
 def text_of(path):
     """A file's text, "" while it does not exist (a job's output file is
     made when the job starts)."""
@@ -247,27 +274,12 @@ def main():
         # 3. Job 1 runs, is signalled, checkpoints, ends before its limit.
         wait_for(lambda: "READY" in text_of(outs[0]), "job 1's program",
                  timeout=60)
-        info = wait_job_state(hosts, env, job1,
-                              ("COMPLETED", "FAILED", "TIMEOUT",
-                               "CANCELLED", "NODE_FAIL"), timeout=100)
-        out1 = text(outs[0])
-        print(f"job 1 ended after {time.time() - submitted:.0f} s:\n" +
-              "\n".join(ln for ln in out1.splitlines()
-                        if ln.startswith("dmtcp_slurm_job")), flush=True)
-        if info.get("JobState") != "COMPLETED" or \
-                info.get("ExitCode") != "0:0":
-            raise Failure(f"job 1: {info.get('JobState')} exit "
-                          f"{info.get('ExitCode')} (Reason "
-                          f"{info.get('Reason')})")
-        if "signal: checkpointing before the time limit" not in out1 or \
-                "checkpointed (generation" not in out1:
-            raise Failure("job 1 did not checkpoint on the signal")
+        out1 = checkpointed_job(hosts, env, job1, outs[0], submitted)
         restart_script = os.path.join(ckpt, "dmtcp_restart_script.sh")
         m = re.search(r"after checkpoint generation (\d+)",
                       text(restart_script))
         gen = int(m.group(1)) if m else -1
-        images = [f for f in os.listdir(ckpt)
-                  if f.startswith("ckpt_") and f.endswith(".dmtcp")]
+        images = images_in(ckpt)
         print(f"images: {images}, generation {gen}", flush=True)
         if len(images) != 1 or os.path.getsize(
                 os.path.join(ckpt, images[0])) < (1 << 20):
@@ -306,9 +318,7 @@ def main():
                           f"{first[1]}, not after tick {last_earlier} from "
                           f"generation {gen}")
         open(go, "w").close()
-        info = wait_job_state(hosts, env, job2,
-                              ("COMPLETED", "FAILED", "TIMEOUT",
-                               "CANCELLED", "NODE_FAIL"), timeout=60)
+        info = wait_job_state(hosts, env, job2, ENDED, timeout=60)
         out2 = text(outs[1])
         if info.get("JobState") != "COMPLETED" or \
                 info.get("ExitCode") != "0:0":
