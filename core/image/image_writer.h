@@ -23,6 +23,8 @@ class ImageWriter {
   struct Options {
     bool compress = true;
     int zstd_level = 1;
+    // Write with O_DIRECT where the file system allows it (DirectOutput).
+    bool direct_io = true;
   };
   struct Stats {
     uint64_t raw_bytes = 0;     // bytes of data pages stored
@@ -31,6 +33,7 @@ class ImageWriter {
     uint64_t chunks = 0;
     uint64_t compress_tries = 0;  // chunks handed to zstd (the rest were
                                   // skipped as likely incompressible)
+    bool direct_io = false;  // written past the page cache (O_DIRECT)
   };
 
   ImageWriter() = default;

@@ -418,7 +418,7 @@ void checkpoint_round(const proto::DoCheckpointPayload& order) {
   lazy_restart::wait_resident();
   // Everything that may allocate happens before any thread is frozen.
   incremental::begin_round(order.generation, order.last_committed);
-  int prep = image_dump::prepare(g_config.compress);
+  int prep = image_dump::prepare(g_config.compress, g_config.direct_io);
   unsaved::begin_round();
   pending_signals::begin_round();
   threads::suspend_all();

@@ -1020,7 +1020,7 @@ void publish_hot_segments() {
 // buffers made but no hot range, wrote the runtime's .bss from live memory
 // while the writer's own counters there changed, and its image failed its
 // checksum at restart (e2e.fork_storm, 1 run in a few hundred).
-int prepare(bool compress) {
+int prepare(bool compress, bool direct_io) {
   g_scratch.maps =
       static_cast<char*>(scratch_if_missing(g_scratch.maps, kMapsCap));
   g_scratch.regions = static_cast<RegionEntry*>(scratch_if_missing(
@@ -1041,6 +1041,7 @@ int prepare(bool compress) {
   image_notes::prepare();
   image::ImageWriter::Options opt;
   opt.compress = compress;
+  opt.direct_io = direct_io;
   int rc = g_writer.init(opt);
   g_writer_ready = rc == 0;
   return rc;

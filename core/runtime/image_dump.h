@@ -11,7 +11,7 @@
 namespace dmtcp::image_dump {
 
 // Maps scratch buffers and prepares the writer; call before suspending.
-int prepare(bool compress);
+int prepare(bool compress, bool direct_io);
 // 0 or -errno; writes g_id.ckpt_filename.
 int write_image();
 

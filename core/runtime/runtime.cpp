@@ -87,6 +87,7 @@ void read_config() {
   snprintf(g_config.tmpdir, sizeof g_config.tmpdir, "%s",
            env_or("DMTCP_TMPDIR", env_or("TMPDIR", "/tmp")));
   g_config.compress = strcmp(env_or("DMTCP_GZIP", "1"), "0") != 0;
+  g_config.direct_io = strcmp(env_or("DMTCP_DIRECT_IO", "1"), "0") != 0;
   g_config.ckpt_signal = atoi(env_or("DMTCP_SIGCKPT", "12"));
   if (g_config.ckpt_signal <= 0 || g_config.ckpt_signal >= 65 ||
       g_config.ckpt_signal == SIGKILL || g_config.ckpt_signal == SIGSTOP) {

@@ -17,6 +17,10 @@ struct Config {
   char ckpt_dir[1024];
   char tmpdir[1024];
   bool compress;
+  // DMTCP_DIRECT_IO (default 1): images are written with O_DIRECT where
+  // the file system allows it (docs/image-format.md); 0 writes through
+  // the page cache.
+  bool direct_io;
   int ckpt_signal;
   uint32_t interval;
   // Our libraries, as dmtcp_launch put them first in LD_PRELOAD

@@ -570,3 +570,101 @@ BOOST_AUTO_TEST_CASE(writer_lists_and_forgets_its_own_mappings) {
   check_restored(s, *got);
   unlink(path.c_str());
 }
+
+namespace {
+
+// Whether the file system lets this process write the file at path around
+// the page cache (what the writer asks the kernel before using O_DIRECT).
+bool direct_io_possible(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  close(fd);
+  struct statx stx = {};
+  return statx(AT_FDCWD, path.c_str(), 0, STATX_DIOALIGN, &stx) == 0 &&
+         (stx.stx_mask & STATX_DIOALIGN) != 0 && stx.stx_dio_mem_align != 0 &&
+         stx.stx_dio_offset_align != 0 && stx.stx_dio_mem_align <= 4096 &&
+         stx.stx_dio_offset_align <= 4096;
+}
+
+// The mixed source and 19.5 MiB of random pages after it: more than two
+// of the direct writer's 8 MiB buffers, ending inside a third.
+Source source_over_several_buffers() {
+  Source s = mixed_source();
+  SourceRegion stack = std::move(s.regions.back());  // stays last
+  s.regions.pop_back();
+  SourceRegion& big = s.add(0x40000000, 5000, kRegionAnonymous, "");
+  fill_random(big.mem.data(), big.mem.size(), 7);
+  s.regions.push_back(std::move(stack));
+  return s;
+}
+
+std::vector<uint8_t> after_file_header(const std::vector<uint8_t>& image,
+                                       size_t skip = 0) {
+  BOOST_REQUIRE(image.size() >= skip + sizeof(FileHeader));
+  return {image.begin() + static_cast<ptrdiff_t>(skip + sizeof(FileHeader)),
+          image.end()};
+}
+
+}  // namespace
+
+// Direct I/O (O_DIRECT from the writer's own buffer) writes the very bytes
+// the page cache path writes (but the image's random identity in the file
+// header), and they read back.  The images go to the working directory (the
+// build tree, a disk file system where direct I/O is possible), not to
+// /dev/shm.
+BOOST_AUTO_TEST_CASE(direct_io_writes_the_same_image) {
+  std::string direct = "image_test." + std::to_string(getpid()) + ".direct";
+  std::string cached = "image_test." + std::to_string(getpid()) + ".cached";
+  bool possible = direct_io_possible(direct);
+  BOOST_TEST_MESSAGE("direct I/O possible in the working directory: "
+                     << possible);
+  for (bool compress : {true, false}) {
+    BOOST_TEST_CONTEXT("compress=" << compress) {
+      Source s = source_over_several_buffers();
+      ImageWriter a;
+      BOOST_REQUIRE(a.init({.compress = compress, .direct_io = true}) == 0);
+      BOOST_REQUIRE_EQUAL(write_image(a, s, direct), 0);
+      ImageWriter b;
+      BOOST_REQUIRE(b.init({.compress = compress, .direct_io = false}) == 0);
+      BOOST_REQUIRE_EQUAL(write_image(b, s, cached), 0);
+      BOOST_TEST(a.stats().direct_io == possible);
+      BOOST_TEST(!b.stats().direct_io);
+      BOOST_TEST(after_file_header(slurp(direct)) ==
+                 after_file_header(slurp(cached)));
+
+      std::string err;
+      auto got = read_image(direct, &err);
+      BOOST_REQUIRE_MESSAGE(got.has_value(), err);
+      check_restored(s, *got);
+    }
+  }
+  unlink(direct.c_str());
+  unlink(cached.c_str());
+}
+
+// Where direct I/O cannot start (here: the image begins at an offset no
+// block boundary), the writer writes through the page cache, from where
+// the file's offset was, and leaves the offset at the image's end.
+BOOST_AUTO_TEST_CASE(direct_io_falls_back_to_the_page_cache) {
+  std::string path = "image_test." + std::to_string(getpid()) + ".offset";
+  std::string plain = "image_test." + std::to_string(getpid()) + ".plain";
+  Source s = source_over_several_buffers();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  const char prefix[100] = "not an image";
+  BOOST_REQUIRE(write(fd, prefix, sizeof prefix) ==
+                static_cast<ssize_t>(sizeof prefix));
+  ImageWriter w;
+  BOOST_REQUIRE(w.init({.direct_io = true}) == 0);
+  BOOST_REQUIRE_EQUAL(write_image_to(w, s, fd), 0);
+  BOOST_TEST(!w.stats().direct_io);
+  off_t end = lseek(fd, 0, SEEK_CUR);
+  close(fd);
+  BOOST_REQUIRE_EQUAL(write_image(w, s, plain), 0);
+  std::vector<uint8_t> image = slurp(path);
+  BOOST_TEST(end == static_cast<off_t>(image.size()));
+  BOOST_TEST(after_file_header(image, sizeof prefix) ==
+             after_file_header(slurp(plain)));
+  unlink(path.c_str());
+  unlink(plain.c_str());
+}

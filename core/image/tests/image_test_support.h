@@ -150,9 +150,10 @@ inline FileHeader sample_header() {
   return h;
 }
 
-// Writes s to path with w; returns the first error (0 = written).
-inline int write_image(ImageWriter& w, Source& s, const std::string& path,
-                       bool count_mallocs = false) {
+// Writes s to fd, from its current offset, with w; returns the first
+// error (0 = written).  fd stays open.
+inline int write_image_to(ImageWriter& w, Source& s, int fd,
+                          bool count_mallocs = false) {
   std::vector<RegionEntry> entries;
   std::string names;
   for (SourceRegion& r : s.regions) {
@@ -161,8 +162,6 @@ inline int write_image(ImageWriter& w, Source& s, const std::string& path,
     names += r.name;
     entries.push_back(r.entry);
   }
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  BOOST_REQUIRE(fd >= 0);
   g_mallocs = 0;
   g_count_mallocs = count_mallocs;
   int rc = w.begin(fd, sample_header(), entries.data(),
@@ -178,6 +177,15 @@ inline int write_image(ImageWriter& w, Source& s, const std::string& path,
     rc = w.finish();
   }
   g_count_mallocs = false;
+  return rc;
+}
+
+// Writes s to path (created or truncated) with w; returns the first error.
+inline int write_image(ImageWriter& w, Source& s, const std::string& path,
+                       bool count_mallocs = false) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  int rc = write_image_to(w, s, fd, count_mallocs);
   close(fd);
   return rc;
 }
