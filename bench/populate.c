@@ -4,7 +4,15 @@
  * MAP_POPULATE, and the same with transparent huge pages (MADV_HUGEPAGE on
  * 2 MiB-aligned memory), each by one thread and by one thread per CPU.
  * Prints one line per method, "name seconds", and last "best name
- * seconds". */
+ * seconds".
+ *
+ *   bench_populate [MiB] [IDLE_SECONDS]
+ *
+ * With IDLE_SECONDS, it sleeps that long before each method: on a VM that
+ * hands freed memory back to its host (virtio-balloon free page reporting),
+ * memory freed a moment ago populates far faster than memory the host has
+ * taken back, and a restart started after a pause finds the latter
+ * (docs/benchmarks.md). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -13,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -82,6 +91,7 @@ static double run(int huge, int populate, int threads) {
 
 int main(int argc, char** argv) {
   len = (argc > 1 ? strtoull(argv[1], NULL, 10) : 1024) << 20;
+  unsigned idle = argc > 2 ? (unsigned)atoi(argv[2]) : 0;
   cpu_set_t cpus;
   int ncpu =
       sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
@@ -95,6 +105,7 @@ int main(int argc, char** argv) {
     for (int populate = 0; populate < 2; ++populate) {
       for (int threads = 1; threads <= ncpu;
            threads = threads == ncpu ? ncpu + 1 : ncpu) {
+        sleep(idle);
         double t = run(huge, populate, threads);
         snprintf(name, sizeof name, "%s%s-%dthr", huge ? "thp-" : "4k-",
                  populate ? "populate_write" : "touch", threads);
@@ -106,6 +117,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  sleep(idle);
   double t = now();
   char* p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
