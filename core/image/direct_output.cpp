@@ -34,8 +34,7 @@ bool DirectOutput::start(int fd, uint8_t* buf) {
   }
   off_t pos = lseek(fd, 0, SEEK_CUR);
   int flags = fcntl(fd, F_GETFL);
-  if (pos < 0 || pos % align != 0 || flags < 0 || (flags & O_APPEND) != 0 ||
-      fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) {
+  if (pos < 0 || pos % align != 0 || flags < 0 || (flags & O_APPEND) != 0) {
     return false;
   }
   fd_ = fd;
@@ -43,8 +42,22 @@ bool DirectOutput::start(int fd, uint8_t* buf) {
   used_ = 0;
   off_ = static_cast<uint64_t>(pos);
   align_ = align;
-  direct_ = true;
+  direct_ = false;
+  may_go_direct_ = true;
+  went_direct_ = false;
   return true;
+}
+
+void DirectOutput::go_direct() {
+  // Only once the image outgrows the buffer: an image that fits in it is
+  // written with one write() and the caller's fsync, which costs less
+  // than a direct write that waits for the device and then the fsync.
+  if (!may_go_direct_) {
+    return;
+  }
+  may_go_direct_ = false;
+  int flags = fcntl(fd_, F_GETFL);
+  direct_ = flags >= 0 && fcntl(fd_, F_SETFL, flags | O_DIRECT) == 0;
 }
 
 void DirectOutput::drop_direct() {
@@ -80,6 +93,7 @@ int DirectOutput::write_out(const uint8_t* p, size_t n) {
       return -EIO;
     }
     done += static_cast<size_t>(w);
+    went_direct_ = went_direct_ || direct_;
     if (direct_ && done < n && done % align_ != 0) {
       drop_direct();  // a short write left the rest unaligned
     }
@@ -97,6 +111,7 @@ int DirectOutput::append(const void* data, size_t n) {
     p += take;
     n -= take;
     if (used_ == kBufferBytes) {
+      go_direct();
       if (int rc = write_out(buf_, used_); rc != 0) {
         return rc;
       }

@@ -23,14 +23,14 @@ class DirectOutput {
   // start() needs.
   static constexpr size_t kBufferBytes = size_t{8} << 20;
 
-  // Starts direct output to fd at its current offset, gathering in buf
-  // (kBufferBytes, page aligned, owned by the caller).  False, with fd
-  // untouched, where direct I/O is not possible.
+  // Starts output to fd at its current offset, gathering in buf
+  // (kBufferBytes, page aligned, owned by the caller); O_DIRECT is set
+  // when the first full buffer is written.  False, with fd untouched,
+  // where direct I/O is not possible.
   bool start(int fd, uint8_t* buf);
   bool active() const { return fd_ >= 0; }
-  // Whether writes still bypass the page cache (a refused direct write
-  // turns that off for the rest of the image).
-  bool direct() const { return direct_; }
+  // Whether any of the bytes bypassed the page cache.
+  bool went_direct() const { return went_direct_; }
 
   // Appends n bytes; every full buffer is written.  0 or -errno.
   int append(const void* data, size_t n);
@@ -45,6 +45,8 @@ class DirectOutput {
  private:
   // Writes p[0..n) at off_ and advances off_.  0 or -errno.
   int write_out(const uint8_t* p, size_t n);
+  // Sets O_DIRECT (once per image).
+  void go_direct();
   // Clears O_DIRECT: every later write goes through the page cache.
   void drop_direct();
 
@@ -53,7 +55,9 @@ class DirectOutput {
   size_t used_ = 0;
   uint64_t off_ = 0;  // file offset of buf_[0]
   uint32_t align_ = 0;
-  bool direct_ = false;
+  bool direct_ = false;         // O_DIRECT is set now
+  bool may_go_direct_ = false;  // not tried yet for this image
+  bool went_direct_ = false;    // a direct write succeeded
 };
 
 }  // namespace dmtcp::image

@@ -467,7 +467,6 @@ int ImageWriter::begin(int fd, FileHeader header, const RegionEntry* regions,
   s.arena_used = 0;
   XXH3_64bits_reset(&s.chunks_hash);
   stats_ = Stats{};
-  stats_.direct_io = direct;
   return 0;
 }
 
@@ -720,9 +719,9 @@ int ImageWriter::finish() {
   if (!s.out.active()) {
     return write_all(s.fd, &iov, 1);
   }
-  stats_.direct_io = s.out.direct();  // false if a write was refused
   int rc = s.out.append_all(&iov, 1);
   int finished = s.out.finish();
+  stats_.direct_io = s.out.went_direct();
   return rc != 0 ? rc : finished;
 }
 

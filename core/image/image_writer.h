@@ -33,7 +33,9 @@ class ImageWriter {
     uint64_t chunks = 0;
     uint64_t compress_tries = 0;  // chunks handed to zstd (the rest were
                                   // skipped as likely incompressible)
-    bool direct_io = false;  // written past the page cache (O_DIRECT)
+    bool direct_io = false;  // written past the page cache (O_DIRECT),
+                             // all but the end; only images larger
+                             // than DirectOutput's buffer
   };
 
   ImageWriter() = default;
