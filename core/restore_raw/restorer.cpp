@@ -145,7 +145,9 @@ RESTORER_INLINE uint64_t set_brk(uint64_t to) {
 // system time on a VM (docs/restore.md).  Under strict overcommit (mode 2)
 // the mapped total counts: a refused step first drops what is mapped and
 // is tried again; only a step refused with nothing mapped is halved.
-// Steps start at 4 GiB and double until refused.  The range is empty
+// Steps are brk_step when dmtcp_restart knew the kernel's limit (a third
+// fewer steps on this machine than the power of two below it), else they
+// start at 4 GiB and double until refused.  The range is empty
 // (dmtcp_restart checked that nothing kept lies in it), and the image's
 // own [heap] is placed there afterwards.  If the walk fails anyway the
 // break goes back to start_brk and the runtime notices (docs/restore.md).
@@ -155,8 +157,8 @@ RESTORER_INLINE void walk_program_break(const Args* a) {
   }
   constexpr uint64_t kMinStep = 1ull << 26;  // 64 MiB
   constexpr uint64_t kMaxStep = 1ull << 40;  // 1 TiB
-  uint64_t step = 4ull << 30;
-  bool grow = true;
+  uint64_t step = a->brk_step >= kMinStep ? a->brk_step : 4ull << 30;
+  bool grow = a->brk_step < kMinStep;
   uint64_t cur = a->cur_start_brk;
   uint64_t mapped_from = cur;  // [mapped_from, cur) is mapped by our steps
   while (cur < a->target_brk) {

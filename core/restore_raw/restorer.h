@@ -70,6 +70,9 @@ struct Args {
   // image's exact brk (unmapping what each step mapped).
   uint64_t cur_start_brk;
   uint64_t target_brk;  // 0 = leave at cur_start_brk (cannot be exact)
+  // The largest brk() step the kernel is known to grant (its overcommit
+  // heuristic: RAM plus swap), or 0: find it by doubling from 4 GiB.
+  uint64_t brk_step;
 
   // Copied into the restored runtime before the jump.
   const void* restart_info;

@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,6 +80,35 @@ struct Span {
 
 uint64_t page_up(uint64_t v) {
   return (v + kPageSize - 1) & ~(kPageSize - 1);
+}
+
+// The largest brk() step the kernel grants, for the restorer's walk of the
+// program break (restorer.cpp).  Under the default overcommit heuristic
+// (vm.overcommit_memory 0) one request may not exceed RAM plus swap; mode
+// 1 sets no limit.  Strict accounting (2) counts what is mapped already,
+// and an unreadable setting says nothing: 0 then, and the restorer finds
+// its steps by doubling.  The margin covers memory a balloon takes away
+// between now and the walk (a refused step is halved, which costs more).
+uint64_t brk_step_limit() {
+  char mode = 0;
+  int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &mode, 1) != 1) {
+      mode = 0;
+    }
+    close(fd);
+  }
+  if (mode == '1') {
+    return uint64_t{1} << 40;
+  }
+  struct sysinfo si = {};
+  if (mode != '0' || sysinfo(&si) != 0) {
+    return 0;
+  }
+  constexpr uint64_t kMargin = uint64_t{256} << 20;
+  constexpr uint64_t kAlign = uint64_t{2} << 20;
+  uint64_t limit = (uint64_t{si.totalram} + si.totalswap) * si.mem_unit;
+  return limit > 2 * kMargin ? (limit - kMargin) & ~(kAlign - 1) : 0;
 }
 
 std::vector<Span> merge(std::vector<Span> v) {
@@ -814,6 +844,7 @@ bool restore_in_place(image::ImageReader* reader, RestartInfo* info,
     }
   }
   args->target_brk = target_brk;
+  args->brk_step = brk_step_limit();
 
   // Point of no return.  Only stdin/out/err, the coordinator connection
   // and the restored objects (both in the protected range) go on into the
