@@ -27,9 +27,11 @@ bool DirectOutput::start(int fd, uint8_t* buf) {
   // Zero means the file system has no direct I/O for this file.  The
   // buffer is page aligned and written in pieces of kBufferBytes, so any
   // power of two up to a page fits it.
+  if (stx.stx_dio_mem_align == 0 || stx.stx_dio_offset_align == 0) {
+    return false;
+  }
   uint32_t align = std::max(stx.stx_dio_mem_align, stx.stx_dio_offset_align);
-  if (align == 0 || align > 4096 || (align & (align - 1)) != 0 ||
-      stx.stx_dio_mem_align == 0 || stx.stx_dio_offset_align == 0) {
+  if (align > 4096 || (align & (align - 1)) != 0) {
     return false;
   }
   off_t pos = lseek(fd, 0, SEEK_CUR);
